@@ -1,0 +1,40 @@
+# Two commands do all the set-up on a fresh machine:
+#   make run    install into .venv, migrate the SQLite database, start the app on http://127.0.0.1:5000
+#   make test   install everything (Python packages, Debian's chromium, axe-core) and run the whole suite
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: install run test test-fast browser bench check
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) staff bootstrap
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+browser:
+	scripts/install-browser
+
+test: install browser
+	scripts/test
+
+# The fast part alone: no browser, no server processes, SQLite only.
+test-fast: install
+	$(VENV)/bin/pytest -q -m "not slow and not browser" -n 2
+
+check: install
+	$(FLASK) rules check
+	$(FLASK) rules test
+
+bench: install
+	$(PY) bench/run_all.py

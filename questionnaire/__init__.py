@@ -1,0 +1,82 @@
+"""The ozone-therapy pre-consultation questionnaire: create_app() builds the Flask application."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template, request, session
+from flask_babel import get_locale
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from . import config
+from .extensions import babel, csrf, db, limiter, migrate
+from .rules import DEFAULT_PATH, load_ruleset
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """config -> extensions -> rules loaded (fail fast) -> blueprints -> CLI."""
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), instance_relative_config=True)
+    config.load(app, test_config)
+
+    # The rules file is checked before anything can serve a request: a broken file stops the
+    # app here with every fault as FILE:LINE: rule ID: message.
+    app.extensions["ruleset"] = load_ruleset(app.config.get("RULES_PATH") or DEFAULT_PATH)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+
+    from . import cli, patient
+    app.register_blueprint(patient.bp)
+    csrf.exempt(patient.bp)   # every patient form checks its own token and keeps what was typed
+    cli.init_app(app)
+
+    app.jinja_env.globals["current_language"] = lambda: str(get_locale() or "en")
+    app.register_error_handler(CSRFError, lambda e: (render_template("errors/csrf.html"), 400))
+    for code in (400, 403, 404, 405, 413, 429, 500):
+        app.register_error_handler(code, _error_page(code))
+
+    @app.get("/healthz")
+    def healthz() -> tuple[dict[str, str], int]:
+        from sqlalchemy import text
+        try:
+            db.session.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - any database failure means unhealthy
+            return {"status": "database unavailable"}, 503
+        return {"status": "ok"}, 200
+
+    return app
+
+
+def select_locale() -> str | None:
+    chosen = session.get("lang")
+    from flask import current_app
+    languages = current_app.config["LANGUAGES"]
+    if chosen in languages:
+        return str(chosen)
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _error_page(code: int) -> Any:
+    def handler(error: Exception) -> tuple[str, int]:
+        return render_template("errors/error.html", code=code), code
+    return handler
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    """SQLite: write-ahead log and a busy timeout, so that concurrent requests wait instead of failing."""
+    module = type(dbapi_connection).__module__
+    if module.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

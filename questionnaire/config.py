@@ -1,0 +1,87 @@
+"""Configuration: defaults that are safe in production, overridden by FLASK_-prefixed variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+class ConfigError(RuntimeError):
+    """Configuration the app must not start with; the message names the setting and the fix."""
+
+
+DEFAULTS: dict[str, Any] = {
+    "PRODUCTION": False,
+    "CLINIC_NAME": "Our clinic",
+    "CLINIC_PHONE": "",
+    "BOOKING_URL": "",
+    "CONTACT_WORKING_DAYS": 2,
+    "DRAFT_TTL_HOURS": 24,
+    "RULES_PATH": None,
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # CSRF tokens live as long as the patient's session, not Flask-WTF's default hour.
+    "WTF_CSRF_TIME_LIMIT": None,
+    "WTF_CSRF_SSL_STRICT": True,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "SESSION_COOKIE_NAME": "oq_session",
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "MAX_FORM_PARTS": 300,
+    "MAX_FORM_MEMORY_SIZE": 64 * 1024,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": False,
+    "BABEL_DEFAULT_LOCALE": "en",
+    "LANGUAGES": ["en", "es"],
+    "STAFF_IDLE_MINUTES": 15,
+    "STAFF_ABSOLUTE_HOURS": 12,
+    "PROXY_COUNT": 0,
+}
+
+
+def load(app: Flask, test_config: dict[str, Any] | None) -> None:
+    app.config.update(DEFAULTS)
+    if test_config is None:
+        app.config.from_prefixed_env()
+        if os.environ.get("DATABASE_URL") and "SQLALCHEMY_DATABASE_URI" not in _prefixed():
+            app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    else:
+        app.config.update(test_config)
+    uri = app.config.get("SQLALCHEMY_DATABASE_URI")
+    if not uri:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        uri = "sqlite:///" + str(Path(app.instance_path) / "questionnaire.db")
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_uri(uri)
+    if not app.config.get("SECRET_KEY"):
+        if app.config["PRODUCTION"]:
+            raise ConfigError("FLASK_SECRET_KEY is not set: production needs a long random key shared by all instances")
+        app.config["SECRET_KEY"] = _local_secret(app)
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=int(app.config["DRAFT_TTL_HOURS"]))
+
+
+def normalise_database_uri(uri: str) -> str:
+    """Accept the usual postgres:// spellings and use the psycopg 3 driver for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if uri.startswith(prefix):
+            return "postgresql+psycopg://" + uri[len(prefix):]
+    return uri
+
+
+def _prefixed() -> dict[str, str]:
+    return {k[len("FLASK_"):]: v for k, v in os.environ.items() if k.startswith("FLASK_")}
+
+
+def _local_secret(app: Flask) -> str:
+    """On a single machine without a configured key, keep one random key in the instance folder."""
+    path = Path(app.instance_path) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()

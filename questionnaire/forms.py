@@ -1,0 +1,121 @@
+"""WTForms classes built from the question definitions, plus the small fixed forms.
+
+Validation here is about well-formed answers only (required, allowed values, formats);
+flags and levels are the rule engine's business, never the form's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from flask_babel import gettext, lazy_gettext
+from flask_wtf import FlaskForm
+from wtforms import Field, RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+
+from .conditions import has_answer
+from .questions import Question
+
+PHONE = re.compile(r"^\+?[0-9 ()./-]{6,25}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+class QuestionPageForm(FlaskForm):
+    """A page of questions. `questions` is set on each generated subclass."""
+
+    questions: tuple[Question, ...] = ()
+
+    def validate(self, extra_validators: Any = None) -> bool:  # noqa: ARG002 - WTForms signature
+        ok = super().validate()  # the CSRF token
+        for q in self.questions:
+            field: Field = self[q.id]
+            message = question_error(q, field.data)
+            if message:
+                field.errors = [message]
+                ok = False
+        if self.questions and self.questions[0].page_id == "contact" and "contact_phone" in self:
+            phone, email = self["contact_phone"], self["contact_email"]
+            if not has_answer(phone.data) and not has_answer(email.data) and not phone.errors and not email.errors:
+                phone.errors = [gettext("Enter a phone number or an email address so we can contact you")]
+                ok = False
+        return ok
+
+    def answers(self) -> dict[str, Any]:
+        """The page's answers in stored form: int answers as numbers, blank answers left out."""
+        out: dict[str, Any] = {}
+        for q in self.questions:
+            value = self[q.id].data
+            if q.kind == "int" and has_answer(value):
+                value = int(str(value).strip())
+            if has_answer(value):
+                out[q.id] = value
+        return out
+
+
+def question_error(q: Question, value: Any) -> str | None:
+    """The message to show for one answer, worded to say what to do; None when it is fine."""
+    if not has_answer(value):
+        return None if q.optional else gettext(q.error)
+    if q.kind == "int":
+        text = str(value).strip()
+        if not re.fullmatch(r"[0-9]{1,3}", text):
+            return gettext(q.error)
+        if not (q.min or 0) <= int(text) <= (q.max or 0):
+            return gettext("Enter a number between %(low)s and %(high)s", low=q.min, high=q.max)
+        return None
+    if q.kind == "multi":
+        chosen_exclusive = [v for v in value if v in q.exclusive_values]
+        if chosen_exclusive and len(value) > 1:
+            return gettext("Select \u201c%(choice)s\u201d on its own, or select the answers that apply",
+                           choice=gettext(q.label_for(chosen_exclusive[0])))
+    if q.problem(value):
+        if q.kind == "text":
+            return gettext("Your answer must be %(count)s characters or fewer", count=q.max_length)
+        return gettext(q.error)
+    if q.id == "contact_phone" and not PHONE.match(value):
+        return gettext("Enter a phone number, like 0161 496 0000 or +34 600 000 000")
+    if q.id == "contact_email" and not EMAIL.match(value):
+        return gettext("Enter an email address in the correct format, like name@example.com")
+    return None
+
+
+@lru_cache(maxsize=256)
+def page_form_class(questions: tuple[Question, ...]) -> type[QuestionPageForm]:
+    """One form class per set of shown questions, built from their definitions."""
+    attrs: dict[str, Any] = {"questions": questions}
+    for q in questions:
+        choices = [SelectChoice(c.value, c.label) for c in q.choices]
+        if q.kind == "multi":
+            attrs[q.id] = SelectMultipleField(choices=choices, validate_choice=False)
+        elif q.kind in ("yn", "ynu", "single"):
+            attrs[q.id] = RadioField(choices=choices, validate_choice=False)
+        elif q.multiline:
+            attrs[q.id] = TextAreaField(filters=[_strip])
+        else:
+            attrs[q.id] = StringField(filters=[_strip])
+    return type("PageForm", (QuestionPageForm,), attrs)
+
+
+def page_form(questions: Sequence[Question], answers: dict[str, Any] | None = None,
+              formdata: Any = None) -> QuestionPageForm:
+    """A form for the shown questions of a page, filled from the request or from saved answers."""
+    cls = page_form_class(tuple(questions))
+    if formdata is not None:
+        return cls(formdata=formdata)
+    data = {q.id: (str(answers[q.id]) if q.kind == "int" else answers[q.id])
+            for q in questions if answers and q.id in answers}
+    return cls(formdata=None, data=data)
+
+
+class ConfirmForm(FlaskForm):
+    """A form with nothing but its CSRF token: start, delete, sign out."""
+
+
+__all__ = ["ConfirmForm", "QuestionPageForm", "lazy_gettext", "page_form", "page_form_class", "question_error"]

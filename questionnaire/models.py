@@ -1,0 +1,142 @@
+"""SQLAlchemy 2 typed models. Only store.py queries or writes them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on SQLite and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Draft(db.Model):  # type: ignore[name-defined,misc]
+    """A patient's answers before sending, found by the hash of the random id in their cookie."""
+
+    __tablename__ = "drafts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    done_pages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="SET NULL"), nullable=True)
+
+
+class Submission(db.Model):  # type: ignore[name-defined,misc]
+    """Sent answers (or an urgent stop), judged once by the rule set named on the row."""
+
+    __tablename__ = "submissions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    # The draft it came from: unique, so a double send makes one submission.
+    draft_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    level: Mapped[str] = mapped_column(String(40))
+    level_rank: Mapped[int] = mapped_column(Integer)
+    fired: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    ruleset_version: Mapped[str] = mapped_column(String(40))
+    ruleset_sha256: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8))
+    stopped_early: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    status_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (
+        # The staff queue: highest level first, oldest first, keyset-paginated on this index.
+        Index("ix_submissions_queue", "level_rank", "created_at", "id"),
+        Index("ix_submissions_status_queue", "status", "level_rank", "created_at", "id"),
+    )
+
+
+class SubmissionRule(db.Model):  # type: ignore[name-defined,misc]
+    """One fired rule of a submission, so that the queue can filter by rule through an index."""
+
+    __tablename__ = "submission_rules"
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+    __table_args__ = (Index("ix_submission_rules_rule", "rule_id", "submission_id"),)
+
+
+class Note(db.Model):  # type: ignore[name-defined,misc]
+    """A staff note on a submission: append-only."""
+
+    __tablename__ = "notes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    author: Mapped[str] = mapped_column(String(254))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Staff(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "staff"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    otp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    otp_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    otp_last_step: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StaffSession(db.Model):  # type: ignore[name-defined,misc]
+    """A signed-in staff session, checked on every request so that revocation is immediate."""
+
+    __tablename__ = "staff_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    stage: Mapped[str] = mapped_column(String(10), default="password")  # password -> full
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A form a staff member was sending when the session ended, replayed after signing in again.
+    pending: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
+    """Append-only: who did what, when, to which submission, from where. Never answers or contacts."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    submission_ref: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    detail: Mapped[str | None] = mapped_column(String(500), nullable=True)

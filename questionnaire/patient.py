@@ -1,0 +1,264 @@
+"""Patient blueprint: start, question pages, check your answers, send, outcome, delete."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import (Blueprint, Response, abort, current_app, redirect, render_template, request, session,
+                   url_for)
+from flask_babel import get_locale, gettext
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from . import flow, store
+from .forms import ConfirmForm, page_form
+from .models import Draft, Submission
+from .questions import QUESTIONNAIRE, Page, Question
+from .rules import Ruleset
+
+bp = Blueprint("patient", __name__)
+DRAFT_KEY = "draft"
+CHECK = "check"
+
+Reply = str | WerkzeugResponse | tuple[str, int]
+
+
+def ruleset() -> Ruleset:
+    rs: Ruleset = current_app.extensions["ruleset"]
+    return rs
+
+
+def draft_ttl() -> timedelta:
+    return timedelta(hours=int(current_app.config["DRAFT_TTL_HOURS"]))
+
+
+def current_draft() -> Draft | None:
+    return store.find_draft(session.get(DRAFT_KEY))
+
+
+def page_url(page: Page | None, back_to_check: bool = False) -> str:
+    if page is None or page.id == "declaration":
+        return url_for("patient.check_answers")
+    return url_for("patient.question_page", page_id=page.id, **({"return": CHECK} if back_to_check else {}))
+
+
+def after_sending(sub: Submission) -> WerkzeugResponse:
+    return redirect(url_for("patient.emergency" if sub.stopped_early else "patient.outcome"))
+
+
+@bp.after_request
+def no_store(response: Response) -> Response:
+    # Patient pages may carry answers: no browser or proxy may keep a copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/")
+def start() -> Reply:
+    draft = current_draft()
+    return render_template("patient/start.html", form=ConfirmForm(), has_draft=draft is not None)
+
+
+@bp.post("/start")
+def begin() -> Reply:
+    form = ConfirmForm()
+    draft = current_draft()
+    if draft is None or store.submission_for_draft(draft) is not None or not form.validate():
+        # A stale token on the start button only means a new session: begin afresh.
+        draft, token = store.create_draft(str(get_locale() or "en"), draft_ttl())
+        session.clear()
+        session[DRAFT_KEY] = token
+        session.permanent = True
+    return redirect(page_url(flow.first_incomplete_page(draft.answers, draft.done_pages)))
+
+
+@bp.route("/questions/<page_id>", methods=["GET", "POST"])
+def question_page(page_id: str) -> Reply:
+    try:
+        page = QUESTIONNAIRE.page(page_id)
+    except KeyError:
+        abort(404)
+    if page.id == "declaration":
+        return redirect(url_for("patient.check_answers"))
+    draft = current_draft()
+    back_to_check = request.args.get("return") == CHECK
+    if draft is None:
+        if request.method == "POST":
+            return session_timed_out(page)
+        return redirect(url_for("patient.start", expired=1) if session.get(DRAFT_KEY) else url_for("patient.start"))
+    sub = store.submission_for_draft(draft)
+    if sub is not None:
+        if request.method == "POST":
+            return render_template("patient/already_sent.html", submission=sub), 409
+        return after_sending(sub)
+    answers = draft.answers or {}
+    first = flow.first_incomplete_page(answers, draft.done_pages or [])
+    shown = [p.id for p in flow.shown_pages(answers)]
+    if page.id not in shown or (first is not None and shown.index(page.id) > shown.index(first.id)):
+        return redirect(page_url(first))
+    questions = flow.shown_questions(page.id, answers)
+    if request.method == "GET":
+        return render_page(page, page_form(questions, answers), back_to_check)
+
+    form = page_form(questions, formdata=request.form)
+    valid = form.validate()
+    if form.csrf_token.errors:
+        # The token did not match (for example a session that was replaced): keep what was
+        # typed, say so plainly, and let Continue send it again with a fresh token.
+        for q in questions:
+            form[q.id].errors = []
+        return render_page(page, form, back_to_check, notice=gettext(
+            "We could not save this page. Your answers are still here: check them and select Continue."))
+    if not valid:
+        return render_page(page, form, back_to_check)
+    store.save_page(draft, page.id, form.answers(), draft_ttl())
+    assessment = ruleset().evaluate(draft.answers, upto=page.id)
+    if ruleset().level(assessment.level).stops_form:
+        store.submit(draft, ruleset(), assessment, stopped_early=True)
+        return redirect(url_for("patient.emergency"))
+    if back_to_check:
+        return redirect(page_url(flow.first_incomplete_page(draft.answers, draft.done_pages), back_to_check=True))
+    return redirect(page_url(flow.next_page(page.id, draft.answers)))
+
+
+def session_timed_out(page: Page) -> Reply:
+    """The session ended before Continue: show the page again with what was typed, in a new draft."""
+    draft, token = store.create_draft(str(get_locale() or "en"), draft_ttl())
+    session.clear()
+    session[DRAFT_KEY] = token
+    session.permanent = True
+    # The earlier answers that decided which questions this page showed are gone with the session,
+    # so keep every question the patient was answering.
+    questions = [q for q in page.questions if q.id in request.form or q.shown_when is None]
+    form = page_form(questions, formdata=request.form)
+    form.validate()
+    return render_page(page, form, False, notice=gettext(
+        "Your session had timed out, so we could not save this page. What you typed is still here: "
+        "check it and select Continue."))
+
+
+def render_page(page: Page, form: Any, back_to_check: bool, notice: str | None = None) -> Reply:
+    draft = current_draft()
+    answers = draft.answers if draft else {}
+    sections = list(dict.fromkeys(p.section for p in flow.shown_pages(answers) if p.id != "declaration"))
+    previous = flow.previous_page(page.id, answers)
+    back = url_for("patient.check_answers") if back_to_check else (
+        page_url(previous) if previous else url_for("patient.start"))
+    return render_template(
+        "patient/page.html", page=page, form=form, questions=form.questions, notice=notice,
+        back_url=back, back_to_check=back_to_check,
+        section_number=sections.index(page.section) + 1 if page.section in sections else 1,
+        section_count=len(sections),
+    )
+
+
+def summary(answers: dict[str, Any]) -> list[tuple[Page, list[tuple[Question, Any]]]]:
+    """Every shown answer grouped by page, in order; nothing from hidden questions."""
+    visible = flow.visible_answers(answers)
+    groups = []
+    for page in flow.shown_pages(visible):
+        if page.id == "declaration":
+            continue
+        groups.append((page, [(q, visible.get(q.id)) for q in flow.shown_questions(page.id, visible)]))
+    return groups
+
+
+@bp.route("/check-answers", methods=["GET", "POST"])
+def check_answers() -> Reply:
+    draft = current_draft()
+    if draft is None:
+        return redirect(url_for("patient.start"))
+    sub = store.submission_for_draft(draft)
+    if sub is not None:
+        # Sending twice (double click, refresh, back then resend) shows the same outcome.
+        return after_sending(sub)
+    first = flow.first_incomplete_page(draft.answers, draft.done_pages)
+    if first is not None and first.id != "declaration":
+        return redirect(page_url(first))
+    declaration = QUESTIONNAIRE.page("declaration")
+    questions = list(declaration.questions)
+    form = page_form(questions, formdata=request.form) if request.method == "POST" else page_form(questions, {})
+    if request.method == "POST":
+        if form.validate():
+            store.save_page(draft, declaration.id, form.answers(), draft_ttl())
+            assessment = ruleset().evaluate(draft.answers)
+            store.submit(draft, ruleset(), assessment)
+            return redirect(url_for("patient.outcome"))
+        if form.csrf_token.errors:
+            notice = gettext("We could not send your answers. They are still saved: select Send my answers again.")
+            return render_template("patient/check_answers.html", groups=summary(draft.answers), form=form,
+                                   notice=notice)
+    return render_template("patient/check_answers.html", groups=summary(draft.answers), form=form, notice=None)
+
+
+def outcome_context(sub: Submission) -> dict[str, Any]:
+    rs = ruleset()
+    level = rs.level(sub.level) if sub.level in [lv.id for lv in rs.levels] else rs.no_flags
+    message_ids: list[str] = []
+    for f in sub.fired:
+        for m in f.get("message_ids", []):
+            if m not in message_ids and m in rs.messages:
+                message_ids.append(m)
+    return {
+        "submission": sub, "level": level, "messages": [rs.messages[m] for m in message_ids],
+        "groups": summary(sub.answers), "holds_booking": level.holds_booking,
+        "working_days": current_app.config["CONTACT_WORKING_DAYS"],
+    }
+
+
+@bp.get("/sent")
+def outcome() -> Reply:
+    draft = current_draft()
+    sub = store.submission_for_draft(draft) if draft else None
+    if sub is None:
+        return redirect(url_for("patient.start"))
+    if sub.stopped_early:
+        return redirect(url_for("patient.emergency"))
+    return render_template("patient/outcome.html", **outcome_context(sub))
+
+
+@bp.get("/get-help-now")
+def emergency() -> Reply:
+    draft = current_draft()
+    sub = store.submission_for_draft(draft) if draft else None
+    if sub is None:
+        return redirect(url_for("patient.start"))
+    return render_template("patient/emergency.html", **outcome_context(sub))
+
+
+@bp.route("/delete", methods=["GET", "POST"])
+def delete() -> Reply:
+    form = ConfirmForm()
+    draft = current_draft()
+    if request.method == "POST" and form.validate():
+        if draft is not None and store.submission_for_draft(draft) is None:
+            store.delete_draft(draft)
+        session.clear()
+        return render_template("patient/deleted.html")
+    if draft is None:
+        return redirect(url_for("patient.start"))
+    return render_template("patient/delete.html", form=form)
+
+
+@bp.post("/start-again")
+def start_again() -> Reply:
+    """After sending, let the next person (or a relative) begin a new form on the same device."""
+    session.clear()
+    return redirect(url_for("patient.start"))
+
+
+
+@bp.post("/language")
+def set_language() -> Reply:
+    """The visible language switcher: kept for the whole draft; what was typed is kept by the draft."""
+    lang = request.form.get("lang", "")
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+        draft = current_draft()
+        if draft is not None and store.submission_for_draft(draft) is None:
+            store.set_draft_language(draft, lang)
+    target = request.form.get("next", "")
+    # Only a local path: never an open redirect.
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = url_for("patient.start")
+    return redirect(target)

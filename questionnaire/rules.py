@@ -1,0 +1,556 @@
+"""Load and validate rules/contraindications.yaml, and evaluate answers against it (no Flask).
+
+The loader collects every fault as `FILE:LINE: rule ID: message` and refuses the file if there is
+one; the app refuses to start on such a file. Evaluation sees only the answers to questions the
+patient was shown (flow.visible_answers) and never gives a clearance: it only raises flags.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import flow
+from .conditions import (MULTI_OPS, NUMBER_OPS, ConditionError, Predicate, compile_condition, references,
+                         rule_references)
+from .questions import QUESTIONNAIRE, Questionnaire
+from .wording import banned_wording
+
+DEFAULT_PATH = Path(__file__).resolve().parent.parent / "rules" / "contraindications.yaml"
+NO_LEVEL = "none"
+GRADE = re.compile(r"^[ABCDX](/[ABCDX])*( via [ABCDX])?$")
+MESSAGE_ID = re.compile(r"^MSG_[A-Z0-9_]+$")
+
+TOP_KEYS = {"ruleset", "levels", "no_flags", "messages", "sources", "rules", "examples"}
+RULESET_KEYS = {"name", "version", "status", "sign_off"}
+LEVEL_KEYS = {"id", "title", "outcome", "holds_booking", "stops_form"}
+OUTCOME_KEYS = {"title", "outcome"}
+RULE_KEYS = {"id", "level", "when", "patient_message", "staff_note", "sources", "evidence"}
+EXAMPLE_KEYS = {"name", "answers", "fires", "does_not_fire", "level"}
+STATUSES = ("draft", "approved")
+
+
+# --- YAML with line numbers, where yes and no stay strings -------------------------------------
+
+class _Map(dict[str, Any]):
+    line = 0
+    lines: dict[Any, int]
+    duplicates: list[tuple[Any, int]]
+
+
+class _List(list[Any]):
+    line = 0
+    lines: list[int]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that reads only true/false as booleans and remembers where everything was."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                              list("tTfF"))
+
+
+def _construct_map(loader: _Loader, node: yaml.MappingNode) -> _Map:
+    loader.flatten_mapping(node)
+    result = _Map()
+    result.line, result.lines, result.duplicates = node.start_mark.line + 1, {}, []
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in result:
+            result.duplicates.append((key, key_node.start_mark.line + 1))
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.lines[key] = key_node.start_mark.line + 1
+    return result
+
+
+def _construct_list(loader: _Loader, node: yaml.SequenceNode) -> _List:
+    result = _List(loader.construct_object(n, deep=True) for n in node.value)
+    result.line, result.lines = node.start_mark.line + 1, [n.start_mark.line + 1 for n in node.value]
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)  # type: ignore[arg-type]
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_list)  # type: ignore[arg-type]
+
+
+def _line(obj: Any, key: Any = None, default: int = 1) -> int:
+    if isinstance(obj, _Map):
+        return obj.lines.get(key, obj.line) if key is not None else obj.line
+    if isinstance(obj, _List):
+        return obj.lines[key] if isinstance(key, int) and key < len(obj.lines) else obj.line
+    return default
+
+
+# --- the loaded rule set --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Level:
+    id: str
+    title: str
+    outcome: str
+    holds_booking: bool
+    stops_form: bool
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    level: str
+    when: Mapping[str, Any]
+    patient_message: tuple[str, ...]
+    staff_note: str
+    sources: tuple[str, ...]
+    evidence: str
+    questions: tuple[str, ...]
+    predicate: Predicate = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class FiredRule:
+    id: str
+    level: str
+    message_ids: tuple[str, ...]
+    staff_note: str
+    sources: tuple[str, ...]
+    evidence: str
+    # The patient's answers that the rule looked at (None: shown but not answered).
+    triggers: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    level: str
+    fired: tuple[FiredRule, ...]
+    version: str
+    sha256: str
+
+    @property
+    def rule_ids(self) -> list[str]:
+        return [f.id for f in self.fired]
+
+    @property
+    def message_ids(self) -> list[str]:
+        """Each patient message once, in the order the rules give them."""
+        seen: dict[str, None] = {}
+        for f in self.fired:
+            seen.update(dict.fromkeys(f.message_ids))
+        return list(seen)
+
+    def summary(self) -> dict[str, Any]:
+        return {"level": self.level, "rules": self.rule_ids, "ruleset": {"version": self.version, "sha256": self.sha256}}
+
+
+@dataclass(frozen=True)
+class RuleError:
+    file: str
+    line: int
+    rule: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: rule {self.rule or '-'}: {self.message}"
+
+
+class RulesFileError(ValueError):
+    """A rules file that cannot be used; `errors` lists every fault found."""
+
+    def __init__(self, errors: Sequence[RuleError]) -> None:
+        self.errors = list(errors)
+        super().__init__("\n".join(map(str, self.errors)))
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    path: str
+    name: str
+    version: str
+    status: str
+    sign_off_by: str | None
+    sign_off_date: str | None
+    sha256: str
+    levels: tuple[Level, ...]
+    no_flags: Level
+    messages: Mapping[str, str]
+    sources: Mapping[str, str]
+    rules: tuple[Rule, ...]
+    examples: tuple[Mapping[str, Any], ...]
+    order: tuple[Rule, ...]            # dependency order: referenced rules first
+    questionnaire: Questionnaire = field(repr=False, compare=False)
+
+    @property
+    def signed_off(self) -> bool:
+        return self.status == "approved" and bool(self.sign_off_by)
+
+    def level(self, level_id: str) -> Level:
+        if level_id == NO_LEVEL:
+            return self.no_flags
+        return next(lv for lv in self.levels if lv.id == level_id)
+
+    def rank(self, level_id: str) -> int:
+        """0 for the highest level; len(levels) for no flags. Lower sorts first in the staff queue."""
+        ids = [lv.id for lv in self.levels]
+        return ids.index(level_id) if level_id in ids else len(ids)
+
+    def rule(self, rule_id: str) -> Rule:
+        return next(r for r in self.rules if r.id == rule_id)
+
+    def fire(self, answers: Mapping[str, Any], unanswered: frozenset[str] = frozenset()) -> dict[str, bool]:
+        """Run the compiled rules on already visible answers; the result of every rule by id."""
+        results: dict[str, bool] = {}
+        for rule in self.order:
+            results[rule.id] = rule.predicate(answers, results, unanswered)
+        return results
+
+    def evaluate(self, answers: Mapping[str, Any], upto: str | None = None) -> Assessment:
+        """Judge a patient's answers: only shown questions count; unanswered never counts as No.
+
+        With `upto`, questions on pages after that one are not counted as unanswered (a form
+        stopped early by an urgent answer).
+        """
+        qn = self.questionnaire
+        visible = flow.visible_answers(answers, qn)
+        unanswered = frozenset(flow.unanswered_safety(visible, qn, upto=upto))
+        results = self.fire(_expand_means_all(visible, qn), unanswered)
+        fired: list[FiredRule] = []
+        for rule in self.rules:
+            if not results[rule.id]:
+                continue
+            looked_at = rule.questions or tuple(sorted(unanswered))
+            triggers = {q: visible.get(q) for q in looked_at if q in visible or q in unanswered}
+            fired.append(FiredRule(rule.id, rule.level, rule.patient_message, rule.staff_note, rule.sources,
+                                   rule.evidence, triggers))
+        level = min((f.level for f in fired), key=self.rank, default=NO_LEVEL)
+        return Assessment(level, tuple(fired), self.version, self.sha256)
+
+
+def _expand_means_all(answers: Mapping[str, Any], qn: Questionnaire) -> Mapping[str, Any]:
+    """`not_sure` in treatment_types counts as every route: give the rules every value."""
+    expanded: dict[str, Any] | None = None
+    for q in qn.questions.values():
+        value = answers.get(q.id)
+        if q.means_all and isinstance(value, list) and q.means_all in value:
+            expanded = expanded or dict(answers)
+            expanded[q.id] = list(q.values)
+    return expanded if expanded is not None else answers
+
+
+# --- loading and validation ------------------------------------------------------------------
+
+def load_ruleset(path: str | Path = DEFAULT_PATH, questionnaire: Questionnaire = QUESTIONNAIRE) -> Ruleset:
+    """Read, validate and compile a rules file; raise RulesFileError with every fault found."""
+    path = Path(path)
+    shown = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RulesFileError([RuleError(shown, 0, None, f"cannot read the file: {exc.strerror}")]) from exc
+    try:
+        data = yaml.load(raw.decode("utf-8"), Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except UnicodeDecodeError as exc:
+        raise RulesFileError([RuleError(shown, 1, None, "the file is not UTF-8 text")]) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise RulesFileError([RuleError(shown, line, None, f"YAML syntax: {problem}")]) from exc
+    return _Validator(shown, hashlib.sha256(raw).hexdigest(), questionnaire).run(data)
+
+
+class _Validator:
+    def __init__(self, file: str, sha256: str, qn: Questionnaire) -> None:
+        self.file, self.sha256, self.qn = file, sha256, qn
+        self.errors: list[RuleError] = []
+
+    def error(self, line: int, rule: str | None, message: str) -> None:
+        self.errors.append(RuleError(self.file, line, rule, message))
+
+    def keys(self, obj: Any, allowed: set[str], required: set[str], what: str, rule: str | None = None) -> bool:
+        if not isinstance(obj, _Map):
+            self.error(_line(obj), rule, f"{what} must be a mapping")
+            return False
+        for key, line in obj.duplicates:
+            self.error(line, rule, f"duplicate key {key!r} in {what}")
+        for key in obj:
+            if key not in allowed:
+                self.error(_line(obj, key), rule, f"unknown key {key!r} in {what} (allowed: {', '.join(sorted(allowed))})")
+        for key in sorted(required - set(obj)):
+            self.error(obj.line, rule, f"missing key {key!r} in {what}")
+        return True
+
+    def text(self, obj: Mapping[str, Any], key: str, rule: str | None, what: str, patient: bool = False) -> str:
+        value = obj.get(key)
+        if not isinstance(value, str) or not value.strip():
+            if key in obj:
+                self.error(_line(obj, key), rule, f"{what} must be non-empty text")
+            return ""
+        if patient:
+            banned = banned_wording(value, lang="en")
+            if banned:
+                self.error(_line(obj, key), rule, f"{what} uses clearance wording a patient must never read: "
+                           + ", ".join(repr(b) for b in banned))
+        return value.strip()
+
+    def run(self, data: Any) -> Ruleset:
+        if not self.keys(data, TOP_KEYS, TOP_KEYS - {"examples"}, "the rules file"):
+            raise RulesFileError(self.errors)
+        meta = self.ruleset(data.get("ruleset"))
+        levels = self.levels(data.get("levels"))
+        no_flags = self.no_flags(data.get("no_flags"))
+        messages = self.named_texts(data.get("messages"), "messages", patient=True, pattern=MESSAGE_ID)
+        sources = self.named_texts(data.get("sources"), "sources", patient=False, pattern=None)
+        rules = self.rules(data.get("rules"), {lv.id for lv in levels}, messages, sources)
+        order = self.order(rules, data.get("rules"))
+        examples = tuple(data.get("examples") or ())
+        if self.errors:
+            raise RulesFileError(self.errors)
+        ruleset = Ruleset(self.file, meta["name"], meta["version"], meta["status"], meta["by"], meta["date"],
+                          self.sha256, tuple(levels), no_flags, messages, sources, tuple(rules), examples,
+                          tuple(order), self.qn)
+        self.examples(ruleset, data.get("examples"))
+        if self.errors:
+            raise RulesFileError(self.errors)
+        return ruleset
+
+    def ruleset(self, meta: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": "", "version": "", "status": "draft", "by": None, "date": None}
+        if meta is None or not self.keys(meta, RULESET_KEYS, RULESET_KEYS, "ruleset"):
+            return out
+        out["name"] = self.text(meta, "name", None, "ruleset name")
+        version = meta.get("version")
+        if not isinstance(version, (str, int, float)) or isinstance(version, bool) or not str(version).strip():
+            self.error(_line(meta, "version"), None, "ruleset version must be text such as \"2026.11.0\"")
+        out["version"] = str(version)
+        if meta.get("status") not in STATUSES:
+            self.error(_line(meta, "status"), None, f"ruleset status must be one of {', '.join(STATUSES)}")
+        out["status"] = meta.get("status")
+        sign_off = meta.get("sign_off")
+        if self.keys(sign_off, {"by", "date"}, {"by", "date"}, "sign_off"):
+            out["by"] = sign_off.get("by") or None
+            out["date"] = str(sign_off["date"]) if sign_off.get("date") else None
+            if out["status"] == "approved" and not (out["by"] and out["date"]):
+                self.error(_line(meta, "sign_off"), None, "an approved rule set needs a sign-off by someone, with a date")
+        return out
+
+    def levels(self, levels: Any) -> list[Level]:
+        out: list[Level] = []
+        if not isinstance(levels, list) or not levels:
+            self.error(_line(levels), None, "levels must be a non-empty list, highest first")
+            return out
+        for i, lv in enumerate(levels):
+            if not self.keys(lv, LEVEL_KEYS, LEVEL_KEYS, "a level"):
+                continue
+            level_id = lv.get("id")
+            if not isinstance(level_id, str) or not re.match(r"^[a-z_]+$", level_id) or level_id == NO_LEVEL:
+                self.error(_line(lv, "id"), None, f"level id {level_id!r} must be snake_case and not {NO_LEVEL!r}")
+                continue
+            if level_id in {o.id for o in out}:
+                self.error(_line(lv, "id"), None, f"duplicate level {level_id!r}")
+            for flag in ("holds_booking", "stops_form"):
+                if not isinstance(lv.get(flag), bool):
+                    self.error(_line(lv, flag), None, f"level {level_id}: {flag} must be true or false")
+            out.append(Level(level_id, self.text(lv, "title", None, f"level {level_id} title", True),
+                             self.text(lv, "outcome", None, f"level {level_id} outcome", True),
+                             lv.get("holds_booking") is True, lv.get("stops_form") is True))
+        return out
+
+    def no_flags(self, obj: Any) -> Level:
+        if obj is None or not self.keys(obj, OUTCOME_KEYS, OUTCOME_KEYS, "no_flags"):
+            return Level(NO_LEVEL, "", "", False, False)
+        return Level(NO_LEVEL, self.text(obj, "title", None, "no_flags title", True),
+                     self.text(obj, "outcome", None, "no_flags outcome", True), False, False)
+
+    def named_texts(self, obj: Any, what: str, patient: bool, pattern: re.Pattern[str] | None) -> dict[str, str]:
+        out: dict[str, str] = {}
+        if obj is None or not self.keys(obj, set(obj or ()), set(), what):
+            return out
+        for key in obj:
+            if pattern is not None and not (isinstance(key, str) and pattern.match(key)):
+                self.error(_line(obj, key), None, f"{what} id {key!r} must look like MSG_SOMETHING")
+            out[str(key)] = self.text(obj, key, None, f"{what} {key}", patient)
+        return out
+
+    def rules(self, rules: Any, levels: set[str], messages: Mapping[str, str], sources: Mapping[str, str]) -> list[Rule]:
+        out: list[Rule] = []
+        if not isinstance(rules, list) or not rules:
+            self.error(_line(rules), None, "rules must be a non-empty list")
+            return out
+        seen: set[str] = set()
+        for item in rules:
+            rid = item.get("id") if isinstance(item, _Map) else None
+            rid = rid if isinstance(rid, str) else None
+            if not self.keys(item, RULE_KEYS, RULE_KEYS, "a rule", rid):
+                continue
+            if rid is None or not re.match(r"^r_[a-z0-9_]+$", rid):
+                self.error(_line(item, "id"), rid, f"rule id {item.get('id')!r} must look like r_something")
+                continue
+            if rid in seen:
+                self.error(_line(item, "id"), rid, "duplicate rule id")
+            seen.add(rid)
+            level = item.get("level")
+            if level not in levels:
+                self.error(_line(item, "level"), rid, f"unknown level {level!r} (levels: {', '.join(sorted(levels))})")
+            msg_ids = item.get("patient_message")
+            if not isinstance(msg_ids, list) or not msg_ids:
+                self.error(_line(item, "patient_message"), rid, "patient_message must be a list of message ids")
+                msg_ids = []
+            for j, m in enumerate(msg_ids):
+                if m not in messages:
+                    self.error(_line(msg_ids, j), rid, f"unknown message {m!r}")
+            srcs = item.get("sources")
+            if not isinstance(srcs, list):
+                self.error(_line(item, "sources"), rid, "sources must be a list of source ids")
+                srcs = []
+            for j, s in enumerate(srcs):
+                if str(s) not in sources:
+                    self.error(_line(srcs, j), rid, f"unknown source {s!r}")
+            evidence = str(item.get("evidence", ""))
+            if not GRADE.match(evidence):
+                self.error(_line(item, "evidence"), rid, f"evidence {evidence!r} must be a grade A, B, C, D or X (or B/C)")
+            staff_note = self.text(item, "staff_note", rid, "staff_note")
+            predicate = self.condition(item, rid)
+            if predicate is None:
+                continue
+            questions = tuple(dict.fromkeys(ref.question for ref in references(item["when"])))
+            out.append(Rule(rid, str(level), item["when"], tuple(map(str, msg_ids)), staff_note,
+                            tuple(map(str, srcs)), evidence, questions, predicate))
+        return out
+
+    def condition(self, item: _Map, rid: str) -> Predicate | None:
+        when = item.get("when")
+        line = _line(item, "when")
+        try:
+            predicate = compile_condition(when, allow_rules=True)
+        except ConditionError as exc:
+            self.error(line, rid, f"condition {exc}")
+            return None
+        ok = True
+        for ref in references(when):
+            q = self.qn.questions.get(ref.question)
+            if q is None:
+                self.error(line, rid, f"unknown question {ref.question!r}")
+                ok = False
+                continue
+            problem = _operator_problem(q.kind, ref.op)
+            if problem:
+                self.error(line, rid, f"{ref.question}: {problem}")
+                ok = False
+            elif ref.op in ("eq", "in") + MULTI_OPS:
+                for v in ref.values:
+                    if v not in q.values:
+                        self.error(line, rid, f"{ref.question} cannot take the value {v!r} "
+                                   f"(it takes {', '.join(q.values)})")
+                        ok = False
+        return predicate if ok else None
+
+    def order(self, rules: list[Rule], raw: Any) -> list[Rule]:
+        """Rules in dependency order; report unknown references and cycles."""
+        by_id = {r.id: r for r in rules}
+        lines = {it.get("id"): _line(it, "when") for it in raw or [] if isinstance(it, _Map)}
+        deps: dict[str, list[str]] = {}
+        for r in rules:
+            deps[r.id] = []
+            for ref in rule_references(r.when):
+                if ref not in by_id:
+                    self.error(lines.get(r.id, 1), r.id, f"refers to unknown rule {ref!r}")
+                else:
+                    deps[r.id].append(ref)
+        ordered: list[Rule] = []
+        state: dict[str, int] = {}   # 1 visiting, 2 done
+
+        def visit(rid: str, trail: list[str]) -> None:
+            if state.get(rid) == 2:
+                return
+            if state.get(rid) == 1:
+                cycle = trail[trail.index(rid):] + [rid]
+                self.error(lines.get(rid, 1), rid, "rule cycle: " + " -> ".join(cycle))
+                return
+            state[rid] = 1
+            for d in deps[rid]:
+                visit(d, trail + [rid])
+            state[rid] = 2
+            ordered.append(by_id[rid])
+
+        for r in rules:
+            visit(r.id, [])
+        return ordered
+
+    def examples(self, ruleset: Ruleset, examples: Any) -> None:
+        if examples is None:
+            return
+        if not isinstance(examples, list):
+            self.error(_line(examples), None, "examples must be a list")
+            return
+        rule_ids = {r.id for r in ruleset.rules}
+        for ex in examples:
+            if not self.keys(ex, EXAMPLE_KEYS, {"name", "answers"}, "an example"):
+                continue
+            name = ex.get("name")
+            where = _line(ex)
+            answers = ex.get("answers")
+            if isinstance(answers, Mapping):
+                problems = [(_line(answers, k), p) for k in answers
+                            for p in answer_problems({k: answers[k]}, ruleset.questionnaire)]
+            else:
+                problems = [(where, p) for p in answer_problems(answers, ruleset.questionnaire)]
+            for line, p in problems:
+                self.error(line, None, f"example {name!r}: {p}")
+            expect: dict[str, list[Any]] = {k: list(ex.get(k) or []) for k in ("fires", "does_not_fire")}
+            for k, ids in expect.items():
+                for rid in ids:
+                    if rid not in rule_ids:
+                        self.error(_line(ex, k), None, f"example {name!r}: {k} names unknown rule {rid!r}")
+            level = ex.get("level")
+            if level is not None and level != NO_LEVEL and level not in [lv.id for lv in ruleset.levels]:
+                self.error(_line(ex, "level"), None, f"example {name!r}: unknown level {level!r}")
+            if problems:
+                continue
+            result = ruleset.evaluate(answers)
+            fired = set(result.rule_ids)
+            for rid in expect["fires"]:
+                if rid not in fired:
+                    self.error(_line(ex, "fires"), rid, f"example {name!r} should fire this rule but does not")
+            for rid in expect["does_not_fire"]:
+                if rid in fired:
+                    self.error(_line(ex, "does_not_fire"), rid, f"example {name!r} fires this rule but must not")
+            if level is not None and result.level != level:
+                self.error(_line(ex, "level"), None,
+                           f"example {name!r} gives level {result.level!r}, expected {level!r}")
+
+
+def _operator_problem(kind: str, op: str) -> str | None:
+    if op in MULTI_OPS and kind != "multi":
+        return f"'{op}' is for questions that take several answers; this one is {kind}"
+    if op in ("eq", "in") and kind in ("multi", "text"):
+        return f"'{op}' does not apply to a {kind} question (use any_of / all_of / none_of, or nonempty)"
+    if op in NUMBER_OPS and kind != "int":
+        return f"'{op}' compares numbers; this question is {kind}"
+    if op == "nonempty" and kind != "text":
+        return f"'nonempty' is for text questions; this one is {kind}"
+    return None
+
+
+def answer_problems(answers: Any, qn: Questionnaire = QUESTIONNAIRE) -> list[str]:
+    """Why a mapping of answers is not a valid answer set: unknown ids, impossible values."""
+    if not isinstance(answers, Mapping):
+        return ["answers must be an object of question ids and answers"]
+    problems: list[str] = []
+    for qid, value in answers.items():
+        q = qn.questions.get(qid)
+        if q is None:
+            problems.append(f"unknown question id {qid!r}")
+            continue
+        problem = q.problem(value)
+        if problem:
+            problems.append(f"{qid}: {problem}")
+    return problems
