@@ -33,10 +33,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
 
-    from . import cli, patient
+    from . import auth, cli, patient, staff
     app.register_blueprint(patient.bp)
     csrf.exempt(patient.bp)   # every patient form checks its own token and keeps what was typed
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(staff.bp)
     cli.init_app(app)
+    app.cli.add_command(staff.staff_cli)
 
     app.jinja_env.globals["current_language"] = lambda: str(get_locale() or "en")
     app.register_error_handler(CSRFError, lambda e: (render_template("errors/csrf.html"), 400))

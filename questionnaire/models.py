@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
@@ -12,8 +12,20 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .extensions import db
 
 
+class Clock:
+    """The one clock of the app; tests move it forward to check timeouts and expiry."""
+
+    offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc) + self.offset
+
+
+CLOCK = Clock()
+
+
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return CLOCK.now()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

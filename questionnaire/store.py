@@ -8,13 +8,12 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import flow
 from .extensions import db
-from .models import AuditEvent, Draft, Submission, SubmissionRule, utcnow
-from .questions import QUESTIONNAIRE
+from .models import AuditEvent, Draft, Note, Staff, StaffSession, Submission, SubmissionRule, utcnow
 from .rules import Assessment, Ruleset
 
 # Reference numbers: no 0/O, 1/I/L, so they can be read out on the phone.
@@ -147,4 +146,186 @@ def audit(action: str, *, actor: str | None = None, reference: str | None = None
         db.session.commit()
 
 
-__all__ = ["QUESTIONNAIRE"]
+
+# --- staff accounts --------------------------------------------------------------------------
+
+def staff_count() -> int:
+    return int(db.session.scalar(select(func.count()).select_from(Staff)) or 0)
+
+
+def staff_by_email(email: str) -> Staff | None:
+    return db.session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
+
+
+def staff_by_id(staff_id: int) -> Staff | None:
+    return db.session.get(Staff, staff_id)
+
+
+def all_staff() -> list[Staff]:
+    return list(db.session.scalars(select(Staff).order_by(Staff.email)))
+
+
+def create_staff(email: str, role: str, password_hash: str, *, must_change_password: bool = False) -> Staff:
+    staff = Staff(email=email.strip().lower(), role=role, password_hash=password_hash, active=True,
+                  must_change_password=must_change_password, otp_confirmed=False, otp_last_step=0,
+                  failed_attempts=0, created_at=utcnow())
+    db.session.add(staff)
+    db.session.commit()
+    return staff
+
+
+def update_staff(staff: Staff, **changes: Any) -> None:
+    for key, value in changes.items():
+        setattr(staff, key, value)
+    db.session.commit()
+
+
+def record_failed_sign_in(staff: Staff, lock_after: int, lock_for: timedelta) -> None:
+    """Count a failed attempt atomically; lock the account after too many in a row."""
+    db.session.execute(update(Staff).where(Staff.id == staff.id).values(failed_attempts=Staff.failed_attempts + 1))
+    db.session.commit()
+    db.session.refresh(staff)
+    if staff.failed_attempts >= lock_after:
+        staff.locked_until, staff.failed_attempts = utcnow() + lock_for, 0
+        db.session.commit()
+
+
+def use_otp_step(staff: Staff, step: int) -> bool:
+    """Accept a one-time code's time step once only (compare-and-set, so a replay loses)."""
+    result = db.session.execute(update(Staff).where(Staff.id == staff.id, Staff.otp_last_step < step)
+                                .values(otp_last_step=step))
+    db.session.commit()
+    return bool(result.rowcount)
+
+
+# --- staff sessions --------------------------------------------------------------------------
+
+def create_staff_session(staff: Staff) -> tuple[StaffSession, str]:
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    row = StaffSession(token_hash=token_hash(token), staff_id=staff.id, stage="password", created_at=now,
+                       last_seen_at=now)
+    db.session.add(row)
+    db.session.commit()
+    return row, token
+
+
+def find_staff_session(token: str | None) -> StaffSession | None:
+    if not token or not isinstance(token, str):
+        return None
+    return db.session.scalar(select(StaffSession).where(StaffSession.token_hash == token_hash(token)))
+
+
+def touch_staff_session(row: StaffSession, **changes: Any) -> None:
+    row.last_seen_at = utcnow()
+    for key, value in changes.items():
+        setattr(row, key, value)
+    db.session.commit()
+
+
+def revoke_staff_session(row: StaffSession) -> None:
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        db.session.commit()
+
+
+def revoke_all_sessions(staff_id: int) -> int:
+    result = db.session.execute(update(StaffSession).where(StaffSession.staff_id == staff_id,
+                                                           StaffSession.revoked_at.is_(None))
+                                .values(revoked_at=utcnow()))
+    db.session.commit()
+    return int(result.rowcount or 0)
+
+
+# --- the queue and one submission ------------------------------------------------------------
+
+def queue_page(*, status: str | None = None, level: str | None = None, rule: str | None = None,
+               date_from: datetime | None = None, date_to: datetime | None = None,
+               after: tuple[int, datetime, int] | None = None, size: int = 25) -> list[Submission]:
+    """One page of the queue: highest level first, oldest first; keyset pagination on the queue index."""
+    query = select(Submission)
+    if rule:
+        query = query.join(SubmissionRule, and_(SubmissionRule.submission_id == Submission.id,
+                                                SubmissionRule.rule_id == rule))
+    query = query.where(*_queue_filters(status, level, date_from, date_to))
+    if after is not None:
+        rank, created, sub_id = after
+        query = query.where(or_(
+            Submission.level_rank > rank,
+            and_(Submission.level_rank == rank, Submission.created_at > created),
+            and_(Submission.level_rank == rank, Submission.created_at == created, Submission.id > sub_id),
+        ))
+    query = query.order_by(Submission.level_rank, Submission.created_at, Submission.id).limit(size)
+    return list(db.session.scalars(query))
+
+
+def _queue_filters(status: str | None, level: str | None, date_from: datetime | None,
+                   date_to: datetime | None) -> list[Any]:
+    filters: list[Any] = []
+    if status:
+        filters.append(Submission.status == status)
+    if level:
+        filters.append(Submission.level == level)
+    if date_from:
+        filters.append(Submission.created_at >= date_from)
+    if date_to:
+        filters.append(Submission.created_at < date_to)
+    return filters
+
+
+def level_counts(status: str | None = None) -> dict[str, int]:
+    query = select(Submission.level, func.count()).group_by(Submission.level)
+    if status:
+        query = query.where(Submission.status == status)
+    return {level: int(n) for level, n in db.session.execute(query)}
+
+
+def submission_notes(sub: Submission) -> list[Note]:
+    return list(db.session.scalars(select(Note).where(Note.submission_id == sub.id).order_by(Note.created_at, Note.id)))
+
+
+def add_note(sub: Submission, author: str, body: str) -> Note:
+    note = Note(submission_id=sub.id, author=author, body=body, created_at=utcnow())
+    db.session.add(note)
+    db.session.commit()
+    return note
+
+
+def change_status(sub: Submission, expected_version: int, status: str, by: str) -> bool:
+    """Compare-and-set: change the status only if nobody changed the submission since it was shown."""
+    result = db.session.execute(
+        update(Submission)
+        .where(Submission.id == sub.id, Submission.version == expected_version)
+        .values(status=status, status_by=by, status_at=utcnow(), version=Submission.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    db.session.refresh(sub)
+    return bool(result.rowcount)
+
+
+def submissions_for_export(date_from: datetime | None, date_to: datetime | None, batch: int = 1000) -> Any:
+    """Submissions oldest first, streamed in batches (keyset on id)."""
+    last = 0
+    while True:
+        rows = list(db.session.scalars(select(Submission).where(Submission.id > last,
+                                                                *_queue_filters(None, None, date_from, date_to))
+                                       .order_by(Submission.id).limit(batch)))
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].id
+
+
+def audit_events(*, action: str | None = None, actor: str | None = None, reference: str | None = None,
+                 before_id: int | None = None, size: int = 100) -> list[AuditEvent]:
+    query = select(AuditEvent)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if actor:
+        query = query.where(AuditEvent.actor == actor.strip().lower())
+    if reference:
+        query = query.where(AuditEvent.submission_ref == reference.strip().upper())
+    if before_id:
+        query = query.where(AuditEvent.id < before_id)
+    return list(db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(size)))

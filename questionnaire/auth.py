@@ -1,0 +1,338 @@
+"""Staff sign-in: password, then a time-based one-time code; server-side sessions; sign-out."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import pyotp
+import segno
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import (Blueprint, Response, abort, current_app, g, make_response, redirect, render_template, request,
+                   url_for)
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response as WerkzeugResponse
+from wtforms import PasswordField, StringField
+from wtforms.validators import InputRequired
+
+from . import store
+from .extensions import limiter
+from .models import Staff, StaffSession, utcnow
+
+bp = Blueprint("auth", __name__, url_prefix="/staff")
+COOKIE = "oq_staff"
+ROLES = ("front_desk", "clinician", "admin")
+VAGUE = "The email, password or code is not right, or the account cannot sign in now. Try again."
+HASHER = PasswordHasher()   # argon2id
+# A short list of the most common passwords of 12 characters or more; longer lists belong in
+# a breach-checking service, which a clinic's network may not allow.
+COMMON_PASSWORDS = frozenset("""
+123456789012 1234567890123 12345678901234 123456123456 password1234 password12345 passwordpassword
+qwertyuiopas qwerty123456 qwertyuiop12 1q2w3e4r5t6y 1qaz2wsx3edc abcdefghijkl abc123abc123
+iloveyou1234 letmein12345 welcome12345 welcome123456 administrator admin1234567 adminadmin12
+changeme1234 changeme12345 trustno1trustno1 football1234 baseball1234 sunshine1234 princess1234
+monkey123456 dragon123456 master123456 superman1234 starwars1234 michael12345 00000000000
+000000000000 111111111111 121212121212 aaaaaaaaaaaa passw0rd1234 p@ssw0rd1234 p@ssword1234
+correcthorsebatterystaple clinic123456 ozone1234567 ozonetherapy hospital1234 doctor123456
+""".split())
+
+Reply = str | WerkzeugResponse | tuple[str, int] | Response
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def hash_password(password: str) -> str:
+    return HASHER.hash(password)
+
+
+def password_problem(password: str) -> str | None:
+    if not 12 <= len(password) <= 128:
+        return "Use a password of 12 to 128 characters"
+    if password.lower() in COMMON_PASSWORDS or len(set(password)) < 4:
+        return "This password is too common. Choose a longer phrase that others would not guess"
+    return None
+
+
+def check_password(staff: Staff | None, password: str) -> bool:
+    if staff is None:
+        # Same work for an unknown email, so timing does not tell which emails exist.
+        try:
+            HASHER.verify(_DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            pass
+        return False
+    try:
+        return HASHER.verify(staff.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+_DUMMY_HASH = HASHER.hash("not-a-real-password-for-timing")
+
+
+def verify_code(staff: Staff, code: str) -> bool:
+    """A 6-digit code for now (or one step either side), accepted once only."""
+    code = "".join(code.split())
+    if not staff.otp_secret or not code.isdigit() or len(code) != 6:
+        return False
+    totp = pyotp.TOTP(staff.otp_secret)
+    now = utcnow()
+    for drift in (0, -1, 1):
+        moment = now + timedelta(seconds=30 * drift)
+        if totp.at(moment) == code:
+            return store.use_otp_step(staff, int(totp.timecode(moment)))
+    return False
+
+
+# --- the session check -------------------------------------------------------------------------
+
+def client_ip() -> str:
+    return request.remote_addr or "-"
+
+
+def _expired(row: StaffSession) -> bool:
+    now = utcnow()
+    idle = timedelta(minutes=int(current_app.config["STAFF_IDLE_MINUTES"]))
+    absolute = timedelta(hours=int(current_app.config["STAFF_ABSOLUTE_HOURS"]))
+    return now - row.last_seen_at > idle or now - row.created_at > absolute
+
+
+def load_session() -> tuple[StaffSession | None, Staff | None]:
+    """The valid, fully signed-in session of this request, checked against the table every time."""
+    row = store.find_staff_session(request.cookies.get(COOKIE))
+    if row is None or row.revoked_at is not None:
+        return row, None
+    staff = store.staff_by_id(row.staff_id)
+    if staff is None or not staff.active:
+        store.revoke_staff_session(row)
+        return row, None
+    if _expired(row):
+        store.revoke_staff_session(row)
+        store.audit("timeout", actor=staff.email, ip=client_ip())
+        return row, None
+    return row, staff
+
+
+def staff_required(*roles: str) -> Callable[[F], F]:
+    """Only signed-in staff (of these roles, if given) reach the view."""
+
+    def decorate(view: F) -> F:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            row, staff = load_session()
+            if staff is None or row is None or row.stage != "full":
+                return _sign_in_needed(row)
+            if roles and staff.role not in roles:
+                store.audit("forbidden", actor=staff.email, ip=client_ip(), detail=request.path)
+                abort(403)
+            if staff.must_change_password and request.endpoint not in ("auth.change_password", "auth.sign_out"):
+                return redirect(url_for("auth.change_password"))
+            g.staff, g.staff_session = staff, row
+            if (utcnow() - row.last_seen_at).total_seconds() > 15:
+                store.touch_staff_session(row)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorate
+
+
+def _sign_in_needed(row: StaffSession | None) -> Reply:
+    if request.method == "GET":
+        return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+    if row is not None and row.stage == "full":
+        # Signed out while editing: keep the change on the old session, offer it back after sign-in.
+        form = {k: v for k, v in request.form.items() if k != "csrf_token"}
+        store.touch_staff_session(row, pending={"path": request.path, "form": form}, last_seen_at=row.last_seen_at)
+        return redirect(url_for("auth.sign_in", next=request.path, kept=1), code=303)
+    abort(401)
+
+
+def safe_next(target: str | None) -> str:
+    if target and target.startswith("/staff/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("staff.queue")
+
+
+def take_pending(path: str) -> dict[str, str] | None:
+    """The change this staff member was sending to `path` when their session ended, once."""
+    row: StaffSession = g.staff_session
+    pending = row.pending
+    if pending and pending.get("path") == path:
+        store.touch_staff_session(row, pending=None)
+        return dict(pending.get("form") or {})
+    return None
+
+
+# --- forms -------------------------------------------------------------------------------------
+
+class SignInForm(FlaskForm):
+    email = StringField("Email address", validators=[InputRequired("Enter your email address")])
+    password = PasswordField("Password", validators=[InputRequired("Enter your password")])
+
+
+class CodeForm(FlaskForm):
+    code = StringField("Code from your authenticator app", validators=[InputRequired("Enter the 6-digit code")])
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[InputRequired("Enter a new password")])
+    confirm = PasswordField("Confirm the new password", validators=[InputRequired("Enter the password again")])
+
+
+# --- views -------------------------------------------------------------------------------------
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+bp.after_request(_no_store)
+
+
+def _sign_in_limit() -> str:
+    return str(current_app.config.get("STAFF_SIGN_IN_LIMIT", "10 per 10 minutes"))
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(_sign_in_limit, methods=["POST"], deduct_when=lambda response: response.status_code != 302)
+def sign_in() -> Reply:
+    form = SignInForm()
+    error = None
+    if form.validate_on_submit():
+        staff = store.staff_by_email(form.email.data or "")
+        ok = check_password(staff, form.password.data or "")
+        if staff is not None and ok and staff.active and not _locked(staff):
+            old = store.find_staff_session(request.cookies.get(COOKIE))
+            row, token = store.create_staff_session(staff)
+            if old is not None and old.staff_id == staff.id and old.pending:
+                store.touch_staff_session(row, pending=old.pending)
+                store.touch_staff_session(old, pending=None, last_seen_at=old.last_seen_at)
+            store.update_staff(staff, failed_attempts=0)
+            target = "auth.code" if staff.otp_confirmed else "auth.enrol"
+            response = redirect(url_for(target, next=safe_next(request.args.get("next"))))
+            _set_cookie(response, token)
+            return response
+        if staff is not None and ok is False and not _locked(staff):
+            store.record_failed_sign_in(staff, int(current_app.config.get("STAFF_LOCK_AFTER", 5)),
+                                        timedelta(minutes=int(current_app.config.get("STAFF_LOCK_MINUTES", 15))))
+        store.audit("sign_in_failed", actor=(form.email.data or "")[:254].strip().lower(), ip=client_ip())
+        error = VAGUE
+    elif request.method == "POST":
+        error = VAGUE if not form.errors.get("csrf_token") else "Your session expired. Try again."
+    kept = request.args.get("kept") == "1"
+    return render_template("auth/sign_in.html", form=form, error=error, kept=kept), (200 if not error else 400)
+
+
+def _locked(staff: Staff) -> bool:
+    return staff.locked_until is not None and staff.locked_until > utcnow()
+
+
+def _set_cookie(response: WerkzeugResponse, token: str) -> None:
+    response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/staff",
+                        secure=bool(current_app.config["SESSION_COOKIE_SECURE"]))
+
+
+def _half_signed_in() -> tuple[StaffSession, Staff] | None:
+    row, staff = load_session()
+    if row is None or staff is None:
+        return None
+    return row, staff
+
+
+@bp.route("/enrol", methods=["GET", "POST"])
+@limiter.limit(_sign_in_limit, methods=["POST"], deduct_when=lambda response: response.status_code != 302)
+def enrol() -> Reply:
+    found = _half_signed_in()
+    if found is None or found[1].otp_confirmed:
+        return redirect(url_for("auth.sign_in"))
+    row, staff = found
+    if not staff.otp_secret:
+        store.update_staff(staff, otp_secret=pyotp.random_base32())
+    form = CodeForm()
+    error = None
+    if form.validate_on_submit():
+        if verify_code(staff, form.code.data or ""):
+            store.update_staff(staff, otp_confirmed=True)
+            store.audit("otp_enrolled", actor=staff.email, ip=client_ip())
+            return _finish_sign_in(row, staff)
+        error = "The code is not right. Check the time on your phone and try the newest code."
+    return render_template("auth/enrol.html", form=form, error=error, secret=staff.otp_secret), (400 if error else 200)
+
+
+@bp.get("/enrol/qr.svg")
+def enrol_qr() -> Reply:
+    found = _half_signed_in()
+    if found is None or found[1].otp_confirmed or not found[1].otp_secret:
+        abort(404)
+    staff = found[1]
+    uri = pyotp.TOTP(staff.otp_secret).provisioning_uri(name=staff.email,
+                                                        issuer_name=current_app.config["CLINIC_NAME"])
+    svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff")
+    response = make_response(svg)
+    response.headers["Content-Type"] = "image/svg+xml"
+    return _no_store(response)
+
+
+@bp.route("/code", methods=["GET", "POST"])
+@limiter.limit(_sign_in_limit, methods=["POST"], deduct_when=lambda response: response.status_code != 302)
+def code() -> Reply:
+    found = _half_signed_in()
+    if found is None:
+        return redirect(url_for("auth.sign_in"))
+    row, staff = found
+    if row.stage == "full":
+        return redirect(safe_next(request.args.get("next")))
+    if not staff.otp_confirmed:
+        return redirect(url_for("auth.enrol"))
+    form = CodeForm()
+    error = None
+    if form.validate_on_submit():
+        if not _locked(staff) and verify_code(staff, form.code.data or ""):
+            return _finish_sign_in(row, staff)
+        store.record_failed_sign_in(staff, int(current_app.config.get("STAFF_LOCK_AFTER", 5)),
+                                    timedelta(minutes=int(current_app.config.get("STAFF_LOCK_MINUTES", 15))))
+        store.audit("sign_in_failed", actor=staff.email, ip=client_ip(), detail="code")
+        error = VAGUE
+    return render_template("auth/code.html", form=form, error=error), (400 if error else 200)
+
+
+def _finish_sign_in(row: StaffSession, staff: Staff) -> WerkzeugResponse:
+    store.touch_staff_session(row, stage="full")
+    store.update_staff(staff, failed_attempts=0)
+    store.audit("sign_in", actor=staff.email, ip=client_ip())
+    target = row.pending["path"] if row.pending else safe_next(request.args.get("next"))
+    return redirect(target)
+
+
+@bp.post("/sign-out")
+def sign_out() -> Reply:
+    row, staff = load_session()
+    if row is not None:
+        store.revoke_staff_session(row)
+        if staff is not None:
+            store.audit("sign_out", actor=staff.email, ip=client_ip())
+    response = make_response(render_template("auth/signed_out.html"))
+    response.delete_cookie(COOKIE, path="/staff")
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@staff_required()
+def change_password() -> Reply:
+    form = PasswordForm()
+    error = None
+    if form.validate_on_submit():
+        error = password_problem(form.password.data or "")
+        if not error and form.password.data != form.confirm.data:
+            error = "The two passwords are not the same"
+        if not error:
+            staff: Staff = g.staff
+            store.update_staff(staff, password_hash=hash_password(form.password.data or ""), must_change_password=False)
+            store.audit("password_changed", actor=staff.email, ip=client_ip())
+            return redirect(url_for("staff.queue"))
+    return render_template("auth/password.html", form=form, error=error), (400 if error else 200)

@@ -1,0 +1,364 @@
+"""Staff blueprint: the queue, one submission (notes, status, print), administration; `flask staff` CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+import sys
+from collections.abc import Iterator
+from datetime import datetime, time, timedelta, timezone
+from typing import Any
+
+import click
+from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, stream_with_context, url_for
+from flask.cli import AppGroup
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length
+
+from . import store
+from .auth import ROLES, Reply, client_ip, hash_password, password_problem, staff_required, take_pending
+from .models import Staff, Submission
+from .questions import QUESTIONNAIRE
+from .rules import Ruleset
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+STATUSES = {"new": "New", "contacted": "Contacted", "with_clinician": "With clinician", "discussed": "Discussed",
+            "closed": "Closed"}
+FULL_ANSWERS = ("clinician", "admin")
+CONTACT_IDS = ("contact_name", "contact_phone", "contact_email", "contact_time")
+EXPORT_COLUMNS = {
+    "reference": lambda s: s.reference, "created_at": lambda s: s.created_at.isoformat(timespec="seconds"),
+    "level": lambda s: s.level, "status": lambda s: s.status, "rules": lambda s: " ".join(f["id"] for f in s.fired),
+    "ruleset_version": lambda s: s.ruleset_version, "language": lambda s: s.language,
+    "stopped_early": lambda s: "yes" if s.stopped_early else "no",
+    "contact_name": lambda s: s.answers.get("contact_name", ""),
+    "contact_phone": lambda s: s.answers.get("contact_phone", ""),
+    "contact_email": lambda s: s.answers.get("contact_email", ""),
+}
+
+
+def ruleset() -> Ruleset:
+    rs: Ruleset = current_app.extensions["ruleset"]
+    return rs
+
+
+@bp.after_request
+def no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.context_processor
+def staff_context() -> dict[str, Any]:
+    return {"statuses": STATUSES, "ruleset": ruleset(), "me": g.get("staff")}
+
+
+# --- the queue ---------------------------------------------------------------------------------
+
+def _date(value: str | None, end: bool = False) -> datetime | None:
+    try:
+        day = datetime.strptime(value or "", "%Y-%m-%d").date()
+    except ValueError:
+        return None
+    moment = datetime.combine(day, time.min, tzinfo=timezone.utc)
+    return moment + timedelta(days=1) if end else moment
+
+
+def _cursor(value: str | None) -> tuple[int, datetime, int] | None:
+    try:
+        rank, stamp, sub_id = (value or "").split("_")
+        return int(rank), datetime.fromtimestamp(int(stamp) / 1_000_000, tz=timezone.utc), int(sub_id)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def cursor_of(sub: Submission) -> str:
+    stamp = int(sub.created_at.timestamp() * 1_000_000)
+    return f"{sub.level_rank}_{stamp}_{sub.id}"
+
+
+@bp.get("/")
+@staff_required()
+def queue() -> Reply:
+    args = request.args
+    ref = (args.get("ref") or "").strip()
+    if ref:
+        sub = store.submission_by_reference(ref)
+        if sub is not None:
+            return redirect(url_for("staff.submission", reference=sub.reference))
+    status = args.get("status") if args.get("status") in STATUSES else None
+    level = args.get("level") if args.get("level") in [*(lv.id for lv in ruleset().levels), "none"] else None
+    rule = args.get("rule") if args.get("rule") in {r.id for r in ruleset().rules} else None
+    filters = {"status": status, "level": level, "rule": rule,
+               "date_from": _date(args.get("from")), "date_to": _date(args.get("to"), end=True)}
+    size = 25
+    rows = store.queue_page(**filters, after=_cursor(args.get("after")), size=size + 1)
+    more = len(rows) > size
+    rows = rows[:size]
+    keep = {k: v for k, v in args.items() if k in ("status", "level", "rule", "from", "to") and v}
+    next_url = url_for("staff.queue", **keep, after=cursor_of(rows[-1])) if more and rows else None
+    return render_template("staff/queue.html", rows=rows, counts=store.level_counts(status), next_url=next_url,
+                           filters=keep, not_found=ref if ref else None, first_page=not args.get("after"))
+
+
+# --- one submission ----------------------------------------------------------------------------
+
+class NoteForm(FlaskForm):
+    body = TextAreaField("Add a note", validators=[InputRequired("Write the note"), Length(max=5000)])
+
+
+class StatusForm(FlaskForm):
+    status = SelectField("Status", choices=[SelectChoice(k, v) for k, v in STATUSES.items()])
+    version = HiddenField()
+
+
+def _get(reference: str) -> Submission:
+    sub = store.submission_by_reference(reference)
+    if sub is None:
+        abort(404)
+    return sub
+
+
+def _detail(sub: Submission, **extra: Any) -> dict[str, Any]:
+    staff: Staff = g.staff
+    rs = ruleset()
+    fired = []
+    for f in sub.fired:
+        rule = next((r for r in rs.rules if r.id == f["id"]), None)
+        triggers = [(QUESTIONNAIRE.questions.get(qid), value) for qid, value in f.get("triggers", {}).items()]
+        fired.append({"id": f["id"], "level": f["level"], "rule": rule,
+                      "triggers": [(q, v) for q, v in triggers if q is not None]})
+    full = staff.role in FULL_ANSWERS
+    groups = []
+    if full:
+        from .patient import summary
+        groups = summary(sub.answers)
+    return {"sub": sub, "fired": fired, "full": full, "groups": groups, "notes": store.submission_notes(sub),
+            "questions": QUESTIONNAIRE.questions, "contact": {k: sub.answers.get(k) for k in CONTACT_IDS},
+            "note_form": extra.pop("note_form", None) or NoteForm(formdata=None),
+            "status_form": extra.pop("status_form", None) or StatusForm(formdata=None, status=sub.status,
+                                                                          version=str(sub.version)),
+            **extra}
+
+
+@bp.get("/submissions/<reference>")
+@staff_required()
+def submission(reference: str) -> Reply:
+    sub = _get(reference)
+    store.audit("view_submission", actor=g.staff.email, reference=sub.reference, ip=client_ip())
+    pending = take_pending(url_for("staff.add_note", reference=sub.reference))
+    note_form = NoteForm(formdata=None, body=pending.get("body")) if pending else None
+    return render_template("staff/submission.html", **_detail(sub, note_form=note_form,
+                                                              restored=pending is not None))
+
+
+@bp.post("/submissions/<reference>/notes")
+@staff_required()
+def add_note(reference: str) -> Reply:
+    sub = _get(reference)
+    form = NoteForm()
+    if not form.validate():
+        return render_template("staff/submission.html", **_detail(sub, note_form=form)), 400
+    store.add_note(sub, g.staff.email, form.body.data or "")
+    store.audit("note_added", actor=g.staff.email, reference=sub.reference, ip=client_ip())
+    return redirect(url_for("staff.submission", reference=sub.reference) + "#notes", code=303)
+
+
+@bp.post("/submissions/<reference>/status")
+@staff_required()
+def set_status(reference: str) -> Reply:
+    sub = _get(reference)
+    form = StatusForm()
+    if not form.validate() or not (form.version.data or "").isdigit():
+        abort(400)
+    old = sub.status
+    if not store.change_status(sub, int(form.version.data or 0), form.status.data or "", g.staff.email):
+        store.audit("status_conflict", actor=g.staff.email, reference=sub.reference, ip=client_ip())
+        fresh = StatusForm(formdata=None, status=sub.status, version=str(sub.version))
+        return render_template("staff/submission.html", **_detail(sub, status_form=fresh, conflict=True,
+                                                                  attempted=form.status.data)), 409
+    store.audit("status_changed", actor=g.staff.email, reference=sub.reference, ip=client_ip(),
+                detail=f"{old} -> {sub.status}")
+    return redirect(url_for("staff.submission", reference=sub.reference), code=303)
+
+
+@bp.get("/submissions/<reference>/print")
+@staff_required(*FULL_ANSWERS)
+def print_view(reference: str) -> Reply:
+    sub = _get(reference)
+    store.audit("print_submission", actor=g.staff.email, reference=sub.reference, ip=client_ip())
+    return render_template("staff/print.html", **_detail(sub))
+
+
+# --- administration ----------------------------------------------------------------------------
+
+class NewStaffForm(FlaskForm):
+    email = StringField("Email address", validators=[InputRequired("Enter an email address"), Length(max=254)])
+    role = SelectField("Role", choices=[SelectChoice(r, r.replace("_", " ")) for r in ROLES])
+
+
+@bp.route("/admin/staff", methods=["GET", "POST"])
+@staff_required("admin")
+def admin_staff() -> Reply:
+    form = NewStaffForm()
+    created = None
+    error = None
+    if form.validate_on_submit():
+        email = (form.email.data or "").strip().lower()
+        if "@" not in email:
+            error = "Enter an email address like name@example.com"
+        elif store.staff_by_email(email) is not None:
+            error = "There is already an account with this email address"
+        else:
+            password = secrets.token_urlsafe(12)
+            store.create_staff(email, form.role.data or "front_desk", hash_password(password), must_change_password=True)
+            store.audit("staff_created", actor=g.staff.email, ip=client_ip(), detail=f"{email} as {form.role.data}")
+            created = (email, password)
+    return render_template("staff/admin_staff.html", form=form, staff=store.all_staff(), created=created,
+                           error=error, action_form=FlaskForm())
+
+
+@bp.post("/admin/staff/<int:staff_id>/<action>")
+@staff_required("admin")
+def admin_staff_action(staff_id: int, action: str) -> Reply:
+    if not FlaskForm().validate():
+        abort(400)
+    target = store.staff_by_id(staff_id)
+    if target is None or action not in ("deactivate", "activate", "sign-out-everywhere", "reset-otp"):
+        abort(404)
+    if action == "deactivate":
+        store.update_staff(target, active=False)
+        store.revoke_all_sessions(target.id)
+    elif action == "activate":
+        store.update_staff(target, active=True)
+    elif action == "reset-otp":
+        store.update_staff(target, otp_secret=None, otp_confirmed=False)
+        store.revoke_all_sessions(target.id)
+    else:
+        store.revoke_all_sessions(target.id)
+    store.audit(f"staff_{action.replace('-', '_')}", actor=g.staff.email, ip=client_ip(), detail=target.email)
+    return redirect(url_for("staff.admin_staff"), code=303)
+
+
+@bp.get("/admin/audit")
+@staff_required("admin")
+def audit_log() -> Reply:
+    args = request.args
+    before = int(args["before"]) if (args.get("before") or "").isdigit() else None
+    events = store.audit_events(action=args.get("action") or None, actor=args.get("actor") or None,
+                                reference=args.get("ref") or None, before_id=before, size=100)
+    if args.get("format") == "csv":
+        store.audit("export_audit", actor=g.staff.email, ip=client_ip())
+        return _csv("audit.csv", ["id", "at", "actor", "action", "submission_ref", "ip", "detail"],
+                    ([e.id, e.at.isoformat(timespec="seconds"), e.actor or "", e.action, e.submission_ref or "",
+                      e.ip or "", e.detail or ""] for e in events))
+    keep = {k: v for k, v in args.items() if k in ("action", "actor", "ref") and v}
+    return render_template("staff/audit.html", events=events, filters=keep,
+                           older=url_for("staff.audit_log", **keep, before=events[-1].id) if len(events) == 100 else None)
+
+
+@bp.route("/admin/export", methods=["GET", "POST"])
+@staff_required("admin")
+def export() -> Reply:
+    form = FlaskForm()
+    if request.method == "POST" and form.validate():
+        columns = [c for c in request.form.getlist("columns") if c in EXPORT_COLUMNS]
+        if not columns:
+            return render_template("staff/export.html", columns=EXPORT_COLUMNS, form=form,
+                                   error="Select at least one column"), 400
+        date_from, date_to = _date(request.form.get("from")), _date(request.form.get("to"), end=True)
+        store.audit("export_submissions", actor=g.staff.email, ip=client_ip(),
+                    detail=f"columns={','.join(columns)} from={request.form.get('from') or '-'} to={request.form.get('to') or '-'}")
+        rows = ([EXPORT_COLUMNS[c](s) for c in columns] for s in store.submissions_for_export(date_from, date_to))
+        return _csv("submissions.csv", columns, rows)
+    return render_template("staff/export.html", columns=EXPORT_COLUMNS, form=form, error=None)
+
+
+def _csv(name: str, header: list[str], rows: Iterator[list[Any]]) -> Response:
+    def generate() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        for row in rows:
+            # Cells that a spreadsheet would run as a formula are neutralised.
+            writer.writerow(["'" + c if isinstance(c, str) and c[:1] in ("=", "+", "-", "@", "\t", "\r") else c
+                             for c in row])
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+        yield buffer.getvalue()
+
+    response = Response(stream_with_context(generate()), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f"attachment; filename={name}"
+    return response
+
+
+# --- `flask staff ...` ---------------------------------------------------------------------------
+
+staff_cli = AppGroup("staff", help="Manage staff accounts.")
+
+
+@staff_cli.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_command(email: str, role: str, password_stdin: bool) -> None:
+    """Create a staff account (the password is asked for with a hidden prompt)."""
+    email = email.strip().lower()
+    if "@" not in email:
+        raise click.UsageError("EMAIL must be an email address")
+    if store.staff_by_email(email) is not None:
+        raise click.ClickException(f"there is already an account for {email}")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    problem = password_problem(password)
+    if problem:
+        raise click.ClickException(problem)
+    store.create_staff(email, role, hash_password(password))
+    store.audit("staff_created", actor="cli", detail=f"{email} as {role}")
+    click.echo(f"Created {email} ({role}). They set up their one-time code at first sign-in.")
+
+
+@staff_cli.command("deactivate")
+@click.argument("email")
+def deactivate_command(email: str) -> None:
+    """Stop an account from signing in, and sign it out everywhere now."""
+    staff = store.staff_by_email(email)
+    if staff is None:
+        raise click.ClickException(f"no account for {email}")
+    store.update_staff(staff, active=False)
+    store.revoke_all_sessions(staff.id)
+    store.audit("staff_deactivate", actor="cli", detail=staff.email)
+    click.echo(f"Deactivated {staff.email} and ended its sessions.")
+
+
+@staff_cli.command("reset-otp")
+@click.argument("email")
+def reset_otp_command(email: str) -> None:
+    """Make an account set up its one-time code again at the next sign-in."""
+    staff = store.staff_by_email(email)
+    if staff is None:
+        raise click.ClickException(f"no account for {email}")
+    store.update_staff(staff, otp_secret=None, otp_confirmed=False)
+    store.revoke_all_sessions(staff.id)
+    store.audit("staff_reset_otp", actor="cli", detail=staff.email)
+    click.echo(f"{staff.email} will set up a new one-time code at the next sign-in.")
+
+
+@staff_cli.command("bootstrap")
+@click.option("--email", default="admin@clinic.invalid", show_default=True)
+def bootstrap_command(email: str) -> None:
+    """On a database with no staff, create one administrator and print a one-time password once."""
+    if store.staff_count() > 0:
+        return
+    password = secrets.token_urlsafe(15)
+    store.create_staff(email, "admin", hash_password(password), must_change_password=True)
+    store.audit("staff_created", actor="bootstrap", detail=f"{email} as admin")
+    click.echo("No staff accounts existed, so one administrator was created.")
+    click.echo(f"  Sign in at /staff/ as {email} with this one-time password (shown only now): {password}")
+    click.echo("  You will choose a new password and set up a one-time code at first sign-in.")
