@@ -8,8 +8,10 @@ from typing import Any
 from flask import Flask, render_template, request, session
 from flask_babel import get_locale
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config
 from .extensions import babel, csrf, db, limiter, migrate
@@ -27,13 +29,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # app here with every fault as FILE:LINE: rule ID: message.
     app.extensions["ruleset"] = load_ruleset(app.config.get("RULES_PATH") or DEFAULT_PATH)
 
+    if int(app.config["PROXY_COUNT"]) > 0:
+        # Trust exactly as many proxies as there are in front of the app, no more.
+        n = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
 
-    from . import auth, cli, patient, staff
+    from . import auth, cli, patient, security, staff
+    security.init_app(app)
     app.register_blueprint(patient.bp)
     csrf.exempt(patient.bp)   # every patient form checks its own token and keeps what was typed
     app.register_blueprint(auth.bp)
@@ -43,19 +51,58 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.jinja_env.globals["current_language"] = lambda: str(get_locale() or "en")
     app.register_error_handler(CSRFError, lambda e: (render_template("errors/csrf.html"), 400))
-    for code in (400, 403, 404, 405, 413, 429, 500):
+    for code in (400, 401, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, _error_page(code))
+
+    app.register_error_handler(DBAPIError, _database_unavailable)
 
     @app.get("/healthz")
     def healthz() -> tuple[dict[str, str], int]:
-        from sqlalchemy import text
+        """Liveness for the load balancer: this instance can reach the database."""
         try:
             db.session.execute(text("SELECT 1"))
-        except Exception:  # noqa: BLE001 - any database failure means unhealthy
+        except DBAPIError:
+            db.session.rollback()
             return {"status": "database unavailable"}, 503
         return {"status": "ok"}, 200
 
+    @app.get("/readyz")
+    def readyz() -> tuple[dict[str, Any], int]:
+        """Readiness: database reachable and migrated to the newest revision; rate-limit store reachable."""
+        checks: dict[str, str] = {}
+        try:
+            version = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            checks["database"] = "ok" if version == _head_revision(app) else f"migration {version} is not the newest"
+        except DBAPIError:
+            db.session.rollback()
+            checks["database"] = "unavailable"
+        checks["rate_limits"] = "ok" if limiter_storage_ok() else "unavailable"
+        ready = all(v == "ok" for v in checks.values())
+        return {"status": "ok" if ready else "not ready", "checks": checks}, 200 if ready else 503
+
     return app
+
+
+def limiter_storage_ok() -> bool:
+    """Whether the rate-limit store answers; sign-in refuses to run without it (fail closed)."""
+    try:
+        return bool(limiter.storage.check())
+    except Exception:  # noqa: BLE001 - a broken store is simply "not ok"
+        return False
+
+
+def _head_revision(app: Flask) -> str | None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def _database_unavailable(error: DBAPIError) -> tuple[str, int]:
+    """A database that went away (restart, failover): a clean page; the pool reconnects by itself."""
+    db.session.rollback()
+    return render_template("errors/error.html", code=503), 503
 
 
 def select_locale() -> str | None:

@@ -202,6 +202,8 @@ def _sign_in_limit() -> str:
 def sign_in() -> Reply:
     form = SignInForm()
     error = None
+    if request.method == "POST" and not _limits_available():
+        return render_template("errors/error.html", code=503), 503
     if form.validate_on_submit():
         staff = store.staff_by_email(form.email.data or "")
         ok = check_password(staff, form.password.data or "")
@@ -227,6 +229,12 @@ def sign_in() -> Reply:
     return render_template("auth/sign_in.html", form=form, error=error, kept=kept), (200 if not error else 400)
 
 
+def _limits_available() -> bool:
+    """Sign-in limits must not fail open: without the rate-limit store, nobody signs in."""
+    from . import limiter_storage_ok
+    return not current_app.config.get("RATELIMIT_ENABLED", True) or limiter_storage_ok()
+
+
 def _locked(staff: Staff) -> bool:
     return staff.locked_until is not None and staff.locked_until > utcnow()
 
@@ -246,6 +254,8 @@ def _half_signed_in() -> tuple[StaffSession, Staff] | None:
 @bp.route("/enrol", methods=["GET", "POST"])
 @limiter.limit(_sign_in_limit, methods=["POST"], deduct_when=lambda response: response.status_code != 302)
 def enrol() -> Reply:
+    if request.method == "POST" and not _limits_available():
+        return render_template("errors/error.html", code=503), 503
     found = _half_signed_in()
     if found is None or found[1].otp_confirmed:
         return redirect(url_for("auth.sign_in"))
@@ -280,6 +290,8 @@ def enrol_qr() -> Reply:
 @bp.route("/code", methods=["GET", "POST"])
 @limiter.limit(_sign_in_limit, methods=["POST"], deduct_when=lambda response: response.status_code != 302)
 def code() -> Reply:
+    if request.method == "POST" and not _limits_available():
+        return render_template("errors/error.html", code=503), 503
     found = _half_signed_in()
     if found is None:
         return redirect(url_for("auth.sign_in"))

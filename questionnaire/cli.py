@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import IO
 
 import click
 from flask import Flask, current_app
@@ -49,7 +50,7 @@ def test(path: str | None) -> None:
 @rules_cli.command("evaluate")
 @click.argument("answers_file", type=click.File("r"))
 @click.option("--rules", "path", help="Use this rules file instead of the app's.")
-def evaluate(answers_file: click.utils.LazyFile, path: str | None) -> None:
+def evaluate(answers_file: IO[str], path: str | None) -> None:
     """Evaluate answers (a JSON object of question ids; '-' reads stdin) and print the result as JSON."""
     rs = _load(path) if path else current_app.extensions["ruleset"]
     try:
@@ -65,5 +66,50 @@ def evaluate(answers_file: click.utils.LazyFile, path: str | None) -> None:
     click.echo(json.dumps(rs.evaluate(answers).summary()))
 
 
+
+
+keys_cli = AppGroup("keys", help="Encryption keys for answers, contact details and notes.")
+
+
+@keys_cli.command("generate")
+def generate_key() -> None:
+    """Print a new random key to add to FLASK_ENCRYPTION_KEYS."""
+    from .crypto import new_key
+    click.echo(new_key())
+
+
+@keys_cli.command("rotate")
+@click.option("--batch", default=200, show_default=True, help="Rows per column per transaction.")
+def rotate(batch: int) -> None:
+    """Re-encrypt every stored value with the current key (FLASK_ENCRYPTION_KEY_ID); safe to stop and rerun."""
+    from . import store
+    from .crypto import keyring
+    current = keyring().current
+    total = 0
+    while True:
+        n = store.reencrypt_batch(current, batch)
+        if n == 0:
+            break
+        total += n
+        click.echo(f"re-encrypted {total} values so far")
+    store.audit("keys_rotated", actor="cli", detail=f"{total} values now under key {current}")
+    click.echo(f"Done: {total} values re-encrypted; every stored value uses key {current}.")
+
+
+@click.command("purge")
+@click.option("--batch", default=500, show_default=True)
+def purge(batch: int) -> None:
+    """Delete expired drafts and submissions past their retention; idempotent, audited without personal data."""
+    from . import store
+    drafts = store.purge_expired_drafts(batch=batch)
+    removed = store.purge_old_submissions(current_app.config["RETENTION_DAYS"], batch=batch)
+    detail = f"drafts={drafts} " + " ".join(f"{status}={n}" for status, n in sorted(removed.items()))
+    store.audit("purge", actor="cli", detail=detail.strip())
+    click.echo(f"Purged {drafts} expired drafts and {sum(removed.values())} submissions past retention "
+               f"({', '.join(f'{k}: {v}' for k, v in sorted(removed.items())) or 'none'}).")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(rules_cli)
+    app.cli.add_command(keys_cli)
+    app.cli.add_command(purge)

@@ -125,7 +125,8 @@ def _compile_question(cond: Mapping[str, Any], path: str) -> Predicate:
             return lambda a, r, u: _is_list(a.get(qid)) and not values.isdisjoint(a[qid])
         if op == "all_of":
             return lambda a, r, u: _is_list(a.get(qid)) and values.issubset(a[qid])
-        return lambda a, r, u: _is_list(a.get(qid)) and values.isdisjoint(a[qid])
+        # none_of needs an answer: an empty list is no answer, never "none of these".
+        return lambda a, r, u: _is_list(a.get(qid)) and bool(a[qid]) and values.isdisjoint(a[qid])
     if op in NUMBER_OPS:
         if not isinstance(arg, (int, float)) or isinstance(arg, bool):
             raise ConditionError(f"'{op}' needs a number", path)

@@ -10,6 +10,8 @@ from typing import Any
 
 from flask import Flask
 
+from . import crypto
+
 
 class ConfigError(RuntimeError):
     """Configuration the app must not start with; the message names the setting and the fix."""
@@ -35,12 +37,22 @@ DEFAULTS: dict[str, Any] = {
     "MAX_FORM_PARTS": 300,
     "MAX_FORM_MEMORY_SIZE": 64 * 1024,
     "RATELIMIT_STORAGE_URI": "memory://",
+    # Patients must be able to send their answers when Redis is down: patient limits fail open.
+    # Sign-in checks the store itself and refuses to run without it (fail closed).
+    "RATELIMIT_SWALLOW_ERRORS": True,
+    "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    "STAFF_SIGN_IN_LIMIT": "10 per 10 minutes",
+    "STAFF_LOCK_AFTER": 5,
+    "STAFF_LOCK_MINUTES": 15,
+    "PATIENT_POST_LIMIT": "120 per minute",
     "RATELIMIT_HEADERS_ENABLED": False,
     "BABEL_DEFAULT_LOCALE": "en",
     "LANGUAGES": ["en", "es"],
     "STAFF_IDLE_MINUTES": 15,
     "STAFF_ABSOLUTE_HOURS": 12,
     "PROXY_COUNT": 0,
+    # Days to keep a submission, by status; statuses not listed are kept until they change.
+    "RETENTION_DAYS": {"closed": 730, "discussed": 730},
 }
 
 
@@ -62,6 +74,45 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
             raise ConfigError("FLASK_SECRET_KEY is not set: production needs a long random key shared by all instances")
         app.config["SECRET_KEY"] = _local_secret(app)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=int(app.config["DRAFT_TTL_HOURS"]))
+    _encryption(app)
+    if app.config["PRODUCTION"]:
+        refuse_unsafe(app.config)
+
+
+def _encryption(app: Flask) -> None:
+    raw = app.config.get("ENCRYPTION_KEYS")
+    try:
+        if raw:
+            keys = crypto.parse_keys(raw)
+            current = app.config.get("ENCRYPTION_KEY_ID") or list(keys)[-1]
+        elif app.config["PRODUCTION"]:
+            raise ConfigError("FLASK_ENCRYPTION_KEYS is not set: production needs encryption keys "
+                              "(generate one with `flask keys generate`)")
+        else:
+            stored, current = crypto.local_keys(Path(app.instance_path))
+            keys = crypto.parse_keys(stored)
+        crypto.configure(crypto.Keyring(keys, current))
+    except crypto.KeyError_ as exc:
+        raise ConfigError(f"FLASK_ENCRYPTION_KEYS / FLASK_ENCRYPTION_KEY_ID: {exc}") from exc
+
+
+WEAK_SECRETS = {"dev", "secret", "changeme", "change-me", "development", "test", "secret-key", "your-secret-key"}
+
+
+def refuse_unsafe(cfg: Any) -> None:
+    """Production refuses a default or short secret key, insecure cookies and debug mode."""
+    problems = []
+    key = str(cfg.get("SECRET_KEY") or "")
+    if len(key) < 32 or key.lower() in WEAK_SECRETS or len(set(key)) < 10:
+        problems.append("FLASK_SECRET_KEY must be a random value of at least 32 characters")
+    if not cfg.get("SESSION_COOKIE_SECURE"):
+        problems.append("FLASK_SESSION_COOKIE_SECURE must be true (cookies only over HTTPS)")
+    if cfg.get("DEBUG"):
+        problems.append("FLASK_DEBUG must be off")
+    if str(cfg.get("RATELIMIT_STORAGE_URI", "")).startswith("memory"):
+        problems.append("FLASK_RATELIMIT_STORAGE_URI must point at Redis (redis://...) so limits hold across instances")
+    if problems:
+        raise ConfigError("unsafe production configuration:\n  " + "\n  ".join(problems))
 
 
 def normalise_database_uri(uri: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -9,6 +10,7 @@ from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, Stri
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 
+from . import crypto
 from .extensions import db
 
 
@@ -45,13 +47,30 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value
 
 
+class Encrypted(TypeDecorator[Any]):
+    """A JSON value stored encrypted (AES-256-GCM, see crypto.py): answers, contact details, notes."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return crypto.keyring().encrypt(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return json.loads(crypto.keyring().decrypt(value))
+
+
 class Draft(db.Model):  # type: ignore[name-defined,misc]
     """A patient's answers before sending, found by the hash of the random id in their cookie."""
 
     __tablename__ = "drafts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    answers: Mapped[dict[str, Any]] = mapped_column(Encrypted, default=dict)
     done_pages: Mapped[list[str]] = mapped_column(JSON, default=list)
     language: Mapped[str] = mapped_column(String(8), default="en")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -68,10 +87,11 @@ class Submission(db.Model):  # type: ignore[name-defined,misc]
     reference: Mapped[str] = mapped_column(String(16), unique=True)
     # The draft it came from: unique, so a double send makes one submission.
     draft_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
-    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    answers: Mapped[dict[str, Any]] = mapped_column(Encrypted)
     level: Mapped[str] = mapped_column(String(40))
     level_rank: Mapped[int] = mapped_column(Integer)
-    fired: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # Fired rules with the answers that triggered them: health data, so encrypted too.
+    fired: Mapped[list[dict[str, Any]]] = mapped_column(Encrypted)
     ruleset_version: Mapped[str] = mapped_column(String(40))
     ruleset_sha256: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8))
@@ -106,7 +126,7 @@ class Note(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
     author: Mapped[str] = mapped_column(String(254))
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Encrypted)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -138,7 +158,7 @@ class StaffSession(db.Model):  # type: ignore[name-defined,misc]
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # A form a staff member was sending when the session ended, replayed after signing in again.
-    pending: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    pending: Mapped[dict[str, Any] | None] = mapped_column(Encrypted, nullable=True)
 
 
 class AuditEvent(db.Model):  # type: ignore[name-defined,misc]

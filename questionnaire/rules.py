@@ -18,7 +18,7 @@ import yaml
 
 from . import flow
 from .conditions import (MULTI_OPS, NUMBER_OPS, ConditionError, Predicate, compile_condition, references,
-                         rule_references)
+                         rule_references, walk)
 from .questions import QUESTIONNAIRE, Questionnaire
 from .wording import banned_wording
 
@@ -49,7 +49,13 @@ class _List(list[Any]):
     lines: list[int]
 
 
-class _Loader(yaml.SafeLoader):
+try:   # libyaml's parser reads the file about ten times faster than the pure-Python one
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+
+class _Loader(_SafeLoader):
     """SafeLoader that reads only true/false as booleans and remembers where everything was."""
 
 
@@ -80,8 +86,8 @@ def _construct_list(loader: _Loader, node: yaml.SequenceNode) -> _List:
     return result
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)  # type: ignore[arg-type]
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_list)  # type: ignore[arg-type]
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_list)
 
 
 def _line(obj: Any, key: Any = None, default: int = 1) -> int:
@@ -435,20 +441,22 @@ class _Validator:
             self.error(line, rid, f"condition {exc}")
             return None
         ok = True
-        for ref in references(when):
+        # Report each fault on the line of the question test that has it, not on `when:`.
+        refs = [(_line(sub, default=line), ref) for sub in walk(when) if "q" in sub for ref in references(sub)]
+        for at, ref in refs:
             q = self.qn.questions.get(ref.question)
             if q is None:
-                self.error(line, rid, f"unknown question {ref.question!r}")
+                self.error(at, rid, f"unknown question {ref.question!r}")
                 ok = False
                 continue
             problem = _operator_problem(q.kind, ref.op)
             if problem:
-                self.error(line, rid, f"{ref.question}: {problem}")
+                self.error(at, rid, f"{ref.question}: {problem}")
                 ok = False
             elif ref.op in ("eq", "in") + MULTI_OPS:
                 for v in ref.values:
                     if v not in q.values:
-                        self.error(line, rid, f"{ref.question} cannot take the value {v!r} "
+                        self.error(at, rid, f"{ref.question} cannot take the value {v!r} "
                                    f"(it takes {', '.join(q.values)})")
                         ok = False
         return predicate if ok else None

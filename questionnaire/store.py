@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Text, and_, delete, func, or_, select, type_coerce, update
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.exc import IntegrityError
 
 from . import flow
@@ -329,3 +330,57 @@ def audit_events(*, action: str | None = None, actor: str | None = None, referen
     if before_id:
         query = query.where(AuditEvent.id < before_id)
     return list(db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(size)))
+
+
+# --- retention and keys ------------------------------------------------------------------------
+
+def purge_old_submissions(retention_days: Mapping[str, int], now: datetime | None = None, batch: int = 500) -> dict[str, int]:
+    """Delete submissions older than the retention of their status, in batches; returns counts per status."""
+    removed: dict[str, int] = {}
+    for status, days in retention_days.items():
+        if days is None or int(days) <= 0:
+            continue
+        cutoff = (now or utcnow()) - timedelta(days=int(days))
+        while True:
+            ids = db.session.scalars(select(Submission.id).where(Submission.status == status,
+                                                                 Submission.created_at < cutoff).limit(batch)).all()
+            if not ids:
+                break
+            _delete_submissions(list(ids))
+            removed[status] = removed.get(status, 0) + len(ids)
+    return removed
+
+
+def delete_submission(sub: Submission) -> None:
+    """Delete one submission and everything attached to it (a patient's request)."""
+    _delete_submissions([sub.id])
+
+
+def _delete_submissions(ids: list[int]) -> None:
+    db.session.execute(delete(Note).where(Note.submission_id.in_(ids)))
+    db.session.execute(delete(SubmissionRule).where(SubmissionRule.submission_id.in_(ids)))
+    db.session.execute(update(Draft).where(Draft.submission_id.in_(ids)).values(submission_id=None))
+    db.session.execute(delete(Submission).where(Submission.id.in_(ids)))
+    db.session.commit()
+
+
+ENCRYPTED_COLUMNS = ((Draft, "answers"), (Submission, "answers"), (Submission, "fired"), (Note, "body"),
+                     (StaffSession, "pending"))
+
+
+def reencrypt_batch(current_key_id: str, batch: int = 200) -> int:
+    """Re-encrypt up to `batch` rows per column that use another key; 0 means rotation is complete.
+
+    Progress lives in the rows themselves (their key id), so an interrupted run resumes where it stopped.
+    """
+    done = 0
+    for model, attr in ENCRYPTED_COLUMNS:
+        column = getattr(model, attr)
+        raw = type_coerce(column, Text)
+        rows = db.session.scalars(select(model).where(column.is_not(None),
+                                                      raw.not_like(f"v1:{current_key_id}:%")).limit(batch)).all()
+        for row in rows:
+            flag_modified(row, attr)   # written again, so encrypted with the current key
+        done += len(rows)
+    db.session.commit()
+    return done

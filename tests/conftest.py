@@ -60,6 +60,8 @@ def test_settings(uri: str, **extra: Any) -> dict[str, Any]:
         "CLINIC_PHONE": "0161 496 0000",
         "BOOKING_URL": "https://booking.example.test/book",
         "RATELIMIT_ENABLED": False,
+        "ENCRYPTION_KEYS": {"test1": "dGVzdC1rZXktb25lLXRoaXJ0eS10d28tYnl0ZXMtISE="},
+        "ENCRYPTION_KEY_ID": "test1",
     }
     settings.update(extra)
     return settings

@@ -1,0 +1,110 @@
+"""Field-level encryption of answers, contact details and notes: AES-256-GCM with key ids.
+
+A stored value reads `v1:KEY_ID:BASE64(nonce | ciphertext+tag)`. New values use the current key;
+any key in the ring can decrypt, so keys rotate without downtime (`flask keys rotate` re-encrypts
+old rows in batches). The database file or a dump alone never reveals an answer.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+PREFIX = "v1"
+KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+class KeyError_(ValueError):
+    """A key configuration or a stored value that cannot be used."""
+
+
+class Keyring:
+    def __init__(self, keys: Mapping[str, bytes], current: str) -> None:
+        if current not in keys:
+            raise KeyError_(f"ENCRYPTION_KEY_ID {current!r} is not one of the configured keys")
+        for kid, key in keys.items():
+            if not KEY_ID.match(kid):
+                raise KeyError_(f"key id {kid!r} must be 1-32 letters, digits, - or _")
+            if len(key) != 32:
+                raise KeyError_(f"key {kid!r} must be 32 bytes (base64 of 32 random bytes)")
+        self._aead = {kid: AESGCM(key) for kid, key in keys.items()}
+        self.current = current
+
+    def encrypt(self, plaintext: str) -> str:
+        nonce = os.urandom(12)
+        sealed = self._aead[self.current].encrypt(nonce, plaintext.encode(), f"{PREFIX}:{self.current}".encode())
+        return f"{PREFIX}:{self.current}:{base64.b64encode(nonce + sealed).decode()}"
+
+    def decrypt(self, stored: str) -> str:
+        try:
+            prefix, kid, body = stored.split(":", 2)
+            raw = base64.b64decode(body, validate=True)
+        except (ValueError, binascii.Error) as exc:
+            raise KeyError_("a stored value is not in the encrypted format") from exc
+        if prefix != PREFIX or kid not in self._aead:
+            raise KeyError_(f"no key {kid!r} to decrypt a stored value: add it to ENCRYPTION_KEYS")
+        try:
+            return self._aead[kid].decrypt(raw[:12], raw[12:], f"{prefix}:{kid}".encode()).decode()
+        except InvalidTag as exc:
+            raise KeyError_(f"a stored value does not decrypt with key {kid!r}") from exc
+
+    def key_id_of(self, stored: str) -> str:
+        return stored.split(":", 2)[1]
+
+
+_KEYRING: Keyring | None = None
+
+
+def configure(keyring: Keyring) -> None:
+    global _KEYRING
+    _KEYRING = keyring
+
+
+def keyring() -> Keyring:
+    if _KEYRING is None:
+        raise KeyError_("encryption is not configured (create_app() sets it up)")
+    return _KEYRING
+
+
+def parse_keys(raw: Any) -> dict[str, bytes]:
+    """ENCRYPTION_KEYS as a mapping of key id to base64 key (a JSON string is accepted too)."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise KeyError_("ENCRYPTION_KEYS must be a JSON object of key id to base64 key") from exc
+    if not isinstance(raw, Mapping) or not raw:
+        raise KeyError_("ENCRYPTION_KEYS must be a JSON object of key id to base64 key")
+    keys: dict[str, bytes] = {}
+    for kid, value in raw.items():
+        try:
+            keys[str(kid)] = base64.b64decode(str(value), validate=True)
+        except binascii.Error as exc:
+            raise KeyError_(f"key {kid!r} is not valid base64") from exc
+    return keys
+
+
+def new_key() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def local_keys(instance: Path) -> tuple[dict[str, str], str]:
+    """On a single machine without configured keys, keep one generated key in the instance folder."""
+    path = instance / "encryption_keys.json"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump({"keys": {"local1": new_key()}, "current": "local1"}, fh)
+    data = json.loads(path.read_text())
+    return data["keys"], data["current"]
