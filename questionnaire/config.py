@@ -25,7 +25,8 @@ DEFAULTS: dict[str, Any] = {
     "CONTACT_WORKING_DAYS": 2,
     "DRAFT_TTL_HOURS": 24,
     "RULES_PATH": None,
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # Pre-ping survives a database restart; hidden parameters keep values out of error messages.
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
     # CSRF tokens live as long as the patient's session, not Flask-WTF's default hour.
     "WTF_CSRF_TIME_LIMIT": None,
     "WTF_CSRF_SSL_STRICT": True,
