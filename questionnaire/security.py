@@ -67,14 +67,14 @@ def init_app(app: Flask) -> None:
             response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
         if "Cache-Control" not in response.headers and request.endpoint != "static":
             response.headers["Cache-Control"] = "no-store"
-        request_id = g.get("request_id")
-        if request_id:
-            response.headers["X-Request-ID"] = request_id
-            log.info("request", extra={"fields": {
-                "request_id": request_id, "method": request.method, "path": request.path,
-                "endpoint": request.endpoint, "status": response.status_code,
-                "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
-            }})
+        # A request stopped before our before_request (a rate limit, say) still gets an id.
+        request_id = g.get("request_id") or secrets.token_hex(8)
+        response.headers["X-Request-ID"] = request_id
+        log.info("request", extra={"fields": {
+            "request_id": request_id, "method": request.method, "path": request.path,
+            "endpoint": request.endpoint, "status": response.status_code,
+            "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
+        }})
         return response
 
     @app.teardown_request
