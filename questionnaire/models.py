@@ -6,7 +6,8 @@ import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, TypeDecorator,
+                        UniqueConstraint)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -110,13 +111,46 @@ class Submission(db.Model):  # type: ignore[name-defined,misc]
 
 
 class SubmissionRule(db.Model):  # type: ignore[name-defined,misc]
-    """One fired rule of a submission, so that the queue can filter by rule through an index."""
+    """One fired rule of a submission, with the queue's sort key, so "filter by rule" is one index range."""
 
     __tablename__ = "submission_rules"
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True)
     rule_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    level_rank: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_submission_rules_rule", "rule_id", "submission_id"),)
+    __table_args__ = (Index("ix_submission_rules_queue", "rule_id", "level_rank", "created_at", "submission_id"),)
+
+
+class QueueCount(db.Model):  # type: ignore[name-defined,misc]
+    """Submissions per level and status, kept in step by every write, so counts cost the same at any size."""
+
+    __tablename__ = "queue_counts"
+    level: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Delivery(db.Model):  # type: ignore[name-defined,misc]
+    """One attempt to tell the front desk about a flagged submission. No health data, no secrets."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))          # email | webhook
+    delivery_id: Mapped[str] = mapped_column(String(32))      # the same across retries
+    reference: Mapped[str] = mapped_column(String(16), index=True)
+    level: Mapped[str] = mapped_column(String(40))
+    number: Mapped[int] = mapped_column(Integer)              # attempt 1, 2, ...
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    waited_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(10))          # delivered | retry | failed
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    target: Mapped[str] = mapped_column(String(300))
+
+    __table_args__ = (UniqueConstraint("delivery_id", "number"),)
 
 
 class Note(db.Model):  # type: ignore[name-defined,misc]

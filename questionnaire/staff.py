@@ -86,13 +86,13 @@ def queue() -> Reply:
     args = request.args
     ref = (args.get("ref") or "").strip()
     if ref:
-        sub = store.submission_by_reference(ref)
+        sub = store.submission_by_reference(normalise_reference(ref))
         if sub is not None:
             return redirect(url_for("staff.submission", reference=sub.reference))
     status = args.get("status") if args.get("status") in STATUSES else None
     level = args.get("level") if args.get("level") in [*(lv.id for lv in ruleset().levels), "none"] else None
     rule = args.get("rule") if args.get("rule") in {r.id for r in ruleset().rules} else None
-    filters = {"status": status, "level": level, "rule": rule,
+    filters = {"status": status, "level_rank": ruleset().rank(level) if level else None, "rule": rule,
                "date_from": _date(args.get("from")), "date_to": _date(args.get("to"), end=True)}
     size = 25
     rows = store.queue_page(**filters, after=_cursor(args.get("after")), size=size + 1)
@@ -115,8 +115,14 @@ class StatusForm(FlaskForm):
     version = HiddenField()
 
 
+def normalise_reference(text: str) -> str:
+    """A reference as people type or read it out: any case, with or without the hyphen or spaces."""
+    raw = "".join(ch for ch in text if not ch.isspace() and ch not in "-‐‑‒–—").upper()
+    return f"{raw[:4]}-{raw[4:]}" if len(raw) == 8 else text.strip().upper()
+
+
 def _get(reference: str) -> Submission:
-    sub = store.submission_by_reference(reference)
+    sub = store.submission_by_reference(normalise_reference(reference))
     if sub is None:
         abort(404)
     return sub
@@ -149,10 +155,18 @@ def _detail(sub: Submission, **extra: Any) -> dict[str, Any]:
 def submission(reference: str) -> Reply:
     sub = _get(reference)
     store.audit("view_submission", actor=g.staff.email, reference=sub.reference, ip=client_ip())
-    pending = take_pending(url_for("staff.add_note", reference=sub.reference))
-    note_form = NoteForm(formdata=None, body=pending.get("body")) if pending else None
-    return render_template("staff/submission.html", **_detail(sub, note_form=note_form,
-                                                              restored=pending is not None))
+    # A note or status change that was being sent when the session ended comes back, unsaved.
+    note_url = url_for("staff.add_note", reference=sub.reference)
+    pending = take_pending(note_url, url_for("staff.set_status", reference=sub.reference))
+    extra: dict[str, Any] = {}
+    if pending is not None and pending[0] == note_url:
+        extra = {"note_form": NoteForm(formdata=None, body=pending[1].get("body")), "restored": "note"}
+    elif pending is not None and pending[1].get("status") in STATUSES:
+        version = pending[1].get("version") or ""
+        extra = {"status_form": StatusForm(formdata=None, status=pending[1]["status"],
+                                           version=version if version.isdigit() else str(sub.version)),
+                 "restored": "status"}
+    return render_template("staff/submission.html", **_detail(sub, **extra))
 
 
 @bp.post("/submissions/<reference>/notes")
@@ -206,9 +220,12 @@ def admin_staff() -> Reply:
     form = NewStaffForm()
     created = None
     error = None
-    if form.validate_on_submit():
+    if request.method == "POST" and not form.validate():
+        error = "The form expired. Try again." if form.errors.get("csrf_token") else \
+            "Enter an email address and choose a role"
+    elif request.method == "POST":
         email = (form.email.data or "").strip().lower()
-        if "@" not in email:
+        if "@" not in email.strip("@"):
             error = "Enter an email address like name@example.com"
         elif store.staff_by_email(email) is not None:
             error = "There is already an account with this email address"
@@ -218,7 +235,7 @@ def admin_staff() -> Reply:
             store.audit("staff_created", actor=g.staff.email, ip=client_ip(), detail=f"{email} as {form.role.data}")
             created = (email, password)
     return render_template("staff/admin_staff.html", form=form, staff=store.all_staff(), created=created,
-                           error=error, action_form=FlaskForm())
+                           error=error, action_form=FlaskForm()), (400 if error else 200)
 
 
 @bp.post("/admin/staff/<int:staff_id>/<action>")
@@ -248,14 +265,17 @@ def admin_staff_action(staff_id: int, action: str) -> Reply:
 def audit_log() -> Reply:
     args = request.args
     before = int(args["before"]) if (args.get("before") or "").isdigit() else None
-    events = store.audit_events(action=args.get("action") or None, actor=args.get("actor") or None,
-                                reference=args.get("ref") or None, before_id=before, size=100)
+    filters = {"action": args.get("action") or None, "actor": args.get("actor") or None,
+               "reference": args.get("ref") or None}
+    keep = {k: v for k, v in args.items() if k in ("action", "actor", "ref") and v}
     if args.get("format") == "csv":
-        store.audit("export_audit", actor=g.staff.email, ip=client_ip())
+        # Every matching event (not only one page), read in batches after the export is recorded.
+        store.audit("export_audit", actor=g.staff.email, ip=client_ip(),
+                    detail=" ".join(f"{k}={v}" for k, v in sorted(keep.items())) or None)
         return _csv("audit.csv", ["id", "at", "actor", "action", "submission_ref", "ip", "detail"],
                     ([e.id, e.at.isoformat(timespec="seconds"), e.actor or "", e.action, e.submission_ref or "",
-                      e.ip or "", e.detail or ""] for e in events))
-    keep = {k: v for k, v in args.items() if k in ("action", "actor", "ref") and v}
+                      e.ip or "", e.detail or ""] for e in store.audit_events_for_export(**filters)))
+    events = store.audit_events(**filters, before_id=before, size=100)
     return render_template("staff/audit.html", events=events, filters=keep,
                            older=url_for("staff.audit_log", **keep, before=events[-1].id) if len(events) == 100 else None)
 

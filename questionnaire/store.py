@@ -10,11 +10,14 @@ from typing import Any
 
 from sqlalchemy import Text, and_, delete, func, or_, select, type_coerce, update
 from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from . import flow
 from .extensions import db
-from .models import AuditEvent, Draft, Note, Staff, StaffSession, Submission, SubmissionRule, utcnow
+from .models import (AuditEvent, Delivery, Draft, Note, QueueCount, Staff, StaffSession, Submission, SubmissionRule,
+                     utcnow)
 from .rules import Assessment, Ruleset
 
 # Reference numbers: no 0/O, 1/I/L, so they can be read out on the phone.
@@ -53,16 +56,21 @@ def find_draft(token: str | None) -> Draft | None:
     return draft
 
 
-def save_page(draft: Draft, page_id: str, page_answers: Mapping[str, Any], ttl: timedelta) -> None:
-    """Store one page's answers; answers to questions no longer shown are removed from the draft."""
+def save_page(draft: Draft, page_id: str, page_answers: Mapping[str, Any], ttl: timedelta, *,
+              done: bool = True) -> None:
+    """Store one page's answers; answers to questions no longer shown are removed from the draft.
+
+    With done=False the answers are kept to fill the page in later, but the page still has to be
+    sent with Continue (what a patient typed after losing their session, ahead of the pages before).
+    """
     answers = dict(draft.answers or {})
     for q in flow.shown_questions(page_id, answers):
         answers.pop(q.id, None)
     answers.update(page_answers)
     visible = flow.visible_answers(answers)
     shown = {p.id for p in flow.shown_pages(visible)}
-    done = [p for p in (draft.done_pages or []) if p in shown and p != page_id] + [page_id]
-    draft.answers, draft.done_pages = visible, done
+    kept = [p for p in (draft.done_pages or []) if p in shown and p != page_id]
+    draft.answers, draft.done_pages = visible, (kept + [page_id] if done else kept)
     draft.updated_at = utcnow()
     draft.expires_at = draft.updated_at + ttl
     db.session.commit()
@@ -121,7 +129,9 @@ def submit(draft: Draft, ruleset: Ruleset, assessment: Assessment, *, stopped_ea
             if existing is not None:
                 return existing   # the other click of a double click won
             continue              # a reference number collision: draw another
-        db.session.add_all(SubmissionRule(submission_id=sub.id, rule_id=f.id) for f in assessment.fired)
+        db.session.add_all(SubmissionRule(submission_id=sub.id, rule_id=f.id, level_rank=sub.level_rank,
+                                          created_at=sub.created_at) for f in assessment.fired)
+        _count(sub.level, sub.status, +1)
         draft.submission_id = sub.id
         db.session.commit()
         return sub
@@ -240,33 +250,52 @@ def revoke_all_sessions(staff_id: int) -> int:
 
 # --- the queue and one submission ------------------------------------------------------------
 
-def queue_page(*, status: str | None = None, level: str | None = None, rule: str | None = None,
+def queue_page(*, status: str | None = None, level_rank: int | None = None, rule: str | None = None,
                date_from: datetime | None = None, date_to: datetime | None = None,
                after: tuple[int, datetime, int] | None = None, size: int = 25) -> list[Submission]:
-    """One page of the queue: highest level first, oldest first; keyset pagination on the queue index."""
-    query = select(Submission)
+    """One page of the queue: highest level first, oldest first.
+
+    Keyset pagination on an index that starts with the filter and ends with the sort key
+    (status or rule, then level_rank, created_at, id), so page 500 of a million costs what page 1 does.
+    """
     if rule:
-        query = query.join(SubmissionRule, and_(SubmissionRule.submission_id == Submission.id,
-                                                SubmissionRule.rule_id == rule))
-    query = query.where(*_queue_filters(status, level, date_from, date_to))
+        # The rule index carries the sort key: the page is one range scan of ix_submission_rules_queue.
+        key = (SubmissionRule.level_rank, SubmissionRule.created_at, SubmissionRule.submission_id)
+        query = select(Submission).join(SubmissionRule, SubmissionRule.submission_id == Submission.id).where(
+            SubmissionRule.rule_id == rule)
+    else:
+        key = (Submission.level_rank, Submission.created_at, Submission.id)
+        query = select(Submission)
+    rank_col, created_col, id_col = key
+    if level_rank is not None:
+        query = query.where(rank_col == level_rank)
+    if status:
+        query = query.where(Submission.status == status)
+    if date_from:
+        query = query.where(created_col >= date_from)
+    if date_to:
+        query = query.where(created_col < date_to)
     if after is not None:
         rank, created, sub_id = after
         query = query.where(or_(
-            Submission.level_rank > rank,
-            and_(Submission.level_rank == rank, Submission.created_at > created),
-            and_(Submission.level_rank == rank, Submission.created_at == created, Submission.id > sub_id),
+            rank_col > rank,
+            and_(rank_col == rank, created_col > created),
+            and_(rank_col == rank, created_col == created, id_col > sub_id),
         ))
-    query = query.order_by(Submission.level_rank, Submission.created_at, Submission.id).limit(size)
-    return list(db.session.scalars(query))
+    return list(db.session.scalars(query.order_by(*key).limit(size)))
 
 
-def _queue_filters(status: str | None, level: str | None, date_from: datetime | None,
-                   date_to: datetime | None) -> list[Any]:
+def _count(level: str, status: str, delta: int) -> None:
+    """Keep queue_counts in step with a write, in the same transaction (an upsert on both databases)."""
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(QueueCount).values(level=level, status=status, n=delta)
+    db.session.execute(statement.on_conflict_do_update(index_elements=["level", "status"],
+                                                       set_={"n": QueueCount.n + delta}))
+
+
+def _date_filters(date_from: datetime | None, date_to: datetime | None) -> list[Any]:
     filters: list[Any] = []
-    if status:
-        filters.append(Submission.status == status)
-    if level:
-        filters.append(Submission.level == level)
     if date_from:
         filters.append(Submission.created_at >= date_from)
     if date_to:
@@ -275,10 +304,11 @@ def _queue_filters(status: str | None, level: str | None, date_from: datetime | 
 
 
 def level_counts(status: str | None = None) -> dict[str, int]:
-    query = select(Submission.level, func.count()).group_by(Submission.level)
+    """Submissions per level (for one status, or all): read from the counters, not counted row by row."""
+    query = select(QueueCount.level, func.sum(QueueCount.n)).group_by(QueueCount.level)
     if status:
-        query = query.where(Submission.status == status)
-    return {level: int(n) for level, n in db.session.execute(query)}
+        query = query.where(QueueCount.status == status)
+    return {level: int(n) for level, n in db.session.execute(query) if n}
 
 
 def submission_notes(sub: Submission) -> list[Note]:
@@ -294,12 +324,17 @@ def add_note(sub: Submission, author: str, body: str) -> Note:
 
 def change_status(sub: Submission, expected_version: int, status: str, by: str) -> bool:
     """Compare-and-set: change the status only if nobody changed the submission since it was shown."""
+    old_status = sub.status
     result = db.session.execute(
         update(Submission)
         .where(Submission.id == sub.id, Submission.version == expected_version)
         .values(status=status, status_by=by, status_at=utcnow(), version=Submission.version + 1)
         .execution_options(synchronize_session=False)
     )
+    if result.rowcount:
+        # The row was at the version this request read, so its status was the one read.
+        _count(sub.level, old_status, -1)
+        _count(sub.level, status, +1)
     db.session.commit()
     db.session.refresh(sub)
     return bool(result.rowcount)
@@ -310,7 +345,7 @@ def submissions_for_export(date_from: datetime | None, date_to: datetime | None,
     last = 0
     while True:
         rows = list(db.session.scalars(select(Submission).where(Submission.id > last,
-                                                                *_queue_filters(None, None, date_from, date_to))
+                                                                *_date_filters(date_from, date_to))
                                        .order_by(Submission.id).limit(batch)))
         if not rows:
             return
@@ -318,18 +353,35 @@ def submissions_for_export(date_from: datetime | None, date_to: datetime | None,
         last = rows[-1].id
 
 
+def _audit_filters(action: str | None, actor: str | None, reference: str | None) -> list[Any]:
+    filters: list[Any] = []
+    if action:
+        filters.append(AuditEvent.action == action.strip())
+    if actor:
+        filters.append(AuditEvent.actor == actor.strip().lower())
+    if reference:
+        filters.append(AuditEvent.submission_ref == reference.strip().upper())
+    return filters
+
+
 def audit_events(*, action: str | None = None, actor: str | None = None, reference: str | None = None,
                  before_id: int | None = None, size: int = 100) -> list[AuditEvent]:
-    query = select(AuditEvent)
-    if action:
-        query = query.where(AuditEvent.action == action)
-    if actor:
-        query = query.where(AuditEvent.actor == actor.strip().lower())
-    if reference:
-        query = query.where(AuditEvent.submission_ref == reference.strip().upper())
+    query = select(AuditEvent).where(*_audit_filters(action, actor, reference))
     if before_id:
         query = query.where(AuditEvent.id < before_id)
     return list(db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(size)))
+
+
+def audit_events_for_export(*, action: str | None = None, actor: str | None = None, reference: str | None = None,
+                            batch: int = 1000) -> Any:
+    """Every matching audit event, newest first, streamed in batches (keyset on id)."""
+    before: int | None = None
+    while True:
+        rows = audit_events(action=action, actor=actor, reference=reference, before_id=before, size=batch)
+        if not rows:
+            return
+        yield from rows
+        before = rows[-1].id
 
 
 # --- retention and keys ------------------------------------------------------------------------
@@ -357,9 +409,20 @@ def delete_submission(sub: Submission) -> None:
 
 
 def _delete_submissions(ids: list[int]) -> None:
+    """One transaction: the submissions, their notes and rule index, and the drafts they came from.
+
+    The draft goes too: left behind without its submission, it would read as unsent again and offer
+    the deleted answers back to whoever holds its cookie.
+    """
+    hashes = [h for h in db.session.scalars(select(Submission.draft_token_hash).where(Submission.id.in_(ids))) if h]
+    for level, status, n in db.session.execute(select(Submission.level, Submission.status, func.count())
+                                               .where(Submission.id.in_(ids)).group_by(Submission.level,
+                                                                                       Submission.status)):
+        _count(level, status, -int(n))
+    db.session.execute(delete(Delivery).where(Delivery.submission_id.in_(ids)))
     db.session.execute(delete(Note).where(Note.submission_id.in_(ids)))
     db.session.execute(delete(SubmissionRule).where(SubmissionRule.submission_id.in_(ids)))
-    db.session.execute(update(Draft).where(Draft.submission_id.in_(ids)).values(submission_id=None))
+    db.session.execute(delete(Draft).where(or_(Draft.submission_id.in_(ids), Draft.token_hash.in_(hashes))))
     db.session.execute(delete(Submission).where(Submission.id.in_(ids)))
     db.session.commit()
 
@@ -369,18 +432,31 @@ ENCRYPTED_COLUMNS = ((Draft, "answers"), (Submission, "answers"), (Submission, "
 
 
 def reencrypt_batch(current_key_id: str, batch: int = 200) -> int:
-    """Re-encrypt up to `batch` rows per column that use another key; 0 means rotation is complete.
+    """Re-encrypt up to `batch` values per column that use another key; 0 means rotation is complete.
 
     Progress lives in the rows themselves (their key id), so an interrupted run resumes where it stopped.
+    Each value is rewritten only if it is still the one read (compare-and-set on the ciphertext), so a
+    patient or staff write that lands in between is never overwritten with older data.
     """
-    done = 0
+    from sqlalchemy import literal
+
+    from .crypto import keyring
+
+    ring = keyring()
+    if ring.current != current_key_id:
+        raise ValueError(f"the current encryption key is {ring.current!r}, not {current_key_id!r}")
+    prefix = f"v1:{current_key_id}:"
+    seen = 0
     for model, attr in ENCRYPTED_COLUMNS:
-        column = getattr(model, attr)
-        raw = type_coerce(column, Text)
-        rows = db.session.scalars(select(model).where(column.is_not(None),
-                                                      raw.not_like(f"v1:{current_key_id}:%")).limit(batch)).all()
-        for row in rows:
-            flag_modified(row, attr)   # written again, so encrypted with the current key
-        done += len(rows)
+        table = model.__table__
+        raw = type_coerce(table.c[attr], Text)
+        rows = db.session.execute(
+            select(table.c.id, raw).where(raw.is_not(None), func.substr(raw, 1, len(prefix)) != prefix)
+            .order_by(table.c.id).limit(batch)).all()
+        for row_id, old in rows:
+            new = ring.encrypt(ring.decrypt(old))
+            db.session.execute(update(table).where(table.c.id == row_id, raw == literal(old, Text))
+                               .values({attr: literal(new, Text)}))
+        seen += len(rows)
     db.session.commit()
-    return done
+    return seen
