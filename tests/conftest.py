@@ -67,6 +67,9 @@ def test_settings(uri: str, **extra: Any) -> dict[str, Any]:
     return settings
 
 
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test, wherever it is imported
+
+
 @pytest.fixture
 def database_uri(tmp_path: Any, postgres_url: str | None) -> str:
     return postgres_url or f"sqlite:///{tmp_path}/test.db"

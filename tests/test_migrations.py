@@ -1,0 +1,62 @@
+"""The Alembic migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import flask_migrate
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from questionnaire import create_app
+from questionnaire.extensions import db
+
+from .conftest import test_settings
+
+
+@pytest.fixture
+def fresh_database(tmp_path: Path, postgres_url: str | None) -> Iterator[str]:
+    """An empty database of the kind this run tests: a new PostgreSQL database, or a SQLite file."""
+    if postgres_url is None:
+        yield f"sqlite:///{tmp_path}/migrated.db"
+        return
+    url = make_url(postgres_url)
+    name = f"oq_migrate_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_migrations_build_the_schema_of_the_models(fresh_database: str) -> None:
+    app = create_app(test_settings(fresh_database))
+    with app.app_context():
+        flask_migrate.upgrade()
+        with db.engine.connect() as conn:
+            differences = compare_metadata(MigrationContext.configure(conn), db.metadata)
+            tables = set(inspect(conn).get_table_names())
+        db.engine.dispose()
+    assert differences == []
+    assert {"drafts", "submissions", "submission_rules", "queue_counts", "staff", "staff_sessions", "notes",
+            "audit_events", "deliveries"} <= tables
+
+
+def test_one_submission_per_draft_is_enforced_by_the_database(fresh_database: str) -> None:
+    app = create_app(test_settings(fresh_database))
+    with app.app_context():
+        flask_migrate.upgrade()
+        with db.engine.connect() as conn:
+            uniques = inspect(conn).get_unique_constraints("submissions")
+            indexes = inspect(conn).get_indexes("submissions")
+        db.engine.dispose()
+    unique_columns = [u["column_names"] for u in uniques] + [i["column_names"] for i in indexes if i.get("unique")]
+    assert ["draft_token_hash"] in unique_columns
+    assert ["reference"] in unique_columns
