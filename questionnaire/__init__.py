@@ -49,6 +49,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.exempt(patient.bp)   # every patient form checks its own token and keeps what was typed
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
+    from . import interop
+    interop.init_app(app)
     cli.init_app(app)
     app.cli.add_command(staff.staff_cli)
 
@@ -58,6 +60,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_error_handler(code, _error_page(code))
 
     app.register_error_handler(DBAPIError, _database_unavailable)
+    if app.config.get("TEST_FAIL_SUBMIT_COMMIT"):
+        _install_submit_commit_fault()
 
     @app.get("/healthz")
     def healthz() -> tuple[dict[str, str], int]:
@@ -84,6 +88,41 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return {"status": "ok" if ready else "not ready", "checks": checks}, 200 if ready else 503
 
     return app
+
+
+class InjectedFault(RuntimeError):
+    """Raised by the test-only fault hook below; never in production (config.refuse_unsafe)."""
+
+
+_FAULT_INSTALLED = False
+
+
+def _install_submit_commit_fault() -> None:
+    """Tests only (TEST_FAIL_SUBMIT_COMMIT, off by default; production refuses it): every commit that
+    would store a new submission fails in before_commit, as a crash during the final write would."""
+    global _FAULT_INSTALLED
+    if _FAULT_INSTALLED:
+        return
+    _FAULT_INSTALLED = True
+    from flask import current_app, has_app_context
+    from sqlalchemy.orm import Session
+
+    from .models import Submission
+
+    @event.listens_for(Session, "after_flush")
+    def _note_submission_insert(session: Session, context: Any) -> None:
+        if any(isinstance(obj, Submission) for obj in session.new):
+            session.info["inserted_submission"] = True
+
+    @event.listens_for(Session, "before_commit")
+    def _fail_submission_commit(session: Session) -> None:
+        inserted = session.info.pop("inserted_submission", False)
+        if inserted and has_app_context() and current_app.config.get("TEST_FAIL_SUBMIT_COMMIT"):
+            raise InjectedFault("injected fault: the submission commit fails (TEST_FAIL_SUBMIT_COMMIT)")
+
+    @event.listens_for(Session, "after_rollback")
+    def _forget(session: Session) -> None:
+        session.info.pop("inserted_submission", None)
 
 
 def limiter_storage_ok() -> bool:

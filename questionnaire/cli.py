@@ -1,4 +1,5 @@
-"""Command-line tools: `flask rules check|test|evaluate`, `flask purge`."""
+"""Command-line tools: `flask rules check|test|evaluate`, `flask keys generate|rotate`, `flask purge`,
+`flask submission delete`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import IO
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from .rules import DEFAULT_PATH, RulesFileError, Ruleset, answer_problems, load_ruleset
 
@@ -68,6 +69,48 @@ def evaluate(answers_file: IO[str], path: str | None) -> None:
 
 
 
+@rules_cli.command("replay")
+@click.argument("candidate")
+@click.option("--since", help="Only submissions received on or after this date (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def replay_command(candidate: str, since: str | None, as_json: bool) -> None:
+    """Show which stored submissions a candidate rules file would judge differently (no health data)."""
+    from datetime import datetime, timezone
+
+    from . import replay, store
+    start = None
+    if since:
+        try:
+            start = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+        except ValueError:
+            raise click.BadParameter("use YYYY-MM-DD", param_hint="--since") from None
+    report = replay.replay(store.submissions_for_export(start, None), current_app.extensions["ruleset"],
+                           _load(candidate))
+    click.echo(json.dumps(report.as_dict(), indent=2) if as_json else replay.format_report(report))
+
+
+@rules_cli.command("sign-off")
+@click.option("--by", "by", required=True, help="The clinician who reviewed and approves the rules.")
+@click.option("--date", "date", help="The date of the review (YYYY-MM-DD; default today).")
+@click.argument("path", required=False)
+def sign_off_command(by: str, date: str | None, path: str | None) -> None:
+    """Record a clinical sign-off in the rules file (status approved, by whom, when)."""
+    from . import replay, store
+    target = Path(path) if path else Path(current_app.config.get("RULES_PATH") or DEFAULT_PATH)
+    try:
+        rs = replay.sign_off(target, by=by, date=date)
+    except RulesFileError as exc:
+        for error in exc.errors:
+            click.echo(str(error), err=True)
+        sys.exit(1)
+    except replay.SignOffError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    store.audit("rules_signed_off", actor="cli", detail=f"version {rs.version} by {by}"[:500])
+    click.echo(f"{target}: version {rs.version} signed off by {rs.sign_off_by} on {rs.sign_off_date}. "
+               "Restart the app to use it.")
+
+
 keys_cli = AppGroup("keys", help="Encryption keys for answers, contact details and notes.")
 
 
@@ -83,11 +126,15 @@ def generate_key() -> None:
 def rotate(batch: int) -> None:
     """Re-encrypt every stored value with the current key (FLASK_ENCRYPTION_KEY_ID); safe to stop and rerun."""
     from . import store
-    from .crypto import keyring
+    from .crypto import KeyError_, keyring
     current = keyring().current
     total = 0
     while True:
-        n = store.reencrypt_batch(current, batch)
+        try:
+            n = store.reencrypt_batch(current, max(1, batch))
+        except KeyError_ as exc:
+            click.echo(f"error: {exc}; {total} values were re-encrypted before it (run again once fixed)", err=True)
+            sys.exit(1)
         if n == 0:
             break
         total += n
@@ -98,6 +145,7 @@ def rotate(batch: int) -> None:
 
 @click.command("purge")
 @click.option("--batch", default=500, show_default=True)
+@with_appcontext
 def purge(batch: int) -> None:
     """Delete expired drafts and submissions past their retention; idempotent, audited without personal data."""
     from . import store
@@ -109,7 +157,32 @@ def purge(batch: int) -> None:
                f"({', '.join(f'{k}: {v}' for k, v in sorted(removed.items())) or 'none'}).")
 
 
+submission_cli = AppGroup("submission", help="One submission: deletion on a patient's request.")
+
+
+@submission_cli.command("delete")
+@click.argument("reference")
+@click.option("--by", "admin_email", required=True, help="The email of the administrator who deletes it.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def delete_submission_command(reference: str, admin_email: str, yes: bool) -> None:
+    """Delete one submission (answers, notes, draft) on the patient's request; audited without personal data."""
+    from . import store
+    admin = store.staff_by_email(admin_email)
+    if admin is None or admin.role != "admin" or not admin.active:
+        raise click.ClickException(f"{admin_email} is not an active administrator account")
+    sub = store.submission_by_reference(reference)
+    if sub is None:
+        raise click.ClickException(f"no submission with reference {reference.strip().upper()}")
+    if not yes:
+        click.confirm(f"Delete submission {sub.reference} and its notes for good?", abort=True)
+    ref = sub.reference
+    store.delete_submission(sub)
+    store.audit("submission_deleted", actor=admin.email, reference=ref, detail="on the patient's request")
+    click.echo(f"Deleted submission {ref}.")
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(rules_cli)
     app.cli.add_command(keys_cli)
     app.cli.add_command(purge)
+    app.cli.add_command(submission_cli)

@@ -460,3 +460,16 @@ def reencrypt_batch(current_key_id: str, batch: int = 200) -> int:
         seen += len(rows)
     db.session.commit()
     return seen
+
+
+# --- notification deliveries -------------------------------------------------------------------
+
+def record_delivery(submission_id: int, attempt: Mapping[str, Any]) -> None:
+    """Record one notification attempt (no health data: level, reference, outcome, target host)."""
+    db.session.add(Delivery(submission_id=submission_id, **attempt))
+    db.session.commit()
+
+
+def deliveries_for(sub: Submission) -> list[Delivery]:
+    return list(db.session.scalars(select(Delivery).where(Delivery.submission_id == sub.id)
+                                   .order_by(Delivery.at, Delivery.id)))

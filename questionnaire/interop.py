@@ -1,0 +1,96 @@
+"""Fitting into a clinic's systems: FHIR R4 exports and the flagged-submission notifications."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, g, request, stream_with_context
+
+from . import fhir, notify, store
+from .auth import Reply, client_ip, staff_required
+from .models import Submission
+from .staff import FULL_ANSWERS, _date, _get
+
+bp = Blueprint("interop", __name__)
+FHIR_JSON = "application/fhir+json"
+
+
+def _fhir(resource: dict[str, Any], status: int = 200) -> Response:
+    return Response(json.dumps(resource, ensure_ascii=False), status=status, mimetype=FHIR_JSON)
+
+
+@bp.get("/fhir/Questionnaire")
+def questionnaire() -> Reply:
+    """The questionnaire definition (public: it holds no personal data)."""
+    response = _fhir(fhir.questionnaire_resource(url=current_app.config.get("FHIR_URL") or fhir.DEFAULT_URL))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def response_of(sub: Submission) -> dict[str, Any]:
+    return fhir.questionnaire_response(
+        sub.answers, reference=sub.reference, created=sub.created_at, language=sub.language, fired=sub.fired,
+        ruleset_version=sub.ruleset_version, ruleset_sha256=sub.ruleset_sha256, level=sub.level,
+        stopped_early=sub.stopped_early, url=current_app.config.get("FHIR_URL") or fhir.DEFAULT_URL)
+
+
+@bp.get("/staff/submissions/<reference>/fhir")
+@staff_required(*FULL_ANSWERS)
+def submission_response(reference: str) -> Reply:
+    """One submission as a FHIR QuestionnaireResponse (the full answer set: clinicians and administrators)."""
+    sub = _get(reference)
+    store.audit("export_fhir", actor=g.staff.email, reference=sub.reference, ip=client_ip())
+    response = _fhir(response_of(sub))
+    response.headers["Content-Disposition"] = f"attachment; filename={sub.reference}.fhir.json"
+    return response
+
+
+@bp.get("/staff/admin/fhir-bundle")
+@staff_required("admin")
+def bundle() -> Reply:
+    """Every submission in a date range as one FHIR Bundle, streamed (administrators, audited)."""
+    date_from, date_to = _date(request.args.get("from")), _date(request.args.get("to"), end=True)
+    store.audit("export_fhir_bundle", actor=g.staff.email, ip=client_ip(),
+                detail=f"from={request.args.get('from') or '-'} to={request.args.get('to') or '-'}")
+    resources = (response_of(s) for s in store.submissions_for_export(date_from, date_to))
+    response = Response(stream_with_context(fhir.iter_bundle_json(resources)), mimetype=FHIR_JSON)
+    response.headers["Content-Disposition"] = "attachment; filename=submissions.fhir.json"
+    return response
+
+
+# --- notifications ----------------------------------------------------------------------------------
+
+def announce(sub: Submission) -> None:
+    """Tell the front desk about a new urgent or discuss-before-booking submission, without blocking the patient.
+
+    Runs in a background thread (inline with NOTIFY_SYNC, for tests); every attempt is recorded.
+    """
+    config = dict(current_app.config)
+    if not notify.should_notify(sub.level) or not (notify.email_enabled(config) or notify.webhook_enabled(config)):
+        return
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    job = (sub.id, sub.reference, sub.level, sub.created_at)
+
+    def run() -> None:
+        sub_id, reference, level, created_at = job
+        with app.app_context():
+            notify.notify(config, reference=reference, level=level, created_at=created_at,
+                          on_attempt=lambda attempt: store.record_delivery(sub_id, dataclasses.asdict(attempt)))
+
+    if config.get("NOTIFY_SYNC"):
+        run()
+    else:
+        threading.Thread(target=run, name=f"notify-{sub.reference}", daemon=True).start()
+
+
+def init_app(app: Flask) -> None:
+    for key, value in notify.DEFAULTS.items():
+        app.config.setdefault(key, value)
+    problems = notify.check_config(app.config)
+    if problems:
+        from .config import ConfigError
+        raise ConfigError("notification settings:\n  " + "\n  ".join(problems))
+    app.register_blueprint(bp)
