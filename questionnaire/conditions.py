@@ -82,6 +82,9 @@ def _compile_logic(cond: Mapping[str, Any], allow_rules: bool, path: str) -> Pre
     (op, arg), = cond.items()
     if op == "not":
         inner = compile_condition(arg, allow_rules=allow_rules, path=f"{path}.not")
+        if isinstance(arg, Mapping) and set(arg) == {"rule"}:   # {not: {rule: id}} in one call
+            rule_id = arg["rule"]
+            return lambda a, r, u: not r.get(rule_id, False)
         return lambda a, r, u: not inner(a, r, u)
     if not isinstance(arg, list) or not arg:
         raise ConditionError(f"'{op}' needs a non-empty list of conditions", path)
@@ -90,15 +93,31 @@ def _compile_logic(cond: Mapping[str, Any], allow_rules: bool, path: str) -> Pre
     )
     if len(parts) == 1:
         return parts[0]
-    # Unrolled two-part forms keep the common case to one call per part.
+    # Unrolled two- and three-part forms keep the common cases to one call per part.
     if len(parts) == 2:
         p0, p1 = parts
         if op == "all":
             return lambda a, r, u: p0(a, r, u) and p1(a, r, u)
         return lambda a, r, u: p0(a, r, u) or p1(a, r, u)
+    if len(parts) == 3:
+        q0, q1, q2 = parts
+        if op == "all":
+            return lambda a, r, u: q0(a, r, u) and q1(a, r, u) and q2(a, r, u)
+        return lambda a, r, u: q0(a, r, u) or q1(a, r, u) or q2(a, r, u)
     if op == "all":
-        return lambda a, r, u: all(p(a, r, u) for p in parts)
-    return lambda a, r, u: any(p(a, r, u) for p in parts)
+        def every(a: Answers, r: Mapping[str, bool], u: frozenset[str]) -> bool:
+            for p in parts:
+                if not p(a, r, u):
+                    return False
+            return True
+        return every
+
+    def some(a: Answers, r: Mapping[str, bool], u: frozenset[str]) -> bool:
+        for p in parts:
+            if p(a, r, u):
+                return True
+        return False
+    return some
 
 
 def _compile_question(cond: Mapping[str, Any], path: str) -> Predicate:
@@ -112,39 +131,41 @@ def _compile_question(cond: Mapping[str, Any], path: str) -> Predicate:
         )
     op = ops[0]
     arg = cond[op]
+    # Each test is one small closure that reads the answer once; the type checks are C calls.
     if op == "eq":
         if not isinstance(arg, (str, int)) or isinstance(arg, bool):
             raise ConditionError("'eq' needs one value", path)
         return lambda a, r, u: a.get(qid) == arg
     if op == "in":
-        values = _value_list(op, arg, path)
-        return lambda a, r, u: _hashable(a.get(qid)) in values
+        # A tuple compares with ==, so a list answer (unhashable) simply does not match.
+        choices = tuple(_value_list(op, arg, path))
+        return lambda a, r, u: a.get(qid) in choices
     if op in MULTI_OPS:
         values = _value_list(op, arg, path)
         if op == "any_of":
-            return lambda a, r, u: _is_list(a.get(qid)) and not values.isdisjoint(a[qid])
+            return lambda a, r, u: isinstance(v := a.get(qid), _LISTS) and not values.isdisjoint(v)
         if op == "all_of":
-            return lambda a, r, u: _is_list(a.get(qid)) and values.issubset(a[qid])
+            return lambda a, r, u: isinstance(v := a.get(qid), _LISTS) and values.issubset(v)
         # none_of needs an answer: an empty list is no answer, never "none of these".
-        return lambda a, r, u: _is_list(a.get(qid)) and bool(a[qid]) and values.isdisjoint(a[qid])
+        return lambda a, r, u: isinstance(v := a.get(qid), _LISTS) and bool(v) and values.isdisjoint(v)
     if op in NUMBER_OPS:
         if not isinstance(arg, (int, float)) or isinstance(arg, bool):
             raise ConditionError(f"'{op}' needs a number", path)
-        limit = arg
-        compare: Callable[[float], bool] = {
-            "lt": lambda v: v < limit,
-            "le": lambda v: v <= limit,
-            "gt": lambda v: v > limit,
-            "ge": lambda v: v >= limit,
-        }[op]
-        return lambda a, r, u: _is_number(a.get(qid)) and compare(a[qid])
+        limit: Any = arg   # the answer is checked to be a number first
+        if op == "lt":
+            return lambda a, r, u: type(v := a.get(qid)) in _NUMBERS and v < limit
+        if op == "le":
+            return lambda a, r, u: type(v := a.get(qid)) in _NUMBERS and v <= limit
+        if op == "gt":
+            return lambda a, r, u: type(v := a.get(qid)) in _NUMBERS and v > limit
+        return lambda a, r, u: type(v := a.get(qid)) in _NUMBERS and v >= limit
     if arg is not True:
         raise ConditionError(f"write {{q: {qid}, {op}: true}}", path)
     if op == "answered":
         return lambda a, r, u: _has_answer(a.get(qid))
     if op == "unanswered":
         return lambda a, r, u: not _has_answer(a.get(qid))
-    return lambda a, r, u: isinstance(a.get(qid), str) and bool(a[qid].strip())
+    return lambda a, r, u: isinstance(v := a.get(qid), str) and bool(v.strip())
 
 
 def _value_list(op: str, arg: Any, path: str) -> frozenset[Any]:
@@ -156,16 +177,12 @@ def _value_list(op: str, arg: Any, path: str) -> frozenset[Any]:
     return frozenset(arg)
 
 
-def _hashable(value: Any) -> Any:
-    return None if isinstance(value, (list, dict, set)) else value
+_LISTS = (list, tuple, frozenset, set)
+_NUMBERS = (int, float)   # exact types: True and False are not numbers here
 
 
 def _is_list(value: Any) -> bool:
-    return isinstance(value, (list, tuple, frozenset, set))
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, _LISTS)
 
 
 def _has_answer(value: Any) -> bool:
@@ -217,3 +234,54 @@ def rule_references(cond: Any) -> Iterator[str]:
 def uses_safety_unanswered(cond: Any) -> bool:
     """Whether a condition asks about unanswered safety questions."""
     return any(c.get("safety_unanswered") is True for c in walk(cond))
+
+
+# A fact about the answers, as the rule index reads it: ("value", q, v) the answer to q is v;
+# ("member", q, v) the multi answer to q includes v; ("present", q, None) q has some answer;
+# ("unanswered", "", None) a shown safety question has no answer.
+Fact = tuple[str, str, Any]
+_PRESENT_OPS = ("lt", "le", "gt", "ge", "nonempty", "answered")
+
+
+def trigger_facts(cond: Any) -> frozenset[Fact] | None:
+    """Facts of which at least one holds whenever a (well-formed) condition holds; None if none can be named.
+
+    The rule set uses them as an index: a rule none of whose facts holds cannot fire, so it is not
+    evaluated at all. `not`, `none_of`, `unanswered` and rule references name no facts.
+    """
+    if not isinstance(cond, Mapping):
+        return None
+    if "q" in cond:
+        qid = cond["q"]
+        if "eq" in cond:
+            return frozenset({("value", qid, cond["eq"])})
+        if "in" in cond:
+            return frozenset(("value", qid, v) for v in cond["in"])
+        for op in ("any_of", "all_of"):
+            if op in cond:
+                return frozenset(("member", qid, v) for v in cond[op])
+        if any(op in cond for op in _PRESENT_OPS):
+            return frozenset({("present", qid, None)})
+        return None
+    if cond.get("safety_unanswered") is True:
+        return frozenset({("unanswered", "", None)})
+    if isinstance(cond.get("all"), list):
+        # Every part must hold: the facts of any one part will do; take the fewest.
+        named = [f for f in map(trigger_facts, cond["all"]) if f is not None]
+        return min(named, key=len) if named else None
+    if isinstance(cond.get("any"), list):
+        # Some part must hold: every part must name facts, and any of them may be the one.
+        parts = [trigger_facts(c) for c in cond["any"]]
+        if not parts or any(p is None for p in parts):
+            return None
+        return frozenset().union(*(p for p in parts if p is not None))
+    return None
+
+
+def is_single_test(cond: Any) -> bool:
+    """Whether a condition is one test that holds exactly when one of its trigger facts does."""
+    if not isinstance(cond, Mapping):
+        return False
+    if "q" in cond:
+        return any(op in cond for op in ("eq", "in", "any_of"))
+    return cond.get("safety_unanswered") is True

@@ -518,7 +518,7 @@ PAGES_DEFINITION: tuple[Page, ...] = (
                        ("other", N_("Other (for example, in the bottom/rectum, ear, or a sauna)")),
                        ("not_sure", N_("Not sure"))],
               exclusive=("not_sure",),
-              why=N_("Knowing what you had before helps the clinician understand any reactions you had."),
+              why=N_("This helps the clinician make sense of any reaction you had."),
               shown_when={"q": "prior_ozone", "eq": "yes"}),
         ynu("prior_ozone_problem",
             N_("Did you have any problems during or after it?"),

@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 
 from . import flow
-from .conditions import (MULTI_OPS, NUMBER_OPS, ConditionError, Predicate, compile_condition, references,
-                         rule_references, walk)
+from .conditions import (MULTI_OPS, NUMBER_OPS, ConditionError, Fact, Predicate, compile_condition,
+                         is_single_test, references, rule_references, trigger_facts, walk)
 from .questions import QUESTIONNAIRE, Questionnaire
 from .wording import banned_wording
 
@@ -176,6 +176,101 @@ class RulesFileError(ValueError):
         super().__init__("\n".join(map(str, self.errors)))
 
 
+_LISTS = (list, tuple, frozenset, set)
+# What an index hit says: the rules it fires outright, and the numbers of the checks to run.
+_Hit = tuple[tuple[str, ...], tuple[int, ...]]
+_NO_HIT: _Hit = ((), ())
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The compiled rule set: the rules in dependency order, and an index from answers to rules.
+
+    A rule (or a part of an {any: [...]}) that is one test (eq, in, any_of, safety_unanswered)
+    fires on an index hit, without a call. Any other rule is checked only when one of its trigger
+    facts (conditions.trigger_facts) holds, and then only for what the hit has not shown already;
+    a rule that names no trigger facts is checked every time.
+    """
+
+    steps: tuple[tuple[str, Predicate], ...]               # every rule, in dependency order
+    checks: tuple[tuple[str, Predicate], ...]              # what is left to check of a triggered rule (term)
+    value_questions: tuple[str, ...]                       # questions tested for a value ...
+    value_tables: tuple[dict[Any, _Hit], ...]              # ... and, for each, answer -> hit
+    member_tables: tuple[tuple[str, dict[Any, _Hit]], ...]  # multi questions: chosen value -> hit
+    present: tuple[tuple[str, _Hit], ...]                  # questions whose mere answer is a trigger
+    unanswered: _Hit                                       # what an unanswered safety question triggers
+    always: tuple[int, ...]                                # checks of rules without trigger facts
+
+    @staticmethod
+    def build(order: Sequence[Rule]) -> _Plan:
+        index: dict[tuple[str, str], dict[Any, tuple[list[str], list[int]]]] = {}
+        always: list[int] = []
+        checks: list[tuple[str, Predicate]] = []
+        # Checks are numbered in dependency order, so sorting their numbers orders the evaluation.
+        for rule in order:
+            terms = _terms(rule.when, rule.predicate)
+            if terms is None:
+                always.append(len(checks))
+                checks.append((rule.id, rule.predicate))
+                continue
+            for facts, check in terms:
+                if check is not None:
+                    checks.append((rule.id, check))
+                for kind, qid, value in sorted(facts, key=repr):
+                    fires, maybe = index.setdefault((kind, qid), {}).setdefault(value, ([], []))
+                    if check is None:
+                        fires.append(rule.id)
+                    else:
+                        maybe.append(len(checks) - 1)
+        tables = {key: {v: (tuple(dict.fromkeys(f)), tuple(dict.fromkeys(m))) for v, (f, m) in table.items()}
+                  for key, table in index.items()}
+        value_keys = [key for key in tables if key[0] == "value"]
+        return _Plan(
+            steps=tuple((r.id, r.predicate) for r in order),
+            checks=tuple(checks),
+            value_questions=tuple(qid for _kind, qid in value_keys),
+            value_tables=tuple(tables[key] for key in value_keys),
+            member_tables=tuple((qid, table) for (kind, qid), table in tables.items() if kind == "member"),
+            present=tuple((qid, table[None]) for (kind, qid), table in tables.items() if kind == "present"),
+            unanswered=tables.get(("unanswered", ""), {}).get(None, _NO_HIT),
+            always=tuple(always),
+        )
+
+
+def _terms(cond: Mapping[str, Any],
+           predicate: Predicate | None) -> list[tuple[frozenset[Fact], Predicate | None]] | None:
+    """A condition as terms, any of which makes it hold: (trigger facts, what is left to check once one holds).
+
+    None when some term names no trigger facts (the rule is then checked every time). A single test
+    holds exactly when one of its facts does, so nothing is left to check (None). For {all: [...]}
+    with such a test among its parts, that test's facts trigger and the other parts are left;
+    {any: [...]} gives the terms of each part. `predicate` is the compiled condition, if at hand.
+    """
+    if is_single_test(cond):
+        return [(trigger_facts(cond) or frozenset(), None)]
+    if isinstance(cond.get("any"), list):
+        terms: list[tuple[frozenset[Fact], Predicate | None]] = []
+        for part in cond["any"]:
+            split = _terms(part, None)
+            if split is None:
+                return None
+            terms += split
+        return terms
+    parts = cond["all"] if isinstance(cond.get("all"), list) else []
+    tests = [p for p in parts if is_single_test(p)]
+    if tests:
+        chosen = min(tests, key=lambda p: len(trigger_facts(p) or ()))
+        rest = [p for p in parts if p is not chosen]
+        if not rest:
+            return [(trigger_facts(chosen) or frozenset(), None)]
+        check = compile_condition(rest[0] if len(rest) == 1 else {"all": rest}, allow_rules=True)
+        return [(trigger_facts(chosen) or frozenset(), check)]
+    facts = trigger_facts(cond)
+    if facts is None:
+        return None
+    return [(facts, predicate or compile_condition(cond, allow_rules=True))]
+
+
 @dataclass(frozen=True)
 class Ruleset:
     path: str
@@ -193,6 +288,10 @@ class Ruleset:
     examples: tuple[Mapping[str, Any], ...]
     order: tuple[Rule, ...]            # dependency order: referenced rules first
     questionnaire: Questionnaire = field(repr=False, compare=False)
+    plan: _Plan = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "plan", _Plan.build(self.order))
 
     @property
     def signed_off(self) -> bool:
@@ -212,10 +311,50 @@ class Ruleset:
         return next(r for r in self.rules if r.id == rule_id)
 
     def fire(self, answers: Mapping[str, Any], unanswered: frozenset[str] = frozenset()) -> dict[str, bool]:
-        """Run the compiled rules on already visible answers; the result of every rule by id."""
+        """Run the compiled rules on already visible answers; the rules that fired, by id.
+
+        The answers are looked up in the plan's index first (in C: map and filter over dicts), so
+        only the rules an answer can trigger are evaluated, in dependency order. The result is
+        fire_each()'s; a property test holds the two to it.
+        """
+        plan = self.plan
+        try:
+            hits = list(filter(None, map(dict.get, plan.value_tables, map(answers.get, plan.value_questions))))
+            get = answers.get
+            for qid, table in plan.member_tables:
+                value = get(qid)
+                if isinstance(value, _LISTS):
+                    hits += filter(None, map(table.get, value))
+        except TypeError:   # an unhashable answer where a single value belongs: test every rule instead
+            return self.fire_each(answers, unanswered)
+        for qid, hit in plan.present:
+            if get(qid) is not None:
+                hits.append(hit)
+        if unanswered:
+            hits.append(plan.unanswered)
         results: dict[str, bool] = {}
-        for rule in self.order:
-            results[rule.id] = rule.predicate(answers, results, unanswered)
+        todo = list(plan.always)
+        for fires, candidates in hits:
+            for rule_id in fires:
+                results[rule_id] = True
+            todo += candidates
+        if todo:
+            todo.sort()     # dependency order; a check may be named twice
+            checks, last = plan.checks, -1
+            for number in todo:
+                if number != last:
+                    rule_id, check = checks[number]
+                    if rule_id not in results and check(answers, results, unanswered):
+                        results[rule_id] = True
+                    last = number
+        return results
+
+    def fire_each(self, answers: Mapping[str, Any], unanswered: frozenset[str] = frozenset()) -> dict[str, bool]:
+        """Evaluate every compiled rule in dependency order, without the index; the rules that fired, by id."""
+        results: dict[str, bool] = {}
+        for rule_id, predicate in self.plan.steps:
+            if predicate(answers, results, unanswered):
+                results[rule_id] = True
         return results
 
     def evaluate(self, answers: Mapping[str, Any], upto: str | None = None) -> Assessment:
@@ -230,7 +369,7 @@ class Ruleset:
         results = self.fire(_expand_means_all(visible, qn), unanswered)
         fired: list[FiredRule] = []
         for rule in self.rules:
-            if not results[rule.id]:
+            if rule.id not in results:
                 continue
             looked_at = rule.questions or tuple(sorted(unanswered))
             triggers = {q: visible.get(q) for q in looked_at if q in visible or q in unanswered}
@@ -262,7 +401,7 @@ def load_ruleset(path: str | Path = DEFAULT_PATH, questionnaire: Questionnaire =
     except OSError as exc:
         raise RulesFileError([RuleError(shown, 0, None, f"cannot read the file: {exc.strerror}")]) from exc
     try:
-        data = yaml.load(raw.decode("utf-8"), Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        data = yaml.load(raw.decode("utf-8"), Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader subclass  # nosec B506
     except UnicodeDecodeError as exc:
         raise RulesFileError([RuleError(shown, 1, None, "the file is not UTF-8 text")]) from exc
     except yaml.YAMLError as exc:
@@ -403,28 +542,31 @@ class _Validator:
             if rid in seen:
                 self.error(_line(item, "id"), rid, "duplicate rule id")
             seen.add(rid)
+            # A missing key is reported once, by keys() above, not again as a bad value.
             level = item.get("level")
-            if level not in levels:
+            if "level" in item and level not in levels:
                 self.error(_line(item, "level"), rid, f"unknown level {level!r} (levels: {', '.join(sorted(levels))})")
             msg_ids = item.get("patient_message")
             if not isinstance(msg_ids, list) or not msg_ids:
-                self.error(_line(item, "patient_message"), rid, "patient_message must be a list of message ids")
+                if "patient_message" in item:
+                    self.error(_line(item, "patient_message"), rid, "patient_message must be a list of message ids")
                 msg_ids = []
             for j, m in enumerate(msg_ids):
                 if m not in messages:
                     self.error(_line(msg_ids, j), rid, f"unknown message {m!r}")
             srcs = item.get("sources")
             if not isinstance(srcs, list):
-                self.error(_line(item, "sources"), rid, "sources must be a list of source ids")
+                if "sources" in item:
+                    self.error(_line(item, "sources"), rid, "sources must be a list of source ids")
                 srcs = []
             for j, s in enumerate(srcs):
                 if str(s) not in sources:
                     self.error(_line(srcs, j), rid, f"unknown source {s!r}")
             evidence = str(item.get("evidence", ""))
-            if not GRADE.match(evidence):
+            if "evidence" in item and not GRADE.match(evidence):
                 self.error(_line(item, "evidence"), rid, f"evidence {evidence!r} must be a grade A, B, C, D or X (or B/C)")
             staff_note = self.text(item, "staff_note", rid, "staff_note")
-            predicate = self.condition(item, rid)
+            predicate = self.condition(item, rid) if "when" in item else None
             if predicate is None:
                 continue
             questions = tuple(dict.fromkeys(ref.question for ref in references(item["when"])))
