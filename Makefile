@@ -7,7 +7,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run test test-fast browser bench check
+.PHONY: install run test test-fast browser bench check translations
 
 install: $(VENV)/.installed
 
@@ -38,3 +38,11 @@ check: install
 
 bench: install
 	$(PY) bench/run_all.py
+
+# Patient-facing text in every language (README "Translations"): extract (babel.cfg), merge into
+# each catalogue (new strings arrive untranslated, never guessed), compile. Commit the .po and .mo.
+CATALOGUES := questionnaire/translations
+translations: install
+	$(VENV)/bin/pybabel extract -F babel.cfg -o $(CATALOGUES)/messages.pot --project=ozone-questionnaire --width=100 .
+	$(VENV)/bin/pybabel update -i $(CATALOGUES)/messages.pot -d $(CATALOGUES) --width=100 --no-fuzzy-matching --ignore-obsolete
+	$(VENV)/bin/pybabel compile -d $(CATALOGUES) --statistics

@@ -49,11 +49,15 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_HEADERS_ENABLED": False,
     "BABEL_DEFAULT_LOCALE": "en",
     "LANGUAGES": ["en", "es"],
+    # The compiled catalogues (make translations), found wherever the app is started from.
+    "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent / "translations"),
     "STAFF_IDLE_MINUTES": 15,
     "STAFF_ABSOLUTE_HOURS": 12,
     "PROXY_COUNT": 0,
     # Days to keep a submission, by status; statuses not listed are kept until they change.
     "RETENTION_DAYS": {"closed": 730, "discussed": 730},
+    # Tests only: make the commit that stores a submission fail (a crash during the final write).
+    "TEST_FAIL_SUBMIT_COMMIT": False,
 }
 
 
@@ -70,14 +74,28 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         uri = "sqlite:///" + str(Path(app.instance_path) / "questionnaire.db")
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_uri(uri)
-    if not app.config.get("SECRET_KEY"):
-        if app.config["PRODUCTION"]:
-            raise ConfigError("FLASK_SECRET_KEY is not set: production needs a long random key shared by all instances")
+    if app.config["PRODUCTION"]:
+        # Every unsafe setting is named at once, before anything is written to the instance folder.
+        refuse_unsafe(app.config)
+    elif not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _local_secret(app)
+    _secret_key_fallbacks(app)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=int(app.config["DRAFT_TTL_HOURS"]))
     _encryption(app)
-    if app.config["PRODUCTION"]:
-        refuse_unsafe(app.config)
+
+
+def _secret_key_fallbacks(app: Flask) -> None:
+    """SECRET_KEY_FALLBACKS: earlier keys, still accepted while instances move to a new key.
+
+    Flask reads the session cookie with them; form (CSRF) tokens get the same rotation here, so a
+    form rendered under one key is accepted by an instance that signs with the next one."""
+    fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or []
+    if isinstance(fallbacks, (str, bytes)) or not all(isinstance(k, (str, bytes)) and k for k in fallbacks):
+        raise ConfigError('FLASK_SECRET_KEY_FALLBACKS must be a JSON list of earlier keys, e.g. ["old-key"]')
+    app.config["SECRET_KEY_FALLBACKS"] = list(fallbacks)
+    if fallbacks and not app.config.get("WTF_CSRF_SECRET_KEY"):
+        # itsdangerous signs with the last key of a list and accepts any of them.
+        app.config["WTF_CSRF_SECRET_KEY"] = [*fallbacks, app.config["SECRET_KEY"]]
 
 
 def _encryption(app: Flask) -> None:
@@ -92,26 +110,39 @@ def _encryption(app: Flask) -> None:
         else:
             stored, current = crypto.local_keys(Path(app.instance_path))
             keys = crypto.parse_keys(stored)
-        crypto.configure(crypto.Keyring(keys, current))
+        ring = crypto.Keyring(keys, current)
     except crypto.KeyError_ as exc:
         raise ConfigError(f"FLASK_ENCRYPTION_KEYS / FLASK_ENCRYPTION_KEY_ID: {exc}") from exc
+    # Per app, so that two apps in one process (tests, a rotation script) never use each other's keys.
+    app.extensions["keyring"] = ring
+    crypto.configure(ring)
 
 
 WEAK_SECRETS = {"dev", "secret", "changeme", "change-me", "development", "test", "secret-key", "your-secret-key"}
 
 
 def refuse_unsafe(cfg: Any) -> None:
-    """Production refuses a default or short secret key, insecure cookies and debug mode."""
+    """Production refuses a default or short secret key, insecure cookies, debug mode, per-process rate
+    limits, disabled CSRF protection and test-only switches; every problem is named in one error."""
     problems = []
     key = str(cfg.get("SECRET_KEY") or "")
-    if len(key) < 32 or key.lower() in WEAK_SECRETS or len(set(key)) < 10:
+    if not key:
+        problems.append("FLASK_SECRET_KEY is not set: production needs a long random key shared by all instances")
+    elif len(key) < 32 or key.lower() in WEAK_SECRETS or len(set(key)) < 10:
         problems.append("FLASK_SECRET_KEY must be a random value of at least 32 characters")
+    if not cfg.get("ENCRYPTION_KEYS"):
+        problems.append("FLASK_ENCRYPTION_KEYS is not set: production needs encryption keys "
+                        "(generate one with `flask keys generate`)")
     if not cfg.get("SESSION_COOKIE_SECURE"):
         problems.append("FLASK_SESSION_COOKIE_SECURE must be true (cookies only over HTTPS)")
     if cfg.get("DEBUG"):
         problems.append("FLASK_DEBUG must be off")
     if str(cfg.get("RATELIMIT_STORAGE_URI", "")).startswith("memory"):
         problems.append("FLASK_RATELIMIT_STORAGE_URI must point at Redis (redis://...) so limits hold across instances")
+    if not cfg.get("WTF_CSRF_ENABLED", True):
+        problems.append("FLASK_WTF_CSRF_ENABLED must not be turned off")
+    if cfg.get("TESTING") or cfg.get("TEST_FAIL_SUBMIT_COMMIT"):
+        problems.append("FLASK_TESTING and FLASK_TEST_FAIL_SUBMIT_COMMIT are for tests only and must be off")
     if problems:
         raise ConfigError("unsafe production configuration:\n  " + "\n  ".join(problems))
 
