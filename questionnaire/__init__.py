@@ -55,6 +55,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.cli.add_command(staff.staff_cli)
 
     app.jinja_env.globals["current_language"] = lambda: str(get_locale() or "en")
+    from .i18n import text_in
+    app.jinja_env.globals["text_in"] = text_in
     app.register_error_handler(CSRFError, lambda e: (render_template("errors/csrf.html"), 400))
     for code in (400, 401, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, _error_page(code))
@@ -147,9 +149,15 @@ def _database_unavailable(error: DBAPIError) -> tuple[str, int]:
     return render_template("errors/error.html", code=503), 503
 
 
+STAFF_BLUEPRINTS = ("auth", "staff", "interop")
+
+
 def select_locale() -> str | None:
-    chosen = session.get("lang")
+    """The staff area is in English; patients get the language they chose, else their browser's."""
     from flask import current_app
+    if request.blueprint in STAFF_BLUEPRINTS:
+        return "en"
+    chosen = session.get("lang")
     languages = current_app.config["LANGUAGES"]
     if chosen in languages:
         return str(chosen)
