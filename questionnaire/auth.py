@@ -14,6 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import (Blueprint, Response, abort, current_app, g, make_response, redirect, render_template, request,
                    url_for)
 from flask_wtf import FlaskForm
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired
@@ -144,11 +145,20 @@ def _sign_in_needed(row: StaffSession | None) -> Reply:
     if request.method == "GET":
         return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
     if row is not None and row.stage == "full":
-        # Signed out while editing: keep the change on the old session, offer it back after sign-in.
-        form = {k: v for k, v in request.form.items() if k != "csrf_token"}
-        store.touch_staff_session(row, pending={"path": request.path, "form": form}, last_seen_at=row.last_seen_at)
-        return redirect(url_for("auth.sign_in", next=request.path, kept=1), code=303)
+        # Signed out while editing: keep a note or status change on the old session and offer it back
+        # after sign-in. Nothing else is kept: never a password, never an account change.
+        kept = request.endpoint in KEEPABLE
+        if kept:
+            form = {k: v for k, v in request.form.items() if k in KEEPABLE[str(request.endpoint)]}
+            store.touch_staff_session(row, pending={"path": request.path, "form": form},
+                                      last_seen_at=row.last_seen_at)
+        return redirect(url_for("auth.sign_in", next=page_of_form(request.path), **({"kept": 1} if kept else {})),
+                        code=303)
     abort(401)
+
+
+# The forms whose change is kept across a sign-in, and their fields.
+KEEPABLE = {"staff.add_note": ("body",), "staff.set_status": ("status", "version")}
 
 
 def safe_next(target: str | None) -> str:
@@ -157,13 +167,14 @@ def safe_next(target: str | None) -> str:
     return url_for("staff.queue")
 
 
-def take_pending(path: str) -> dict[str, str] | None:
-    """The change this staff member was sending to `path` when their session ended, once."""
+def take_pending(*paths: str) -> tuple[str, dict[str, str]] | None:
+    """The change this staff member was sending to one of `paths` when their session ended, once:
+    (the path, the form fields)."""
     row: StaffSession = g.staff_session
     pending = row.pending
-    if pending and pending.get("path") == path:
+    if pending and pending.get("path") in paths:
         store.touch_staff_session(row, pending=None)
-        return dict(pending.get("form") or {})
+        return str(pending["path"]), dict(pending.get("form") or {})
     return None
 
 
@@ -210,10 +221,14 @@ def sign_in() -> Reply:
         if staff is not None and ok and staff.active and not _locked(staff):
             old = store.find_staff_session(request.cookies.get(COOKIE))
             row, token = store.create_staff_session(staff)
-            if old is not None and old.staff_id == staff.id and old.pending:
-                store.touch_staff_session(row, pending=old.pending)
+            if old is not None:
+                # A change kept from this browser's ended session goes with the same person only.
+                if old.staff_id == staff.id and old.pending:
+                    store.touch_staff_session(row, pending=old.pending)
                 store.touch_staff_session(old, pending=None, last_seen_at=old.last_seen_at)
-            store.update_staff(staff, failed_attempts=0)
+                store.revoke_staff_session(old)
+            # The count of failed attempts is reset only by a full sign-in (password and code), so
+            # that knowing the password does not give unlimited guesses at the code.
             target = "auth.code" if staff.otp_confirmed else "auth.enrol"
             response = redirect(url_for(target, next=safe_next(request.args.get("next"))))
             _set_cookie(response, token)
@@ -314,10 +329,26 @@ def code() -> Reply:
 
 def _finish_sign_in(row: StaffSession, staff: Staff) -> WerkzeugResponse:
     store.touch_staff_session(row, stage="full")
-    store.update_staff(staff, failed_attempts=0)
+    store.update_staff(staff, failed_attempts=0, locked_until=None)
     store.audit("sign_in", actor=staff.email, ip=client_ip())
-    target = row.pending["path"] if row.pending else safe_next(request.args.get("next"))
-    return redirect(target)
+    if row.pending:
+        return redirect(page_of_form(str(row.pending.get("path") or "")))
+    return redirect(safe_next(request.args.get("next")))
+
+
+def page_of_form(path: str) -> str:
+    """The page that shows the form which is sent to `path` (a POST-only address)."""
+    try:
+        endpoint, values = current_app.url_map.bind("localhost").match(path, method="POST")
+    except HTTPException:
+        return url_for("staff.queue")
+    if endpoint in ("staff.add_note", "staff.set_status"):
+        return url_for("staff.submission", reference=values["reference"])
+    if endpoint in ("staff.admin_staff", "staff.admin_staff_action"):
+        return url_for("staff.admin_staff")
+    if endpoint in ("staff.export", "auth.change_password"):
+        return url_for(endpoint)
+    return url_for("staff.queue")
 
 
 @bp.post("/sign-out")
@@ -339,11 +370,13 @@ def change_password() -> Reply:
     form = PasswordForm()
     error = None
     if form.validate_on_submit():
+        staff: Staff = g.staff
         error = password_problem(form.password.data or "")
         if not error and form.password.data != form.confirm.data:
             error = "The two passwords are not the same"
+        if not error and check_password(staff, form.password.data or ""):
+            error = "Choose a password different from your current one"
         if not error:
-            staff: Staff = g.staff
             store.update_staff(staff, password_hash=hash_password(form.password.data or ""), must_change_password=False)
             store.audit("password_changed", actor=staff.email, ip=client_ip())
             return redirect(url_for("staff.queue"))

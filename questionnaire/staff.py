@@ -14,6 +14,7 @@ import click
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, stream_with_context, url_for
 from flask.cli import AppGroup
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import InvalidRequestError
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
@@ -150,14 +151,28 @@ def _detail(sub: Submission, **extra: Any) -> dict[str, Any]:
             **extra}
 
 
+def _render_whole(sub: Submission, template: str, **extra: Any) -> str:
+    """The page of one submission from a consistent reading, or 404.
+
+    The submission and its notes are read by separate queries; a purge deletes a submission and its
+    notes in one transaction, so if the submission still exists after the page was built, the notes
+    read were all of them. Nothing commits in between (a commit would expire what was read).
+    """
+    html = render_template(template, **_detail(sub, **extra))
+    if not store.submission_exists(sub.id):
+        abort(404)
+    return html
+
+
 @bp.get("/submissions/<reference>")
 @staff_required()
 def submission(reference: str) -> Reply:
-    sub = _get(reference)
-    store.audit("view_submission", actor=g.staff.email, reference=sub.reference, ip=client_ip())
     # A note or status change that was being sent when the session ended comes back, unsaved.
-    note_url = url_for("staff.add_note", reference=sub.reference)
-    pending = take_pending(note_url, url_for("staff.set_status", reference=sub.reference))
+    # (Taken before the submission is read: taking it commits.)
+    canonical = normalise_reference(reference)
+    note_url = url_for("staff.add_note", reference=canonical)
+    pending = take_pending(note_url, url_for("staff.set_status", reference=canonical))
+    sub = _get(reference)
     extra: dict[str, Any] = {}
     if pending is not None and pending[0] == note_url:
         extra = {"note_form": NoteForm(formdata=None, body=pending[1].get("body")), "restored": "note"}
@@ -166,19 +181,24 @@ def submission(reference: str) -> Reply:
         extra = {"status_form": StatusForm(formdata=None, status=pending[1]["status"],
                                            version=version if version.isdigit() else str(sub.version)),
                  "restored": "status"}
-    return render_template("staff/submission.html", **_detail(sub, **extra))
+    ref = sub.reference
+    html = _render_whole(sub, "staff/submission.html", **extra)
+    store.audit("view_submission", actor=g.staff.email, reference=ref, ip=client_ip())
+    return html
 
 
 @bp.post("/submissions/<reference>/notes")
 @staff_required()
 def add_note(reference: str) -> Reply:
     sub = _get(reference)
+    ref = sub.reference
     form = NoteForm()
     if not form.validate():
-        return render_template("staff/submission.html", **_detail(sub, note_form=form)), 400
-    store.add_note(sub, g.staff.email, form.body.data or "")
-    store.audit("note_added", actor=g.staff.email, reference=sub.reference, ip=client_ip())
-    return redirect(url_for("staff.submission", reference=sub.reference) + "#notes", code=303)
+        return _render_whole(sub, "staff/submission.html", note_form=form), 400
+    if store.add_note(sub, g.staff.email, form.body.data or "") is None:
+        abort(404)   # deleted (purged) since it was read
+    store.audit("note_added", actor=g.staff.email, reference=ref, ip=client_ip())
+    return redirect(url_for("staff.submission", reference=ref) + "#notes", code=303)
 
 
 @bp.post("/submissions/<reference>/status")
@@ -188,23 +208,30 @@ def set_status(reference: str) -> Reply:
     form = StatusForm()
     if not form.validate() or not (form.version.data or "").isdigit():
         abort(400)
-    old = sub.status
-    if not store.change_status(sub, int(form.version.data or 0), form.status.data or "", g.staff.email):
-        store.audit("status_conflict", actor=g.staff.email, reference=sub.reference, ip=client_ip())
+    old, ref = sub.status, sub.reference
+    try:
+        changed = store.change_status(sub, int(form.version.data or 0), form.status.data or "", g.staff.email)
+    except InvalidRequestError:   # the row could not be read back: deleted (purged) in between
+        abort(404)
+    if not changed:
         fresh = StatusForm(formdata=None, status=sub.status, version=str(sub.version))
-        return render_template("staff/submission.html", **_detail(sub, status_form=fresh, conflict=True,
-                                                                  attempted=form.status.data)), 409
-    store.audit("status_changed", actor=g.staff.email, reference=sub.reference, ip=client_ip(),
-                detail=f"{old} -> {sub.status}")
-    return redirect(url_for("staff.submission", reference=sub.reference), code=303)
+        html = _render_whole(sub, "staff/submission.html", status_form=fresh, conflict=True,
+                             attempted=form.status.data)
+        store.audit("status_conflict", actor=g.staff.email, reference=ref, ip=client_ip())
+        return html, 409
+    store.audit("status_changed", actor=g.staff.email, reference=ref, ip=client_ip(),
+                detail=f"{old} -> {form.status.data}")
+    return redirect(url_for("staff.submission", reference=ref), code=303)
 
 
 @bp.get("/submissions/<reference>/print")
 @staff_required(*FULL_ANSWERS)
 def print_view(reference: str) -> Reply:
     sub = _get(reference)
-    store.audit("print_submission", actor=g.staff.email, reference=sub.reference, ip=client_ip())
-    return render_template("staff/print.html", **_detail(sub))
+    ref = sub.reference
+    html = _render_whole(sub, "staff/print.html")
+    store.audit("print_submission", actor=g.staff.email, reference=ref, ip=client_ip())
+    return html
 
 
 # --- administration ----------------------------------------------------------------------------
@@ -265,8 +292,8 @@ def admin_staff_action(staff_id: int, action: str) -> Reply:
 def audit_log() -> Reply:
     args = request.args
     before = int(args["before"]) if (args.get("before") or "").isdigit() else None
-    filters = {"action": args.get("action") or None, "actor": args.get("actor") or None,
-               "reference": args.get("ref") or None}
+    filters: dict[str, Any] = {"action": args.get("action") or None, "actor": args.get("actor") or None,
+                               "reference": args.get("ref") or None}
     keep = {k: v for k, v in args.items() if k in ("action", "actor", "ref") and v}
     if args.get("format") == "csv":
         # Every matching event (not only one page), read in batches after the export is recorded.

@@ -315,11 +315,20 @@ def submission_notes(sub: Submission) -> list[Note]:
     return list(db.session.scalars(select(Note).where(Note.submission_id == sub.id).order_by(Note.created_at, Note.id)))
 
 
-def add_note(sub: Submission, author: str, body: str) -> Note:
+def add_note(sub: Submission, author: str, body: str) -> Note | None:
+    """Append a note; None when the submission was deleted (purged) in the meantime."""
     note = Note(submission_id=sub.id, author=author, body=body, created_at=utcnow())
     db.session.add(note)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:   # the foreign key: the submission is gone
+        db.session.rollback()
+        return None
     return note
+
+
+def submission_exists(sub_id: int) -> bool:
+    return db.session.scalar(select(Submission.id).where(Submission.id == sub_id)) is not None
 
 
 def change_status(sub: Submission, expected_version: int, status: str, by: str) -> bool:

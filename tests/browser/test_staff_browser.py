@@ -1,0 +1,137 @@
+"""A front-desk morning in real headless Chromium against gunicorn, with JavaScript on and off:
+sign in with password and code, open the top urgent submission, add a note, mark contacted, sign out."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import subprocess
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+
+import pyotp
+import pytest
+from flask import Flask
+from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
+
+from questionnaire import create_app
+from questionnaire.extensions import db
+from questionnaire.models import Note, Submission
+
+from ..helpers import PERSONAS
+from ..servers import ROOT, LiveServer, server_environment, venv_tool
+from ..staff_factory import add_submission
+from .conftest import new_context
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "front desk morning phrase 7"
+_ORDER = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def live_db(live_server: LiveServer) -> Iterator[Flask]:
+    """An app in this test process on the live server's database, to seed it and to check it."""
+    app = create_app({**live_server.app_config(), "TESTING": True})   # same database, same keys
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def create_staff_account(server: LiveServer, email: str, role: str = "front_desk") -> None:
+    """`flask --app wsgi staff create ... --password-stdin` with the live server's environment
+    (its database, keys and any extra settings)."""
+    done = subprocess.run([venv_tool("flask"), "--app", "wsgi", "staff", "create", email, "--role", role,
+                           "--password-stdin"], cwd=ROOT, env=server_environment(server.database_uri, server.extra_env),
+                          input=PASSWORD + "\n", capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def sign_in_with_password(page: Page, server: LiveServer, email: str) -> None:
+    page.goto(server.url("/staff/"))
+    expect(page.locator("h1")).to_have_text("Sign in")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+
+
+def enrol(browser: Browser, server: LiveServer, email: str, javascript: bool) -> str:
+    """First sign-in: the enrolment page shows the key; confirm with a code. Returns the key."""
+    context = new_context(browser, javascript)
+    try:
+        page = context.new_page()
+        sign_in_with_password(page, server, email)
+        page.wait_for_url(re.compile(r"/staff/enrol"))
+        expect(page.locator("img[alt^='QR code']")).to_be_visible()
+        secret = page.get_by_test_id("otp-secret").inner_text().strip()
+        # The previous step's code (still accepted), so that the current one is left for the morning.
+        totp = pyotp.TOTP(secret)
+        page.get_by_label("Code from your authenticator app").fill(totp.at(datetime.now(timezone.utc)
+                                                                           - timedelta(seconds=30)))
+        page.get_by_role("button", name="Confirm and sign in").click()
+        page.wait_for_url(re.compile(r"/staff/$"))
+        return secret
+    finally:
+        context.close()
+
+
+def test_front_desk_morning(page: Page, browser: Browser, live_server: LiveServer, live_db: Flask,
+                            javascript: bool) -> None:
+    # The oldest new urgent submission of the day, and a less urgent one received earlier still.
+    oldest = datetime(2001, 1, 1, tzinfo=timezone.utc) - timedelta(days=next(_ORDER))
+    urgent = add_submission(live_db, {**PERSONAS["urgent"], "contact_name": "Morgan <b>Test</b>"},
+                            created_at=oldest)
+    add_submission(live_db, persona="discuss_before_booking", created_at=oldest - timedelta(days=1))
+    email = f"desk-{uuid.uuid4().hex[:8]}@clinic.example"
+    create_staff_account(live_server, email)
+    secret = enrol(browser, live_server, email, javascript)
+
+    # Morning: sign in with password, then the code from the phone.
+    sign_in_with_password(page, live_server, email)
+    page.wait_for_url(re.compile(r"/staff/code"))
+    page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/staff/$"))
+    expect(page.locator("h1")).to_have_text("Queue")
+
+    # Only new submissions; the top row is the oldest urgent one.
+    page.get_by_label("Status").select_option("new")
+    page.locator("form.filters").filter(has=page.get_by_label("Status")).get_by_role("button", name="Filter").click()
+    page.wait_for_url(re.compile(r"status=new"))
+    first_row = page.locator("table tbody tr").first
+    expect(first_row.locator(".tag")).to_have_text("Urgent")
+    expect(first_row.get_by_role("link")).to_have_text(urgent)
+    first_row.get_by_role("link").click()
+    page.wait_for_url(re.compile(rf"/staff/submissions/{urgent}$"))
+    expect(page.locator("h1")).to_contain_text(urgent)
+    expect(page.locator("main")).to_contain_text("r_urgent_chest_pain_now")
+    expect(page.locator("main")).to_contain_text("Morgan <b>Test</b>")   # shown as typed, not as markup
+    expect(page.locator("main b")).to_have_count(0)
+
+    # A note, then the status.
+    note = "Called at 9:05, advised 999 straight away."
+    page.get_by_label("Add a note").fill(note)
+    page.get_by_role("button", name="Add note").click()
+    page.wait_for_url(re.compile(rf"/staff/submissions/{urgent}(#notes)?$"))
+    expect(page.locator(".note").last).to_contain_text(note)
+    expect(page.locator(".note").last).to_contain_text(email)
+    page.get_by_label("Change status").select_option("contacted")
+    page.get_by_role("button", name="Save status").click()
+    expect(page.locator("main")).to_contain_text(f"Contacted, set by {email}")
+
+    # Sign out: the staff area is closed to this browser again.
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.locator("h1")).to_have_text("You have signed out")
+    page.goto(live_server.url(f"/staff/submissions/{urgent}"))
+    expect(page.locator("h1")).to_have_text("Sign in")
+    assert all(c["name"] != "oq_staff" for c in page.context.cookies())
+
+    with live_db.app_context():
+        sub = db.session.scalar(select(Submission).where(Submission.reference == urgent))
+        assert sub is not None and (sub.status, sub.status_by, sub.version) == ("contacted", email, 2)
+        assert db.session.scalars(select(Note.body).where(Note.submission_id == sub.id)).all() == [note]

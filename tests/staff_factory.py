@@ -1,0 +1,125 @@
+"""Test factory for the staff side: submissions stored through the store, fast.
+
+The patient flow through the test client takes about a second per submission; the staff tests need
+dozens, so answers are judged by the real rule set and stored by store.submit at a chosen moment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from questionnaire import auth, flow, store
+from questionnaire.extensions import db
+from questionnaire.models import CLOCK, AuditEvent, Clock, Submission
+
+from .helpers import PERSONAS
+from .staff_helpers import token_of
+
+BASE_TIME = datetime(2025, 3, 3, 8, 0, tzinfo=timezone.utc)
+
+
+def add_submission(app: Flask, answers: dict[str, Any] | None = None, *, persona: str = "none",
+                   created_at: datetime | None = None, status: str = "new", language: str = "en") -> str:
+    """One submission judged by the app's rule set; returns its reference."""
+    return add_submissions(app, [{"answers": answers, "persona": persona, "created_at": created_at,
+                                  "status": status, "language": language}])[0]
+
+
+def _frozen(moment: datetime) -> Callable[[], datetime]:
+    return lambda: moment
+
+
+def add_submissions(app: Flask, specs: list[dict[str, Any]]) -> list[str]:
+    """Many submissions, each stored by store.submit as the patient flow stores it (so every table the
+    store keeps in step is right), at the moment `created_at` of the app's clock, then given `status`.
+    Each spec: answers or persona, created_at, status, language."""
+    references: list[str] = []
+    with app.app_context():
+        rs = app.extensions["ruleset"]
+        for spec in specs:
+            answers = flow.visible_answers(dict(spec.get("answers") or PERSONAS[spec.get("persona") or "none"]))
+            moment = spec.get("created_at") or BASE_TIME
+            CLOCK.now = _frozen(moment)  # type: ignore[method-assign]
+            try:
+                draft, _token = store.create_draft(spec.get("language") or "en", timedelta(hours=1))
+                draft.answers = answers
+                sub = store.submit(draft, rs, rs.evaluate(answers))
+                status = spec.get("status") or "new"
+                if status != "new":
+                    assert store.change_status(sub, sub.version, status, "factory@clinic.example")
+                store.delete_draft(draft)   # as if the patient's draft had expired since
+                references.append(sub.reference)
+            finally:
+                del CLOCK.now   # back to the class's clock (real time plus CLOCK.offset)
+    return references
+
+
+def submission_row(app: Flask, reference: str) -> Submission:
+    with app.app_context():
+        sub: Submission | None = db.session.scalar(select(Submission).where(Submission.reference == reference))
+        assert sub is not None
+        db.session.expunge(sub)
+        return sub
+
+
+def audit_rows(app: Flask, action: str | None = None) -> list[AuditEvent]:
+    with app.app_context():
+        query = select(AuditEvent).order_by(AuditEvent.id)
+        if action:
+            query = query.where(AuditEvent.action == action)
+        rows = list(db.session.scalars(query))
+        for row in rows:
+            db.session.expunge(row)
+        return rows
+
+
+REFERENCE_LINK = re.compile(r'href="/staff/submissions/([A-Z0-9-]+)"')
+
+
+def queue_references(html: str) -> list[str]:
+    """The references listed on a queue page, in order."""
+    return REFERENCE_LINK.findall(html)
+
+
+def csrf(client: FlaskClient, url: str = "/staff/sign-in") -> str:
+    """A CSRF token for this client's Flask session (from any page with a form)."""
+    return token_of(client.get(url).get_data(as_text=True))
+
+
+def version_on(html: str) -> str:
+    return html.split('name="version" value="')[1].split('"')[0]
+
+
+def at(minutes: float = 0, **kw: float) -> datetime:
+    return BASE_TIME + timedelta(minutes=minutes, **kw)
+
+
+@pytest.fixture
+def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id with small parameters, so that each test's sign-ins cost milliseconds, not ~0.3 s.
+
+    Verification reads the parameters from the stored hash, so sign-in still runs the real code;
+    a test in test_staff_auth checks the production parameters separately.
+    """
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(auth, "HASHER", cheap)
+    monkeypatch.setattr(auth, "_DUMMY_HASH", cheap.hash("not-a-real-password-for-timing"))
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    """The app's clock, put back to real time after the test."""
+    CLOCK.offset = timedelta(0)
+    try:
+        yield CLOCK
+    finally:
+        CLOCK.offset = timedelta(0)
