@@ -36,10 +36,38 @@ def current_draft() -> Draft | None:
     return store.find_draft(session.get(DRAFT_KEY))
 
 
+def unsent_draft() -> Draft | None:
+    draft = current_draft()
+    return draft if draft is not None and store.submission_for_draft(draft) is None else None
+
+
+def fresh_session(token: str | None = None) -> None:
+    """Forget the old draft (and its CSRF secret) but keep the language the patient chose."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    if token:
+        session[DRAFT_KEY] = token
+        session.permanent = True
+
+
+def start_draft() -> Draft:
+    draft, token = store.create_draft(str(get_locale() or "en"), draft_ttl())
+    fresh_session(token)
+    return draft
+
+
+def to_start() -> WerkzeugResponse:
+    """Back to the start page, saying so when the draft the cookie named has expired."""
+    return redirect(url_for("patient.start", expired=1) if session.get(DRAFT_KEY) else url_for("patient.start"))
+
+
 def page_url(page: Page | None, back_to_check: bool = False) -> str:
     if page is None or page.id == "declaration":
         return url_for("patient.check_answers")
-    return url_for("patient.question_page", page_id=page.id, **({"return": CHECK} if back_to_check else {}))
+    query: dict[str, Any] = {"return": CHECK} if back_to_check else {}
+    return url_for("patient.question_page", page_id=page.id, **query)
 
 
 def after_sending(sub: Submission) -> WerkzeugResponse:
@@ -55,20 +83,15 @@ def no_store(response: Response) -> Response:
 
 @bp.get("/")
 def start() -> Reply:
-    draft = current_draft()
-    return render_template("patient/start.html", form=ConfirmForm(), has_draft=draft is not None)
+    # A sent draft is not "your answers" any more: the start page offers a new form.
+    return render_template("patient/start.html", form=ConfirmForm(), has_draft=unsent_draft() is not None)
 
 
 @bp.post("/start")
 def begin() -> Reply:
-    form = ConfirmForm()
-    draft = current_draft()
-    if draft is None or store.submission_for_draft(draft) is not None or not form.validate():
-        # A stale token on the start button only means a new session: begin afresh.
-        draft, token = store.create_draft(str(get_locale() or "en"), draft_ttl())
-        session.clear()
-        session[DRAFT_KEY] = token
-        session.permanent = True
+    # Continuing an unsent draft changes nothing, so it needs no token (a stale one must never
+    # throw the patient's answers away); anything else begins a new draft.
+    draft = unsent_draft() or start_draft()
     return redirect(page_url(flow.first_incomplete_page(draft.answers, draft.done_pages)))
 
 
@@ -85,7 +108,7 @@ def question_page(page_id: str) -> Reply:
     if draft is None:
         if request.method == "POST":
             return session_timed_out(page)
-        return redirect(url_for("patient.start", expired=1) if session.get(DRAFT_KEY) else url_for("patient.start"))
+        return to_start()
     sub = store.submission_for_draft(draft)
     if sub is not None:
         if request.method == "POST":
@@ -95,6 +118,12 @@ def question_page(page_id: str) -> Reply:
     first = flow.first_incomplete_page(answers, draft.done_pages or [])
     shown = [p.id for p in flow.shown_pages(answers)]
     if page.id not in shown or (first is not None and shown.index(page.id) > shown.index(first.id)):
+        if request.method == "POST" and page.id in shown:
+            # Ahead of the pages still to answer (typically after a lost session): keep what was
+            # typed to fill the page in when the patient gets there, and send them to the first gap.
+            form = page_form(flow.shown_questions(page.id, answers), formdata=request.form)
+            if form.validate():
+                store.save_page(draft, page.id, form.answers(), draft_ttl(), done=False)
         return redirect(page_url(first))
     questions = flow.shown_questions(page.id, answers)
     if request.method == "GET":
@@ -123,18 +152,24 @@ def question_page(page_id: str) -> Reply:
 
 def session_timed_out(page: Page) -> Reply:
     """The session ended before Continue: show the page again with what was typed, in a new draft."""
-    draft, token = store.create_draft(str(get_locale() or "en"), draft_ttl())
-    session.clear()
-    session[DRAFT_KEY] = token
-    session.permanent = True
+    draft = start_draft()
     # The earlier answers that decided which questions this page showed are gone with the session,
     # so keep every question the patient was answering.
     questions = [q for q in page.questions if q.id in request.form or q.shown_when is None]
     form = page_form(questions, formdata=request.form)
-    form.validate()
-    return render_page(page, form, False, notice=gettext(
-        "Your session had timed out, so we could not save this page. What you typed is still here: "
-        "check it and select Continue."))
+    form.validate()   # the token fails (the session is new); the answers are checked all the same
+    if not any(form[q.id].errors for q in questions):
+        # Kept in the new draft, so nothing typed is lost even if the earlier pages come first.
+        store.save_page(draft, page.id, form.answers(), draft_ttl(), done=False)
+    first = flow.first_incomplete_page(draft.answers, draft.done_pages)
+    if first is not None and first.id == page.id:
+        notice = gettext("Your session had timed out, so we could not save this page. What you typed is still "
+                         "here: check it and select Continue.")
+    else:
+        notice = gettext("Your session had timed out, so your answers to the earlier pages are no longer here. "
+                         "We have kept what you typed on this page. Select Continue, then answer the earlier "
+                         "pages again.")
+    return render_page(page, form, False, notice=notice)
 
 
 def render_page(page: Page, form: Any, back_to_check: bool, notice: str | None = None) -> Reply:
@@ -167,7 +202,7 @@ def summary(answers: dict[str, Any]) -> list[tuple[Page, list[tuple[Question, An
 def check_answers() -> Reply:
     draft = current_draft()
     if draft is None:
-        return redirect(url_for("patient.start"))
+        return to_start()
     sub = store.submission_for_draft(draft)
     if sub is not None:
         # Sending twice (double click, refresh, back then resend) shows the same outcome.
@@ -178,6 +213,7 @@ def check_answers() -> Reply:
     declaration = QUESTIONNAIRE.page("declaration")
     questions = list(declaration.questions)
     form = page_form(questions, formdata=request.form) if request.method == "POST" else page_form(questions, {})
+    notice = None
     if request.method == "POST":
         if form.validate():
             store.save_page(draft, declaration.id, form.answers(), draft_ttl())
@@ -186,9 +222,9 @@ def check_answers() -> Reply:
             return redirect(url_for("patient.outcome"))
         if form.csrf_token.errors:
             notice = gettext("We could not send your answers. They are still saved: select Send my answers again.")
-            return render_template("patient/check_answers.html", groups=summary(draft.answers), form=form,
-                                   notice=notice)
-    return render_template("patient/check_answers.html", groups=summary(draft.answers), form=form, notice=None)
+    previous = flow.previous_page(declaration.id, draft.answers)
+    return render_template("patient/check_answers.html", groups=summary(draft.answers), form=form, notice=notice,
+                           back_url=page_url(previous) if previous else url_for("patient.start"))
 
 
 def outcome_context(sub: Submission) -> dict[str, Any]:
@@ -199,9 +235,14 @@ def outcome_context(sub: Submission) -> dict[str, Any]:
         for m in f.get("message_ids", []):
             if m not in message_ids and m in rs.messages:
                 message_ids.append(m)
+    groups = summary(sub.answers)
+    if sub.stopped_early:
+        # The form stopped here: the copy of the answers ends at the last page the patient answered.
+        answered = [i for i, (_page, rows) in enumerate(groups) if any(v is not None for _q, v in rows)]
+        groups = groups[: answered[-1] + 1] if answered else []
     return {
         "submission": sub, "level": level, "messages": [rs.messages[m] for m in message_ids],
-        "groups": summary(sub.answers), "holds_booking": level.holds_booking,
+        "groups": groups, "holds_booking": level.holds_booking,
         "working_days": current_app.config["CONTACT_WORKING_DAYS"],
     }
 
@@ -223,6 +264,8 @@ def emergency() -> Reply:
     sub = store.submission_for_draft(draft) if draft else None
     if sub is None:
         return redirect(url_for("patient.start"))
+    if not sub.stopped_early:
+        return redirect(url_for("patient.outcome"))
     return render_template("patient/emergency.html", **outcome_context(sub))
 
 
@@ -230,20 +273,28 @@ def emergency() -> Reply:
 def delete() -> Reply:
     form = ConfirmForm()
     draft = current_draft()
+    sub = store.submission_for_draft(draft) if draft is not None else None
+    if sub is not None:
+        # Sent answers are the clinic's record now: never claim to have deleted them.
+        if request.method == "POST":
+            return render_template("patient/already_sent.html", submission=sub), 409
+        return after_sending(sub)
     if request.method == "POST" and form.validate():
-        if draft is not None and store.submission_for_draft(draft) is None:
+        if draft is not None:
             store.delete_draft(draft)
-        session.clear()
+        fresh_session()
         return render_template("patient/deleted.html")
     if draft is None:
-        return redirect(url_for("patient.start"))
-    return render_template("patient/delete.html", form=form)
+        return to_start()
+    notice = gettext("We could not delete your answers. Select Delete my answers again.") \
+        if request.method == "POST" else None
+    return render_template("patient/delete.html", form=form, notice=notice)
 
 
 @bp.post("/start-again")
 def start_again() -> Reply:
     """After sending, let the next person (or a relative) begin a new form on the same device."""
-    session.clear()
+    fresh_session()
     return redirect(url_for("patient.start"))
 
 

@@ -19,7 +19,7 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
-from . import store
+from . import replay, store
 from .auth import ROLES, Reply, client_ip, hash_password, password_problem, staff_required, take_pending
 from .models import Staff, Submission
 from .questions import QUESTIONNAIRE
@@ -143,7 +143,10 @@ def _detail(sub: Submission, **extra: Any) -> dict[str, Any]:
     if full:
         from .patient import summary
         groups = summary(sub.answers)
+    # A submission judged by an older rule set: show what the current rules would say.
+    current = replay.reassess(sub, rs) if sub.ruleset_sha256 != rs.sha256 else None
     return {"sub": sub, "fired": fired, "full": full, "groups": groups, "notes": store.submission_notes(sub),
+            "current": current, "deliveries": store.deliveries_for(sub), "action_form": FlaskForm(formdata=None),
             "questions": QUESTIONNAIRE.questions, "contact": {k: sub.answers.get(k) for k in CONTACT_IDS},
             "note_form": extra.pop("note_form", None) or NoteForm(formdata=None),
             "status_form": extra.pop("status_form", None) or StatusForm(formdata=None, status=sub.status,
@@ -232,6 +235,23 @@ def print_view(reference: str) -> Reply:
     html = _render_whole(sub, "staff/print.html")
     store.audit("print_submission", actor=g.staff.email, reference=ref, ip=client_ip())
     return html
+
+
+@bp.route("/submissions/<reference>/delete", methods=["GET", "POST"])
+@staff_required("admin")
+def delete_submission(reference: str) -> Reply:
+    """Delete one submission, its notes and its draft on the patient's request (administrators, audited)."""
+    sub = _get(reference)
+    form = FlaskForm()
+    if request.method == "POST":
+        if not form.validate():
+            abort(400)
+        ref = sub.reference
+        store.delete_submission(sub)
+        store.audit("submission_deleted", actor=g.staff.email, reference=ref, ip=client_ip(),
+                    detail="on the patient's request")
+        return render_template("staff/deleted.html", reference=ref)
+    return render_template("staff/delete.html", sub=sub, form=form)
 
 
 # --- administration ----------------------------------------------------------------------------

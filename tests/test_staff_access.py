@@ -33,11 +33,16 @@ GET_ACCESS: dict[str, frozenset[str]] = {
     "staff.queue": ALL, "staff.submission": ALL, "auth.change_password": ALL,
     "staff.print_view": FULL, "interop.submission_response": FULL,   # the full answer set (print, FHIR)
     "staff.admin_staff": ADMIN, "staff.audit_log": ADMIN, "staff.export": ADMIN, "interop.bundle": ADMIN,
+    "staff.delete_submission": ADMIN,
 }
 POST_ACCESS: dict[str, frozenset[str]] = {
     "staff.add_note": ALL, "staff.set_status": ALL, "auth.change_password": ALL,
     "staff.admin_staff": ADMIN, "staff.admin_staff_action": ADMIN, "staff.export": ADMIN,
+    "staff.delete_submission": ADMIN,
 }
+
+# Actions that remove the submission: tested on their own below, not in the walk of every action.
+DESTRUCTIVE = {"staff.delete_submission"}
 
 # Distinctive answers that are not part of any flag: only the full answer set shows them.
 NOT_A_TRIGGER = {"injection_body_area": "Right shoulder blade", "blood_thinner_name": "Xarelto-Unique-Name",
@@ -179,7 +184,7 @@ def test_each_role_can_do_exactly_the_actions_its_matrix_allows(clinic: Clinic) 
     for role, client in clinic.clients.items():
         token = csrf(client, "/staff/")
         for rule in staff_rules(clinic.app):
-            if rule.endpoint not in POST_ACCESS:
+            if rule.endpoint not in POST_ACCESS or rule.endpoint in DESTRUCTIVE:
                 continue
             n += 1
             url = url_for_rule(rule, clinic)
@@ -296,3 +301,23 @@ def test_the_conflict_page_and_note_errors_are_accessible(clinic: Clinic) -> Non
                          data={"csrf_token": token, "status": "closed", "version": version})
     assert conflict.status_code == 409
     assert html_problems(conflict.get_data(as_text=True)) == []
+
+
+def test_only_an_administrator_deletes_a_submission_on_request_and_it_is_audited(clinic: Clinic) -> None:
+    url = f"/staff/submissions/{clinic.reference}/delete"
+    for role in ("front_desk", "clinician"):
+        client = clinic.clients[role]
+        assert client.get(url).status_code == 403
+        assert client.post(url, data={"csrf_token": csrf(client, "/staff/")}).status_code == 403
+    assert submission_row(clinic.app, clinic.reference) is not None
+    admin = clinic.clients["admin"]
+    confirm = admin.get(url)
+    assert confirm.status_code == 200 and "cannot be undone" in confirm.get_data(as_text=True)
+    done = admin.post(url, data={"csrf_token": token_of(confirm.get_data(as_text=True))})
+    assert done.status_code == 200 and "has been deleted" in done.get_data(as_text=True)
+    assert admin.get(f"/staff/submissions/{clinic.reference}").status_code == 404
+    with clinic.app.app_context():
+        events = [e for e in store.audit_events(reference=clinic.reference) if e.action == "submission_deleted"]
+        assert [e.actor for e in events] == ["admin@clinic.example"]
+        assert "Alex Example" not in (events[0].detail or "")
+        assert db.session.scalars(select(Note)).all() == []
