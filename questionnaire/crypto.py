@@ -71,6 +71,13 @@ def configure(keyring: Keyring) -> None:
 
 
 def keyring() -> Keyring:
+    """The keyring of the current app (each app has its own keys), else the last one configured."""
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        ring = current_app.extensions.get("keyring")
+        if isinstance(ring, Keyring):
+            return ring
     if _KEYRING is None:
         raise KeyError_("encryption is not configured (create_app() sets it up)")
     return _KEYRING

@@ -92,3 +92,20 @@ def unanswered_safety(answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNA
         if page.id == upto:
             break
     return missing
+
+
+def answers_by_page(answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIRE,
+                    upto: str | None = None) -> list[tuple[Page, list[tuple[Question, Any]]]]:
+    """Every shown question with its answer (None when unanswered), grouped by page, in order.
+
+    Nothing from hidden questions; the declaration is left out; with `upto`, pages after that one
+    are left out (a form stopped early).
+    """
+    groups: list[tuple[Page, list[tuple[Question, Any]]]] = []
+    visible = visible_answers(answers, qn)
+    for page, shown, _visible in _walk(visible, qn):
+        if page.id != "declaration":
+            groups.append((page, [(q, visible.get(q.id)) for q in shown]))
+        if page.id == upto:
+            break
+    return groups

@@ -11,6 +11,7 @@ from flask_babel import get_locale, gettext
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from . import flow, store
+from .interop import announce
 from .forms import ConfirmForm, page_form
 from .models import Draft, Submission
 from .questions import QUESTIONNAIRE, Page, Question
@@ -143,7 +144,7 @@ def question_page(page_id: str) -> Reply:
     store.save_page(draft, page.id, form.answers(), draft_ttl())
     assessment = ruleset().evaluate(draft.answers, upto=page.id)
     if ruleset().level(assessment.level).stops_form:
-        store.submit(draft, ruleset(), assessment, stopped_early=True)
+        store.submit(draft, ruleset(), assessment, stopped_early=True, on_created=announce)
         return redirect(url_for("patient.emergency"))
     if back_to_check:
         return redirect(page_url(flow.first_incomplete_page(draft.answers, draft.done_pages), back_to_check=True))
@@ -187,17 +188,6 @@ def render_page(page: Page, form: Any, back_to_check: bool, notice: str | None =
     )
 
 
-def summary(answers: dict[str, Any]) -> list[tuple[Page, list[tuple[Question, Any]]]]:
-    """Every shown answer grouped by page, in order; nothing from hidden questions."""
-    visible = flow.visible_answers(answers)
-    groups = []
-    for page in flow.shown_pages(visible):
-        if page.id == "declaration":
-            continue
-        groups.append((page, [(q, visible.get(q.id)) for q in flow.shown_questions(page.id, visible)]))
-    return groups
-
-
 @bp.route("/check-answers", methods=["GET", "POST"])
 def check_answers() -> Reply:
     draft = current_draft()
@@ -218,12 +208,12 @@ def check_answers() -> Reply:
         if form.validate():
             store.save_page(draft, declaration.id, form.answers(), draft_ttl())
             assessment = ruleset().evaluate(draft.answers)
-            store.submit(draft, ruleset(), assessment)
+            store.submit(draft, ruleset(), assessment, on_created=announce)
             return redirect(url_for("patient.outcome"))
         if form.csrf_token.errors:
             notice = gettext("We could not send your answers. They are still saved: select Send my answers again.")
     previous = flow.previous_page(declaration.id, draft.answers)
-    return render_template("patient/check_answers.html", groups=summary(draft.answers), form=form, notice=notice,
+    return render_template("patient/check_answers.html", groups=flow.answers_by_page(draft.answers), form=form, notice=notice,
                            back_url=page_url(previous) if previous else url_for("patient.start"))
 
 
@@ -235,7 +225,7 @@ def outcome_context(sub: Submission) -> dict[str, Any]:
         for m in f.get("message_ids", []):
             if m not in message_ids and m in rs.messages:
                 message_ids.append(m)
-    groups = summary(sub.answers)
+    groups = flow.answers_by_page(sub.answers)
     if sub.stopped_early:
         # The form stopped here: the copy of the answers ends at the last page the patient answered.
         answered = [i for i, (_page, rows) in enumerate(groups) if any(v is not None for _q, v in rows)]

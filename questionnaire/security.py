@@ -10,7 +10,7 @@ import sys
 import time
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, abort, g, request
 
 CSP = "; ".join([
     "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self'", "font-src 'self'",
@@ -20,7 +20,9 @@ HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    # Same-origin only: other sites learn nothing, and Flask-WTF's HTTPS check (WTF_CSRF_SSL_STRICT)
+    # gets the same-origin Referer it requires; with no-referrer every staff form fails over HTTPS.
+    "Referrer-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
@@ -43,15 +45,55 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, separators=(",", ":"))
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is at the time (it may be replaced after start-up)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def init_app(app: Flask) -> None:
     if not log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = StderrHandler()
         handler.setFormatter(JsonFormatter())
         log.addHandler(handler)
         log.setLevel(logging.INFO)
         log.propagate = False
     # Werkzeug's own request lines include query strings; ours replace them.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    def refuse_nul() -> None:
+        """No field, parameter or path of this app may hold a NUL character: PostgreSQL refuses it in
+        text (a failed query, a 503), and no person types one. Such a request is a bad request."""
+        if "\x00" in request.path or any("\x00" in k or any("\x00" in v for v in vs)
+                                           for k, vs in request.args.lists()):
+            abort(400)
+        if request.method == "POST" and request.mimetype in ("application/x-www-form-urlencoded",
+                                                             "multipart/form-data"):
+            if any(isinstance(k, str) and ("\x00" in k or any(isinstance(v, str) and "\x00" in v for v in vs))
+                   for k, vs in request.form.lists()):
+                abort(400)
+
+    def limit_form_fields() -> None:
+        """MAX_FORM_PARTS for URL-encoded forms too (Werkzeug applies it to multipart bodies only);
+        a multipart body with an unreadable part header is refused."""
+        limit = app.config.get("MAX_FORM_PARTS")
+        if limit and request.mimetype == "application/x-www-form-urlencoded":
+            body = request.get_data(cache=True)   # bounded by MAX_CONTENT_LENGTH; the form parses it later
+            if body.count(b"&") + 1 > int(limit):
+                abort(413)
+        if request.mimetype == "multipart/form-data" and any(not isinstance(k, str) for k in request.form.keys()):
+            # A part whose header Werkzeug cannot read gets the name None, which Flask-WTF's token
+            # lookup would trip over (a 500): such a body is a bad request.
+            abort(400)
+
+    # First of all hooks, before anything (the CSRF check, say) parses the form.
+    app.before_request_funcs.setdefault(None, [])[:0] = [limit_form_fields, refuse_nul]
 
     @app.before_request
     def start_request() -> None:
@@ -65,7 +107,7 @@ def init_app(app: Flask) -> None:
             response.headers.setdefault(name, value)
         if request.is_secure:
             response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-        if "Cache-Control" not in response.headers and request.endpoint != "static":
+        if "Cache-Control" not in response.headers and (request.endpoint != "static" or response.status_code >= 400):
             response.headers["Cache-Control"] = "no-store"
         # A request stopped before our before_request (a rate limit, say) still gets an id.
         request_id = g.get("request_id") or secrets.token_hex(8)
@@ -79,6 +121,7 @@ def init_app(app: Flask) -> None:
 
     @app.teardown_request
     def log_failure(error: BaseException | None) -> None:
-        if error is not None:
+        # GeneratorExit: a streamed response (a CSV export) closed early by the client; not a failure.
+        if error is not None and not isinstance(error, GeneratorExit):
             log.error("unhandled error", exc_info=(type(error), error, None),
                       extra={"fields": {"request_id": g.get("request_id"), "path": request.path}})

@@ -19,7 +19,7 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
-from . import replay, store
+from . import flow, replay, store
 from .auth import ROLES, Reply, client_ip, hash_password, password_problem, staff_required, take_pending
 from .models import Staff, Submission
 from .questions import QUESTIONNAIRE
@@ -141,8 +141,7 @@ def _detail(sub: Submission, **extra: Any) -> dict[str, Any]:
     full = staff.role in FULL_ANSWERS
     groups = []
     if full:
-        from .patient import summary
-        groups = summary(sub.answers)
+        groups = flow.answers_by_page(sub.answers)
     # A submission judged by an older rule set: show what the current rules would say.
     current = replay.reassess(sub, rs) if sub.ruleset_sha256 != rs.sha256 else None
     return {"sub": sub, "fired": fired, "full": full, "groups": groups, "notes": store.submission_notes(sub),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -106,8 +106,12 @@ def submission_for_draft(draft: Draft) -> Submission | None:
     return db.session.get(Submission, draft.submission_id)
 
 
-def submit(draft: Draft, ruleset: Ruleset, assessment: Assessment, *, stopped_early: bool = False) -> Submission:
-    """Store the draft's visible answers as one submission; sending twice returns the first one."""
+def submit(draft: Draft, ruleset: Ruleset, assessment: Assessment, *, stopped_early: bool = False,
+           on_created: Callable[[Submission], None] | None = None) -> Submission:
+    """Store the draft's visible answers as one submission; sending twice returns the first one.
+
+    `on_created` runs once, after the commit, only for the request that created the submission.
+    """
     existing = submission_for_draft(draft)
     if existing is not None:
         return existing
@@ -134,6 +138,8 @@ def submit(draft: Draft, ruleset: Ruleset, assessment: Assessment, *, stopped_ea
         _count(sub.level, sub.status, +1)
         draft.submission_id = sub.id
         db.session.commit()
+        if on_created is not None:
+            on_created(sub)
         return sub
     raise RuntimeError("could not allocate a reference number")
 
