@@ -42,8 +42,8 @@ def response_of(sub: Submission) -> dict[str, Any]:
 def submission_response(reference: str) -> Reply:
     """One submission as a FHIR QuestionnaireResponse (the full answer set: clinicians and administrators)."""
     sub = _get(reference)
+    response = _fhir(response_of(sub))     # built before the audit commit expires what was read
     store.audit("export_fhir", actor=g.staff.email, reference=sub.reference, ip=client_ip())
-    response = _fhir(response_of(sub))
     response.headers["Content-Disposition"] = f"attachment; filename={sub.reference}.fhir.json"
     return response
 
