@@ -259,6 +259,16 @@ def emergency() -> Reply:
     return render_template("patient/emergency.html", **outcome_context(sub))
 
 
+@bp.get("/sent/print")
+def print_copy() -> Reply:
+    """A print-friendly copy of the patient's own answers and outcome (works without JavaScript)."""
+    draft = current_draft()
+    sub = store.submission_for_draft(draft) if draft else None
+    if sub is None:
+        return redirect(url_for("patient.start"))
+    return render_template("patient/print.html", **outcome_context(sub))
+
+
 @bp.route("/delete", methods=["GET", "POST"])
 def delete() -> Reply:
     form = ConfirmForm()

@@ -38,6 +38,7 @@
   });
 
   document.querySelectorAll("[data-print]").forEach(function (link) {
+    link.hidden = false;
     link.addEventListener("click", function (event) {
       event.preventDefault();
       document.querySelectorAll("details.print-open").forEach(function (d) { d.open = true; });
