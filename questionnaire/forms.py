@@ -48,9 +48,12 @@ class QuestionPageForm(FlaskForm):
         return ok
 
     def answers(self) -> dict[str, Any]:
-        """The page's answers in stored form: int answers as numbers, blank answers left out."""
+        """The page's answers in stored form: int answers as numbers; blank answers and answers
+        with an error (after validate) left out."""
         out: dict[str, Any] = {}
         for q in self.questions:
+            if self[q.id].errors:
+                continue
             value = self[q.id].data
             if q.kind == "int" and has_answer(value):
                 value = int(str(value).strip())

@@ -132,6 +132,8 @@ def question_page(page_id: str) -> Reply:
 
     form = page_form(questions, formdata=request.form)
     valid = form.validate()
+    if request.args.get("switch_language") and not form.csrf_token.errors:
+        return switch_language(draft, page, form, back_to_check)
     if form.csrf_token.errors:
         # The token did not match (for example a session that was replaced): keep what was
         # typed, say so plainly, and let Continue send it again with a fresh token.
@@ -149,6 +151,17 @@ def question_page(page_id: str) -> Reply:
     if back_to_check:
         return redirect(page_url(flow.first_incomplete_page(draft.answers, draft.done_pages), back_to_check=True))
     return redirect(page_url(flow.next_page(page.id, draft.answers)))
+
+
+def switch_language(draft: Draft, page: Page, form: Any, back_to_check: bool) -> Reply:
+    """The language switcher on a question page: keep every answer typed so far, then show the page again."""
+    lang = request.form.get("lang", "")
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+        store.set_draft_language(draft, lang)
+    # Kept to fill the page in, not as an answer sent with Continue: the page still needs Continue.
+    store.save_page(draft, page.id, form.answers(), draft_ttl(), done=False)
+    return redirect(url_for("patient.question_page", page_id=page.id, **({"return": CHECK} if back_to_check else {})))
 
 
 def session_timed_out(page: Page) -> Reply:
