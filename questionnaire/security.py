@@ -8,6 +8,7 @@ import re
 import secrets
 import sys
 import time
+from urllib.parse import urlsplit
 from typing import Any
 
 from flask import Flask, Response, abort, g, request
@@ -48,7 +49,7 @@ class JsonFormatter(logging.Formatter):
 class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever sys.stderr is at the time (it may be replaced after start-up)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 
@@ -92,8 +93,24 @@ def init_app(app: Flask) -> None:
             # lookup would trip over (a 500): such a body is a bad request.
             abort(400)
 
+    def refuse_cross_site() -> Response | None:
+        """A form posted from another site is refused before anything touches the session.
+
+        The session cookie (SameSite=Lax) is not sent with such a post, so without this the reply
+        would set a fresh cookie over the patient's own and cut them off from their draft. The
+        refusal is plain text on purpose: rendering a page would create a session and set a cookie.
+        """
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return None
+        origin = request.headers.get("Origin")
+        cross = request.headers.get("Sec-Fetch-Site") == "cross-site" or (
+            origin is not None and (origin == "null" or urlsplit(origin).netloc != request.host))
+        if cross:
+            return Response("This form can only be sent from this site's own pages.\n", 403, mimetype="text/plain")
+        return None
+
     # First of all hooks, before anything (the CSRF check, say) parses the form.
-    app.before_request_funcs.setdefault(None, [])[:0] = [limit_form_fields, refuse_nul]
+    app.before_request_funcs.setdefault(None, [])[:0] = [refuse_cross_site, limit_form_fields, refuse_nul]
 
     @app.before_request
     def start_request() -> None:
