@@ -35,6 +35,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     db.init_app(app)
+    # Registered after Flask-SQLAlchemy's own teardown, so it runs first (teardowns run in reverse).
+    app.teardown_appcontext(_end_database_session)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
@@ -71,7 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         try:
             db.session.execute(text("SELECT 1"))
         except DBAPIError:
-            db.session.rollback()
+            discard_database_session()
             return {"status": "database unavailable"}, 503
         return {"status": "ok"}, 200
 
@@ -83,7 +85,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             version = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
             checks["database"] = "ok" if version == _head_revision(app) else f"migration {version} is not the newest"
         except DBAPIError:
-            db.session.rollback()
+            discard_database_session()
             checks["database"] = "unavailable"
         checks["rate_limits"] = "ok" if limiter_storage_ok() else "unavailable"
         ready = all(v == "ok" for v in checks.values())
@@ -145,8 +147,28 @@ def _head_revision(app: Flask) -> str | None:
 
 def _database_unavailable(error: DBAPIError) -> tuple[str, int]:
     """A database that went away (restart, failover): a clean page; the pool reconnects by itself."""
-    db.session.rollback()
+    discard_database_session()
     return render_template("errors/error.html", code=503), 503
+
+
+def discard_database_session() -> None:
+    """Roll back after a database error; if even the ROLLBACK fails (the server went away), drop
+    the session's connections without one, so that the next request gets a fresh connection."""
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        db.session().invalidate()
+
+
+def _end_database_session(error: BaseException | None) -> None:
+    """End the request's session. When the database went away after the request's last query (a
+    restart), the ROLLBACK that ends it fails: that must neither replace the response already made
+    with the server's bare 500 nor leave the broken session to the worker's next request."""
+    try:
+        db.session.remove()
+    except DBAPIError:
+        db.session().invalidate()
+        db.session.remove()
 
 
 STAFF_BLUEPRINTS = ("auth", "staff", "interop")

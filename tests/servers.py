@@ -773,9 +773,11 @@ def fresh_otp_code(secret: str) -> str:
     totp = pyotp.TOTP(secret)
 
     def unused_step() -> int | None:
+        # This step or the next, never the previous: the server accepts one step either side of
+        # its own clock, which may pass a step boundary before the code arrives.
         now = int(time.time()) // 30
         last = _USED_OTP_STEPS.get(secret, -1)
-        return next((step for step in (now - 1, now, now + 1) if step > last), None)
+        return next((step for step in (now, now + 1) if step > last), None)
 
     step = wait_until(unused_step, timeout=65, interval=0.5, what="an unused one-time code step")
     _USED_OTP_STEPS[secret] = step
