@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template, request, session
+from flask import Flask, g, render_template, request, session
 from flask_babel import get_locale
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event, text
@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config
+from . import config, security
 from .extensions import babel, csrf, db, limiter, migrate
 from .rules import DEFAULT_PATH, load_ruleset
 
@@ -148,6 +148,11 @@ def _head_revision(app: Flask) -> str | None:
 def _database_unavailable(error: DBAPIError) -> tuple[str, int]:
     """A database that went away (restart, failover): a clean page; the pool reconnects by itself."""
     discard_database_session()
+    security.log.warning("database unavailable", extra={"fields": {"request_id": g.get("request_id"),
+                                                                   "path": request.path}})
+    if request.method == "POST" and request.endpoint == "patient.question_page" and request.view_args:
+        from .patient import unsaved_page
+        return unsaved_page(str(request.view_args["page_id"])), 503
     return render_template("errors/error.html", code=503), 503
 
 

@@ -186,9 +186,20 @@ def session_timed_out(page: Page) -> Reply:
     return render_page(page, form, False, notice=notice)
 
 
-def render_page(page: Page, form: Any, back_to_check: bool, notice: str | None = None) -> Reply:
-    draft = current_draft()
-    answers = draft.answers if draft else {}
+def unsaved_page(page_id: str) -> str:
+    """The database is unavailable: the page again with what was typed, built without the database."""
+    page = QUESTIONNAIRE.page(page_id)
+    questions = [q for q in page.questions if q.id in request.form or q.shown_when is None]
+    form = page_form(questions, formdata=request.form)
+    return str(render_page(page, form, request.args.get("return") == CHECK, answers={}, notice=gettext(
+        "We could not save this page just now. What you typed is still here: select Continue again in a minute.")))
+
+
+def render_page(page: Page, form: Any, back_to_check: bool, notice: str | None = None,
+                answers: dict[str, Any] | None = None) -> Reply:
+    if answers is None:
+        draft = current_draft()
+        answers = draft.answers if draft else {}
     sections = list(dict.fromkeys(p.section for p in flow.shown_pages(answers) if p.id != "declaration"))
     previous = flow.previous_page(page.id, answers)
     back = url_for("patient.check_answers") if back_to_check else (

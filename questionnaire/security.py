@@ -65,6 +65,12 @@ def init_app(app: Flask) -> None:
         log.addHandler(handler)
         log.setLevel(logging.INFO)
         log.propagate = False
+    # Flask-Limiter logs a store failure (Redis down) with a traceback on every request: our
+    # formatter keeps it to one line with the exception type.
+    limiter_log = logging.getLogger("flask-limiter")
+    if not limiter_log.handlers:
+        limiter_log.addHandler(log.handlers[0])
+        limiter_log.propagate = False
     # Werkzeug's own request lines include query strings; ours replace them.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
