@@ -293,13 +293,11 @@ def admin_staff_action(staff_id: int, action: str) -> Reply:
     if target is None or action not in ("deactivate", "activate", "sign-out-everywhere", "reset-otp"):
         abort(404)
     if action == "deactivate":
-        store.update_staff(target, active=False)
-        store.revoke_all_sessions(target.id)
+        store.deactivate_staff(target)
     elif action == "activate":
         store.update_staff(target, active=True)
     elif action == "reset-otp":
-        store.update_staff(target, otp_secret=None, otp_confirmed=False)
-        store.revoke_all_sessions(target.id)
+        store.reset_staff_otp(target)
     else:
         store.revoke_all_sessions(target.id)
     store.audit(f"staff_{action.replace('-', '_')}", actor=g.staff.email, ip=client_ip(), detail=target.email)
@@ -390,15 +388,19 @@ def create_command(email: str, role: str, password_stdin: bool) -> None:
     click.echo(f"Created {email} ({role}). They set up their one-time code at first sign-in.")
 
 
+def _account(email: str) -> Staff:
+    staff = store.staff_by_email(email)
+    if staff is None:
+        raise click.ClickException(f"no account for {email}")
+    return staff
+
+
 @staff_cli.command("deactivate")
 @click.argument("email")
 def deactivate_command(email: str) -> None:
     """Stop an account from signing in, and sign it out everywhere now."""
-    staff = store.staff_by_email(email)
-    if staff is None:
-        raise click.ClickException(f"no account for {email}")
-    store.update_staff(staff, active=False)
-    store.revoke_all_sessions(staff.id)
+    staff = _account(email)
+    store.deactivate_staff(staff)
     store.audit("staff_deactivate", actor="cli", detail=staff.email)
     click.echo(f"Deactivated {staff.email} and ended its sessions.")
 
@@ -407,11 +409,8 @@ def deactivate_command(email: str) -> None:
 @click.argument("email")
 def reset_otp_command(email: str) -> None:
     """Make an account set up its one-time code again at the next sign-in."""
-    staff = store.staff_by_email(email)
-    if staff is None:
-        raise click.ClickException(f"no account for {email}")
-    store.update_staff(staff, otp_secret=None, otp_confirmed=False)
-    store.revoke_all_sessions(staff.id)
+    staff = _account(email)
+    store.reset_staff_otp(staff)
     store.audit("staff_reset_otp", actor="cli", detail=staff.email)
     click.echo(f"{staff.email} will set up a new one-time code at the next sign-in.")
 
