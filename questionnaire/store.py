@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, and_, delete, func, or_, select, type_coerce, update
+from sqlalchemy import Text, delete, func, or_, select, tuple_, type_coerce, update
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -197,6 +197,18 @@ def update_staff(staff: Staff, **changes: Any) -> None:
     db.session.commit()
 
 
+def deactivate_staff(staff: Staff) -> None:
+    """Stop an account signing in and end its sessions now."""
+    update_staff(staff, active=False)
+    revoke_all_sessions(staff.id)
+
+
+def reset_staff_otp(staff: Staff) -> None:
+    """Make an account enrol a new one-time code at its next sign-in, and end its sessions now."""
+    update_staff(staff, otp_secret=None, otp_confirmed=False)
+    revoke_all_sessions(staff.id)
+
+
 def record_failed_sign_in(staff: Staff, lock_after: int, lock_for: timedelta) -> None:
     """Count a failed attempt atomically; lock the account after too many in a row."""
     db.session.execute(update(Staff).where(Staff.id == staff.id).values(failed_attempts=Staff.failed_attempts + 1))
@@ -282,12 +294,11 @@ def queue_page(*, status: str | None = None, level_rank: int | None = None, rule
     if date_to:
         query = query.where(created_col < date_to)
     if after is not None:
-        rank, created, sub_id = after
-        query = query.where(or_(
-            rank_col > rank,
-            and_(rank_col == rank, created_col > created),
-            and_(rank_col == rank, created_col == created, id_col > sub_id),
-        ))
+        # One row-value comparison, which both databases turn into a range of the index. The same
+        # condition spelt out with OR (rank > r OR rank = r AND created > c OR ...) is only a filter:
+        # PostgreSQL and SQLite then scan the index from its start, every row before the cursor
+        # (bench/bench_queue.py, docs/performance.md).
+        query = query.where(tuple_(rank_col, created_col, id_col) > tuple_(*after))
     return list(db.session.scalars(query.order_by(*key).limit(size)))
 
 
