@@ -360,7 +360,8 @@ def sign_out() -> Reply:
             store.audit("sign_out", actor=staff.email, ip=client_ip())
     response = make_response(render_template("auth/signed_out.html"))
     response.delete_cookie(COOKIE, path="/staff")
-    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    # A shared front-desk computer: nothing of this browser's session stays behind.
+    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
 
 

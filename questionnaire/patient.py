@@ -11,6 +11,7 @@ from flask_babel import get_locale, gettext
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from . import flow, store
+from .extensions import limiter
 from .interop import announce
 from .forms import ConfirmForm, page_form
 from .models import Draft, Submission
@@ -18,6 +19,9 @@ from .questions import QUESTIONNAIRE, Page, Question
 from .rules import Ruleset
 
 bp = Blueprint("patient", __name__)
+# Floods of patient posts from one address get 429; with the store down they fail open, so that
+# a patient can always send their answers. Registered once, reading the running app's setting.
+limiter.limit(lambda: str(current_app.config["PATIENT_POST_LIMIT"]), methods=["POST"])(bp)
 DRAFT_KEY = "draft"
 CHECK = "check"
 

@@ -284,7 +284,7 @@ def admin_staff() -> Reply:
                            error=error, action_form=FlaskForm()), (400 if error else 200)
 
 
-@bp.post("/admin/staff/<int:staff_id>/<action>")
+@bp.post("/admin/staff/<int(max=2147483647):staff_id>/<action>")
 @staff_required("admin")
 def admin_staff_action(staff_id: int, action: str) -> Reply:
     if not FlaskForm().validate():
