@@ -7,7 +7,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run test test-fast browser bench check translations
+.PHONY: install run test test-fast browser bench check translations screenshots
 
 install: $(VENV)/.installed
 
@@ -32,11 +32,19 @@ test: install browser
 test-fast: install
 	$(VENV)/bin/pytest -q -m "not slow and not browser" -n 2
 
+# A full-page PNG of every patient page (English and Spanish, normal and error states) and the main
+# staff pages, at phone (390x844) and desktop (1280x900) widths, into screenshots/ (git-ignored).
+screenshots: install browser
+	$(PY) scripts/screenshots.py
+
 check: install
 	$(FLASK) rules check
 	$(FLASK) rules test
 
+# Every benchmark (bench/run_all.py; figures in docs/performance.md). Debian's wrk for the page
+# throughput benchmark comes from scripts/install-bench-tools, as the browser does for the tests.
 bench: install
+	scripts/install-bench-tools
 	$(PY) bench/run_all.py
 
 # Patient-facing text in every language (README "Translations"): extract (babel.cfg), merge into

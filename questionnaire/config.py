@@ -29,6 +29,8 @@ DEFAULTS: dict[str, Any] = {
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
     # CSRF tokens live as long as the patient's session, not Flask-WTF's default hour.
     "WTF_CSRF_TIME_LIMIT": None,
+    # Our pages word every message themselves; not loading WTForms' catalogue on each request.
+    "WTF_I18N_ENABLED": False,
     "WTF_CSRF_SSL_STRICT": True,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",

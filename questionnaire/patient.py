@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import (Blueprint, Response, abort, current_app, redirect, render_template, request, session,
+from flask import (Blueprint, Response, abort, current_app, g, redirect, render_template, request, session,
                    url_for)
 from flask_babel import get_locale, gettext
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -38,7 +38,11 @@ def draft_ttl() -> timedelta:
 
 
 def current_draft() -> Draft | None:
-    return store.find_draft(session.get(DRAFT_KEY))
+    """The draft of this browser's session, read once per request."""
+    if "draft" not in g:
+        g.draft = store.find_draft(session.get(DRAFT_KEY))
+    draft: Draft | None = g.draft
+    return draft
 
 
 def unsent_draft() -> Draft | None:
@@ -50,6 +54,7 @@ def fresh_session(token: str | None = None) -> None:
     """Forget the old draft (and its CSRF secret) but keep the language the patient chose."""
     lang = session.get("lang")
     session.clear()
+    g.pop("draft", None)   # the session's draft changes: read it again when asked
     if lang:
         session["lang"] = lang
     if token:
