@@ -126,3 +126,23 @@ def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
     if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, where nothing may be skipped: {report.longrepr}"
+
+
+def pytest_addoption(parser: Any) -> None:
+    parser.addoption("--database-tests-only", action="store_true",
+                     help="run only the tests that touch a database (the PostgreSQL pass of scripts/test: "
+                          "pure logic does not change with the database, so it runs once, on the SQLite pass)")
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    if not config.getoption("--database-tests-only"):
+        return
+    database_fixtures = {"database_uri", "postgres_url"}
+    keep, drop = [], []
+    for item in items:
+        uses_database = bool(database_fixtures & set(getattr(item, "fixturenames", ()))) or \
+            item.get_closest_marker("slow") is not None
+        (keep if uses_database else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -41,7 +41,8 @@ from .servers import (
     wait_until,
 )
 
-pytestmark = pytest.mark.slow
+# PostgreSQL and Redis by design, whatever the pass: run once, in the PostgreSQL pass.
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 ANSWERS = PERSONAS["discuss_before_booking"]
 # What must never reach a browser: a traceback, driver or SQL text, connection details.

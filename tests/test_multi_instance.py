@@ -48,7 +48,8 @@ from .servers import (
     submission_answers,
 )
 
-pytestmark = pytest.mark.slow
+# PostgreSQL and Redis by design, whatever the pass: run once, in the PostgreSQL pass.
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 SIGN_IN_LIMIT = 6
 ANSWERS = PERSONAS["discuss_before_booking"]
