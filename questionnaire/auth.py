@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -285,6 +286,8 @@ def enrol() -> Reply:
             store.audit("otp_enrolled", actor=staff.email, ip=client_ip())
             return _finish_sign_in(row, staff)
         error = "The code is not right. Check the time on your phone and try the newest code."
+    elif request.method == "POST":
+        error = form_problem(form)
     return render_template("auth/enrol.html", form=form, error=error, secret=staff.otp_secret), (400 if error else 200)
 
 
@@ -296,8 +299,10 @@ def enrol_qr() -> Reply:
     staff = found[1]
     uri = pyotp.TOTP(staff.otp_secret).provisioning_uri(name=staff.email,
                                                         issuer_name=current_app.config["CLINIC_NAME"])
-    svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff")
-    response = make_response(svg)
+    # A standalone SVG document needs its xmlns (svg_inline() leaves it out: a broken image).
+    buffer = io.BytesIO()
+    segno.make(uri, error="m").save(buffer, kind="svg", xmldecl=False, scale=5, dark="#000", light="#fff")
+    response = make_response(buffer.getvalue())
     response.headers["Content-Type"] = "image/svg+xml"
     return _no_store(response)
 
@@ -324,7 +329,16 @@ def code() -> Reply:
                                     timedelta(minutes=int(current_app.config.get("STAFF_LOCK_MINUTES", 15))))
         store.audit("sign_in_failed", actor=staff.email, ip=client_ip(), detail="code")
         error = VAGUE
+    elif request.method == "POST":
+        error = form_problem(form)
     return render_template("auth/code.html", form=form, error=error), (400 if error else 200)
+
+
+def form_problem(form: FlaskForm) -> str:
+    """The message for a form that did not validate: an empty field, or an expired page."""
+    if form.errors.get("csrf_token"):
+        return "Your session expired. Try again."
+    return next((errors[0] for errors in form.errors.values() if errors), "Try again.")
 
 
 def _finish_sign_in(row: StaffSession, staff: Staff) -> WerkzeugResponse:
@@ -381,4 +395,6 @@ def change_password() -> Reply:
             store.update_staff(staff, password_hash=hash_password(form.password.data or ""), must_change_password=False)
             store.audit("password_changed", actor=staff.email, ip=client_ip())
             return redirect(url_for("staff.queue"))
+    elif request.method == "POST":
+        error = form_problem(form)
     return render_template("auth/password.html", form=form, error=error), (400 if error else 200)
