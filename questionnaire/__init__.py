@@ -42,19 +42,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
 
-    from . import auth, cli, patient, security, staff
+    from . import auth, cli, interop, patient, staff
+    from .i18n import text_in
     security.init_app(app)
     app.register_blueprint(patient.bp)
     csrf.exempt(patient.bp)   # every patient form checks its own token and keeps what was typed
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
-    from . import interop
     interop.init_app(app)
     cli.init_app(app)
     app.cli.add_command(staff.staff_cli)
 
     app.jinja_env.globals["current_language"] = lambda: str(get_locale() or "en")
-    from .i18n import text_in
     app.jinja_env.globals["text_in"] = text_in
     app.register_error_handler(CSRFError, lambda e: (render_template("errors/csrf.html"), 400))
     for code in (400, 401, 403, 404, 405, 413, 429, 500):

@@ -231,11 +231,6 @@ def rule_references(cond: Any) -> Iterator[str]:
             yield c["rule"]
 
 
-def uses_safety_unanswered(cond: Any) -> bool:
-    """Whether a condition asks about unanswered safety questions."""
-    return any(c.get("safety_unanswered") is True for c in walk(cond))
-
-
 # A fact about the answers, as the rule index reads it: ("value", q, v) the answer to q is v;
 # ("member", q, v) the multi answer to q includes v; ("present", q, None) q has some answer;
 # ("unanswered", "", None) a shown safety question has no answer.

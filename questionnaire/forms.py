@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from flask_babel import gettext, lazy_gettext
+from flask_babel import gettext
 from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -120,5 +120,3 @@ def page_form(questions: Sequence[Question], answers: dict[str, Any] | None = No
 class ConfirmForm(FlaskForm):
     """A form with nothing but its CSRF token: start, delete, sign out."""
 
-
-__all__ = ["ConfirmForm", "QuestionPageForm", "lazy_gettext", "page_form", "page_form_class", "question_error"]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from questionnaire.conditions import (ConditionError, Reference, compile_condition, has_answer, is_single_test,
-                                      references, rule_references, trigger_facts, uses_safety_unanswered)
+                                      references, rule_references, trigger_facts)
 
 NO_RULES: dict[str, bool] = {}
 NONE: frozenset[str] = frozenset()
@@ -209,8 +209,6 @@ def test_references_list_every_question_test_with_its_operator_and_values() -> N
         Reference("c", "lt", (18,)),
     ]
     assert list(rule_references(cond)) == ["r_x"]
-    assert not uses_safety_unanswered(cond)
-    assert uses_safety_unanswered({"any": [cond, {"safety_unanswered": True}]})
 
 
 @pytest.mark.parametrize(("value", "expected"), [
