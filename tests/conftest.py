@@ -98,6 +98,17 @@ def make_app(database_uri: str) -> Iterator[Any]:
             db.engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def close_database_connections() -> Iterator[None]:
+    """After each test, close the pooled connections of every app it made (some tests make apps of
+    their own to read a live server's database): a connection left to the garbage collector would
+    warn in whichever later test happens to collect it."""
+    yield
+    for engines in list(db._app_engines.values()):
+        for engine in engines.values():
+            engine.dispose()
+
+
 @pytest.fixture
 def app(make_app: Any) -> Flask:
     return make_app()  # type: ignore[no-any-return]
