@@ -45,6 +45,12 @@ def current_draft() -> Draft | None:
     return draft
 
 
+def sent_submission() -> Submission | None:
+    """The submission this browser's draft became, if it was sent (or stopped early)."""
+    draft = current_draft()
+    return store.submission_for_draft(draft) if draft is not None else None
+
+
 def unsent_draft() -> Draft | None:
     draft = current_draft()
     return draft if draft is not None and store.submission_for_draft(draft) is None else None
@@ -272,8 +278,7 @@ def outcome_context(sub: Submission) -> dict[str, Any]:
 
 @bp.get("/sent")
 def outcome() -> Reply:
-    draft = current_draft()
-    sub = store.submission_for_draft(draft) if draft else None
+    sub = sent_submission()
     if sub is None:
         return redirect(url_for("patient.start"))
     if sub.stopped_early:
@@ -283,8 +288,7 @@ def outcome() -> Reply:
 
 @bp.get("/get-help-now")
 def emergency() -> Reply:
-    draft = current_draft()
-    sub = store.submission_for_draft(draft) if draft else None
+    sub = sent_submission()
     if sub is None:
         return redirect(url_for("patient.start"))
     if not sub.stopped_early:
@@ -295,8 +299,7 @@ def emergency() -> Reply:
 @bp.get("/sent/print")
 def print_copy() -> Reply:
     """A print-friendly copy of the patient's own answers and outcome (works without JavaScript)."""
-    draft = current_draft()
-    sub = store.submission_for_draft(draft) if draft else None
+    sub = sent_submission()
     if sub is None:
         return redirect(url_for("patient.start"))
     return render_template("patient/print.html", **outcome_context(sub))
