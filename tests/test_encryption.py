@@ -26,6 +26,7 @@ from questionnaire.extensions import db
 from questionnaire.models import Clock, Draft, Note, StaffSession, Submission
 
 from .helpers import EVERY_PAGE, Patient, session_data
+from .test_production_config import good
 from .staff_factory import add_submissions, audit_rows, cheap_hashing, clock
 from .staff_helpers import PASSWORD, current_code, make_staff, token_of
 
@@ -371,17 +372,7 @@ def test_keys_generate_prints_a_usable_key(app: Flask) -> None:
 # --- production refuses to start without keys --------------------------------------------------------
 
 def production_settings(tmp_path: Path, **extra: Any) -> dict[str, Any]:
-    settings: dict[str, Any] = {
-        "PRODUCTION": True,
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "SESSION_COOKIE_SECURE": True,
-        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/prod.db",
-        "ENCRYPTION_KEYS": {"k1": KEY1},
-        "ENCRYPTION_KEY_ID": "k1",
-    }
-    settings.update(extra)
-    return {k: v for k, v in settings.items() if v is not None}
+    return good(tmp_path, **{"ENCRYPTION_KEYS": {"k1": KEY1}, **extra})
 
 
 def test_production_refuses_to_start_without_encryption_keys(tmp_path: Path) -> None:

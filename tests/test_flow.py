@@ -9,24 +9,10 @@ import pytest
 from questionnaire import flow
 from questionnaire.questions import QUESTIONNAIRE
 
+from .helpers import NO_FLAGS
+
 # Every question a patient who answers "no" to everything is shown, answered.
-ALL_NO: dict[str, Any] = {
-    "chest_pain_now": "no", "breathing_trouble_now": "no", "stroke_signs_now": "no",
-    "recent_ozone_7d": "no", "unwell_now": "no",
-    "respondent_role": "patient", "patient_age_years": 45, "decision_help": "no", "treatment_types": ["joint"],
-    "g6pd_deficiency": "no", "red_cell_breakdown": "no", "anaemia_recent": "no", "bleeding_problem": "no",
-    "low_platelets": "no", "blood_thinner": "no",
-    "heart_event_6m": "no", "stroke_ever": "no", "heart_condition": "no", "chest_pain_past_month": "no",
-    "hole_in_heart": "no", "high_bp": "no", "pril_medicine": "no", "fainting_12m": "no", "faint_with_needles": "no",
-    "overactive_thyroid": "no", "diabetes": "no", "seizures": "no", "lung_condition": "no",
-    "pregnant": "not_applicable", "breastfeeding": "not_applicable",
-    "prior_ozone": "no", "severe_allergy_ever": "no", "allergy_items": ["none_of_these"],
-    "injection_body_area": "Left knee", "skin_problem_at_site": "no", "hot_swollen_joint": "no",
-    "recent_surgery": "no", "replacing_advised_treatment": "no", "doctor_said_no": "no",
-    "medicines_list": "none",
-    "contact_name": "Alex Example", "contact_phone": "0161 496 0001", "contact_time": "morning",
-    "declaration": "yes",
-}
+ALL_NO: dict[str, Any] = {**NO_FLAGS, "declaration": "yes"}
 
 MAIN_PAGES = ["urgent", "about", "blood", "heart", "hormones", "brain-lungs", "pregnancy", "reactions",
               "injection-site", "other", "contact", "declaration"]
