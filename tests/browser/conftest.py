@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
 from ..conftest import IN_CI, unavailable
-from ..servers import LiveServer, tail
+from ..servers import LiveServer, fresh_database, tail
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -38,14 +38,17 @@ def pytest_runtest_makereport(item: pytest.Item,
 
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """gunicorn on a free loopback port with a fresh SQLite database, for this test process."""
+    """gunicorn on a free loopback port for this test process, with a fresh database of the pass
+    being run: a SQLite file, or a new PostgreSQL database when TEST_DATABASE_URL is set."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    server = LiveServer(tmp_path_factory.mktemp(f"live-{worker}"), name=f"browser-{worker}")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    folder = tmp_path_factory.mktemp(f"live-{worker}")
+    with fresh_database(folder, os.environ.get("TEST_DATABASE_URL")) as uri:
+        server = LiveServer(folder, database_uri=uri, name=f"browser-{worker}")
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 @pytest.fixture(scope="session")
