@@ -6,6 +6,8 @@ requests and in time; every server started here is stopped by its own process id
 
 from __future__ import annotations
 
+import argparse
+
 import http.client
 import json
 import os
@@ -364,3 +366,12 @@ def timer() -> Iterator[list[float]]:
 
 def dump_json(path: Path, data: Mapping[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+
+
+def parser(doc: str | None, *, targets: bool = True) -> argparse.ArgumentParser:
+    """The command line every benchmark shares: --quick for a smoke run, --strict as run_all passes it."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="a tiny smoke run")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 when a target is missed" if targets else "accepted for run_all; no target here")
+    return p

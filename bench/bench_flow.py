@@ -22,7 +22,6 @@ overall and per kind of request. Ratios are printed last.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
 import tempfile
@@ -200,9 +199,7 @@ def report(samples: list[tuple[str, float]], elapsed: float) -> dict[str, float]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a tiny smoke run")
-    parser.add_argument("--strict", action="store_true", help="accepted for run_all; no timing targets here")
+    parser = c.parser(__doc__, targets=False)
     parser.add_argument("--patients", type=int, help="concurrent patients (default 32; 4 with --quick)")
     parser.add_argument("--rounds", type=int, help="questionnaires per patient (default 3; 1 with --quick)")
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")

@@ -23,7 +23,6 @@ Targets (issue 9): GET >= 0.35, POST >= 0.25.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import cProfile
 import io
@@ -106,9 +105,7 @@ def _profile_both(client: Any, body: str, headers: dict[str, str], requests: int
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a tiny smoke run")
-    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser = c.parser(__doc__)
     parser.add_argument("--rounds", type=int, help="alternating rounds (default 7; 1 with --quick)")
     parser.add_argument("--seconds", type=float, help="seconds per load per round (default 4; 1 with --quick)")
     parser.add_argument("--python-load", action="store_true", help="use the Python load generator even if wrk is there")

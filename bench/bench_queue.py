@@ -34,7 +34,6 @@ Generating 1,000,000 rows should take well under 3 minutes per database.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import hashlib
 import io
@@ -432,9 +431,7 @@ def explain(ds: Dataset, url: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a tiny smoke run")
-    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser = c.parser(__doc__)
     parser.add_argument("--sizes", help="two sizes, small,large (default 10000,1000000; 1000,5000 with --quick)")
     parser.add_argument("--runs", type=int, help="timed runs of each view per size (default 15; 3 with --quick)")
     parser.add_argument("--sqlite-only", action="store_true")

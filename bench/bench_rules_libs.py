@@ -23,7 +23,6 @@ There is no target: this is context for issue 2's compiled-vs-hand-written targe
 
 from __future__ import annotations
 
-import argparse
 import random
 import statistics
 import sys
@@ -163,9 +162,7 @@ def rule_engine_runner(rs: Ruleset) -> Callable[[Mapping[str, Any], frozenset[st
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a tiny smoke run")
-    parser.add_argument("--strict", action="store_true", help="accepted for run_all; no target here")
+    parser = c.parser(__doc__, targets=False)
     args = parser.parse_args(argv)
     rounds, batches, random_sets = (2, 3, 100) if args.quick else (9, 30, 2000)
     failures = c.Failures()

@@ -15,7 +15,6 @@ app/plain is printed last. No target in issue 9: the figure is for the record.
 
 from __future__ import annotations
 
-import argparse
 import http.client
 import shutil
 import statistics
@@ -68,9 +67,7 @@ def time_to_first_request(server: c.BenchServer, timeout: float = 90) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a tiny smoke run")
-    parser.add_argument("--strict", action="store_true", help="accepted for run_all; no target here")
+    parser = c.parser(__doc__, targets=False)
     parser.add_argument("--rounds", type=int, help="alternating starts of each (default 7; 1 with --quick)")
     args = parser.parse_args(argv)
     rounds = args.rounds or (1 if args.quick else 7)

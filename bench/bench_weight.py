@@ -23,7 +23,6 @@ by new patients, static files), and the growth between the two.
 
 from __future__ import annotations
 
-import argparse
 import html.parser
 import re
 import shutil
@@ -227,9 +226,7 @@ def exercise(server: c.BenchServer, requests: int, failures: c.Failures) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a tiny smoke run")
-    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser = c.parser(__doc__)
     parser.add_argument("--requests", type=int, help="requests for the memory figure (default 10,000; 200 quick)")
     args = parser.parse_args(argv)
     requests = args.requests or (200 if args.quick else 10_000)

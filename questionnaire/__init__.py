@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         checks: dict[str, str] = {}
         try:
             version = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
-            checks["database"] = "ok" if version == _head_revision(app) else f"migration {version} is not the newest"
+            checks["database"] = "ok" if version == _head_revision() else f"migration {version} is not the newest"
         except DBAPIError:
             discard_database_session()
             checks["database"] = "unavailable"
@@ -126,14 +127,20 @@ def _install_submit_commit_fault() -> None:
 
 
 def limiter_storage_ok() -> bool:
-    """Whether the rate-limit store answers; sign-in refuses to run without it (fail closed)."""
+    """Whether rate limits can be enforced: switched off (nothing to store), or the store answers.
+    Sign-in refuses to run without it (fail closed); /readyz reports it."""
+    from flask import current_app
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return True
     try:
         return bool(limiter.storage.check())
     except Exception:  # noqa: BLE001 - a broken store is simply "not ok"
         return False
 
 
-def _head_revision(app: Flask) -> str | None:
+@functools.cache
+def _head_revision() -> str | None:
+    """The newest migration of this release (read once: it cannot change while the process runs)."""
     from alembic.config import Config
     from alembic.script import ScriptDirectory
     cfg = Config()

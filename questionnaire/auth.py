@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired
 
-from . import store
+from . import limiter_storage_ok, store
 from .extensions import limiter
 from .models import Staff, StaffSession, utcnow
 
@@ -214,7 +214,7 @@ def _sign_in_limit() -> str:
 def sign_in() -> Reply:
     form = SignInForm()
     error = None
-    if request.method == "POST" and not _limits_available():
+    if request.method == "POST" and not limiter_storage_ok():
         return render_template("errors/error.html", code=503), 503
     if form.validate_on_submit():
         staff = store.staff_by_email(form.email.data or "")
@@ -245,12 +245,6 @@ def sign_in() -> Reply:
     return render_template("auth/sign_in.html", form=form, error=error, kept=kept), (200 if not error else 400)
 
 
-def _limits_available() -> bool:
-    """Sign-in limits must not fail open: without the rate-limit store, nobody signs in."""
-    from . import limiter_storage_ok
-    return not current_app.config.get("RATELIMIT_ENABLED", True) or limiter_storage_ok()
-
-
 def _locked(staff: Staff) -> bool:
     return staff.locked_until is not None and staff.locked_until > utcnow()
 
@@ -270,7 +264,7 @@ def _half_signed_in() -> tuple[StaffSession, Staff] | None:
 @bp.route("/enrol", methods=["GET", "POST"])
 @limiter.limit(_sign_in_limit, methods=["POST"], deduct_when=lambda response: response.status_code != 302)
 def enrol() -> Reply:
-    if request.method == "POST" and not _limits_available():
+    if request.method == "POST" and not limiter_storage_ok():
         return render_template("errors/error.html", code=503), 503
     found = _half_signed_in()
     if found is None or found[1].otp_confirmed:
@@ -310,7 +304,7 @@ def enrol_qr() -> Reply:
 @bp.route("/code", methods=["GET", "POST"])
 @limiter.limit(_sign_in_limit, methods=["POST"], deduct_when=lambda response: response.status_code != 302)
 def code() -> Reply:
-    if request.method == "POST" and not _limits_available():
+    if request.method == "POST" and not limiter_storage_ok():
         return render_template("errors/error.html", code=503), 503
     found = _half_signed_in()
     if found is None:
