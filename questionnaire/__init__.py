@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, render_template, request, session
-from flask_babel import get_locale
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
@@ -44,7 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
 
     from . import auth, cli, interop, patient, staff
-    from .i18n import text_in
+    from .i18n import current_language, install_template_gettext, text_in
     security.init_app(app)
     app.register_blueprint(patient.bp)
     csrf.exempt(patient.bp)   # every patient form checks its own token and keeps what was typed
@@ -54,7 +53,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     app.cli.add_command(staff.staff_cli)
 
-    app.jinja_env.globals["current_language"] = lambda: str(get_locale() or "en")
+    install_template_gettext(app.jinja_env)   # replaces Flask-Babel's slower callables
+    app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["text_in"] = text_in
     app.register_error_handler(CSRFError, lambda e: (render_template("errors/csrf.html"), 400))
     for code in (400, 401, 403, 404, 405, 413, 429, 500):

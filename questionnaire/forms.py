@@ -47,6 +47,12 @@ class QuestionPageForm(FlaskForm):
                 ok = False
         return ok
 
+    def filled_in(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """What the page shows again: each question's value as sent, and its first error message."""
+        values = {q.id: self[q.id].data for q in self.questions}
+        errors = {q.id: self[q.id].errors[0] for q in self.questions if self[q.id].errors}
+        return values, errors
+
     def answers(self) -> dict[str, Any]:
         """The page's answers in stored form: int answers as numbers; blank answers and answers
         with an error (after validate) left out."""

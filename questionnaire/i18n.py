@@ -17,6 +17,8 @@ from typing import IO, Any
 import yaml
 from babel.messages.catalog import Catalog
 from babel.support import NullTranslations, Translations
+from flask import g
+from flask_babel import get_locale, get_translations
 
 from . import rules
 from .questions import QUESTIONNAIRE, Questionnaire
@@ -157,3 +159,34 @@ def text_in(language: str | None, msgid: str | None) -> str:
     if code.split("_")[0] == "en":
         return msgid
     return _catalogue(_directories(), code).ugettext(msgid)
+
+
+# --- the request's own language, looked up once per request ---------------------------------------
+
+def current_language() -> str:
+    """The language code Flask-Babel chose for this request ("en", "es")."""
+    language: str | None = g.get("language")
+    if language is None:
+        language = g.language = str(get_locale() or "en")
+    return language
+
+
+def request_translations() -> NullTranslations:
+    """This request's catalogue. Flask-Babel's own template callables look the locale and the
+    catalogue up again on every call, and a page makes dozens of them."""
+    translations: NullTranslations | None = g.get("translations")
+    if translations is None:
+        translations = g.translations = get_translations()
+    return translations
+
+
+def install_template_gettext(env: Any) -> None:
+    """`_`, `gettext` and `ngettext` in templates translate with request_translations(); autoescaping
+    and %(name)s formatting stay Jinja's own (newstyle gettext)."""
+    env.install_gettext_callables(
+        gettext=lambda s: request_translations().ugettext(s),
+        ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
+    )

@@ -10,7 +10,7 @@ from flask import (Blueprint, Response, abort, current_app, g, redirect, render_
 from flask_babel import get_locale, gettext
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from . import flow, store
+from . import flow, page_cache, store
 from .extensions import limiter
 from .interop import announce
 from .forms import ConfirmForm, page_form
@@ -143,7 +143,7 @@ def question_page(page_id: str) -> Reply:
         return redirect(page_url(first))
     questions = flow.shown_questions(page.id, answers)
     if request.method == "GET":
-        return render_page(page, page_form(questions, answers), back_to_check)
+        return render_page(page, questions, answers, {}, back_to_check)
 
     form = page_form(questions, formdata=request.form)
     valid = form.validate()
@@ -152,12 +152,10 @@ def question_page(page_id: str) -> Reply:
     if form.csrf_token.errors:
         # The token did not match (for example a session that was replaced): keep what was
         # typed, say so plainly, and let Continue send it again with a fresh token.
-        for q in questions:
-            form[q.id].errors = []
-        return render_page(page, form, back_to_check, notice=gettext(
+        return render_page(page, questions, form.filled_in()[0], {}, back_to_check, notice=gettext(
             "We could not save this page. Your answers are still here: check them and select Continue."))
     if not valid:
-        return render_page(page, form, back_to_check)
+        return render_page(page, questions, *form.filled_in(), back_to_check)
     store.save_page(draft, page.id, form.answers(), draft_ttl())
     assessment = ruleset().evaluate(draft.answers, upto=page.id)
     if ruleset().level(assessment.level).stops_form:
@@ -198,7 +196,7 @@ def session_timed_out(page: Page) -> Reply:
         notice = gettext("Your session had timed out, so your answers to the earlier pages are no longer here. "
                          "We have kept what you typed on this page. Select Continue, then answer the earlier "
                          "pages again.")
-    return render_page(page, form, False, notice=notice)
+    return render_page(page, questions, *form.filled_in(), False, notice=notice)
 
 
 def unsaved_page(page_id: str) -> str:
@@ -206,21 +204,25 @@ def unsaved_page(page_id: str) -> str:
     page = QUESTIONNAIRE.page(page_id)
     questions = [q for q in page.questions if q.id in request.form or q.shown_when is None]
     form = page_form(questions, formdata=request.form)
-    return str(render_page(page, form, request.args.get("return") == CHECK, answers={}, notice=gettext(
+    return str(render_page(page, questions, *form.filled_in(), request.args.get("return") == CHECK, answers={}, notice=gettext(
         "We could not save this page just now. What you typed is still here: select Continue again in a minute.")))
 
 
-def render_page(page: Page, form: Any, back_to_check: bool, notice: str | None = None,
-                answers: dict[str, Any] | None = None) -> Reply:
+def render_page(page: Page, questions: list[Question], values: dict[str, Any], errors: dict[str, str],
+                back_to_check: bool, notice: str | None = None, answers: dict[str, Any] | None = None) -> Reply:
+    """A question page showing `values` (saved answers, or what was sent) and `errors` (first message
+    per question id); `answers` (default: the draft's) decide the sections and the Back link."""
     if answers is None:
         draft = current_draft()
         answers = draft.answers if draft else {}
+    values = {q.id: values[q.id] for q in questions if q.id in values}   # this page's own, nothing else
     sections = list(dict.fromkeys(p.section for p in flow.shown_pages(answers) if p.id != "declaration"))
     previous = flow.previous_page(page.id, answers)
     back = url_for("patient.check_answers") if back_to_check else (
         page_url(previous) if previous else url_for("patient.start"))
-    return render_template(
-        "patient/page.html", page=page, form=form, questions=form.questions, notice=notice,
+    return page_cache.render(
+        "patient/page.html", page_cache.only_choices(questions, values),
+        page=page, questions=questions, values=values, errors=errors, notice=notice,
         back_url=back, back_to_check=back_to_check,
         section_number=sections.index(page.section) + 1 if page.section in sections else 1,
         section_count=len(sections),

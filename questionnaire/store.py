@@ -101,9 +101,8 @@ def purge_expired_drafts(now: datetime | None = None, batch: int = 500) -> int:
 # --- submissions -----------------------------------------------------------------------------
 
 def submission_for_draft(draft: Draft) -> Submission | None:
-    if draft.submission_id is None:
-        return db.session.scalar(select(Submission).where(Submission.draft_token_hash == draft.token_hash))
-    return db.session.get(Submission, draft.submission_id)
+    """The submission the draft became: submit() names it on the draft in the commit that stores it."""
+    return db.session.get(Submission, draft.submission_id) if draft.submission_id is not None else None
 
 
 def submit(draft: Draft, ruleset: Ruleset, assessment: Assessment, *, stopped_early: bool = False,
@@ -129,7 +128,7 @@ def submit(draft: Draft, ruleset: Ruleset, assessment: Assessment, *, stopped_ea
             db.session.flush()
         except IntegrityError:
             db.session.rollback()
-            existing = submission_for_draft(draft)
+            existing = db.session.scalar(select(Submission).where(Submission.draft_token_hash == draft.token_hash))
             if existing is not None:
                 return existing   # the other click of a double click won
             continue              # a reference number collision: draw another
