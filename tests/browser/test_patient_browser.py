@@ -19,7 +19,7 @@ from questionnaire import flow
 from questionnaire.questions import QUESTIONNAIRE, Question
 from questionnaire.rules import DEFAULT_PATH, load_ruleset
 
-from ..helpers import PERSONAS, form_data
+from ..helpers import EVERY_PAGE, PERSONAS, form_data
 from ..servers import TEST_SETTINGS, LiveServer
 
 pytestmark = pytest.mark.browser
@@ -171,9 +171,10 @@ class BrowserPatient:
     # --- reading -----------------------------------------------------------------------------
 
     def summary_value(self, q: Question) -> Locator:
-        row = self.page.locator(".summary-list__row").filter(
-            has=self.page.locator(".summary-list__key").filter(has_text=exactly(q.text)))
-        return row.locator(".summary-list__value")
+        """The answer beside the question on check your answers (or the outcome page)."""
+        row = self.page.locator(".summary-list > div").filter(
+            has=self.page.locator("dt").filter(has_text=exactly(q.text)))
+        return row.locator("dt + dd")
 
     def reference(self) -> str:
         ref = self.page.locator(".reference").inner_text().strip()
@@ -353,7 +354,7 @@ def test_change_link_returns_to_the_summary(page: Page, live_server: LiveServer)
     patient.fill("blood", answers)
     patient.continue_to("/check-answers")
     expect(patient.summary_value(thinner)).to_have_text("No")
-    expect(page.locator(".summary-list__key").filter(has_text=thinner_name.text)).to_have_count(0)
+    expect(page.locator(".summary-list dt").filter(has_text=thinner_name.text)).to_have_count(0)
     expect(page.get_by_text("apixaban")).to_have_count(0)
 
     patient.send()
@@ -362,3 +363,19 @@ def test_change_link_returns_to_the_summary(page: Page, live_server: LiveServer)
     expect(page.locator(".details")).to_contain_text("Evening (5pm to 7pm)")
     expect(page.locator(".details")).not_to_contain_text("apixaban")
     assert stored(live_server, reference) == {"level": "none", "stopped_early": False}
+
+
+def test_every_change_link_is_named_for_its_question(page: Page, live_server: LiveServer) -> None:
+    """A screen reader's list of links reads "Change <question>" for each answer, never a row of bare
+    "Change" links: the accessible names as the browser computes them (get_by_role), each link
+    showing only "Change"."""
+    patient = BrowserPatient(page, live_server)
+    patient.answer_without_rendering(EVERY_PAGE)
+    page.goto(live_server.url("/check-answers"))
+    shown = [q for p in flow.shown_pages(EVERY_PAGE) if p.id != "declaration"
+             for q in flow.shown_questions(p.id, EVERY_PAGE)]
+    expect(page.get_by_role("link", name=re.compile(r"^Change\b"))).to_have_count(len(shown))
+    for q in shown:
+        link = page.get_by_role("link", name=f"Change {q.text}", exact=True)
+        expect(link).to_have_text("Change")
+        expect(link).to_have_attribute("href", re.compile(rf"\?return=check#{q.id}$"))
