@@ -11,6 +11,7 @@ from sqlalchemy import select
 from questionnaire import flow, store
 from questionnaire.extensions import db
 from questionnaire.models import Submission, SubmissionRule
+from questionnaire.i18n import text_in
 from questionnaire.questions import QUESTIONNAIRE
 
 from .helpers import (EVERY_PAGE, NO_FLAGS, PERSONAS, Patient, draft_row, field_values, form_data, parse_html,
@@ -117,6 +118,45 @@ def change_links(html: str) -> dict[str, str]:
     root = parse_html(html)
     return {a.get("href").split("#")[1]: a.get("href").split("#")[0]
             for a in root.iter("a") if "".join(a.itertext()).startswith("Change")}
+
+
+def change_link_names(html: str) -> dict[str, tuple[str, str]]:
+    """Question id -> (accessible name, visible text) of its Change link. The name as browsers compute
+    it for these links: the texts of the elements that aria-labelledby names, in that order; without
+    aria-labelledby, aria-label or else the link's own text (hidden text included)."""
+    root = parse_html(html)
+    ids = {el.get("id"): el for el in root.iter() if el.get("id")}
+
+    def text(el: Any) -> str:
+        return " ".join("".join(el.itertext()).split())
+
+    def shown(el: Any) -> str:
+        return (el.text or "") + "".join((shown(child) if "visually-hidden" not in (child.get("class") or "")
+                                          else "") + (child.tail or "") for child in el)
+
+    names = {}
+    for a in root.iter("a"):
+        page_url, _, question_id = (a.get("href") or "").partition("#")
+        if not page_url.endswith("?return=check"):
+            continue
+        refs = (a.get("aria-labelledby") or "").split()
+        name = " ".join(text(ids[ref]) for ref in refs) if refs else a.get("aria-label") or text(a)
+        names[question_id] = (name, " ".join(shown(a).split()))
+    return names
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_each_change_link_is_named_change_and_its_question_in_the_patients_language(app: Flask,
+                                                                                    lang: str) -> None:
+    patient = Patient(app.test_client())
+    patient.get("/")
+    patient.post("/language", {"lang": lang, "next": "/"})
+    html = patient.complete(EVERY_PAGE, send=False).get_data(as_text=True)
+    change = text_in(lang, "Change")
+    assert change == ("Change" if lang == "en" else "Cambiar")
+    shown = [q for p in flow.shown_pages(EVERY_PAGE) if p.id != "declaration"
+             for q in flow.shown_questions(p.id, EVERY_PAGE)]
+    assert change_link_names(html) == {q.id: (f"{change} {text_in(lang, q.text)}", change) for q in shown}
 
 
 @pytest.mark.parametrize("answers", [NO_FLAGS, EVERY_PAGE], ids=["few pages", "every page"])
