@@ -15,6 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config, security
 from .extensions import babel, csrf, db, limiter, migrate
+from .i18n import select_language
 from .rules import DEFAULT_PATH, load_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.teardown_appcontext(_end_database_session)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=select_language)
     limiter.init_app(app)
 
     from . import auth, cli, interop, patient, staff
@@ -177,21 +178,6 @@ def _end_database_session(error: BaseException | None) -> None:
     except DBAPIError:
         db.session().invalidate()
         db.session.remove()
-
-
-STAFF_BLUEPRINTS = ("auth", "staff", "interop")
-
-
-def select_locale() -> str | None:
-    """The staff area is in English; patients get the language they chose, else their browser's."""
-    from flask import current_app
-    if request.blueprint in STAFF_BLUEPRINTS:
-        return "en"
-    chosen = session.get("lang")
-    languages = current_app.config["LANGUAGES"]
-    if chosen in languages:
-        return str(chosen)
-    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def _error_page(code: int) -> Any:

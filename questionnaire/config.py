@@ -36,6 +36,9 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,
     "SESSION_COOKIE_NAME": "oq_session",
+    # The patient's cookie is sent again when the session changes or a form is sent (patient.py),
+    # not on every page view: its expiry slides with the draft's, which only a sent form moves.
+    "SESSION_REFRESH_EACH_REQUEST": False,
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "MAX_FORM_PARTS": 300,
     "MAX_FORM_MEMORY_SIZE": 64 * 1024,

@@ -8,6 +8,7 @@ answers that count before it. A page is shown when at least one of its questions
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .conditions import has_answer
@@ -38,16 +39,52 @@ def visible_answers(answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIR
     return dict(visible)
 
 
+@dataclass(frozen=True)
+class Route:
+    """The pages shown for some answers, in order, each with its shown questions: one walk, asked
+    as often as a request needs (the functions below each walk again)."""
+
+    steps: tuple[tuple[Page, tuple[Question, ...]], ...]
+    order: tuple[str, ...]   # every page id of the questionnaire, shown or not
+
+    @property
+    def pages(self) -> list[Page]:
+        return [page for page, _shown in self.steps]
+
+    def questions(self, page_id: str) -> list[Question]:
+        """The shown questions of one page (empty when the page itself is not shown)."""
+        return next((list(shown) for page, shown in self.steps if page.id == page_id), [])
+
+    def after(self, page_id: str) -> Page | None:
+        """The first shown page after page_id, or None at the end."""
+        later = set(self.order[self.order.index(page_id) + 1:])
+        return next((page for page, _shown in self.steps if page.id in later), None)
+
+    def before(self, page_id: str) -> Page | None:
+        """The last shown page before page_id, or None at the start."""
+        earlier = set(self.order[: self.order.index(page_id)])
+        return next((page for page, _shown in reversed(self.steps) if page.id in earlier), None)
+
+    def first_incomplete(self, answers: Mapping[str, Any], done: Collection[str]) -> Page | None:
+        """The first shown page the patient has not completed (sent with Continue, nothing required missing)."""
+        for page, shown in self.steps:
+            if page.id not in done or any(not q.optional and not has_answer(answers.get(q.id)) for q in shown):
+                return page
+        return None
+
+
+def route(answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIRE) -> Route:
+    return Route(tuple((page, tuple(shown)) for page, shown, _visible in _walk(answers, qn)),
+                 tuple(p.id for p in qn.pages))
+
+
 def shown_pages(answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIRE) -> list[Page]:
-    return [page for page, _shown, _visible in _walk(answers, qn)]
+    return route(answers, qn).pages
 
 
 def shown_questions(page_id: str, answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIRE) -> list[Question]:
     """The questions of one page that are shown (empty when the page itself is not shown)."""
-    for page, shown, _visible in _walk(answers, qn):
-        if page.id == page_id:
-            return shown
-    return []
+    return route(answers, qn).questions(page_id)
 
 
 def is_shown(page_id: str, answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIRE) -> bool:
@@ -56,17 +93,12 @@ def is_shown(page_id: str, answers: Mapping[str, Any], qn: Questionnaire = QUEST
 
 def next_page(page_id: str, answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIRE) -> Page | None:
     """The first shown page after page_id, or None at the end."""
-    ids = [p.id for p in qn.pages]
-    after = set(ids[ids.index(page_id) + 1:])
-    return next((p for p in shown_pages(answers, qn) if p.id in after), None)
+    return route(answers, qn).after(page_id)
 
 
 def previous_page(page_id: str, answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIRE) -> Page | None:
     """The last shown page before page_id, or None at the start."""
-    ids = [p.id for p in qn.pages]
-    before = set(ids[: ids.index(page_id)])
-    earlier = [p for p in shown_pages(answers, qn) if p.id in before]
-    return earlier[-1] if earlier else None
+    return route(answers, qn).before(page_id)
 
 
 def unanswered_required(page_id: str, answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIRE) -> list[Question]:
@@ -77,10 +109,7 @@ def unanswered_required(page_id: str, answers: Mapping[str, Any], qn: Questionna
 def first_incomplete_page(answers: Mapping[str, Any], done: Collection[str],
                           qn: Questionnaire = QUESTIONNAIRE) -> Page | None:
     """The first shown page the patient has not completed (sent with Continue, nothing required missing)."""
-    for page, shown, _visible in _walk(answers, qn):
-        if page.id not in done or any(not q.optional and not has_answer(answers.get(q.id)) for q in shown):
-            return page
-    return None
+    return route(answers, qn).first_incomplete(answers, done)
 
 
 def unanswered_safety(answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIRE,

@@ -17,8 +17,8 @@ from typing import IO, Any
 import yaml
 from babel.messages.catalog import Catalog
 from babel.support import NullTranslations, Translations
-from flask import g
-from flask_babel import get_locale, get_translations
+from flask import current_app, g, has_request_context, request, session
+from flask_babel import get_translations
 
 from . import rules
 from .questions import QUESTIONNAIRE, Questionnaire
@@ -163,11 +163,26 @@ def text_in(language: str | None, msgid: str | None) -> str:
 
 # --- the request's own language, looked up once per request ---------------------------------------
 
+STAFF_BLUEPRINTS = ("auth", "staff", "interop")
+
+
+def select_language() -> str:
+    """Flask-Babel's locale selector: the staff area is in English; patients get the language they
+    chose, else their browser's."""
+    if request.blueprint in STAFF_BLUEPRINTS:
+        return "en"
+    chosen = session.get("lang")
+    languages = current_app.config["LANGUAGES"]
+    if chosen in languages:
+        return str(chosen)
+    return str(request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
 def current_language() -> str:
-    """The language code Flask-Babel chose for this request ("en", "es")."""
+    """This request's language code ("en", "es"), as select_language() gives it to Flask-Babel."""
     language: str | None = g.get("language")
     if language is None:
-        language = g.language = str(get_locale() or "en")
+        language = g.language = select_language() if has_request_context() else "en"
     return language
 
 

@@ -7,13 +7,14 @@ from typing import Any
 
 from flask import (Blueprint, Response, abort, current_app, g, redirect, render_template, request, session,
                    url_for)
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from . import flow, page_cache, store
 from .extensions import limiter
 from .interop import announce
 from .forms import ConfirmForm, page_form
+from .i18n import current_language
 from .models import Draft, Submission
 from .questions import QUESTIONNAIRE, Page, Question
 from .rules import Ruleset
@@ -69,7 +70,7 @@ def fresh_session(token: str | None = None) -> None:
 
 
 def start_draft() -> Draft:
-    draft, token = store.create_draft(str(get_locale() or "en"), draft_ttl())
+    draft, token = store.create_draft(current_language(), draft_ttl())
     fresh_session(token)
     return draft
 
@@ -94,6 +95,9 @@ def after_sending(sub: Submission) -> WerkzeugResponse:
 def no_store(response: Response) -> Response:
     # Patient pages may carry answers: no browser or proxy may keep a copy.
     response.headers["Cache-Control"] = "no-store"
+    if request.method == "POST" and DRAFT_KEY in session:
+        # A sent form moves the draft's expiry on (store.save_page), so the cookie's goes with it.
+        session.modified = True
     return response
 
 
@@ -131,19 +135,20 @@ def question_page(page_id: str) -> Reply:
             return render_template("patient/already_sent.html", submission=sub), 409
         return after_sending(sub)
     answers = draft.answers or {}
-    first = flow.first_incomplete_page(answers, draft.done_pages or [])
-    shown = [p.id for p in flow.shown_pages(answers)]
+    route = flow.route(answers)
+    first = route.first_incomplete(answers, draft.done_pages or [])
+    shown = [p.id for p in route.pages]
+    questions = route.questions(page.id)
     if page.id not in shown or (first is not None and shown.index(page.id) > shown.index(first.id)):
         if request.method == "POST" and page.id in shown:
             # Ahead of the pages still to answer (typically after a lost session): keep what was
             # typed to fill the page in when the patient gets there, and send them to the first gap.
-            form = page_form(flow.shown_questions(page.id, answers), formdata=request.form)
+            form = page_form(questions, formdata=request.form)
             if form.validate():
                 store.save_page(draft, page.id, form.answers(), draft_ttl(), done=False)
         return redirect(page_url(first))
-    questions = flow.shown_questions(page.id, answers)
     if request.method == "GET":
-        return render_page(page, questions, answers, {}, back_to_check)
+        return render_page(page, questions, answers, {}, back_to_check, route=route)
 
     form = page_form(questions, formdata=request.form)
     valid = form.validate()
@@ -152,10 +157,10 @@ def question_page(page_id: str) -> Reply:
     if form.csrf_token.errors:
         # The token did not match (for example a session that was replaced): keep what was
         # typed, say so plainly, and let Continue send it again with a fresh token.
-        return render_page(page, questions, form.filled_in()[0], {}, back_to_check, notice=gettext(
+        return render_page(page, questions, form.filled_in()[0], {}, back_to_check, route=route, notice=gettext(
             "We could not save this page. Your answers are still here: check them and select Continue."))
     if not valid:
-        return render_page(page, questions, *form.filled_in(), back_to_check)
+        return render_page(page, questions, *form.filled_in(), back_to_check, route=route)
     store.save_page(draft, page.id, form.answers(), draft_ttl())
     assessment = ruleset().evaluate(draft.answers, upto=page.id)
     if ruleset().level(assessment.level).stops_form:
@@ -204,20 +209,21 @@ def unsaved_page(page_id: str) -> str:
     page = QUESTIONNAIRE.page(page_id)
     questions = [q for q in page.questions if q.id in request.form or q.shown_when is None]
     form = page_form(questions, formdata=request.form)
-    return str(render_page(page, questions, *form.filled_in(), request.args.get("return") == CHECK, answers={}, notice=gettext(
+    return str(render_page(page, questions, *form.filled_in(), request.args.get("return") == CHECK,
+                           route=flow.route({}), notice=gettext(
         "We could not save this page just now. What you typed is still here: select Continue again in a minute.")))
 
 
 def render_page(page: Page, questions: list[Question], values: dict[str, Any], errors: dict[str, str],
-                back_to_check: bool, notice: str | None = None, answers: dict[str, Any] | None = None) -> Reply:
+                back_to_check: bool, notice: str | None = None, route: flow.Route | None = None) -> Reply:
     """A question page showing `values` (saved answers, or what was sent) and `errors` (first message
-    per question id); `answers` (default: the draft's) decide the sections and the Back link."""
-    if answers is None:
+    per question id); `route` (default: the draft's) decides the sections and the Back link."""
+    if route is None:
         draft = current_draft()
-        answers = draft.answers if draft else {}
+        route = flow.route(draft.answers if draft else {})
     values = {q.id: values[q.id] for q in questions if q.id in values}   # this page's own, nothing else
-    sections = list(dict.fromkeys(p.section for p in flow.shown_pages(answers) if p.id != "declaration"))
-    previous = flow.previous_page(page.id, answers)
+    sections = list(dict.fromkeys(p.section for p in route.pages if p.id != "declaration"))
+    previous = route.before(page.id)
     back = url_for("patient.check_answers") if back_to_check else (
         page_url(previous) if previous else url_for("patient.start"))
     return page_cache.render(

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, delete, func, or_, select, tuple_, type_coerce, update
+from sqlalchemy import Text, bindparam, delete, func, or_, select, tuple_, type_coerce, update
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -46,11 +46,15 @@ def create_draft(language: str, ttl: timedelta) -> tuple[Draft, str]:
     return draft, token
 
 
+# Built once: the query of nearly every patient request.
+_DRAFT_BY_TOKEN_HASH = select(Draft).where(Draft.token_hash == bindparam("token_hash"))
+
+
 def find_draft(token: str | None) -> Draft | None:
     """The draft for a cookie's token, unless it has expired."""
     if not token or not isinstance(token, str):
         return None
-    draft = db.session.scalar(select(Draft).where(Draft.token_hash == token_hash(token)))
+    draft = db.session.scalar(_DRAFT_BY_TOKEN_HASH, {"token_hash": token_hash(token)})
     if draft is None or draft.expires_at <= utcnow():
         return None
     return draft
