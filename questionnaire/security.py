@@ -126,11 +126,11 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def secure_response(response: Response) -> Response:
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
+        present = {name.lower() for name in response.headers.keys()}
+        response.headers.extend((name, value) for name, value in HEADERS.items() if name.lower() not in present)
         if request.is_secure:
             response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-        if "Cache-Control" not in response.headers and (request.endpoint != "static" or response.status_code >= 400):
+        if "cache-control" not in present and (request.endpoint != "static" or response.status_code >= 400):
             response.headers["Cache-Control"] = "no-store"
         # A request stopped before our before_request (a rate limit, say) still gets an id.
         request_id = g.get("request_id") or secrets.token_hex(8)

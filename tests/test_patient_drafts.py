@@ -110,6 +110,32 @@ def test_each_saved_page_moves_the_expiry_on(app: Flask, patient: Patient) -> No
     assert draft_row(patient.client).expires_at > first
 
 
+def test_the_cookie_is_sent_again_with_each_saved_page_not_with_each_page_view(app: Flask, patient: Patient) -> None:
+    """Its expiry slides with the draft's, which only a sent form moves."""
+    patient.reach("about", NO_FLAGS)
+    viewed = patient.get("/questions/about")
+    assert viewed.status_code == 200 and "Set-Cookie" not in viewed.headers
+    saved = patient.answer("about", form_data("about", NO_FLAGS))
+    cookies = saved.headers.getlist("Set-Cookie")
+    assert saved.status_code == 302 and any(c.startswith("oq_session=") and "Expires=" in c for c in cookies)
+    assert session_data(patient.client)["draft"]
+
+
+def test_a_patient_who_keeps_saving_keeps_their_session_past_the_cookie_lifetime(
+        patient: Patient, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = int(time.time())
+    lifetime = 24 * 3600
+    signer = itsdangerous.timed.TimestampSigner
+    with monkeypatch.context() as m:   # the session began nearly a lifetime ago
+        m.setattr(signer, "get_timestamp", lambda self: now - lifetime + 60)
+        patient.start()
+    assert patient.answer("urgent", form_data("urgent", NO_FLAGS)).status_code == 302
+    with monkeypatch.context() as m:   # two minutes later the first cookie would have run out
+        m.setattr(signer, "get_timestamp", lambda self: now + 120)
+        page = patient.get("/questions/about")
+    assert page.status_code == 200 and 'name="patient_age_years"' in page.get_data(as_text=True)
+
+
 def test_a_short_configured_lifetime_is_used(make_app: Any) -> None:
     app = make_app(DRAFT_TTL_HOURS=1)
     patient = Patient(app.test_client())
