@@ -33,10 +33,7 @@ def _walk(answers: Mapping[str, Any], qn: Questionnaire) -> Iterator[tuple[Page,
 
 def visible_answers(answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIRE) -> dict[str, Any]:
     """The answers to questions that are shown; every answer to a hidden question is dropped."""
-    visible: dict[str, Any] = {}
-    for _page, _shown, visible in _walk(answers, qn):
-        pass
-    return dict(visible)
+    return dict(route(answers, qn).visible)
 
 
 @dataclass(frozen=True)
@@ -46,6 +43,7 @@ class Route:
 
     steps: tuple[tuple[Page, tuple[Question, ...]], ...]
     order: tuple[str, ...]   # every page id of the questionnaire, shown or not
+    visible: Mapping[str, Any]   # the answers to shown questions (visible_answers)
 
     @property
     def pages(self) -> list[Page]:
@@ -74,8 +72,11 @@ class Route:
 
 
 def route(answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIRE) -> Route:
-    return Route(tuple((page, tuple(shown)) for page, shown, _visible in _walk(answers, qn)),
-                 tuple(p.id for p in qn.pages))
+    steps: list[tuple[Page, tuple[Question, ...]]] = []
+    visible: dict[str, Any] = {}
+    for page, shown, visible in _walk(answers, qn):
+        steps.append((page, tuple(shown)))
+    return Route(tuple(steps), tuple(p.id for p in qn.pages), dict(visible))
 
 
 def shown_pages(answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIRE) -> list[Page]:

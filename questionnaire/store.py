@@ -71,8 +71,8 @@ def save_page(draft: Draft, page_id: str, page_answers: Mapping[str, Any], ttl: 
     for q in flow.shown_questions(page_id, answers):
         answers.pop(q.id, None)
     answers.update(page_answers)
-    visible = flow.visible_answers(answers)
-    shown = {p.id for p in flow.shown_pages(visible)}
+    after = flow.route(answers)   # the pages shown for the answers that stay shown are the same pages
+    visible, shown = dict(after.visible), {p.id for p in after.pages}
     kept = [p for p in (draft.done_pages or []) if p in shown and p != page_id]
     draft.answers, draft.done_pages = visible, (kept + [page_id] if done else kept)
     draft.updated_at = utcnow()

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
 
 from questionnaire import flow
 from questionnaire.questions import QUESTIONNAIRE
 
 from .helpers import NO_FLAGS
+from .test_rule_properties import ANSWER_SETS
 
 # Every question a patient who answers "no" to everything is shown, answered.
 ALL_NO: dict[str, Any] = {**NO_FLAGS, "declaration": "yes"}
@@ -247,3 +249,31 @@ def test_valid_answers_have_no_problem(qid: str, value: Any) -> None:
 def test_impossible_answers_are_named(qid: str, value: Any, words: str) -> None:
     problem = QUESTIONNAIRE.questions[qid].problem(value)
     assert problem is not None and words in problem
+
+
+# --- one walk, asked many times (flow.Route) ------------------------------------------------------
+
+ALL_PAGE_IDS = [p.id for p in QUESTIONNAIRE.pages]
+
+
+@settings(max_examples=150, deadline=None)
+@given(ANSWER_SETS)
+def test_a_route_answers_as_the_page_by_page_rules_do(answers: dict[str, Any]) -> None:
+    route = flow.route(answers)
+    shown = [p.id for p in route.pages]
+    # The answers that stay shown show the same pages: saving a page relies on it.
+    assert route.visible == flow.visible_answers(answers)
+    assert [p.id for p in flow.route(route.visible).pages] == shown
+    for page_id in ALL_PAGE_IDS:
+        later = [p for p in shown if ALL_PAGE_IDS.index(p) > ALL_PAGE_IDS.index(page_id)]
+        earlier = [p for p in shown if ALL_PAGE_IDS.index(p) < ALL_PAGE_IDS.index(page_id)]
+        after, before = route.after(page_id), route.before(page_id)
+        assert (after.id if after else None) == (later[0] if later else None)
+        assert (before.id if before else None) == (earlier[-1] if earlier else None)
+        questions = route.questions(page_id)
+        assert bool(questions) == (page_id in shown)
+        assert all(q.shown(route.visible, {}, frozenset()) for q in questions)
+    done = shown[: len(shown) // 2]
+    first = route.first_incomplete(answers, done)
+    expected = next((p for p in shown if p not in done or flow.unanswered_required(p, answers)), None)
+    assert (first.id if first else None) == expected
