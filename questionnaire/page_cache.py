@@ -24,7 +24,7 @@ from flask_wtf.csrf import generate_csrf
 from .i18n import current_language
 from .questions import Question
 
-MAX_ENTRIES = 2048
+MAX_ENTRIES = 1024   # about 10 MB at most; when full it starts again empty
 TOKEN_SLOT = f"csrf-{secrets.token_hex(16)}"   # cannot occur in a page by chance
 
 
