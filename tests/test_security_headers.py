@@ -155,6 +155,7 @@ def build_site(app: Flask, base_url: str = "http://localhost") -> dict[str, Any]
     sign_in(forbidden_client, "desk@clinic.example", make_staff(app, "desk@clinic.example", "front_desk"))
     keep("403", forbidden_client, "/staff/admin/staff")
     keep("static css", anon, "/static/app.css")
+    keep("static staff css", anon, "/static/staff.css")
     keep("static js", anon, "/static/app.js")
     keep("healthz", anon, "/healthz")
     keep("readyz", anon, "/readyz")
@@ -172,7 +173,7 @@ def test_every_response_carries_the_pinned_headers(app: Flask) -> None:
     assert statuses["405"] == 405 and statuses["403"] == 403
     assert statuses["queue"] == statuses["submission"] == statuses["enrol qr"] == 200
     assert statuses["outcome"] == statuses["emergency page"] == 200
-    assert statuses["static css"] == 200
+    assert statuses["static css"] == statuses["static staff css"] == 200
     for label, (url, response) in site.items():
         assert_pinned(url, response)
 
