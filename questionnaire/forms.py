@@ -112,15 +112,10 @@ def page_form_class(questions: tuple[Question, ...]) -> type[QuestionPageForm]:
     return type("PageForm", (QuestionPageForm,), attrs)
 
 
-def page_form(questions: Sequence[Question], answers: dict[str, Any] | None = None,
-              formdata: Any = None) -> QuestionPageForm:
-    """A form for the shown questions of a page, filled from the request or from saved answers."""
-    cls = page_form_class(tuple(questions))
-    if formdata is not None:
-        return cls(formdata=formdata)
-    data = {q.id: (str(answers[q.id]) if q.kind == "int" else answers[q.id])
-            for q in questions if answers and q.id in answers}
-    return cls(formdata=None, data=data)
+def page_form(questions: Sequence[Question], formdata: Any = None) -> QuestionPageForm:
+    """A form for the shown questions of a page, filled from the request (empty without formdata).
+    Pages show saved answers without a form: see patient.render_page."""
+    return page_form_class(tuple(questions))(formdata=formdata)
 
 
 class ConfirmForm(FlaskForm):

@@ -249,7 +249,7 @@ def check_answers() -> Reply:
         return redirect(page_url(first))
     declaration = QUESTIONNAIRE.page("declaration")
     questions = list(declaration.questions)
-    form = page_form(questions, formdata=request.form) if request.method == "POST" else page_form(questions, {})
+    form = page_form(questions, formdata=request.form if request.method == "POST" else None)
     notice = None
     if request.method == "POST":
         if form.validate():
