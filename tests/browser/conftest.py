@@ -12,7 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+
+from questionnaire import create_app
+from questionnaire.extensions import db
 
 from ..conftest import IN_CI, unavailable
 from ..servers import LiveServer, fresh_database, tail
@@ -34,6 +38,18 @@ def pytest_runtest_makereport(item: pytest.Item,
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+@pytest.fixture(scope="module")
+def live_app(live_server: LiveServer) -> Iterator[Flask]:
+    """An app in this test process on the live server's database and keys, to seed it and check it."""
+    app = create_app({**live_server.app_config(), "TESTING": True})
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from questionnaire import auth, create_app, flow, store
+from questionnaire import auth, flow, store
 from questionnaire.extensions import db
 from questionnaire.questions import QUESTIONNAIRE
 from questionnaire.rules import DEFAULT_PATH, load_ruleset
@@ -422,17 +422,6 @@ def axe_path() -> Path:
                     "(scripts/install-browser runs `npm ci`)")
     return AXE
 
-
-@pytest.fixture(scope="module")
-def live_app(live_server: LiveServer) -> Iterator[Flask]:
-    """An app in this test process on the live server's database and keys, to seed it."""
-    app = create_app({**live_server.app_config(), "TESTING": True})
-    try:
-        yield app
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 @pytest.mark.parametrize("language", ["en", "es"])

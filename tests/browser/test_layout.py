@@ -25,7 +25,7 @@ from questionnaire.questions import QUESTIONNAIRE
 
 from ..helpers import PERSONAS
 from ..servers import LiveServer
-from .test_accessibility import (RULESET, context_for_tours, fill_page, live_app,  # noqa: F401 - a fixture
+from .test_accessibility import (RULESET, context_for_tours, fill_page,
                                  send_declaration, submit, tour_patient_pages, tour_staff_pages)
 
 pytestmark = pytest.mark.browser
@@ -119,7 +119,7 @@ def test_patient_pages_reflow_and_have_big_enough_targets(browser: Browser, live
 
 
 def test_staff_pages_reflow_and_have_big_enough_targets(browser: Browser, live_server: LiveServer,
-                                                        live_app: Flask) -> None:  # noqa: F811
+                                                        live_app: Flask) -> None:
     layout = LayoutVisits()
     tour_staff_pages(browser, live_server, live_app, layout, **LAYOUT_CONTEXT)
     assert len(layout.visited) >= 20, layout.visited

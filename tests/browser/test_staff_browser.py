@@ -7,7 +7,6 @@ import itertools
 import re
 import subprocess
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pyotp
@@ -16,7 +15,6 @@ from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from questionnaire import create_app
 from questionnaire.extensions import db
 from questionnaire.models import Note, Submission
 
@@ -31,16 +29,6 @@ PASSWORD = "front desk morning phrase 7"
 _ORDER = itertools.count()
 
 
-@pytest.fixture(scope="module")
-def live_db(live_server: LiveServer) -> Iterator[Flask]:
-    """An app in this test process on the live server's database, to seed it and to check it."""
-    app = create_app({**live_server.app_config(), "TESTING": True})   # same database, same keys
-    try:
-        yield app
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def create_staff_account(server: LiveServer, email: str, role: str = "front_desk") -> None:
@@ -80,13 +68,13 @@ def enrol(browser: Browser, server: LiveServer, email: str, javascript: bool) ->
         context.close()
 
 
-def test_front_desk_morning(page: Page, browser: Browser, live_server: LiveServer, live_db: Flask,
+def test_front_desk_morning(page: Page, browser: Browser, live_server: LiveServer, live_app: Flask,
                             javascript: bool) -> None:
     # The oldest new urgent submission of the day, and a less urgent one received earlier still.
     oldest = datetime(2001, 1, 1, tzinfo=timezone.utc) - timedelta(days=next(_ORDER))
-    urgent = add_submission(live_db, {**PERSONAS["urgent"], "contact_name": "Morgan <b>Test</b>"},
+    urgent = add_submission(live_app, {**PERSONAS["urgent"], "contact_name": "Morgan <b>Test</b>"},
                             created_at=oldest)
-    add_submission(live_db, persona="discuss_before_booking", created_at=oldest - timedelta(days=1))
+    add_submission(live_app, persona="discuss_before_booking", created_at=oldest - timedelta(days=1))
     email = f"desk-{uuid.uuid4().hex[:8]}@clinic.example"
     create_staff_account(live_server, email)
     secret = enrol(browser, live_server, email, javascript)
@@ -131,7 +119,7 @@ def test_front_desk_morning(page: Page, browser: Browser, live_server: LiveServe
     expect(page.locator("h1")).to_have_text("Sign in")
     assert all(c["name"] != "oq_staff" for c in page.context.cookies())
 
-    with live_db.app_context():
+    with live_app.app_context():
         sub = db.session.scalar(select(Submission).where(Submission.reference == urgent))
         assert sub is not None and (sub.status, sub.status_by, sub.version) == ("contacted", email, 2)
         assert db.session.scalars(select(Note.body).where(Note.submission_id == sub.id)).all() == [note]
