@@ -63,10 +63,10 @@ class Route:
         earlier = set(self.order[: self.order.index(page_id)])
         return next((page for page, _shown in reversed(self.steps) if page.id in earlier), None)
 
-    def first_incomplete(self, answers: Mapping[str, Any], done: Collection[str]) -> Page | None:
+    def first_incomplete(self, done: Collection[str]) -> Page | None:
         """The first shown page the patient has not completed (sent with Continue, nothing required missing)."""
         for page, shown in self.steps:
-            if page.id not in done or any(not q.optional and not has_answer(answers.get(q.id)) for q in shown):
+            if page.id not in done or any(not q.optional and q.id not in self.visible for q in shown):
                 return page
         return None
 
@@ -110,7 +110,7 @@ def unanswered_required(page_id: str, answers: Mapping[str, Any], qn: Questionna
 def first_incomplete_page(answers: Mapping[str, Any], done: Collection[str],
                           qn: Questionnaire = QUESTIONNAIRE) -> Page | None:
     """The first shown page the patient has not completed (sent with Continue, nothing required missing)."""
-    return route(answers, qn).first_incomplete(answers, done)
+    return route(answers, qn).first_incomplete(done)
 
 
 def unanswered_safety(answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIRE,

@@ -136,7 +136,7 @@ def question_page(page_id: str) -> Reply:
         return after_sending(sub)
     answers = draft.answers or {}
     route = flow.route(answers)
-    first = route.first_incomplete(answers, draft.done_pages or [])
+    first = route.first_incomplete(draft.done_pages or [])
     shown = [p.id for p in route.pages]
     questions = route.questions(page.id)
     if page.id not in shown or (first is not None and shown.index(page.id) > shown.index(first.id)):
