@@ -293,7 +293,13 @@ def admin_staff_action(staff_id: int, action: str) -> Reply:
     if target is None or action not in ("deactivate", "activate", "sign-out-everywhere", "reset-otp"):
         abort(404)
     if action == "deactivate":
-        store.deactivate_staff(target)
+        try:
+            store.deactivate_staff(target)
+        except store.LastAdministrator:
+            return render_template("staff/admin_staff.html", form=NewStaffForm(formdata=None), staff=store.all_staff(),
+                                   created=None, error=None, action_form=FlaskForm(), refused=(
+                                       f"{target.email} is the only active administrator, so it stays active: "
+                                       "add or activate another administrator first.")), 409
     elif action == "activate":
         store.update_staff(target, active=True)
     elif action == "reset-otp":
@@ -400,7 +406,11 @@ def _account(email: str) -> Staff:
 def deactivate_command(email: str) -> None:
     """Stop an account from signing in, and sign it out everywhere now."""
     staff = _account(email)
-    store.deactivate_staff(staff)
+    try:
+        store.deactivate_staff(staff)
+    except store.LastAdministrator:
+        raise click.ClickException(f"{staff.email} is the only active administrator, so it stays active: create "
+                                   "another one first (flask staff create EMAIL --role admin)") from None
     store.audit("staff_deactivate", actor="cli", detail=staff.email)
     click.echo(f"Deactivated {staff.email} and ended its sessions.")
 

@@ -200,8 +200,23 @@ def update_staff(staff: Staff, **changes: Any) -> None:
     db.session.commit()
 
 
+class LastAdministrator(Exception):
+    """Deactivating this account would leave no active administrator to manage staff and exports."""
+
+
 def deactivate_staff(staff: Staff) -> None:
-    """Stop an account signing in and end its sessions now."""
+    """Stop an account signing in and end its sessions now; never the last active administrator
+    (LastAdministrator), even when two administrators deactivate each other at the same moment."""
+    if staff.role == "admin":
+        # PostgreSQL: lock the active administrators, so that a second deactivation waits for this one
+        # and then sees it. SQLite (one writer): the check and the change are one statement.
+        db.session.execute(select(Staff.id).where(Staff.role == "admin", Staff.active.is_(True)).with_for_update())
+        another = select(Staff.id).where(Staff.role == "admin", Staff.active.is_(True), Staff.id != staff.id).exists()
+        changed = db.session.execute(update(Staff).where(Staff.id == staff.id, another).values(active=False)
+                                     .execution_options(synchronize_session="fetch"))
+        if changed.rowcount == 0 and staff.active:
+            db.session.rollback()
+            raise LastAdministrator(staff.email)
     update_staff(staff, active=False)
     revoke_all_sessions(staff.id)
 

@@ -4,6 +4,7 @@ code replay, idle and absolute timeouts, sign-out revocation, passwords, keeping
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -332,6 +333,76 @@ def test_deactivation_takes_effect_at_once_and_stops_sign_in_until_reactivated(a
     assert sign_in(desk, DESK, desk_secret).status_code == 302 and signed_in(desk)
     assert [e.action for e in audit_rows(app) if e.action.startswith("staff_")] == ["staff_deactivate",
                                                                                     "staff_activate"]
+
+
+def test_the_last_active_administrator_cannot_be_deactivated(app: Flask, clock: Clock) -> None:
+    boss = "admin@clinic.example"
+    admin = app.test_client()
+    sign_in(admin, boss, make_staff(app, boss, "admin"))
+    with app.app_context():
+        boss_id = store.staff_by_email(boss).id  # type: ignore[union-attr]
+    token = csrf(admin, "/staff/")
+    refused = admin.post(f"/staff/admin/staff/{boss_id}/deactivate", data={"csrf_token": token})
+    assert refused.status_code == 409
+    page = refused.get_data(as_text=True)
+    assert (f"Not done. {boss} is the only active administrator, so it stays active: add or activate another "
+            "administrator first.") in visible_text(page)
+    assert 'role="alert"' in page and html_problems(page) == []
+    assert signed_in(admin) and store_active(app, boss)
+    assert audit_rows(app, "staff_deactivate") == []
+
+    # With a second active administrator, either may go, but not both.
+    other = "deputy@clinic.example"
+    make_staff(app, other, "admin")
+    with app.app_context():
+        other_id = store.staff_by_email(other).id  # type: ignore[union-attr]
+    assert admin.post(f"/staff/admin/staff/{other_id}/deactivate", data={"csrf_token": token}).status_code == 303
+    assert not store_active(app, other)
+    assert admin.post(f"/staff/admin/staff/{boss_id}/deactivate", data={"csrf_token": token}).status_code == 409
+    assert store_active(app, boss)
+    # A deactivated or non-administrator account does not count as the administrator who stays.
+    make_staff(app, DESK)
+    assert admin.post(f"/staff/admin/staff/{boss_id}/deactivate", data={"csrf_token": token}).status_code == 409
+    assert admin.post(f"/staff/admin/staff/{other_id}/activate", data={"csrf_token": token}).status_code == 303
+    assert admin.post(f"/staff/admin/staff/{boss_id}/deactivate", data={"csrf_token": token}).status_code == 303
+    assert not signed_in(admin) and store_active(app, other)
+
+
+def test_two_administrators_deactivating_each_other_at_once_leave_one_active(app: Flask) -> None:
+    """Both read "another administrator is active" at the same moment: only one deactivation may win
+    (on PostgreSQL the second waits for the first's lock; on SQLite the check is in the UPDATE)."""
+    pair = ("admin@clinic.example", "deputy@clinic.example")
+    for email in pair:
+        make_staff(app, email, "admin")
+    for _round in range(8):
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def deactivate(email: str) -> None:
+            with app.app_context():
+                target = store.staff_by_email(email)
+                barrier.wait(timeout=10)
+                try:
+                    store.deactivate_staff(target)  # type: ignore[arg-type]
+                    outcomes.append("deactivated")
+                except store.LastAdministrator:
+                    outcomes.append("refused")
+
+        threads = [threading.Thread(target=deactivate, args=(email,)) for email in pair]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert sorted(outcomes) == ["deactivated", "refused"]
+        assert sorted(store_active(app, email) for email in pair) == [False, True]
+        with app.app_context():
+            for email in pair:
+                store.update_staff(store.staff_by_email(email), active=True)  # type: ignore[arg-type]
+
+
+def store_active(app: Flask, email: str) -> bool:
+    with app.app_context():
+        return bool(store.staff_by_email(email).active)  # type: ignore[union-attr]
 
 
 def test_an_administrators_otp_reset_makes_the_next_sign_in_enrol_again(app: Flask, clock: Clock) -> None:

@@ -92,6 +92,17 @@ def test_deactivate_ends_sessions_at_once_and_stops_sign_in(app: Flask, runner: 
     assert missing.exit_code != 0 and "no account" in missing.output
 
 
+def test_deactivate_refuses_the_last_active_administrator(app: Flask, runner: Any) -> None:
+    make_staff(app, "admin@clinic.example", "admin")
+    result = runner.invoke(args=["staff", "deactivate", "admin@clinic.example"])
+    assert result.exit_code != 0
+    assert "only active administrator" in result.output and "flask staff create EMAIL --role admin" in result.output
+    assert staff(app, "admin@clinic.example").active and audit_rows(app, "staff_deactivate") == []
+    make_staff(app, "deputy@clinic.example", "admin")
+    assert runner.invoke(args=["staff", "deactivate", "admin@clinic.example"]).exit_code == 0
+    assert not staff(app, "admin@clinic.example").active
+
+
 def test_reset_otp_makes_the_next_sign_in_enrol_a_new_code(app: Flask, runner: Any) -> None:
     secret = make_staff(app, "desk@clinic.example")
     client = app.test_client()
