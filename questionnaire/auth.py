@@ -21,7 +21,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired
 
 from . import limiter_storage_ok, store
-from .extensions import limiter
+from .extensions import csrf, limiter
 from .models import Staff, StaffSession, utcnow
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
@@ -191,6 +191,7 @@ class CodeForm(FlaskForm):
 
 
 class PasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[InputRequired("Enter your current password")])
     password = PasswordField("New password", validators=[InputRequired("Enter a new password")])
     confirm = PasswordField("Confirm the new password", validators=[InputRequired("Enter the password again")])
 
@@ -235,8 +236,7 @@ def sign_in() -> Reply:
             _set_cookie(response, token)
             return response
         if staff is not None and ok is False and not _locked(staff):
-            store.record_failed_sign_in(staff, int(current_app.config.get("STAFF_LOCK_AFTER", 5)),
-                                        timedelta(minutes=int(current_app.config.get("STAFF_LOCK_MINUTES", 15))))
+            _count_failure(staff)
         store.audit("sign_in_failed", actor=(form.email.data or "")[:254].strip().lower(), ip=client_ip())
         error = VAGUE
     elif request.method == "POST":
@@ -247,6 +247,13 @@ def sign_in() -> Reply:
 
 def _locked(staff: Staff) -> bool:
     return staff.locked_until is not None and staff.locked_until > utcnow()
+
+
+def _count_failure(staff: Staff) -> None:
+    """One more wrong password or code for this account; the one that locks it is audited."""
+    if store.record_failed_sign_in(staff, int(current_app.config.get("STAFF_LOCK_AFTER", 5)),
+                                   timedelta(minutes=int(current_app.config.get("STAFF_LOCK_MINUTES", 15)))):
+        store.audit("account_locked", actor=staff.email, ip=client_ip())
 
 
 def _set_cookie(response: WerkzeugResponse, token: str) -> None:
@@ -319,8 +326,7 @@ def code() -> Reply:
     if form.validate_on_submit():
         if not _locked(staff) and verify_code(staff, form.code.data or ""):
             return _finish_sign_in(row, staff)
-        store.record_failed_sign_in(staff, int(current_app.config.get("STAFF_LOCK_AFTER", 5)),
-                                    timedelta(minutes=int(current_app.config.get("STAFF_LOCK_MINUTES", 15))))
+        _count_failure(staff)
         store.audit("sign_in_failed", actor=staff.email, ip=client_ip(), detail="code")
         error = VAGUE
     elif request.method == "POST":
@@ -360,7 +366,12 @@ def page_of_form(path: str) -> str:
 
 
 @bp.post("/sign-out")
+@csrf.exempt
 def sign_out() -> Reply:
+    """Always signs out. It needs no form token: only this site's own pages can send it (a post from
+    another site is refused before any view, and the staff cookie is SameSite=Strict), and a token
+    gone stale (the patient form cleared this browser's session, say) must never leave a session
+    open on a shared computer."""
     row, staff = load_session()
     if row is not None:
         store.revoke_staff_session(row)
@@ -376,19 +387,31 @@ def sign_out() -> Reply:
 @bp.route("/password", methods=["GET", "POST"])
 @staff_required()
 def change_password() -> Reply:
+    """A new password needs the current one (someone at a screen left signed in cannot take the
+    account over); other sessions of the account end, this one stays."""
     form = PasswordForm()
-    error = None
+    error, field = None, "current"
     if form.validate_on_submit():
         staff: Staff = g.staff
-        error = password_problem(form.password.data or "")
-        if not error and form.password.data != form.confirm.data:
-            error = "The two passwords are not the same"
-        if not error and check_password(staff, form.password.data or ""):
-            error = "Choose a password different from your current one"
+        if _locked(staff) or not check_password(staff, form.current.data or ""):
+            if not _locked(staff):
+                _count_failure(staff)
+            store.audit("password_change_failed", actor=staff.email, ip=client_ip())
+            error = "Your current password is not right"
+        else:
+            field = "password"
+            error = password_problem(form.password.data or "")
+            if not error and form.password.data != form.confirm.data:
+                error = "The two passwords are not the same"
+            if not error and form.password.data == form.current.data:
+                error = "Choose a password different from your current one"
         if not error:
             store.update_staff(staff, password_hash=hash_password(form.password.data or ""), must_change_password=False)
-            store.audit("password_changed", actor=staff.email, ip=client_ip())
+            ended = store.revoke_all_sessions(staff.id, keep=g.staff_session.id)
+            store.audit("password_changed", actor=staff.email, ip=client_ip(),
+                        detail=f"{ended} other session(s) ended" if ended else None)
             return redirect(url_for("staff.queue"))
     elif request.method == "POST":
         error = form_problem(form)
-    return render_template("auth/password.html", form=form, error=error), (400 if error else 200)
+        field = next((name for name in ("current", "password", "confirm") if form.errors.get(name)), "current")
+    return render_template("auth/password.html", form=form, error=error, field=field), (400 if error else 200)

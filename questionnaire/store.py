@@ -227,14 +227,16 @@ def reset_staff_otp(staff: Staff) -> None:
     revoke_all_sessions(staff.id)
 
 
-def record_failed_sign_in(staff: Staff, lock_after: int, lock_for: timedelta) -> None:
-    """Count a failed attempt atomically; lock the account after too many in a row."""
+def record_failed_sign_in(staff: Staff, lock_after: int, lock_for: timedelta) -> bool:
+    """Count a failed attempt atomically; lock the account after too many in a row (then True)."""
     db.session.execute(update(Staff).where(Staff.id == staff.id).values(failed_attempts=Staff.failed_attempts + 1))
     db.session.commit()
     db.session.refresh(staff)
     if staff.failed_attempts >= lock_after:
         staff.locked_until, staff.failed_attempts = utcnow() + lock_for, 0
         db.session.commit()
+        return True
+    return False
 
 
 def use_otp_step(staff: Staff, step: int) -> bool:
@@ -276,9 +278,11 @@ def revoke_staff_session(row: StaffSession) -> None:
         db.session.commit()
 
 
-def revoke_all_sessions(staff_id: int) -> int:
+def revoke_all_sessions(staff_id: int, *, keep: int | None = None) -> int:
+    """End every open session of an account (but `keep`, a session id); returns how many ended."""
     result = db.session.execute(update(StaffSession).where(StaffSession.staff_id == staff_id,
-                                                           StaffSession.revoked_at.is_(None))
+                                                           StaffSession.revoked_at.is_(None),
+                                                           StaffSession.id != (keep or -1))
                                 .values(revoked_at=utcnow()))
     db.session.commit()
     return int(result.rowcount or 0)

@@ -279,6 +279,23 @@ def test_sign_out_revokes_the_session_so_a_replayed_cookie_is_refused(app: Flask
     assert [e.actor for e in audit_rows(app, "sign_out")] == [DESK]
 
 
+def test_sign_out_signs_out_even_with_a_stale_form_token_but_never_from_another_site(app: Flask) -> None:
+    """A shared front-desk computer: a patient began the form in the same browser, which replaced the
+    session that held the staff page's form token. Sign out must still end the staff session."""
+    client = app.test_client()
+    sign_in(client, DESK, make_staff(app, DESK))
+    stale = token_of(client.get("/staff/").get_data(as_text=True))
+    assert client.post("/start").status_code == 302          # the patient form starts a new session
+    cross_site = client.post("/staff/sign-out", data={"csrf_token": stale},
+                             headers={"Origin": "https://elsewhere.example", "Sec-Fetch-Site": "cross-site"})
+    assert cross_site.status_code == 403 and signed_in(client)
+    response = client.post("/staff/sign-out", data={"csrf_token": stale})
+    assert response.status_code == 200 and "You have signed out" in response.get_data(as_text=True)
+    assert not signed_in(client)
+    assert client.post("/staff/sign-out").status_code == 200   # no token at all, nobody signed in: still fine
+    assert [e.actor for e in audit_rows(app, "sign_out")] == [DESK]
+
+
 def test_the_staff_cookie_lasts_only_for_the_browser_session_and_there_is_no_remember_me(app: Flask) -> None:
     secret = make_staff(app, DESK)
     client = app.test_client()
@@ -516,7 +533,8 @@ def test_a_password_being_changed_when_the_session_timed_out_is_not_kept(app: Fl
     sign_in(client, DESK, make_staff(app, DESK))
     page = client.get("/staff/password").get_data(as_text=True)
     clock.offset = timedelta(minutes=20)
-    response = client.post("/staff/password", data={"csrf_token": token_of(page), "password": "my new secret phrase",
+    response = client.post("/staff/password", data={"csrf_token": token_of(page), "current": PASSWORD,
+                                                     "password": "my new secret phrase",
                                                      "confirm": "my new secret phrase"})
     assert response.status_code in (302, 303) and "/staff/sign-in" in response.location
     assert "kept=" not in response.location
@@ -551,16 +569,60 @@ def test_changing_the_password_applies_the_policy(app: Flask, clock: Clock) -> N
     token = token_of(page)
     for new, confirm, message in (("short", "short", "12 to 128"), ("password1234", "password1234", "too common"),
                                   ("a fine new password", "a different one!", "not the same")):
-        response = client.post("/staff/password", data={"csrf_token": token, "password": new, "confirm": confirm})
+        response = client.post("/staff/password", data={"csrf_token": token, "current": PASSWORD, "password": new,
+                                                        "confirm": confirm})
         assert response.status_code == 400 and message in error_of(response)
         assert html_problems(response.get_data(as_text=True)) == []
-    response = client.post("/staff/password", data={"csrf_token": token, "password": "a fine new password",
-                                                    "confirm": "a fine new password"})
+    response = client.post("/staff/password", data={"csrf_token": token, "current": PASSWORD,
+                                                    "password": "a fine new password", "confirm": "a fine new password"})
     assert response.status_code == 302
     clock.offset = timedelta(minutes=1)
     assert password_step(app.test_client(), DESK).status_code == 400
     assert sign_in(app.test_client(), DESK, secret, password="a fine new password").status_code == 302
     assert [e.actor for e in audit_rows(app, "password_changed")] == [DESK]
+
+
+def test_a_new_password_needs_the_current_one_and_ends_the_other_sessions(app: Flask, clock: Clock) -> None:
+    """Someone at a screen left signed in cannot take the account over, and a password changed after
+    a leak shuts out whoever used it."""
+    secret = make_staff(app, DESK)
+    here, elsewhere = app.test_client(), app.test_client()
+    sign_in(here, DESK, secret)
+    clock.offset = timedelta(seconds=31)   # the next code: one code signs in once
+    sign_in(elsewhere, DESK, secret)
+    token = token_of(here.get("/staff/password").get_data(as_text=True))
+    new = {"password": "a fine new password", "confirm": "a fine new password"}
+
+    missing = here.post("/staff/password", data={"csrf_token": token, **new})
+    assert missing.status_code == 400 and error_of(missing) == "Enter your current password"
+    wrong = here.post("/staff/password", data={"csrf_token": token, "current": "not my password at all", **new})
+    assert wrong.status_code == 400 and error_of(wrong) == "Your current password is not right"
+    assert 'href="#current"' in wrong.get_data(as_text=True) and html_problems(wrong.get_data(as_text=True)) == []
+    assert [e.actor for e in audit_rows(app, "password_change_failed")] == [DESK]
+    assert password_step(app.test_client(), DESK, "a fine new password").status_code == 400   # nothing changed
+
+    done = here.post("/staff/password", data={"csrf_token": token, "current": PASSWORD, **new})
+    assert done.status_code == 302
+    assert signed_in(here) and not signed_in(elsewhere)
+    (event,) = audit_rows(app, "password_changed")
+    assert (event.actor, event.detail) == (DESK, "1 other session(s) ended")
+
+
+def test_guessing_the_current_password_locks_the_account(app: Flask, clock: Clock) -> None:
+    secret = make_staff(app, DESK)
+    client = app.test_client()
+    sign_in(client, DESK, secret)
+    token = token_of(client.get("/staff/password").get_data(as_text=True))
+    for i in range(7):
+        guess = client.post("/staff/password", data={"csrf_token": token, "current": f"a wrong guess {i}",
+                                                     "password": "a fine new password", "confirm": "a fine new password"})
+        assert guess.status_code == 400
+    # Locked after five: even the right password is refused now, here and at sign-in.
+    right = client.post("/staff/password", data={"csrf_token": token, "current": PASSWORD,
+                                                 "password": "a fine new password", "confirm": "a fine new password"})
+    assert right.status_code == 400 and error_of(right) == "Your current password is not right"
+    assert password_step(app.test_client(), DESK).status_code == 400
+    assert [e.actor for e in audit_rows(app, "account_locked")] == [DESK]
 
 
 def test_the_bootstrap_administrator_must_choose_a_password_at_first_sign_in(app: Flask) -> None:
@@ -579,10 +641,11 @@ def test_the_bootstrap_administrator_must_choose_a_password_at_first_sign_in(app
         assert response.status_code == 302 and response.location == "/staff/password", url
     page = client.get("/staff/password").get_data(as_text=True)
     assert "Choose a new password" in visible_text(page)
-    same = client.post("/staff/password", data={"csrf_token": token_of(page), "password": password,
+    same = client.post("/staff/password", data={"csrf_token": token_of(page), "current": password, "password": password,
                                                 "confirm": password})
     assert same.status_code == 400 and "different" in error_of(same)   # the one-time password cannot stay
-    response = client.post("/staff/password", data={"csrf_token": token_of(page), "password": "our clinic admin phrase",
+    response = client.post("/staff/password", data={"csrf_token": token_of(page), "current": password,
+                                                    "password": "our clinic admin phrase",
                                                     "confirm": "our clinic admin phrase"})
     assert response.status_code == 302
     assert client.get("/staff/admin/staff").status_code == 200
