@@ -23,6 +23,7 @@ from wtforms.validators import InputRequired
 from . import limiter_storage_ok, store
 from .extensions import csrf, limiter
 from .models import Staff, StaffSession, utcnow
+from .security import local_path
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 COOKIE = "oq_staff"
@@ -163,9 +164,7 @@ KEEPABLE = {"staff.add_note": ("body",), "staff.set_status": ("status", "version
 
 
 def safe_next(target: str | None) -> str:
-    if target and target.startswith("/staff/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("staff.queue")
+    return local_path(target, "/staff/") or url_for("staff.queue")
 
 
 def take_pending(*paths: str) -> tuple[str, dict[str, str]] | None:

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from . import flow, page_cache, store
 from .extensions import limiter
 from .interop import announce
+from .security import local_path
 from .forms import ConfirmForm, page_form
 from .i18n import current_language
 from .models import Draft, Submission
@@ -352,8 +353,5 @@ def set_language() -> Reply:
         draft = current_draft()
         if draft is not None and store.submission_for_draft(draft) is None:
             store.set_draft_language(draft, lang)
-    target = request.form.get("next", "")
     # Only a local path: never an open redirect.
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = url_for("patient.start")
-    return redirect(target)
+    return redirect(local_path(request.form.get("next")) or url_for("patient.start"))

@@ -58,6 +58,17 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+def local_path(target: str | None, prefix: str = "/") -> str | None:
+    """`target` when it is a path on this site under `prefix`, else None: never another site (no
+    "//host", no backslash that a browser reads as a slash, no scheme) and no control character or
+    space, which browsers drop (so "/<tab>/host" is "//host") and which could split a header."""
+    if not target or not target.startswith(prefix) or target.startswith("//") or "\\" in target:
+        return None
+    if any(ch <= " " or ch == "\x7f" for ch in target):
+        return None
+    return target
+
+
 def init_app(app: Flask) -> None:
     if not log.handlers:
         handler = StderrHandler()

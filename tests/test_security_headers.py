@@ -18,6 +18,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from questionnaire import security
+
 from .helpers import PERSONAS, Patient
 from .staff_factory import cheap_hashing
 from .staff_helpers import make_staff, sign_in, token_of
@@ -294,3 +296,21 @@ def test_static_javascript_keeps_nothing_in_browser_storage() -> None:
     for path in static.rglob("*.css"):
         assert not re.search(r"url\(\s*['\"]?(https?:)?//", path.read_text(encoding="utf-8")), path.name
         assert "@import" not in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("target, prefix, kept", [
+    ("/questions/urgent?return=check", "/", True),
+    ("/staff/submissions/ABCD-2345", "/staff/", True),
+    ("/questions/urgent", "/staff/", False),       # outside the prefix
+    ("https://evil.example/", "/", False),
+    ("//evil.example", "/", False),
+    ("/\\evil.example", "/", False),
+    ("/\t/evil.example", "/", False),              # browsers drop the tab: "//evil.example"
+    ("/staff/\n/x", "/staff/", False),             # would split the Location header
+    ("/a b", "/", False),
+    ("/\x7f", "/", False),
+    ("", "/", False),
+    (None, "/", False),
+])
+def test_redirect_targets_are_paths_of_this_site_only(target: str | None, prefix: str, kept: bool) -> None:
+    assert security.local_path(target, prefix) == (target if kept else None)
