@@ -24,6 +24,9 @@ DEFAULTS: dict[str, Any] = {
     "BOOKING_URL": "",
     "CONTACT_WORKING_DAYS": 2,
     "DRAFT_TTL_HOURS": 24,
+    # After sending, this browser can show (and print) the answers and outcome for so long; then it
+    # forgets them, so that the next person on a shared device cannot read them.
+    "SENT_COPY_MINUTES": 60,
     "RULES_PATH": None,
     # Pre-ping survives a database restart; hidden parameters keep values out of error messages.
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
@@ -146,6 +149,12 @@ def refuse_unsafe(cfg: Any) -> None:
         problems.append("FLASK_RATELIMIT_STORAGE_URI must point at Redis (redis://...) so limits hold across instances")
     if not cfg.get("WTF_CSRF_ENABLED", True):
         problems.append("FLASK_WTF_CSRF_ENABLED must not be turned off")
+    # Every outcome page tells the patient whom to call: an empty or placeholder value would leave a
+    # patient who needs to talk to the clinic without a number.
+    if not str(cfg.get("CLINIC_PHONE") or "").strip():
+        problems.append("FLASK_CLINIC_PHONE is not set: outcome pages give patients this number to call")
+    if str(cfg.get("CLINIC_NAME") or "").strip() in ("", DEFAULTS["CLINIC_NAME"]):
+        problems.append("FLASK_CLINIC_NAME is not set: patients see it on every page")
     if cfg.get("TESTING") or cfg.get("TEST_FAIL_SUBMIT_COMMIT"):
         problems.append("FLASK_TESTING and FLASK_TEST_FAIL_SUBMIT_COMMIT are for tests only and must be off")
     if problems:

@@ -16,7 +16,7 @@ from .interop import announce
 from .security import local_path
 from .forms import ConfirmForm, page_form
 from .i18n import current_language
-from .models import Draft, Submission
+from .models import Draft, Submission, utcnow
 from .questions import QUESTIONNAIRE, Page, Question
 from .rules import Ruleset
 
@@ -48,9 +48,16 @@ def current_draft() -> Draft | None:
 
 
 def sent_submission() -> Submission | None:
-    """The submission this browser's draft became, if it was sent (or stopped early)."""
+    """The submission this browser's draft became, if it was sent (or stopped early) in the last
+    SENT_COPY_MINUTES; after that the browser forgets it, so that the next person on a shared device
+    cannot read the answers."""
     draft = current_draft()
-    return store.submission_for_draft(draft) if draft is not None else None
+    sub = store.submission_for_draft(draft) if draft is not None else None
+    window = timedelta(minutes=int(current_app.config["SENT_COPY_MINUTES"]))
+    if sub is not None and utcnow() - sub.created_at > window:
+        fresh_session()
+        return None
+    return sub
 
 
 def unsent_draft() -> Draft | None:

@@ -27,6 +27,8 @@ def good(tmp_path: Path, **extra: Any) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/prod.db",
         "ENCRYPTION_KEYS": {"k1": KEY},
         "ENCRYPTION_KEY_ID": "k1",
+        "CLINIC_NAME": "Riverside Clinic",
+        "CLINIC_PHONE": "0161 496 0000",
     }
     settings.update(extra)
     return {k: v for k, v in settings.items() if v is not None}
@@ -59,6 +61,10 @@ def test_a_safe_production_configuration_starts(tmp_path: Path) -> None:
     ({"WTF_CSRF_ENABLED": False}, "FLASK_WTF_CSRF_ENABLED"),
     ({"TESTING": True}, "FLASK_TESTING"),
     ({"TEST_FAIL_SUBMIT_COMMIT": True}, "FLASK_TEST_FAIL_SUBMIT_COMMIT"),
+    ({"CLINIC_PHONE": None}, "FLASK_CLINIC_PHONE"),
+    ({"CLINIC_PHONE": "  "}, "FLASK_CLINIC_PHONE"),
+    ({"CLINIC_NAME": None}, "FLASK_CLINIC_NAME"),
+    ({"CLINIC_NAME": "Our clinic"}, "FLASK_CLINIC_NAME"),
 ])
 def test_each_unsafe_setting_is_refused_by_name(tmp_path: Path, change: dict[str, Any], setting: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -98,6 +104,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyP
     env = {"FLASK_PRODUCTION": "true", "FLASK_SECRET_KEY": secrets.token_urlsafe(48),
            "FLASK_SESSION_COOKIE_SECURE": "true", "FLASK_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
            "FLASK_ENCRYPTION_KEYS": json.dumps({"k1": KEY}), "FLASK_ENCRYPTION_KEY_ID": "k1",
+           "FLASK_CLINIC_NAME": "Riverside Clinic", "FLASK_CLINIC_PHONE": "0161 496 0000",
            "DATABASE_URL": f"sqlite:///{tmp_path}/env.db"}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -115,6 +122,7 @@ def test_environment_configuration_starts_when_safe(clean_env: pytest.MonkeyPatc
     ("FLASK_SECRET_KEY", "secret", "FLASK_SECRET_KEY"),
     ("FLASK_RATELIMIT_STORAGE_URI", "memory://", "FLASK_RATELIMIT_STORAGE_URI"),
     ("FLASK_ENCRYPTION_KEYS", "", "FLASK_ENCRYPTION_KEYS"),
+    ("FLASK_CLINIC_PHONE", "", "FLASK_CLINIC_PHONE"),
 ])
 def test_environment_configuration_is_refused_when_unsafe(clean_env: pytest.MonkeyPatch, name: str, value: str,
                                                           setting: str) -> None:
