@@ -168,6 +168,10 @@ def question_page(page_id: str) -> Reply:
         return render_page(page, questions, form.filled_in()[0], {}, back_to_check, route=route, notice=gettext(
             "We could not save this page. Your answers are still here: check them and select Continue."))
     if not valid:
+        # Nothing given is lost if the patient now goes Back: the answers that are fine are kept (over
+        # what was saved before), and the page waits for Continue again.
+        saved = {q.id: answers[q.id] for q in questions if q.id in answers}
+        store.save_page(draft, page.id, {**saved, **form.answers()}, draft_ttl(), done=False)
         return render_page(page, questions, *form.filled_in(), back_to_check, route=route)
     store.save_page(draft, page.id, form.answers(), draft_ttl())
     assessment = ruleset().evaluate(draft.answers, upto=page.id)

@@ -170,7 +170,10 @@ def test_a_value_outside_the_allowed_answers_is_never_stored(patient: Patient, p
     assert f"{question_id}-error" in inline_errors(html)
     assert_good_page(html)
     after = draft_row(patient.client)
-    assert after.answers == before.answers and after.done_pages == before.done_pages
+    # The bad value is never stored, and the page is not done; the page's good answers are kept.
+    assert question_id not in after.answers and after.done_pages == before.done_pages
+    assert after.answers == {**before.answers, **{k: v for k, v in after.answers.items() if k not in before.answers}}
+    assert set(after.answers) - set(before.answers) <= {q.id for q in QUESTIONNAIRE.page(page_id).questions}
 
 
 def test_fields_that_are_not_on_the_page_are_ignored(patient: Patient) -> None:
@@ -311,3 +314,21 @@ def test_emergency_page_is_never_cached(patient: Patient) -> None:
     response = patient.complete(PERSONAS["urgent"])
     assert response.request.path == "/get-help-now"
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_answers_that_are_fine_are_kept_when_the_page_has_an_error_and_the_patient_goes_back(
+        patient: Patient) -> None:
+    """Product: never lose an answer on a validation error or the back button. The page with an error
+    keeps its good answers in the draft, and still has to be sent with Continue."""
+    patient.reach("about", NO_FLAGS)
+    saved = patient.post("/questions/about", form_data("about", NO_FLAGS))
+    assert saved.status_code == 302
+    patient.get("/questions/about")
+    typed = {"respondent_role": "family_or_carer", "patient_age_years": "abc", "treatment_types": ["spine_neck"]}
+    assert patient.post("/questions/about", typed).status_code == 200   # the page again, with its errors
+    patient.get("/questions/urgent")                                      # Back, then forward again
+    values = field_values(patient.get("/questions/about").get_data(as_text=True))
+    assert values["respondent_role"] == "family_or_carer" and values["treatment_types"] == ["spine_neck"]
+    assert values["patient_age_years"] == str(NO_FLAGS["patient_age_years"])   # the last good age, not "abc"
+    # Not sent with Continue: the form does not go past this page.
+    assert patient.get("/check-answers").location == "/questions/about"
