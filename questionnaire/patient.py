@@ -280,7 +280,10 @@ def outcome_context(sub: Submission) -> dict[str, Any]:
     rs = ruleset()
     level = rs.level(sub.level) if sub.level in [lv.id for lv in rs.levels] else rs.no_flags
     message_ids: list[str] = []
-    for f in sub.fired:
+    # The emergency page says only what the urgent rules say: "we will contact you before you book"
+    # from a lower flag would contradict "do not wait for the clinic to contact you".
+    shown = [f for f in sub.fired if f.get("level") == level.id] if level.stops_form else sub.fired
+    for f in shown:
         for m in f.get("message_ids", []):
             if m not in message_ids and m in rs.messages:
                 message_ids.append(m)

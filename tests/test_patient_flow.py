@@ -79,6 +79,21 @@ def test_an_urgent_answer_stops_the_form_at_once_and_keeps_only_the_answers_give
     assert len(stored(app)) == 1 and stored(app)[0].answers == sub.answers
 
 
+def test_the_emergency_page_says_nothing_that_contradicts_getting_help_now(app: Flask, patient: Patient) -> None:
+    """A lower flag on the same page ("not sure" about feeling unwell: we will contact you before you
+    book) is stored for the clinic, but the emergency page shows only what the urgent rules say."""
+    patient.start()
+    answers = {**form_data("urgent", NO_FLAGS), "chest_pain_now": "yes", "unwell_now": "not_sure"}
+    assert patient.post("/questions/urgent", answers).location == "/get-help-now"
+    for url in ("/get-help-now", "/sent/print"):
+        text = visible_text(patient.get(url).get_data(as_text=True))
+        assert URGENT_WORDING in text and "chest pain" in text.lower(), url
+        for m in ("MSG_D", "MSG_AFTER_FEELING_BETTER"):   # what r_current_infection_or_fever says
+            assert app.extensions["ruleset"].messages[m].split(". ")[0] not in text, (url, m)
+    [sub] = stored(app)
+    assert {f["id"] for f in sub.fired} == {"r_urgent_chest_pain_now", "r_current_infection_or_fever"}
+
+
 def test_an_urgent_answer_on_a_follow_up_page_stores_both_pages_answers(app: Flask, patient: Patient) -> None:
     patient.start()
     first = {**form_data("urgent", NO_FLAGS), "recent_ozone_7d": "yes"}
