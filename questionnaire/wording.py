@@ -14,7 +14,8 @@ WORDS: dict[str, tuple[str, ...]] = {
            "approved", "guaranteed"),
     "es": ("elegible", "elegibles", "inelegible", "elegibilidad", "apto", "apta", "aptos", "aptas",
            "autorizado", "autorizada", "aprobado", "aprobada", "aprobados", "aprobadas", "seguro",
-           "segura", "seguros", "seguras", "seguridad", "garantizado", "garantizada", "garantía"),
+           "segura", "seguros", "seguras", "seguridad", "garantizado", "garantizada", "garantía", "idóneo",
+           "idónea", "idóneos", "idóneas"),
 }
 
 PHRASES: dict[str, tuple[str, ...]] = {
@@ -29,7 +30,8 @@ PHRASES: dict[str, tuple[str, ...]] = {
            "cumple los requisitos", "candidato", "candidata", "luz verde", "todo en orden",
            "puede proceder con el tratamiento", "sin contraindicaciones", "sin efectos secundarios",
            "no tiene efectos secundarios", "no hace daño", "probado que funciona", "eficacia comprobada",
-           "certificado",
+           "certificado", "sin peligro", "visto bueno", "inocuo", "inocua", "inocuos", "inocuas", "inofensivo",
+           "inofensiva", "inofensivos", "inofensivas",
            "no necesita ver a un médico", "no hace falta decírselo a su médico",
            "puede dejar su medicamento", "puede dejar de tomar"),
 }
@@ -39,7 +41,8 @@ MARKS = ("\u2713", "\u2714", "\u2611", "\u2705", "\U0001F5F8")
 
 
 def _word_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, words)) + r")(?![\w-])", re.IGNORECASE)
+    # Whole words, but a hyphen joins nothing away: "pre-approved" and "safe-to-proceed" count.
+    return re.compile(r"(?<!\w)(" + "|".join(map(re.escape, words)) + r")(?!\w)", re.IGNORECASE)
 
 
 _WORD_RE = {lang: _word_pattern(words) for lang, words in WORDS.items()}

@@ -139,6 +139,16 @@ def test_the_spanish_banned_list_is_as_strict_as_the_english_one() -> None:
     for phrase in ("sin riesgo", "luz verde", "sin contraindicaciones", "sin efectos secundarios"):
         assert phrase in PHRASES["es"]
     assert banned_wording("¿Está seguro?", lang="es") == ["seguro"]
+    for phrase in ("sin peligro", "visto bueno", "inocuo", "inofensiva"):
+        assert banned_wording(f"El tratamiento es {phrase} para usted.", lang="es") == [phrase], phrase
+    assert banned_wording("Usted es idónea.", lang="es", phrases=False) == ["idónea"]
+
+
+def test_a_hyphen_does_not_hide_a_banned_word() -> None:
+    assert banned_wording("You are pre-approved.", phrases=False) == ["approved"]
+    assert banned_wording("Medically-cleared and safe-to-proceed.", phrases=False) == ["cleared", "safe"]
+    assert banned_wording("Non-eligible.", phrases=False) == ["eligible"]
+    assert banned_wording("Está pre-aprobada.", lang="es", phrases=False) == ["aprobada"]
 
 
 def test_no_spanish_translation_uses_clearance_wording(spanish: Catalog) -> None:
