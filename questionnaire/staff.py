@@ -90,7 +90,10 @@ def queue() -> Reply:
         sub = store.submission_by_reference(normalise_reference(ref))
         if sub is not None:
             return redirect(url_for("staff.submission", reference=sub.reference))
-    status = args.get("status") if args.get("status") in STATUSES else None
+    # New submissions (the ones waiting for a call) unless another status, or "any", is chosen: closed
+    # urgent cases would otherwise sit above new work for as long as they are kept.
+    chosen = args.get("status") or "new"
+    status = chosen if chosen in STATUSES else None
     level = args.get("level") if args.get("level") in [*(lv.id for lv in ruleset().levels), "none"] else None
     rule = args.get("rule") if args.get("rule") in {r.id for r in ruleset().rules} else None
     filters = {"status": status, "level_rank": ruleset().rank(level) if level else None, "rule": rule,
@@ -99,7 +102,8 @@ def queue() -> Reply:
     rows = store.queue_page(**filters, after=_cursor(args.get("after")), size=size + 1)
     more = len(rows) > size
     rows = rows[:size]
-    keep = {k: v for k, v in args.items() if k in ("status", "level", "rule", "from", "to") and v}
+    keep = {k: v for k, v in args.items() if k in ("level", "rule", "from", "to") and v}
+    keep["status"] = status or "any"
     next_url = url_for("staff.queue", **keep, after=cursor_of(rows[-1])) if more and rows else None
     return render_template("staff/queue.html", rows=rows, counts=store.level_counts(status), next_url=next_url,
                            filters=keep, not_found=ref if ref else None, first_page=not args.get("after"))

@@ -18,7 +18,7 @@ from questionnaire import store
 from questionnaire.extensions import db
 from questionnaire.models import AuditEvent, Clock, Note
 
-from .helpers import EVERY_PAGE, PERSONAS
+from .helpers import EVERY_PAGE, PERSONAS, visible_text
 from .staff_factory import (BASE_TIME, add_submission, add_submissions, at, audit_rows, cheap_hashing, clock, csrf,
                             queue_references, submission_row, version_on)
 from .staff_helpers import make_staff, sign_in, token_of
@@ -74,18 +74,32 @@ def test_queue_filters_by_status_level_rule_and_date(app: Flask) -> None:
     ])
     client = signed_in_as(app)
     assert queue(client, "status=contacted") == [refs[1], refs[2]]
-    assert queue(client, "level=urgent") == [refs[0], refs[1]]
+    assert queue(client, "level=urgent&status=any") == [refs[0], refs[1]]
+    assert queue(client, "level=urgent") == [refs[0]]                     # new ones unless told otherwise
     assert queue(client, "level=none") == [refs[3]]
-    assert queue(client, "rule=r_needle_faint") == [refs[4], refs[2]]   # discuss (level) before mention
+    assert queue(client, "rule=r_needle_faint&status=any") == [refs[4], refs[2]]   # discuss before mention
     assert queue(client, "rule=r_urgent_chest_pain_now&status=new") == [refs[0]]
     day2 = (BASE_TIME + timedelta(days=1)).strftime("%Y-%m-%d")
-    assert queue(client, f"from={day2}&to={day2}") == [refs[1], refs[2]]
-    assert queue(client, f"from={day2}") == [refs[1], refs[4], refs[2], refs[3]]
+    assert queue(client, f"from={day2}&to={day2}&status=any") == [refs[1], refs[2]]
+    assert queue(client, f"from={day2}&status=any") == [refs[1], refs[4], refs[2], refs[3]]
     assert queue(client, f"to={BASE_TIME:%Y-%m-%d}") == [refs[0]]
     # Unknown filter values are ignored rather than hiding everything.
     assert len(queue(client, "level=bogus&status=nope&rule=r_none&from=yesterday")) == 5
     html = client.get("/staff/?status=contacted&level=urgent").get_data(as_text=True)
     assert '<option value="contacted" selected>' in html and '<option value="urgent" selected>' in html
+
+
+def test_the_queue_opens_on_new_submissions_so_closed_urgent_cases_do_not_bury_new_work(app: Flask) -> None:
+    closed = add_submissions(app, [{"persona": "urgent", "created_at": at(n), "status": "closed"} for n in range(30)])
+    (waiting,) = add_submissions(app, [{"persona": "discuss_before_booking", "created_at": at(days=1)}])
+    client = signed_in_as(app)
+    html = client.get("/staff/").get_data(as_text=True)
+    assert queue_references(html) == [waiting]
+    assert '<option value="new" selected>' in html and "Showing new submissions" in visible_text(html)
+    everything = client.get("/staff/?status=any").get_data(as_text=True)
+    assert queue_references(everything) == closed[:25] and '<option value="any" selected>' in everything
+    nxt = re.search(r'<a href="([^"]+)">Next page</a>', everything).group(1).replace("&amp;", "&")  # type: ignore[union-attr]
+    assert "status=any" in nxt and queue_references(client.get(nxt).get_data(as_text=True)) == closed[25:] + [waiting]
 
 
 def test_look_up_by_reference_however_it_is_typed(app: Flask) -> None:
@@ -113,8 +127,10 @@ def test_queue_counts_submissions_per_level(app: Flask) -> None:
                     + [{"persona": "none", "status": "closed"}] * 4 + [{"persona": "mention_at_consultation",
                                                                          "status": "closed"}])
     client = signed_in_as(app)
-    assert counts(client.get("/staff/").get_data(as_text=True)) == {
+    assert counts(client.get("/staff/?status=any").get_data(as_text=True)) == {
         "urgent": 3, "discuss_before_booking": 2, "mention_at_consultation": 1, "none": 4}
+    assert counts(client.get("/staff/").get_data(as_text=True)) == {   # new ones, unless told otherwise
+        "urgent": 3, "discuss_before_booking": 2, "mention_at_consultation": 0, "none": 0}
     assert counts(client.get("/staff/?status=closed").get_data(as_text=True)) == {
         "urgent": 0, "discuss_before_booking": 0, "mention_at_consultation": 1, "none": 4}
 
