@@ -30,11 +30,17 @@ def _load(path: str | None) -> Ruleset:
 @rules_cli.command("check")
 @click.argument("path", required=False)
 def check(path: str | None) -> None:
-    """Validate a rules file (default: the one the app uses)."""
+    """Validate a rules file (default: the one the app uses).
+
+    An approved file is checked against the content hash its sign-off recorded: a rule changed
+    after the sign-off is an error, as it is when the app starts.
+    """
     rs = _load(path)
-    status = f"signed off by {rs.sign_off_by} on {rs.sign_off_date}" if rs.signed_off else "NOT clinically signed off"
+    status = (f"signed off by {rs.sign_off_by} on {rs.sign_off_date} for exactly this content"
+              if rs.signed_off else "NOT clinically signed off")
     click.echo(f"{rs.path}: OK: {rs.name} version {rs.version} ({rs.status}, {status}): "
-               f"{len(rs.rules)} rules, {len(rs.levels)} levels, {len(rs.examples)} examples, sha256 {rs.sha256[:12]}")
+               f"{len(rs.rules)} rules, {len(rs.levels)} levels, {len(rs.examples)} examples, sha256 {rs.sha256[:12]}, "
+               f"content sha256 {rs.content_sha256[:12]}")
 
 
 @rules_cli.command("test")
@@ -94,7 +100,8 @@ def replay_command(candidate: str, since: str | None, as_json: bool) -> None:
 @click.option("--date", "date", help="The date of the review (YYYY-MM-DD; default today).")
 @click.argument("path", required=False)
 def sign_off_command(by: str, date: str | None, path: str | None) -> None:
-    """Record a clinical sign-off in the rules file (status approved, by whom, when)."""
+    """Record a clinical sign-off in the rules file (status approved, by whom, when, and the sha256 of
+    the content approved: any later change to the rules needs a new sign-off)."""
     from . import replay, store
     target = Path(path) if path else Path(current_app.config.get("RULES_PATH") or DEFAULT_PATH)
     try:
@@ -106,9 +113,9 @@ def sign_off_command(by: str, date: str | None, path: str | None) -> None:
     except replay.SignOffError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    store.audit("rules_signed_off", actor="cli", detail=f"version {rs.version} by {by}"[:500])
-    click.echo(f"{target}: version {rs.version} signed off by {rs.sign_off_by} on {rs.sign_off_date}. "
-               "Restart the app to use it.")
+    store.audit("rules_signed_off", actor="cli", detail=f"version {rs.version} by {by}, content sha256 {rs.content_sha256}"[:500])
+    click.echo(f"{target}: version {rs.version} signed off by {rs.sign_off_by} on {rs.sign_off_date} "
+               f"(content sha256 {rs.content_sha256[:12]}). Restart the app to use it.")
 
 
 keys_cli = AppGroup("keys", help="Encryption keys for answers, contact details and notes.")

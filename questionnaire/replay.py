@@ -4,7 +4,8 @@
 `replay(submissions, current, candidate)` judges every submission's stored answers with both rule
 sets and reports, per rule and per level, which submissions would change outcome: counts and
 reference numbers only, never answers. `sign_off(path, by, date)` records a clinician's approval in
-the rules file by editing the `ruleset:` block's text alone, so comments and layout stay as written.
+the rules file by editing the `ruleset:` block's text alone, so comments and layout stay as written;
+the approval names the content it approved (rules.content_sha256), so a later edit voids it.
 """
 
 from __future__ import annotations
@@ -277,11 +278,17 @@ def _scalar(text: str) -> str:
 
 def sign_off(path: str | Path, by: str, date: dt.date | str | None = None, *,
              questionnaire: Questionnaire = QUESTIONNAIRE) -> Ruleset:
-    """Record a clinical sign-off: `status: approved` and `sign_off: {by: NAME, date: YYYY-MM-DD}`.
+    """Record a clinical sign-off: `status: approved` and
+    `sign_off: {by: NAME, date: YYYY-MM-DD, content_sha256: HASH}`.
+
+    HASH is rules.content_sha256() of the file as it is now: the rules, levels, messages, examples
+    and version the clinician approves. The loader refuses an approved file whose content no longer
+    has that hash, so any later edit needs a new sign-off (or the status set back to draft).
 
     Only the `status:` and `sign_off:` lines of the `ruleset:` block change; every other byte of
-    the file stays as it was. The file must load before and after (load_ruleset); if the edited file
-    does not load, the original is put back and SignOffError is raised. Returns the loaded rule set.
+    the file stays as it was. The file must load before (apart from an out-of-date sign-off, which
+    this replaces) and after; if the edited file does not load, the original is put back and
+    SignOffError is raised. Returns the loaded rule set.
     """
     path = Path(path)
     name = " ".join(str(by).split())
@@ -295,7 +302,9 @@ def sign_off(path: str | Path, by: str, date: dt.date | str | None = None, *,
             raise SignOffError(f"the date {date!r} is not YYYY-MM-DD") from exc
     if isinstance(when, dt.datetime):
         when = when.date()
-    load_ruleset(path, questionnaire)          # refuse to sign off a file that does not load
+    # Refuse to sign off a file that does not load; an earlier sign-off that no longer matches is
+    # what this one replaces, so only that check is left out.
+    content = load_ruleset(path, questionnaire, verify_sign_off=False).content_sha256
     original = path.read_bytes()
     text = original.decode("utf-8")
     lines = text.splitlines(keepends=True)
@@ -326,7 +335,8 @@ def sign_off(path: str | Path, by: str, date: dt.date | str | None = None, *,
         if key == "status":
             out.append(f"{key_indent}status: approved{comment}{eol}")
             continue
-        out.append(f"{key_indent}sign_off: {{by: {_scalar(name)}, date: \"{when.isoformat()}\"}}{comment}{eol}")
+        out.append(f"{key_indent}sign_off: {{by: {_scalar(name)}, date: \"{when.isoformat()}\", "
+                   f"content_sha256: \"{content}\"}}{comment}{eol}")
         if not value:
             # A block mapping below (by: / date: lines, more indented): replaced by the flow line.
             while i < len(block) and block[i].strip() and \

@@ -8,6 +8,7 @@ patient was shown (flow.visible_answers) and never gives a clearance: it only ra
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,9 @@ MESSAGE_ID = re.compile(r"^MSG_[A-Z0-9_]+$")
 
 TOP_KEYS = {"ruleset", "levels", "no_flags", "messages", "sources", "rules", "examples"}
 RULESET_KEYS = {"name", "version", "status", "sign_off"}
+SIGN_OFF_KEYS = {"by", "date", "content_sha256"}
+# What the content hash leaves out: the fields a sign-off itself writes.
+UNSIGNED_KEYS = ("status", "sign_off")
 LEVEL_KEYS = {"id", "title", "outcome", "holds_booking", "stops_form"}
 OUTCOME_KEYS = {"title", "outcome"}
 RULE_KEYS = {"id", "level", "when", "patient_message", "staff_note", "sources", "evidence"}
@@ -289,13 +293,18 @@ class Ruleset:
     order: tuple[Rule, ...]            # dependency order: referenced rules first
     questionnaire: Questionnaire = field(repr=False, compare=False)
     plan: _Plan = field(init=False, repr=False, compare=False)
+    # content_sha256(): what a sign-off approves; and the one the sign-off recorded (None: none).
+    content_sha256: str = ""
+    signed_content_sha256: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "plan", _Plan.build(self.order))
 
     @property
     def signed_off(self) -> bool:
-        return self.status == "approved" and bool(self.sign_off_by)
+        """Approved, by someone, and for exactly the rules in the file (the recorded content hash matches)."""
+        return (self.status == "approved" and bool(self.sign_off_by) and bool(self.content_sha256)
+                and self.signed_content_sha256 == self.content_sha256)
 
     def level(self, level_id: str) -> Level:
         if level_id == NO_LEVEL:
@@ -392,8 +401,42 @@ def _expand_means_all(answers: Mapping[str, Any], qn: Questionnaire) -> Mapping[
 
 # --- loading and validation ------------------------------------------------------------------
 
-def load_ruleset(path: str | Path = DEFAULT_PATH, questionnaire: Questionnaire = QUESTIONNAIRE) -> Ruleset:
-    """Read, validate and compile a rules file; raise RulesFileError with every fault found."""
+def _canonical(obj: Any) -> Any:
+    """Parsed YAML as plain JSON data: mappings with text keys (sorted when dumped), lists, scalars."""
+    if isinstance(obj, Mapping):
+        return {(k if isinstance(k, str) else f"{type(k).__name__}:{k!r}"): _canonical(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_canonical(v) for v in obj]
+    if obj is None or isinstance(obj, (str, bool, int)):
+        return obj
+    if isinstance(obj, float):
+        return repr(obj) if obj != obj or obj in (float("inf"), float("-inf")) else obj
+    return f"{type(obj).__name__}:{obj}"      # dates and other YAML scalars
+
+
+def content_sha256(data: Any) -> str:
+    """SHA-256 of a parsed rules file's content: what a clinical sign-off approves.
+
+    Computed over the parsed data, canonically serialised (JSON, sorted keys, no spaces), with the
+    ruleset's `status` and `sign_off` left out: comments, quoting and layout do not count, while any
+    change to a rule, level, message, source, example or the version does.
+    """
+    if isinstance(data, Mapping):
+        data = dict(data)
+        if isinstance(data.get("ruleset"), Mapping):
+            data["ruleset"] = {k: v for k, v in data["ruleset"].items() if k not in UNSIGNED_KEYS}
+    text = json.dumps(_canonical(data), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def load_ruleset(path: str | Path = DEFAULT_PATH, questionnaire: Questionnaire = QUESTIONNAIRE, *,
+                 verify_sign_off: bool = True) -> Ruleset:
+    """Read, validate and compile a rules file; raise RulesFileError with every fault found.
+
+    An approved file must carry the content hash its sign-off recorded (content_sha256()); if the
+    rules changed since, the file is refused. `verify_sign_off=False` skips only that check (for
+    `flask rules sign-off`, which records a new one).
+    """
     path = Path(path)
     shown = str(path)
     try:
@@ -409,12 +452,14 @@ def load_ruleset(path: str | Path = DEFAULT_PATH, questionnaire: Questionnaire =
         line = mark.line + 1 if mark else 1
         problem = getattr(exc, "problem", None) or str(exc)
         raise RulesFileError([RuleError(shown, line, None, f"YAML syntax: {problem}")]) from exc
-    return _Validator(shown, hashlib.sha256(raw).hexdigest(), questionnaire).run(data)
+    return _Validator(shown, hashlib.sha256(raw).hexdigest(), questionnaire,
+                      verify_sign_off=verify_sign_off).run(data)
 
 
 class _Validator:
-    def __init__(self, file: str, sha256: str, qn: Questionnaire) -> None:
+    def __init__(self, file: str, sha256: str, qn: Questionnaire, *, verify_sign_off: bool = True) -> None:
         self.file, self.sha256, self.qn = file, sha256, qn
+        self.verify_sign_off = verify_sign_off
         self.errors: list[RuleError] = []
 
     def error(self, line: int, rule: str | None, message: str) -> None:
@@ -450,6 +495,9 @@ class _Validator:
         if not self.keys(data, TOP_KEYS, TOP_KEYS - {"examples"}, "the rules file"):
             raise RulesFileError(self.errors)
         meta = self.ruleset(data.get("ruleset"))
+        content = content_sha256(data)
+        if self.verify_sign_off:
+            self.signed_content(data.get("ruleset"), meta, content)
         levels = self.levels(data.get("levels"))
         no_flags = self.no_flags(data.get("no_flags"))
         messages = self.named_texts(data.get("messages"), "messages", patient=True, pattern=MESSAGE_ID)
@@ -461,14 +509,15 @@ class _Validator:
             raise RulesFileError(self.errors)
         ruleset = Ruleset(self.file, meta["name"], meta["version"], meta["status"], meta["by"], meta["date"],
                           self.sha256, tuple(levels), no_flags, messages, sources, tuple(rules), examples,
-                          tuple(order), self.qn)
+                          tuple(order), self.qn, content, meta["content_sha256"])
         self.examples(ruleset, data.get("examples"))
         if self.errors:
             raise RulesFileError(self.errors)
         return ruleset
 
     def ruleset(self, meta: Any) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": "", "version": "", "status": "draft", "by": None, "date": None}
+        out: dict[str, Any] = {"name": "", "version": "", "status": "draft", "by": None, "date": None,
+                               "content_sha256": None}
         if meta is None or not self.keys(meta, RULESET_KEYS, RULESET_KEYS, "ruleset"):
             return out
         out["name"] = self.text(meta, "name", None, "ruleset name")
@@ -480,12 +529,36 @@ class _Validator:
             self.error(_line(meta, "status"), None, f"ruleset status must be one of {', '.join(STATUSES)}")
         out["status"] = meta.get("status")
         sign_off = meta.get("sign_off")
-        if self.keys(sign_off, {"by", "date"}, {"by", "date"}, "sign_off"):
+        if self.keys(sign_off, SIGN_OFF_KEYS, {"by", "date"}, "sign_off"):
             out["by"] = sign_off.get("by") or None
             out["date"] = str(sign_off["date"]) if sign_off.get("date") else None
             if out["status"] == "approved" and not (out["by"] and out["date"]):
                 self.error(_line(meta, "sign_off"), None, "an approved rule set needs a sign-off by someone, with a date")
+            recorded = sign_off.get("content_sha256")
+            if recorded is not None and not (isinstance(recorded, str) and re.fullmatch(r"[0-9a-f]{64}", recorded)):
+                self.error(_line(sign_off, "content_sha256"), None,
+                           "sign_off content_sha256 must be 64 lowercase hex digits (written by `flask rules sign-off`)")
+            elif recorded is not None:
+                out["content_sha256"] = recorded
         return out
+
+    def signed_content(self, meta: Any, out: Mapping[str, Any], content: str) -> None:
+        """An approved rule set is approved for the content its sign-off recorded, and no other."""
+        if out["status"] != "approved" or not (out["by"] and out["date"]) or not isinstance(meta, _Map):
+            return          # not approved, or already reported as an approval without a sign-off
+        recorded = out["content_sha256"]
+        if recorded == content:
+            return
+        who = f"the sign-off by {out['by']} on {out['date']}"
+        remedy = ("a clinician must sign off again (`flask rules sign-off --by NAME`), "
+                  "or the status be set back to draft")
+        if recorded is None:
+            reason = (f"the rules may have changed after {who}: it records no content_sha256 of the rules it "
+                      f"approved; {remedy}")
+        else:
+            reason = (f"the rules changed after {who} (content sha256 now {content[:12]}, signed off "
+                      f"{recorded[:12]}); {remedy}")
+        self.error(_line(meta, "sign_off"), None, reason)
 
     def levels(self, levels: Any) -> list[Level]:
         out: list[Level] = []

@@ -238,7 +238,8 @@ def test_sign_off_records_approval_and_leaves_the_rest_of_the_file_byte_for_byte
     assert len(old_lines) == len(new_lines)
     assert changed == [("  status: draft", "  status: approved"),
                        ("  sign_off: {by: null, date: null}",
-                        '  sign_off: {by: "Dr Jane Smith", date: "2026-11-29"}')]
+                        '  sign_off: {by: "Dr Jane Smith", date: "2026-11-29", '
+                        f'content_sha256: "{CURRENT.content_sha256}"}}')]
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["rules.yaml"]   # no temporary file left behind
 
@@ -264,7 +265,8 @@ def test_a_block_style_sign_off_with_comments_and_crlf_line_endings(tmp_path: Pa
     new = path.read_bytes().decode()
     assert new.replace("\r\n", "") == new.replace("\r\n", "").replace("\n", "")   # no bare LF slipped in
     assert "  status: approved   # draft | approved\r\n" in new
-    assert '  sign_off: {by: "Dra. Mar\u00eda \\"Mar\\" Garc\u00eda", date: "2026-12-01"}       # set by flask rules sign-off\r\n' in new
+    assert ('  sign_off: {by: "Dra. Mar\u00eda \\"Mar\\" Garc\u00eda", date: "2026-12-01", '
+            f'content_sha256: "{loaded.content_sha256}"}}       # set by flask rules sign-off\r\n') in new
     assert "    by: null" not in new
     assert "  # who approved it, and when\r\n" in new and "\r\n\r\n# a comment between blocks\r\nlevels:" in new
     assert new.startswith(head.replace("\n", "\r\n")) and new.endswith(("\nlevels:" + after).replace("\n", "\r\n"))
