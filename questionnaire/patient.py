@@ -176,7 +176,7 @@ def question_page(page_id: str) -> Reply:
     store.save_page(draft, page.id, form.answers(), draft_ttl())
     assessment = ruleset().evaluate(draft.answers, upto=page.id)
     if ruleset().level(assessment.level).stops_form:
-        store.submit(draft, ruleset(), assessment, stopped_early=True, on_created=announce)
+        store.submit(draft, ruleset(), assessment, stopped_early=True, on_created=announce, ip=request.remote_addr)
         return redirect(url_for("patient.emergency"))
     if back_to_check:
         return redirect(page_url(flow.first_incomplete_page(draft.answers, draft.done_pages), back_to_check=True))
@@ -267,7 +267,7 @@ def check_answers() -> Reply:
         if form.validate():
             store.save_page(draft, declaration.id, form.answers(), draft_ttl())
             assessment = ruleset().evaluate(draft.answers)
-            store.submit(draft, ruleset(), assessment, on_created=announce)
+            store.submit(draft, ruleset(), assessment, on_created=announce, ip=request.remote_addr)
             return redirect(url_for("patient.outcome"))
         if form.csrf_token.errors:
             notice = gettext("We could not send your answers. They are still saved: select Send my answers again.")

@@ -110,7 +110,7 @@ def submission_for_draft(draft: Draft) -> Submission | None:
 
 
 def submit(draft: Draft, ruleset: Ruleset, assessment: Assessment, *, stopped_early: bool = False,
-           on_created: Callable[[Submission], None] | None = None) -> Submission:
+           on_created: Callable[[Submission], None] | None = None, ip: str | None = None) -> Submission:
     """Store the draft's visible answers as one submission; sending twice returns the first one.
 
     `on_created` runs once, after the commit, only for the request that created the submission.
@@ -140,6 +140,9 @@ def submit(draft: Draft, ruleset: Ruleset, assessment: Assessment, *, stopped_ea
                                           created_at=sub.created_at) for f in assessment.fired)
         _count(sub.level, sub.status, +1)
         draft.submission_id = sub.id
+        # The record's creation is audited in the same transaction: both are stored, or neither.
+        audit("submission_created", actor="patient", ip=ip, reference=sub.reference, commit=False,
+              detail=f"{sub.level}{', stopped early' if stopped_early else ''}")
         db.session.commit()
         if on_created is not None:
             on_created(sub)

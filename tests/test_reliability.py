@@ -263,6 +263,7 @@ def test_r9_a_crash_during_the_final_write_leaves_no_partial_submission(tmp_path
             assert crashed.status == 500
             assert "Traceback" not in crashed.body and "injected" not in crashed.body
             assert count(reader, Submission) == 0
+            assert count(reader, AuditEvent, AuditEvent.action == "submission_created") == 0   # one transaction
             with reader.app_context():
                 (draft,) = db.session.scalars(select(Draft)).all()
                 assert draft.answers["blood_thinner_name"] == "warfarin" and draft.submission_id is None
@@ -277,6 +278,12 @@ def test_r9_a_crash_during_the_final_write_leaves_no_partial_submission(tmp_path
             sent = patient.post("/check-answers", {"declaration": "yes"})
             assert sent.status == 302 and sent.path == "/sent"
             assert count(reader, Submission) == 1
+            with reader.app_context():
+                (created,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "submission_created"))
+                sub = db.session.scalars(select(Submission)).one()
+                assert (created.submission_ref, created.actor, created.detail) == (sub.reference, "patient",
+                                                                                   "discuss_before_booking")
+                db.session.remove()
         finally:
             live.stop()
 

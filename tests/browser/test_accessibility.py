@@ -324,7 +324,7 @@ def _staff_pages(server: LiveServer, app: Flask, visit: Callable[[Page, str], No
     visit(page, "submission as front desk, status conflict")
     page.goto(server.url(f"/staff/submissions/{reference}/print"))
     visit(page, "forbidden (print view as front desk)")
-    post_from_page(page, "/staff/sign-out", token=False)
+    post_from_page(page, f"/staff/submissions/{reference}/notes", token=False)
     visit(page, "form expired (no CSRF token)")
     page.goto(server.url("/staff/"))
     submit(page, "form[action$='/sign-out'] button[type=submit]")
