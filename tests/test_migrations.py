@@ -10,10 +10,12 @@ import flask_migrate
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask import Flask
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
-from questionnaire import create_app
+from questionnaire import create_app, store
 from questionnaire.extensions import db
 
 from .conftest import test_settings
@@ -78,3 +80,29 @@ def test_readiness_needs_the_newest_migration_and_health_needs_only_the_database
     assert ready.get_json()["checks"] == {"database": "ok", "rate_limits": "ok"}
     with app.app_context():
         db.engine.dispose()
+
+
+def test_the_audit_log_is_append_only_in_the_database(fresh_database: str) -> None:
+    """Rows can be added, never changed or removed, whoever sends the SQL (migrations and create_all)."""
+    app = create_app(test_settings(fresh_database))
+    with app.app_context():
+        flask_migrate.upgrade()
+        store.audit("sign_in", actor="desk@clinic.example", ip="127.0.0.1")
+        for statement in ("UPDATE audit_events SET actor = 'someone else'", "DELETE FROM audit_events"):
+            with pytest.raises(DBAPIError, match="append-only"):
+                db.session.execute(text(statement))
+            db.session.rollback()
+        assert [(e.actor, e.action) for e in store.audit_events()] == [("desk@clinic.example", "sign_in")]
+        store.audit("sign_out", actor="desk@clinic.example")   # adding still works
+        assert len(store.audit_events()) == 2
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_the_audit_log_made_by_create_all_is_append_only_too(app: Flask) -> None:
+    with app.app_context():
+        store.audit("sign_in", actor="desk@clinic.example")
+        with pytest.raises(DBAPIError, match="append-only"):
+            db.session.execute(text("DELETE FROM audit_events"))
+        db.session.rollback()
+        assert len(store.audit_events()) == 1
