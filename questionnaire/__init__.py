@@ -28,7 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     # The rules file is checked before anything can serve a request: a broken file stops the
     # app here with every fault as FILE:LINE: rule ID: message.
-    app.extensions["ruleset"] = load_ruleset(app.config.get("RULES_PATH") or DEFAULT_PATH)
+    app.extensions["ruleset"] = load_ruleset(app.config.get("RULES_PATH") or DEFAULT_PATH, languages=app.config.get("LANGUAGES") or (), translations=app.config.get("BABEL_TRANSLATION_DIRECTORIES"))
 
     if int(app.config["PROXY_COUNT"]) > 0:
         # Trust exactly as many proxies as there are in front of the app, no more.

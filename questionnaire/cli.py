@@ -17,9 +17,15 @@ from .rules import DEFAULT_PATH, RulesFileError, Ruleset, answer_problems, load_
 rules_cli = AppGroup("rules", help="Check, test and try the rules file.")
 
 
-def _load(path: str | None) -> Ruleset:
+def _load(path: str | None, *, translations: bool = False) -> Ruleset:
+    """The rules file (default: the app's), or exit 1 listing its faults. With `translations`, the
+    same translation check as at start-up: every patient-facing text translated into each of the
+    app's LANGUAGES, without clearance wording."""
+    target = Path(path) if path else Path(current_app.config.get("RULES_PATH") or DEFAULT_PATH)
+    languages = (current_app.config.get("LANGUAGES") or ()) if translations else ()
     try:
-        return load_ruleset(Path(path) if path else Path(current_app.config.get("RULES_PATH") or DEFAULT_PATH))
+        return load_ruleset(target, languages=languages,
+                            translations=current_app.config.get("BABEL_TRANSLATION_DIRECTORIES"))
     except RulesFileError as exc:
         for error in exc.errors:
             click.echo(str(error), err=True)
@@ -33,9 +39,10 @@ def check(path: str | None) -> None:
     """Validate a rules file (default: the one the app uses).
 
     An approved file is checked against the content hash its sign-off recorded: a rule changed
-    after the sign-off is an error, as it is when the app starts.
+    after the sign-off is an error, as it is when the app starts; so is a patient-facing text
+    without a translation into one of the app's languages.
     """
-    rs = _load(path)
+    rs = _load(path, translations=True)
     status = (f"signed off by {rs.sign_off_by} on {rs.sign_off_date} for exactly this content"
               if rs.signed_off else "NOT clinically signed off")
     click.echo(f"{rs.path}: OK: {rs.name} version {rs.version} ({rs.status}, {status}): "
@@ -47,7 +54,7 @@ def check(path: str | None) -> None:
 @click.argument("path", required=False)
 def test(path: str | None) -> None:
     """Run the example cases in a rules file (a failing example is reported with its line)."""
-    rs = _load(path)   # loading runs every example and refuses the file if one does not hold
+    rs = _load(path, translations=True)   # loading runs every example and refuses the file if one does not hold
     for ex in rs.examples:
         result = rs.evaluate(ex["answers"])
         click.echo(f"ok  {ex['name']}  ->  {result.level}: {', '.join(result.rule_ids) or '-'}")

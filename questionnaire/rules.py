@@ -7,10 +7,11 @@ patient was shown (flow.visible_answers) and never gives a clearance: it only ra
 
 from __future__ import annotations
 
+import gettext
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,14 @@ from . import flow
 from .conditions import (MULTI_OPS, NUMBER_OPS, ConditionError, Fact, Predicate, compile_condition,
                          is_single_test, references, rule_references, trigger_facts, walk)
 from .questions import QUESTIONNAIRE, Questionnaire
-from .wording import banned_wording
+from .wording import WORDS, banned_wording
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "rules" / "contraindications.yaml"
+# The compiled catalogues: <dir>/<lang>/LC_MESSAGES/messages.mo (Flask-Babel's layout and default).
+TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
+TRANSLATION_DOMAIN = "messages"
 NO_LEVEL = "none"
+_PLACEHOLDER = re.compile(r"\{\w*\}")
 GRADE = re.compile(r"^[ABCDX](/[ABCDX])*( via [ABCDX])?$")
 MESSAGE_ID = re.compile(r"^MSG_[A-Z0-9_]+$")
 
@@ -429,13 +434,62 @@ def content_sha256(data: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+# A msgid's translation, or "" when the catalogue has none.
+Lookup = Callable[[str], str]
+
+
+class _Untranslated(gettext.NullTranslations):
+    """The last fallback of a catalogue chain: a msgid it reaches has no translation."""
+
+    def gettext(self, message: str) -> str:
+        return ""
+
+
+def translation_directories(translations: str | Path | Iterable[str | Path] | None = None) -> list[Path]:
+    """Catalogue directories as Flask-Babel reads BABEL_TRANSLATION_DIRECTORIES: ';'-separated text,
+    relative ones from the package folder (the app's root_path); None gives TRANSLATIONS_DIR."""
+    if translations is None:
+        return [TRANSLATIONS_DIR]
+    items: Iterable[str | Path] = (translations.split(";") if isinstance(translations, str)
+                                   else [translations] if isinstance(translations, Path) else translations)
+    return [TRANSLATIONS_DIR.parent / d for d in items if str(d).strip()]
+
+
+def catalogue_lookup(language: str, directories: Sequence[Path]) -> Lookup | None:
+    """The compiled catalogues of `language` in these directories (the first has priority), as a
+    lookup; None when none of them has one. Only the standard library: no Babel, no Flask."""
+    chain: gettext.NullTranslations | None = None
+    for directory in directories:
+        found = gettext.find(TRANSLATION_DOMAIN, str(directory), [language])
+        if not found:
+            continue
+        with open(found, "rb") as fh:
+            catalogue = gettext.GNUTranslations(fh)
+        if chain is None:
+            chain = catalogue
+        else:
+            chain.add_fallback(catalogue)
+    if chain is None:
+        return None
+    chain.add_fallback(_Untranslated())
+    return chain.gettext
+
+
 def load_ruleset(path: str | Path = DEFAULT_PATH, questionnaire: Questionnaire = QUESTIONNAIRE, *,
-                 verify_sign_off: bool = True) -> Ruleset:
+                 verify_sign_off: bool = True, languages: Iterable[str] = (),
+                 translations: str | Path | Iterable[str | Path] | None = None) -> Ruleset:
     """Read, validate and compile a rules file; raise RulesFileError with every fault found.
 
     An approved file must carry the content hash its sign-off recorded (content_sha256()); if the
     rules changed since, the file is refused. `verify_sign_off=False` skips only that check (for
     `flask rules sign-off`, which records a new one).
+
+    With `languages` (the app's LANGUAGES), every patient-facing text of the file (level titles and
+    outcomes, the no-flags title and outcome, every message) must have a non-empty translation in
+    each non-English language's compiled catalogue (found in `translations`, as for
+    translation_directories()), with the same {placeholders} and no clearance wording of that
+    language (wording.banned_wording). The app starts with this check; the Babel extractor, which
+    must read a file whose new texts are not translated yet, loads without it.
     """
     path = Path(path)
     shown = str(path)
@@ -452,14 +506,17 @@ def load_ruleset(path: str | Path = DEFAULT_PATH, questionnaire: Questionnaire =
         line = mark.line + 1 if mark else 1
         problem = getattr(exc, "problem", None) or str(exc)
         raise RulesFileError([RuleError(shown, line, None, f"YAML syntax: {problem}")]) from exc
-    return _Validator(shown, hashlib.sha256(raw).hexdigest(), questionnaire,
-                      verify_sign_off=verify_sign_off).run(data)
+    wanted = [lang for lang in dict.fromkeys(str(x) for x in languages) if lang.replace("-", "_").split("_")[0] != "en"]
+    return _Validator(shown, hashlib.sha256(raw).hexdigest(), questionnaire, verify_sign_off=verify_sign_off,
+                      languages=wanted, directories=translation_directories(translations)).run(data)
 
 
 class _Validator:
-    def __init__(self, file: str, sha256: str, qn: Questionnaire, *, verify_sign_off: bool = True) -> None:
+    def __init__(self, file: str, sha256: str, qn: Questionnaire, *, verify_sign_off: bool = True,
+                 languages: Sequence[str] = (), directories: Sequence[Path] = ()) -> None:
         self.file, self.sha256, self.qn = file, sha256, qn
         self.verify_sign_off = verify_sign_off
+        self.languages, self.directories = languages, directories
         self.errors: list[RuleError] = []
 
     def error(self, line: int, rule: str | None, message: str) -> None:
@@ -504,6 +561,8 @@ class _Validator:
         sources = self.named_texts(data.get("sources"), "sources", patient=False, pattern=None)
         rules = self.rules(data.get("rules"), {lv.id for lv in levels}, messages, sources)
         order = self.order(rules, data.get("rules"))
+        for language in self.languages:
+            self.translated(language, data, levels, no_flags, messages)
         examples = tuple(data.get("examples") or ())
         if self.errors:
             raise RulesFileError(self.errors)
@@ -514,6 +573,48 @@ class _Validator:
         if self.errors:
             raise RulesFileError(self.errors)
         return ruleset
+
+    def translated(self, language: str, data: Mapping[str, Any], levels: Sequence[Level], no_flags: Level,
+                   messages: Mapping[str, str]) -> None:
+        """Every patient-facing text has a translation into `language`, fit for a patient to read."""
+        code = language.replace("-", "_")
+        lookup = catalogue_lookup(code, self.directories)
+        if lookup is None:
+            where = ", ".join(str(d) for d in self.directories)
+            self.error(1, None, f"no compiled {language!r} catalogue ({code}/LC_MESSAGES/{TRANSLATION_DOMAIN}.mo "
+                       f"in {where}), so its translations cannot be checked: run `make translations`")
+            return
+        wording = next((c for c in (code, code.split("_")[0]) if c in WORDS), None)
+        if wording is None:
+            self.error(1, None, f"questionnaire/wording.py has no clearance-wording list for {language!r}, so its "
+                       "translations cannot be checked")
+        raw_levels = [lv for lv in data.get("levels") or () if isinstance(lv, _Map)]
+        raw_no_flags, raw_messages = data.get("no_flags"), data.get("messages")
+        texts: list[tuple[int, str | None, str, str]] = []     # line, id for the rule slot, what, msgid
+        for lv in levels:
+            raw = next((r for r in raw_levels if r.get("id") == lv.id), None)
+            texts += [(_line(raw, "title"), None, f"level {lv.id} title", lv.title),
+                      (_line(raw, "outcome"), None, f"level {lv.id} outcome", lv.outcome)]
+        texts += [(_line(raw_no_flags, "title"), None, "no_flags title", no_flags.title),
+                  (_line(raw_no_flags, "outcome"), None, "no_flags outcome", no_flags.outcome)]
+        texts += [(_line(raw_messages, key), key, f"message {key}", text) for key, text in messages.items()]
+        for line, key, what, msgid in texts:
+            if not msgid:
+                continue        # reported already as missing or empty
+            translation = lookup(msgid)
+            if not translation.strip():
+                self.error(line, key, f"{what} has no {language!r} translation (a reworded text needs a new one: "
+                           "run `make translations` and translate it)")
+                continue
+            if wording is not None:
+                banned = banned_wording(translation, lang=wording)
+                if banned:
+                    self.error(line, key, f"the {language!r} translation of {what} uses clearance wording a "
+                               "patient must never read: " + ", ".join(repr(b) for b in banned))
+            wanted, found = sorted(set(_PLACEHOLDER.findall(msgid))), sorted(set(_PLACEHOLDER.findall(translation)))
+            if wanted != found:
+                self.error(line, key, f"the {language!r} translation of {what} must have the placeholders "
+                           f"{', '.join(wanted) or 'none'} (it has {', '.join(found) or 'none'})")
 
     def ruleset(self, meta: Any) -> dict[str, Any]:
         out: dict[str, Any] = {"name": "", "version": "", "status": "draft", "by": None, "date": None,
