@@ -54,6 +54,8 @@ DEFAULTS: dict[str, Any] = {
     "STAFF_LOCK_AFTER": 5,
     "STAFF_LOCK_MINUTES": 15,
     "PATIENT_POST_LIMIT": "120 per minute",
+    # Whole-database downloads (CSV export, audit CSV, FHIR bundle) per address, counted together.
+    "BULK_EXPORT_LIMIT": "10 per hour",
     "RATELIMIT_HEADERS_ENABLED": False,
     "BABEL_DEFAULT_LOCALE": "en",
     "LANGUAGES": ["en", "es"],

@@ -11,6 +11,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request, stream_wi
 
 from . import fhir, notify, store
 from .auth import Reply, client_ip, staff_required
+from .staff import bulk_export_limit
 from .models import Submission
 from .staff import FULL_ANSWERS, _date, _get
 
@@ -50,6 +51,7 @@ def submission_response(reference: str) -> Reply:
 
 @bp.get("/staff/admin/fhir-bundle")
 @staff_required("admin")
+@bulk_export_limit()
 def bundle() -> Reply:
     """Every submission in a date range as one FHIR Bundle, streamed (administrators, audited)."""
     date_from, date_to = _date(request.args.get("from")), _date(request.args.get("to"), end=True)

@@ -21,6 +21,7 @@ from wtforms.validators import InputRequired, Length
 
 from . import flow, replay, store
 from .auth import ROLES, Reply, client_ip, hash_password, password_problem, staff_required, take_pending
+from .extensions import limiter
 from .models import Staff, Submission
 from .questions import QUESTIONNAIRE
 from .rules import Ruleset
@@ -314,8 +315,17 @@ def admin_staff_action(staff_id: int, action: str) -> Reply:
     return redirect(url_for("staff.admin_staff"), code=303)
 
 
+def bulk_export_limit() -> Any:
+    """The one limit of every whole-database download (BULK_EXPORT_LIMIT), counted when one is sent."""
+    return limiter.shared_limit(lambda: str(current_app.config["BULK_EXPORT_LIMIT"]), scope="bulk_export",
+                                deduct_when=lambda response: response.status_code == 200,
+                                exempt_when=lambda: request.method == "GET" and request.endpoint in (
+                                    "staff.export", "staff.audit_log") and request.args.get("format") != "csv")
+
+
 @bp.get("/admin/audit")
 @staff_required("admin")
+@bulk_export_limit()
 def audit_log() -> Reply:
     args = request.args
     before = int(args["before"]) if (args.get("before") or "").isdigit() else None
@@ -336,6 +346,7 @@ def audit_log() -> Reply:
 
 @bp.route("/admin/export", methods=["GET", "POST"])
 @staff_required("admin")
+@bulk_export_limit()
 def export() -> Reply:
     form = FlaskForm()
     if request.method == "POST" and form.validate():

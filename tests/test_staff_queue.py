@@ -464,3 +464,23 @@ def test_every_event_leaves_an_audit_row_without_answers_or_contact_details(app:
         for value in row:
             for word in forbidden:
                 assert word.lower() not in str(value).lower(), (word, row)
+
+
+def test_whole_database_downloads_share_one_limit_per_address(make_app: Any) -> None:
+    """CSV export, audit CSV and FHIR bundle: BULK_EXPORT_LIMIT together; pages and refusals are not counted."""
+    app = make_app(RATELIMIT_ENABLED=True, BULK_EXPORT_LIMIT="3 per hour")
+    add_submission(app)
+    admin = signed_in_as(app, "admin")
+    token = csrf(admin, "/staff/admin/export")
+    for _ in range(3):   # pages that only show a form or the log are not downloads
+        assert admin.get("/staff/admin/export").status_code == 200
+        assert admin.get("/staff/admin/audit").status_code == 200
+    assert admin.post("/staff/admin/export", data={"csrf_token": token}).status_code == 400   # no column chosen
+    read_csv(admin.post("/staff/admin/export", data={"csrf_token": token, "columns": ["reference"]}))
+    read_csv(admin.get("/staff/admin/audit?format=csv"))
+    assert admin.get("/staff/admin/fhir-bundle").status_code == 200
+    assert admin.get("/staff/admin/audit?format=csv").status_code == 429
+    assert admin.post("/staff/admin/export", data={"csrf_token": token, "columns": ["reference"]}).status_code == 429
+    assert admin.get("/staff/admin/audit").status_code == 200
+    assert [e.action for e in audit_rows(app) if e.action.startswith("export")] == [
+        "export_submissions", "export_audit", "export_fhir_bundle"]
