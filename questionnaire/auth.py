@@ -383,6 +383,20 @@ def sign_out() -> Reply:
     return response
 
 
+@bp.get("/keepalive")
+@staff_required()
+def keepalive() -> Reply:
+    """"Stay signed in" on the idle warning (staff.js): a signed-in request moves the idle time on."""
+    return "", 204
+
+
+@bp.get("/timed-out")
+def timed_out() -> Reply:
+    """Where an idle staff page goes (staff.js): nothing of a patient on the screen. The session itself
+    ends on the server at the same moment, unless it is still in use in another window."""
+    return render_template("auth/signed_out.html", timed_out=True)
+
+
 @bp.route("/password", methods=["GET", "POST"])
 @staff_required()
 def change_password() -> Reply:

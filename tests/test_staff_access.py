@@ -27,10 +27,11 @@ FULL = frozenset({"clinician", "admin"})
 ADMIN = frozenset({"admin"})
 
 # The pages and actions before sign-in; everything else under /staff/ needs a signed-in session.
-PUBLIC = {"auth.sign_in", "auth.code", "auth.enrol", "auth.enrol_qr", "auth.sign_out"}
+PUBLIC = {"auth.sign_in", "auth.code", "auth.enrol", "auth.enrol_qr", "auth.sign_out", "auth.timed_out"}
 # Which roles may GET / POST each staff endpoint. A new route must be added here to pass.
 GET_ACCESS: dict[str, frozenset[str]] = {
     "staff.queue": ALL, "staff.submission": ALL, "auth.change_password": ALL,
+    "auth.keepalive": ALL,                                            # "Stay signed in": 204, no page
     "staff.print_view": FULL, "interop.submission_response": FULL,   # the full answer set (print, FHIR)
     "staff.admin_staff": ADMIN, "staff.audit_log": ADMIN, "staff.export": ADMIN, "interop.bundle": ADMIN,
     "staff.delete_submission": ADMIN,
@@ -160,7 +161,8 @@ def test_each_role_gets_exactly_the_pages_its_matrix_allows(clinic: Clinic) -> N
                 continue
             url = url_for_rule(rule, clinic)
             response = client.get(url)
-            expected = 200 if role in GET_ACCESS[rule.endpoint] else 403
+            allowed = 204 if rule.endpoint == "auth.keepalive" else 200
+            expected = allowed if role in GET_ACCESS[rule.endpoint] else 403
             assert response.status_code == expected, (role, url, response.status_code)
 
 

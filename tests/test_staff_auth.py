@@ -664,3 +664,25 @@ def test_staff_sign_in_pages_are_valid_html_with_and_without_errors(app: Flask) 
     assert html_problems(client.get(first.location).get_data(as_text=True)) == []
     wrong = code_step(client, first.location, "000000" if current_code(secret) != "000000" else "111111")
     assert html_problems(wrong.get_data(as_text=True)) == []
+
+
+def test_signed_in_staff_pages_warn_before_the_idle_sign_out_and_then_close(app: Flask) -> None:
+    """The parts staff.js needs (exercised in tests/browser/test_staff_browser.py): only on signed-in
+    staff pages, the idle time of the server, a hidden warning, a keep-alive and a page without data."""
+    reference = add_submission(app, persona="urgent")
+    client = app.test_client()
+    sign_in(client, DESK, make_staff(app, DESK))
+    html = client.get(f"/staff/submissions/{reference}").get_data(as_text=True)
+    assert 'data-idle-seconds="900"' in html and 'src="/static/staff.js"' in html
+    assert re.search(r'<div id="idle-warning"[^>]*role="alertdialog"[^>]*hidden>', html)
+    assert html_problems(html) == []
+    assert client.get("/staff/keepalive").status_code == 204
+    closed = client.get("/staff/timed-out")
+    assert closed.status_code == 200 and "This page has closed" in visible_text(closed.get_data(as_text=True))
+    assert reference not in closed.get_data(as_text=True)
+    assert signed_in(client)   # closing an idle page leaves another window's work alone
+    anonymous = app.test_client()
+    assert anonymous.get("/staff/keepalive").status_code == 302
+    for page in (anonymous.get("/staff/sign-in"), anonymous.get("/"), anonymous.get("/staff/timed-out")):
+        text = page.get_data(as_text=True)
+        assert "data-idle-seconds" not in text and "staff.js" not in text and "idle-warning" not in text

@@ -123,3 +123,48 @@ def test_front_desk_morning(page: Page, browser: Browser, live_server: LiveServe
         sub = db.session.scalar(select(Submission).where(Submission.reference == urgent))
         assert sub is not None and (sub.status, sub.status_by, sub.version) == ("contacted", email, 2)
         assert db.session.scalars(select(Note.body).where(Note.submission_id == sub.id)).all() == [note]
+
+
+def test_an_idle_staff_page_warns_then_closes_and_stay_signed_in_keeps_it(browser: Browser, live_server: LiveServer,
+                                                                          live_app: Flask) -> None:
+    """A shared front-desk computer left with a patient's record open: two minutes before the idle
+    sign-out (15 minutes) a warning asks whether to stay; with no answer the page closes and the
+    record is no longer on the screen. The browser's clock is moved on; the server's is not."""
+    reference = add_submission(live_app, {**PERSONAS["urgent"], "contact_name": "Robin Idlewood"})
+    email = f"desk-{uuid.uuid4().hex[:8]}@clinic.example"
+    create_staff_account(live_server, email)
+    secret = enrol(browser, live_server, email, javascript=True)
+    context = new_context(browser, True)
+    try:
+        page = context.new_page()
+        page.clock.install()
+        sign_in_with_password(page, live_server, email)
+        page.wait_for_url(re.compile(r"/staff/code"))
+        page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(secret).now())
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(re.compile(r"/staff/$"))
+        page.goto(live_server.url(f"/staff/submissions/{reference}"))
+        expect(page.locator("main")).to_contain_text("Robin Idlewood")
+        warning = page.get_by_role("alertdialog", name="You will be signed out soon")
+        expect(warning).to_be_hidden()
+
+        page.clock.fast_forward("12:50")
+        expect(warning).to_be_hidden()
+        page.clock.fast_forward("00:20")                    # 13:10: two minutes before the sign-out
+        expect(warning).to_be_visible()
+        stay = warning.get_by_role("button", name="Stay signed in")
+        expect(stay).to_be_focused()
+        with page.expect_response(lambda r: r.url.endswith("/staff/keepalive") and r.status == 204):
+            stay.click()
+        expect(warning).to_be_hidden()
+
+        page.clock.fast_forward("13:05")                    # counted again from "Stay signed in"
+        expect(warning).to_be_visible()
+        page.clock.fast_forward("02:00")
+        page.wait_for_url(re.compile(r"/staff/timed-out$"))
+        expect(page.locator("h1")).to_have_text("This page has closed")
+        expect(page.locator("body")).not_to_contain_text("Robin Idlewood")
+        page.go_back()                                      # replace(): Back does not bring the record back
+        expect(page.locator("body")).not_to_contain_text("Robin Idlewood")
+    finally:
+        context.close()
