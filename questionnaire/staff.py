@@ -139,9 +139,14 @@ def _detail(sub: Submission, **extra: Any) -> dict[str, Any]:
     rs = ruleset()
     fired = []
     for f in sub.fired:
-        rule = next((r for r in rs.rules if r.id == f["id"]), None)
         triggers = [(QUESTIONNAIRE.questions.get(qid), value) for qid, value in f.get("triggers", {}).items()]
-        fired.append({"id": f["id"], "level": f["level"], "rule": rule,
+        about = {"note": f.get("staff_note"), "evidence": f.get("evidence"), "sources": f.get("sources")}
+        rule = next((r for r in rs.rules if r.id == f["id"]), None)
+        if about["note"] is None and rule is not None:
+            # Stored before submissions kept their rules' notes: the current rule set's words.
+            about = {"note": rule.staff_note, "evidence": rule.evidence,
+                     "sources": [[s, rs.sources.get(s, "")] for s in rule.sources]}
+        fired.append({"id": f["id"], "level": f["level"], **about,
                       "triggers": [(q, v) for q, v in triggers if q is not None]})
     full = staff.role in FULL_ANSWERS
     groups = []

@@ -123,7 +123,7 @@ def submit(draft: Draft, ruleset: Ruleset, assessment: Assessment, *, stopped_ea
         sub = Submission(
             reference=new_reference(), draft_token_hash=draft.token_hash, answers=answers,
             level=assessment.level, level_rank=ruleset.rank(assessment.level),
-            fired=[fired_to_json(f) for f in assessment.fired],
+            fired=[fired_to_json(f, ruleset) for f in assessment.fired],
             ruleset_version=assessment.version, ruleset_sha256=assessment.sha256,
             language=draft.language, stopped_early=stopped_early, created_at=utcnow(), status="new", version=1,
         )
@@ -150,8 +150,16 @@ def submit(draft: Draft, ruleset: Ruleset, assessment: Assessment, *, stopped_ea
     raise RuntimeError("could not allocate a reference number")
 
 
-def fired_to_json(f: Any) -> dict[str, Any]:
-    return {"id": f.id, "level": f.level, "message_ids": list(f.message_ids), "triggers": dict(f.triggers)}
+def fired_to_json(f: Any, ruleset: Ruleset | None = None) -> dict[str, Any]:
+    """A fired rule as stored. With the rule set that judged it, also the rule's staff note, evidence
+    grade and sources as they were then: staff read what applied to this submission, not what a later
+    edit of the rules file says (or nothing, once a rule is renamed or removed)."""
+    out = {"id": f.id, "level": f.level, "message_ids": list(f.message_ids), "triggers": dict(f.triggers)}
+    rule = next((r for r in ruleset.rules if r.id == f.id), None) if ruleset is not None else None
+    if rule is not None and ruleset is not None:
+        out.update(staff_note=rule.staff_note, evidence=rule.evidence,
+                   sources=[[s, ruleset.sources.get(s, "")] for s in rule.sources])
+    return out
 
 
 def submission_by_reference(reference: str) -> Submission | None:

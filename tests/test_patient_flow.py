@@ -340,8 +340,11 @@ def test_a_submission_stores_answers_level_fired_rules_with_triggers_ruleset_lan
     assessment = ruleset.evaluate(visible)
     assert sub.answers == visible
     assert sub.level == assessment.level == "discuss_before_booking"
-    assert sub.fired == [store.fired_to_json(f) for f in assessment.fired]
+    assert sub.fired == [store.fired_to_json(f, ruleset) for f in assessment.fired]
     thinner = next(f for f in sub.fired if "blood_thinner" in f["triggers"])
+    rule = next(r for r in ruleset.rules if r.id == thinner["id"])
+    assert (thinner["staff_note"], thinner["evidence"]) == (rule.staff_note, rule.evidence)   # as judged then
+    assert [s for s, _text in thinner["sources"]] == list(rule.sources)
     assert thinner["triggers"]["blood_thinner"] == "yes" and thinner["level"] == "discuss_before_booking"
     assert (sub.ruleset_version, sub.ruleset_sha256) == (ruleset.version, ruleset.sha256)
     assert sub.language == "en" and not sub.stopped_early

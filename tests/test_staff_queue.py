@@ -484,3 +484,31 @@ def test_whole_database_downloads_share_one_limit_per_address(make_app: Any) -> 
     assert admin.get("/staff/admin/audit").status_code == 200
     assert [e.action for e in audit_rows(app) if e.action.startswith("export")] == [
         "export_submissions", "export_audit", "export_fhir_bundle"]
+
+
+def test_a_flag_shows_the_staff_note_and_sources_of_the_rule_set_that_judged_it(app: Flask) -> None:
+    """After the rules file changes (a note reworded, a rule renamed), staff still read what applied
+    when the submission was judged; a submission stored before notes were kept shows the current one."""
+    ref = add_submission(app, persona="discuss_before_booking")
+    with app.app_context():
+        sub = store.submission_by_reference(ref)
+        assert sub is not None
+        fired = [dict(f) for f in sub.fired]
+        current_note = next(r.staff_note for r in app.extensions["ruleset"].rules if r.id == fired[0]["id"])
+        assert fired[0]["staff_note"] == current_note
+        fired[0]["staff_note"] = "The note as it was worded when this submission came in."
+        fired[0]["sources"] = [["S99", "A source the rules file no longer lists"]]
+        fired.append({"id": "r_renamed_since", "level": "mention_at_consultation", "message_ids": [],
+                      "triggers": {}, "staff_note": "A rule that has been renamed since.", "evidence": "C",
+                      "sources": []})
+        legacy = {k: v for k, v in fired[0].items() if k not in ("staff_note", "evidence", "sources")}
+        sub.fired = fired + [{**legacy, "id": fired[0]["id"]}]
+        db.session.commit()
+    client = signed_in_as(app, "clinician")
+    for url in (f"/staff/submissions/{ref}", f"/staff/submissions/{ref}/print"):
+        text = visible_text(client.get(url).get_data(as_text=True))
+        assert "The note as it was worded when this submission came in." in text, url
+        assert "A rule that has been renamed since." in text and "not in the current rule set" not in text, url
+        assert current_note in text, url   # the legacy entry, stored without a note: the current words
+    assert "S99: A source the rules file no longer lists" in visible_text(
+        client.get(f"/staff/submissions/{ref}").get_data(as_text=True))
