@@ -202,17 +202,24 @@ def session_timed_out(page: Page) -> Reply:
     questions = [q for q in page.questions if q.id in request.form or q.shown_when is None]
     form = page_form(questions, formdata=request.form)
     form.validate()   # the token fails (the session is new); the answers are checked all the same
+    typed = form.answers()
     if not any(form[q.id].errors for q in questions):
         # Kept in the new draft, so nothing typed is lost even if the earlier pages come first.
-        store.save_page(draft, page.id, form.answers(), draft_ttl(), done=False)
+        store.save_page(draft, page.id, typed, draft_ttl(), done=False)
+    # Answers to follow-up questions cannot be kept: without the earlier answers they are not shown.
+    visible = flow.route({**(draft.answers or {}), **typed}).visible
+    kept = bool(typed) and all(k in visible for k in typed)
     first = flow.first_incomplete_page(draft.answers, draft.done_pages)
     if first is not None and first.id == page.id:
         notice = gettext("Your session had timed out, so we could not save this page. What you typed is still "
                          "here: check it and select Continue.")
-    else:
+    elif kept:
         notice = gettext("Your session had timed out, so your answers to the earlier pages are no longer here. "
                          "We have kept what you typed on this page. Select Continue, then answer the earlier "
                          "pages again.")
+    else:
+        notice = gettext("Your session had timed out, so your answers are no longer here. Select Continue to "
+                         "start again from the first question.")
     return render_page(page, questions, *form.filled_in(), False, notice=notice)
 
 

@@ -313,3 +313,19 @@ def test_the_csrf_error_page_is_never_shown_to_a_patient(app: Flask, patient: Pa
         assert "Your session has timed out" not in response.get_data(as_text=True), url
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Submission)) == 0
+
+
+def test_a_lost_session_on_a_follow_up_page_does_not_claim_to_keep_what_cannot_be_kept(
+        app: Flask, patient: Patient) -> None:
+    """A follow-up page's questions are shown only after the earlier answers, which went with the
+    session: the page says plainly that the answers are gone, not that they were kept."""
+    answers = {**NO_FLAGS, "blood_thinner": "yes", "blood_thinner_name": "warfarin"}
+    patient.reach("blood-follow-up", answers)
+    patient.client.delete_cookie(app.config["SESSION_COOKIE_NAME"])
+    response = patient.post("/questions/blood-follow-up", form_data("blood-follow-up", answers))
+    assert response.status_code == 200
+    text = visible_text(response.get_data(as_text=True))
+    assert "so your answers are no longer here. Select Continue to start again from the first question" in text
+    assert "We have kept what you typed" not in text
+    assert patient.post("/questions/blood-follow-up", form_data("blood-follow-up", answers)).location \
+        == "/questions/urgent"
