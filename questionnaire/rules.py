@@ -41,7 +41,8 @@ UNSIGNED_KEYS = ("status", "sign_off")
 LEVEL_KEYS = {"id", "title", "outcome", "holds_booking", "stops_form"}
 OUTCOME_KEYS = {"title", "outcome"}
 RULE_KEYS = {"id", "level", "when", "patient_message", "staff_note", "sources", "evidence"}
-EXAMPLE_KEYS = {"name", "answers", "fires", "does_not_fire", "level"}
+EXAMPLE_KEYS = {"name", "answers", "fires", "does_not_fire", "level", "shows", "does_not_show"}
+MESSAGE_ENTRY_KEYS = {"id", "when"}
 STATUSES = ("draft", "approved")
 
 
@@ -129,6 +130,19 @@ class Rule:
     evidence: str
     questions: tuple[str, ...]
     predicate: Predicate = field(compare=False, repr=False)
+    # A message that depends on the answers: patient_message entry {id: MSG_X, when: CONDITION}.
+    # One condition per patient_message id, in order (None: always shown); () when none has one.
+    message_conditions: tuple[Mapping[str, Any] | None, ...] = ()
+    message_checks: tuple[Predicate | None, ...] = field(default=(), compare=False, repr=False)
+
+    def shown_messages(self, answers: Mapping[str, Any], results: Mapping[str, bool],
+                       unanswered: frozenset[str]) -> tuple[str, ...]:
+        """The ids of the messages this (fired) rule gives for these answers, each once, in order."""
+        if not self.message_checks:
+            return self.patient_message
+        shown = (m for m, check in zip(self.patient_message, self.message_checks)
+                 if check is None or check(answers, results, unanswered))
+        return tuple(dict.fromkeys(shown))
 
 
 @dataclass(frozen=True)
@@ -380,15 +394,16 @@ class Ruleset:
         qn = self.questionnaire
         visible = flow.visible_answers(answers, qn)
         unanswered = frozenset(flow.unanswered_safety(visible, qn, upto=upto))
-        results = self.fire(_expand_means_all(visible, qn), unanswered)
+        expanded = _expand_means_all(visible, qn)
+        results = self.fire(expanded, unanswered)
         fired: list[FiredRule] = []
         for rule in self.rules:
             if rule.id not in results:
                 continue
             looked_at = rule.questions or tuple(sorted(unanswered))
             triggers = {q: visible.get(q) for q in looked_at if q in visible or q in unanswered}
-            fired.append(FiredRule(rule.id, rule.level, rule.patient_message, rule.staff_note, rule.sources,
-                                   rule.evidence, triggers))
+            fired.append(FiredRule(rule.id, rule.level, rule.shown_messages(expanded, results, unanswered),
+                                   rule.staff_note, rule.sources, rule.evidence, triggers))
         level = min((f.level for f in fired), key=self.rank, default=NO_LEVEL)
         return Assessment(level, tuple(fired), self.version, self.sha256)
 
@@ -720,14 +735,12 @@ class _Validator:
             level = item.get("level")
             if "level" in item and level not in levels:
                 self.error(_line(item, "level"), rid, f"unknown level {level!r} (levels: {', '.join(sorted(levels))})")
-            msg_ids = item.get("patient_message")
-            if not isinstance(msg_ids, list) or not msg_ids:
+            entries = item.get("patient_message")
+            if not isinstance(entries, list) or not entries:
                 if "patient_message" in item:
                     self.error(_line(item, "patient_message"), rid, "patient_message must be a list of message ids")
-                msg_ids = []
-            for j, m in enumerate(msg_ids):
-                if m not in messages:
-                    self.error(_line(msg_ids, j), rid, f"unknown message {m!r}")
+                entries = []
+            msg_ids, conditions, checks, msg_questions = self.patient_messages(entries, rid, messages)
             srcs = item.get("sources")
             if not isinstance(srcs, list):
                 if "sources" in item:
@@ -743,18 +756,61 @@ class _Validator:
             predicate = self.condition(item, rid) if "when" in item else None
             if predicate is None:
                 continue
-            questions = tuple(dict.fromkeys(ref.question for ref in references(item["when"])))
-            out.append(Rule(rid, str(level), item["when"], tuple(map(str, msg_ids)), staff_note,
-                            tuple(map(str, srcs)), evidence, questions, predicate))
+            if checks is None:
+                continue
+            questions = tuple(dict.fromkeys([ref.question for ref in references(item["when"])] + msg_questions))
+            conditional = any(c is not None for c in conditions)
+            out.append(Rule(rid, str(level), item["when"], tuple(msg_ids), staff_note,
+                            tuple(map(str, srcs)), evidence, questions, predicate,
+                            tuple(conditions) if conditional else (), tuple(checks) if conditional else ()))
         return out
 
+    def patient_messages(self, entries: list[Any], rid: str, messages: Mapping[str, str]) -> tuple[
+            list[str], list[Mapping[str, Any] | None], list[Predicate | None] | None, list[str]]:
+        """A rule's patient_message list: message ids, and {id: MSG_X, when: CONDITION} entries shown
+        only when their condition holds. Returns the ids, their conditions (None: always), the
+        compiled conditions (None instead of the list if one is faulty) and the questions they test."""
+        ids: list[str] = []
+        conditions: list[Mapping[str, Any] | None] = []
+        checks: list[Predicate | None] | None = []
+        questions: list[str] = []
+        for j, entry in enumerate(entries):
+            line = _line(entries, j)
+            when: Mapping[str, Any] | None = None
+            if isinstance(entry, Mapping):
+                if not self.keys(entry, MESSAGE_ENTRY_KEYS, MESSAGE_ENTRY_KEYS, "a patient_message entry", rid) \
+                        or not MESSAGE_ENTRY_KEYS <= set(entry):
+                    checks = None       # a missing key is reported once, by keys()
+                    continue
+                message, when = entry.get("id"), entry.get("when")
+            else:
+                message = entry
+            if not isinstance(message, str) or message not in messages:
+                self.error(line, rid, f"unknown message {message!r}")
+            ids.append(str(message))
+            conditions.append(when)
+            if when is None:
+                if checks is not None:
+                    checks.append(None)
+                continue
+            check = self.check_condition(when, _line(entry, "when", line), rid, f"message {message} condition")
+            if check is None:
+                checks = None
+            elif checks is not None:
+                checks.append(check)
+            questions += [ref.question for ref in references(when)]
+        return ids, conditions, checks, questions
+
     def condition(self, item: _Map, rid: str) -> Predicate | None:
-        when = item.get("when")
-        line = _line(item, "when")
+        return self.check_condition(item.get("when"), _line(item, "when"), rid, "condition")
+
+    def check_condition(self, when: Any, line: int, rid: str, what: str) -> Predicate | None:
+        """Compile a condition (of a rule, or of one of its messages) and check every question,
+        operator and value it names against the questionnaire; None if anything is wrong."""
         try:
             predicate = compile_condition(when, allow_rules=True)
         except ConditionError as exc:
-            self.error(line, rid, f"condition {exc}")
+            self.error(line, rid, f"{what} {exc}")
             return None
         ok = True
         # Report each fault on the line of the question test that has it, not on `when:`.
@@ -789,6 +845,12 @@ class _Validator:
                     self.error(lines.get(r.id, 1), r.id, f"refers to unknown rule {ref!r}")
                 else:
                     deps[r.id].append(ref)
+            # A message condition is evaluated once every rule has been: it may name any rule.
+            for message, cond in zip(r.patient_message, r.message_conditions):
+                for ref in rule_references(cond):
+                    if ref not in by_id:
+                        self.error(_line(cond, default=lines.get(r.id, 1)), r.id,
+                                   f"message {message} condition refers to unknown rule {ref!r}")
         ordered: list[Rule] = []
         state: dict[str, int] = {}   # 1 visiting, 2 done
 
@@ -834,12 +896,24 @@ class _Validator:
                 for rid in ids:
                     if rid not in rule_ids:
                         self.error(_line(ex, k), None, f"example {name!r}: {k} names unknown rule {rid!r}")
+            shows: dict[str, list[Any]] = {k: list(ex.get(k) or []) for k in ("shows", "does_not_show")}
+            for k, ids in shows.items():
+                for mid in ids:
+                    if mid not in ruleset.messages:
+                        self.error(_line(ex, k), None, f"example {name!r}: {k} names unknown message {mid!r}")
             level = ex.get("level")
             if level is not None and level != NO_LEVEL and level not in [lv.id for lv in ruleset.levels]:
                 self.error(_line(ex, "level"), None, f"example {name!r}: unknown level {level!r}")
             if problems:
                 continue
             result = ruleset.evaluate(answers)
+            shown = set(result.message_ids)
+            for mid in shows["shows"]:
+                if mid not in shown:
+                    self.error(_line(ex, "shows"), None, f"example {name!r} should show message {mid} but does not")
+            for mid in shows["does_not_show"]:
+                if mid in shown:
+                    self.error(_line(ex, "does_not_show"), None, f"example {name!r} shows message {mid} but must not")
             fired = set(result.rule_ids)
             for rid in expect["fires"]:
                 if rid not in fired:

@@ -49,7 +49,7 @@ def add_rule(text: str, block: str) -> str:
 
 
 def bump(text: str, version: str) -> str:
-    return text.replace('version: "2026.11.1"', f'version: "{version}"', 1)
+    return text.replace(f'version: "{CURRENT.version}"', f'version: "{version}"', 1)
 
 
 def candidate(tmp_path: Path, text: str) -> Ruleset:

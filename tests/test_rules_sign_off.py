@@ -19,6 +19,7 @@ from questionnaire.rules import DEFAULT_PATH, RuleError, RulesFileError, content
 from .conftest import test_settings
 
 TEXT = Path(DEFAULT_PATH).read_text(encoding="utf-8")
+VERSION = load_ruleset(DEFAULT_PATH).version
 BY, DATE = "Dr Jane Smith", "2026-11-29"
 
 
@@ -95,7 +96,7 @@ def test_lowering_a_rule_after_sign_off_is_refused_on_the_sign_off_line(tmp_path
     ("MSG_BRING_INHALER: Please bring your inhaler to your visit.",
      "MSG_BRING_INHALER: Please bring your inhalers to your visit."),
     ("  - name: no seizures\n", "  - name: no seizures at all\n"),
-    ('version: "2026.11.1"', 'version: "2026.11.2"'),
+    (f'version: "{VERSION}"', f'version: "{VERSION}.1"'),
     ("sources: [S20]\n    evidence: D", "sources: [S20, S39]\n    evidence: D"),
 ], ids=["staff note", "message", "example", "version", "sources"])
 def test_any_change_to_the_content_is_refused_alone(tmp_path: Path, old: str, new: str) -> None:
@@ -166,7 +167,7 @@ def test_comment_and_layout_edits_keep_the_sign_off(tmp_path: Path) -> None:
     text = "# reviewed in the December meeting\n\n" + text
     text = text.replace("\nrules:\n", "\n\n# --- the rules ---\nrules:   # see docs/rules-file.md\n", 1)
     text = text.replace("    when: {q: g6pd_deficiency, eq: yes}", "    when: {  q: g6pd_deficiency,   eq: yes  }", 1)
-    text = text.replace('version: "2026.11.1"', "version: '2026.11.1'", 1)
+    text = text.replace(f'version: "{VERSION}"', f"version: '{VERSION}'", 1)
     text = text.replace("    sources: [S53, S39]\n", "    sources:\n      - S53\n      - S39   # HSE, PAR-Q+\n", 1)
     text = text.replace("\nrules:", "\n\n\nrules:", 1).replace("\n", "\r\n")   # blank lines; CRLF everywhere
     path.write_bytes(text.encode("utf-8"))
