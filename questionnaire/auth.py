@@ -220,6 +220,9 @@ def sign_in() -> Reply:
         staff = store.staff_by_email(form.email.data or "")
         ok = check_password(staff, form.password.data or "")
         if staff is not None and ok and staff.active and not _locked(staff):
+            if HASHER.check_needs_rehash(staff.password_hash):
+                # Stored with older (weaker) hashing settings: rehashed now that the password is known.
+                store.update_staff(staff, password_hash=hash_password(form.password.data or ""))
             old = store.find_staff_session(request.cookies.get(COOKIE))
             row, token = store.create_staff_session(staff)
             if old is not None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pyotp
 import pytest
-from argon2 import Type
+from argon2 import PasswordHasher, Type
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -686,3 +686,16 @@ def test_signed_in_staff_pages_warn_before_the_idle_sign_out_and_then_close(app:
     for page in (anonymous.get("/staff/sign-in"), anonymous.get("/"), anonymous.get("/staff/timed-out")):
         text = page.get_data(as_text=True)
         assert "data-idle-seconds" not in text and "staff.js" not in text and "idle-warning" not in text
+
+
+def test_a_password_stored_with_older_hashing_settings_is_rehashed_at_sign_in(app: Flask,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = make_staff(app, DESK)   # stored with the cheap test settings
+    with app.app_context():
+        before = store.staff_by_email(DESK).password_hash  # type: ignore[union-attr]
+    stronger = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1)
+    monkeypatch.setattr(auth, "HASHER", stronger)
+    assert sign_in(app.test_client(), DESK, secret).status_code == 302
+    with app.app_context():
+        after = store.staff_by_email(DESK).password_hash  # type: ignore[union-attr]
+    assert after != before and not stronger.check_needs_rehash(after) and stronger.verify(after, PASSWORD)
