@@ -394,7 +394,7 @@ class Ruleset:
         qn = self.questionnaire
         visible = flow.visible_answers(answers, qn)
         unanswered = frozenset(flow.unanswered_safety(visible, qn, upto=upto))
-        expanded = _expand_means_all(visible, qn)
+        expanded = _expand_means_all(visible, qn, unanswered)
         results = self.fire(expanded, unanswered)
         fired: list[FiredRule] = []
         for rule in self.rules:
@@ -408,12 +408,17 @@ class Ruleset:
         return Assessment(level, tuple(fired), self.version, self.sha256)
 
 
-def _expand_means_all(answers: Mapping[str, Any], qn: Questionnaire) -> Mapping[str, Any]:
-    """`not_sure` in treatment_types counts as every route: give the rules every value."""
+def _expand_means_all(answers: Mapping[str, Any], qn: Questionnaire,
+                      unanswered: frozenset[str] = frozenset()) -> Mapping[str, Any]:
+    """`not_sure` in treatment_types counts as every route: give the rules every value. A shown
+    treatment_types left unanswered counts the same (unanswered never counts as "No", so it must
+    not read as "none of these routes" either)."""
     expanded: dict[str, Any] | None = None
     for q in qn.questions.values():
+        if not q.means_all:
+            continue
         value = answers.get(q.id)
-        if q.means_all and isinstance(value, list) and q.means_all in value:
+        if (isinstance(value, list) and q.means_all in value) or q.id in unanswered:
             expanded = expanded or dict(answers)
             expanded[q.id] = list(q.values)
     return expanded if expanded is not None else answers
@@ -822,6 +827,9 @@ class _Validator:
                 ok = False
                 continue
             problem = _operator_problem(q.kind, ref.op)
+            if q.means_all and ref.op in ("answered", "unanswered"):
+                problem = (f"'{ref.op}' cannot tell here: a shown {ref.question} left unanswered counts as "
+                           f"{q.means_all!r}, every choice (use {{safety_unanswered: true}} for unanswered questions)")
             if problem:
                 self.error(at, rid, f"{ref.question}: {problem}")
                 ok = False
