@@ -298,7 +298,8 @@ def _flag(n: int, fired: Any, reference: str, authored: str) -> dict[str, Any]:
 def questionnaire_response(sub_answers: Mapping[str, Any], *, reference: str, created: datetime | str,
                            language: str, fired: Sequence[Any], ruleset_version: str, ruleset_sha256: str,
                            level: str | None = None, stopped_early: bool = False,
-                           qn: Questionnaire = QUESTIONNAIRE, url: str = DEFAULT_URL) -> dict[str, Any]:
+                           qn: Questionnaire = QUESTIONNAIRE, url: str = DEFAULT_URL,
+                           questionnaire_version: str | None = None) -> dict[str, Any]:
     """One submission as a FHIR R4 QuestionnaireResponse.
 
     Only answers to questions that are shown count (flow.visible_answers), nested page group ->
@@ -329,7 +330,8 @@ def questionnaire_response(sub_answers: Mapping[str, Any], *, reference: str, cr
     resource.update({
         "extension": extension,
         "identifier": {"system": REFERENCE_SYSTEM, "value": reference},
-        "questionnaire": canonical(qn, url),
+        # The wording the patient answered, when the submission recorded it.
+        "questionnaire": f"{url}|{questionnaire_version}" if questionnaire_version else canonical(qn, url),
         "status": "in-progress" if stopped_early else "completed",
         "authored": authored,
         "item": items,

@@ -35,7 +35,8 @@ def response_of(sub: Submission) -> dict[str, Any]:
     return fhir.questionnaire_response(
         sub.answers, reference=sub.reference, created=sub.created_at, language=sub.language, fired=sub.fired,
         ruleset_version=sub.ruleset_version, ruleset_sha256=sub.ruleset_sha256, level=sub.level,
-        stopped_early=sub.stopped_early, url=current_app.config.get("FHIR_URL") or fhir.DEFAULT_URL)
+        stopped_early=sub.stopped_early, url=current_app.config.get("FHIR_URL") or fhir.DEFAULT_URL,
+        questionnaire_version=sub.questions_version)
 
 
 @bp.get("/staff/submissions/<reference>/fhir")

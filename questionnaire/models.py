@@ -96,6 +96,9 @@ class Submission(db.Model):  # type: ignore[name-defined,misc]
     fired: Mapped[list[dict[str, Any]]] = mapped_column(Encrypted)
     ruleset_version: Mapped[str] = mapped_column(String(40))
     ruleset_sha256: Mapped[str] = mapped_column(String(64))
+    # The version of the questions' wording the patient answered (fhir.questionnaire_version: a hash of
+    # the whole definition, texts included); None for submissions stored before it was kept.
+    questions_version: Mapped[str | None] = mapped_column(String(16), nullable=True)
     language: Mapped[str] = mapped_column(String(8))
     stopped_early: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

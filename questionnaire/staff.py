@@ -157,6 +157,7 @@ def _detail(sub: Submission, **extra: Any) -> dict[str, Any]:
     return {"sub": sub, "fired": fired, "full": full, "groups": groups, "notes": store.submission_notes(sub),
             "current": current, "deliveries": store.deliveries_for(sub), "action_form": FlaskForm(formdata=None),
             "questions": QUESTIONNAIRE.questions, "contact": {k: sub.answers.get(k) for k in CONTACT_IDS},
+            "questions_version": store.QUESTIONS_VERSION,
             "note_form": extra.pop("note_form", None) or NoteForm(formdata=None),
             "status_form": extra.pop("status_form", None) or StatusForm(formdata=None, status=sub.status,
                                                                           version=str(sub.version)),

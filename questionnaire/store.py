@@ -14,12 +14,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from . import flow
+from . import fhir, flow
 from .extensions import db
 from .models import (AuditEvent, Delivery, Draft, Note, QueueCount, Staff, StaffSession, Submission, SubmissionRule,
                      utcnow)
 from .rules import Assessment, Ruleset
 
+# The wording version of the questions this release asks (stored with each submission).
+QUESTIONS_VERSION = fhir.questionnaire_version()
 # Reference numbers: no 0/O, 1/I/L, so they can be read out on the phone.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
@@ -124,7 +126,7 @@ def submit(draft: Draft, ruleset: Ruleset, assessment: Assessment, *, stopped_ea
             reference=new_reference(), draft_token_hash=draft.token_hash, answers=answers,
             level=assessment.level, level_rank=ruleset.rank(assessment.level),
             fired=[fired_to_json(f, ruleset) for f in assessment.fired],
-            ruleset_version=assessment.version, ruleset_sha256=assessment.sha256,
+            ruleset_version=assessment.version, ruleset_sha256=assessment.sha256, questions_version=QUESTIONS_VERSION,
             language=draft.language, stopped_early=stopped_early, created_at=utcnow(), status="new", version=1,
         )
         db.session.add(sub)

@@ -12,6 +12,7 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from flask import Flask
 
 from questionnaire import fhir, store
+from questionnaire.extensions import db
 
 from .helpers import PERSONAS
 from .staff_factory import add_submission, cheap_hashing
@@ -66,3 +67,24 @@ def test_an_administrator_exports_a_date_range_as_one_bundle_and_it_is_audited(a
     assert identifiers == references
     with app.app_context():
         assert any(e.action == "export_fhir_bundle" for e in store.audit_events())
+
+
+def test_a_submission_keeps_the_wording_version_it_was_answered_in(app: Flask) -> None:
+    """clinical-content.md: store the question text version with the answers, because wording changes.
+    The export points at that version, and staff are told when today's wording differs."""
+    reference = add_submission(app, PERSONAS["discuss_before_booking"])
+    with app.app_context():
+        sub = store.submission_by_reference(reference)
+        assert sub is not None and sub.questions_version == fhir.questionnaire_version()
+    client = signed_in(app, "clinician")
+    assert "wording has changed" not in client.get(f"/staff/submissions/{reference}").get_data(as_text=True)
+    with app.app_context():   # as if the wording had changed since it was sent
+        sub = store.submission_by_reference(reference)
+        assert sub is not None
+        sub.questions_version = "0123456789ab"
+        db.session.commit()
+    html = client.get(f"/staff/submissions/{reference}").get_data(as_text=True)
+    assert (f"The questions' wording has changed since it was sent (version 0123456789ab then, "
+            f"{fhir.questionnaire_version()} now)") in html
+    data = client.get(f"/staff/submissions/{reference}/fhir").get_json()
+    assert data["questionnaire"].endswith("|0123456789ab")
