@@ -38,8 +38,9 @@ def catalogue(tmp_path: Path, change: dict[str, str]) -> Path:
     with PO.open("rb") as fh:
         cat = read_po(fh)
     for msgid, msgstr in change.items():
-        assert cat.get(msgid) is not None, msgid
-        cat.get(msgid).string = msgstr
+        entry = cat.get(msgid)
+        assert entry is not None, msgid
+        entry.string = msgstr
     directory = tmp_path / "translations"
     mo = directory / "es" / "LC_MESSAGES" / "messages.mo"
     mo.parent.mkdir(parents=True)
