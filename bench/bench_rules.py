@@ -276,7 +276,8 @@ def prepared(answers: Mapping[str, Any]) -> tuple[dict[str, Any], frozenset[str]
     unanswered = frozenset(flow.unanswered_safety(visible))
     for q in QUESTIONNAIRE.questions.values():
         value = visible.get(q.id)
-        if q.means_all and isinstance(value, list) and q.means_all in value:
+        # "Not sure", or no answer at all, counts as every choice (as in the engine).
+        if q.means_all and ((isinstance(value, list) and q.means_all in value) or q.id in unanswered):
             visible[q.id] = list(q.values)
     return visible, unanswered
 

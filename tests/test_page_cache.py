@@ -8,6 +8,8 @@ from typing import Any
 
 from flask import Flask
 
+from questionnaire import page_cache
+
 from tests.helpers import NO_FLAGS, TOKEN, Patient, form_data
 
 TOKEN_VALUE = re.compile(r'(name="csrf_token" value=")[^"]+(")')
@@ -80,7 +82,7 @@ def test_what_a_patient_typed_is_never_kept(app: Flask, patient: Patient) -> Non
         shown = patient.get(f"/questions/{page}").get_data(as_text=True)
         assert any(value in shown for value in typed.values())
         patient.post(f"/questions/{page}", {**form_data(page, answers), "contact_phone": "not a phone"})
-    kept = repr(cached_pages(app))
+    kept = repr(cached_pages(app)).replace(page_cache.TOKEN_SLOT, "")   # random hex: it may hold "73"
     assert cached_pages(app), "no page was reused at all"
     for value in typed.values():
-        assert value not in kept
+        assert not re.search(rf"(?<![0-9a-f]){re.escape(value)}(?![0-9a-f])", kept), value
