@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -12,6 +12,7 @@ import pyotp
 import segno
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 from flask import (Blueprint, Response, abort, current_app, g, make_response, redirect, render_template, request,
                    url_for)
 from flask_wtf import FlaskForm
@@ -51,12 +52,25 @@ def hash_password(password: str) -> str:
     return HASHER.hash(password)
 
 
-def password_problem(password: str) -> str | None:
+def password_problem(password: str, context: Iterable[str] = ()) -> str | None:
+    """Why a new password will not do, or None. Besides the length and the short list above, zxcvbn's
+    estimate (tens of thousands of common passwords, words, names, dates, keyboard runs and repeats)
+    must be its top score (about 10^10 guesses or more), with `context` (the email address, the
+    clinic's name) counted as already known."""
     if not 12 <= len(password) <= 128:
         return "Use a password of 12 to 128 characters"
     if password.lower() in COMMON_PASSWORDS or len(set(password)) < 4:
         return "This password is too common. Choose a longer phrase that others would not guess"
+    # The first 72 characters (zxcvbn refuses longer ones): plenty to judge a guessable password.
+    if zxcvbn(password[:72], user_inputs=[c for c in context if c])["score"] < 4:
+        return "This password is too easy to guess. Choose a phrase of several words that others would not guess"
     return None
+
+
+def password_context(email: str) -> list[str]:
+    """What someone trying to guess this account's password would try first."""
+    local, _, domain = email.partition("@")
+    return [email, local, domain.split(".")[0], str(current_app.config.get("CLINIC_NAME") or "")]
 
 
 def check_password(staff: Staff | None, password: str) -> bool:
@@ -416,7 +430,7 @@ def change_password() -> Reply:
             error = "Your current password is not right"
         else:
             field = "password"
-            error = password_problem(form.password.data or "")
+            error = password_problem(form.password.data or "", password_context(staff.email))
             if not error and form.password.data != form.confirm.data:
                 error = "The two passwords are not the same"
             if not error and form.password.data == form.current.data:

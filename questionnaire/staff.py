@@ -20,7 +20,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
 from . import flow, replay, store
-from .auth import ROLES, Reply, client_ip, hash_password, password_problem, staff_required, take_pending
+from .auth import (ROLES, Reply, client_ip, hash_password, password_context, password_problem, staff_required,
+                   take_pending)
 from .extensions import limiter
 from .models import Staff, Submission
 from .questions import QUESTIONNAIRE
@@ -407,7 +408,7 @@ def create_command(email: str, role: str, password_stdin: bool) -> None:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    problem = password_problem(password)
+    problem = password_problem(password, password_context(email))
     if problem:
         raise click.ClickException(problem)
     store.create_staff(email, role, hash_password(password))

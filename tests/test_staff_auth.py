@@ -550,8 +550,12 @@ def test_a_password_being_changed_when_the_session_timed_out_is_not_kept(app: Fl
     ("abcd efgh ijk", True),                     # 13
     ("abcdefghijkl", False),                     # 12, but on the common list
     ("Abcd efgh ij", True),                      # 12
-    ("x1y2" * 32, True),                         # 128
-    ("x1y2" * 32 + "z", False),                  # 129
+    (("a kettle of odd fish swims past forty red barns at dawn " * 3)[:128], True),   # 128
+    (("a kettle of odd fish swims past forty red barns at dawn " * 3)[:129], False),  # 129
+    ("x1y2" * 32, False),                        # 128, but one short run repeated
+    ("qwertyuiop[]asdf", False),                 # a keyboard run
+    ("Summer2024Summer2024", False),             # a word and a year, twice
+    ("jennifer1985!!", False),                   # a name and a date
     ("Password1234", False),                     # common, whatever the case
     ("correcthorsebatterystaple", False),
     ("aaaaaaaaaaaaaaaa", False),                 # long but one letter
@@ -561,6 +565,12 @@ def test_password_policy(password: str, ok: bool) -> None:
     assert (auth.password_problem(password) is None) is ok
 
 
+def test_the_password_check_counts_the_account_and_the_clinic_as_known() -> None:
+    phrase = "Riverside Clinic 2026!"
+    assert auth.password_problem(phrase) is None
+    assert auth.password_problem(phrase, ["desk@riverside.example", "desk", "riverside", "Riverside Clinic"])
+
+
 def test_changing_the_password_applies_the_policy(app: Flask, clock: Clock) -> None:
     secret = make_staff(app, DESK)
     client = app.test_client()
@@ -568,6 +578,7 @@ def test_changing_the_password_applies_the_policy(app: Flask, clock: Clock) -> N
     page = client.get("/staff/password").get_data(as_text=True)
     token = token_of(page)
     for new, confirm, message in (("short", "short", "12 to 128"), ("password1234", "password1234", "too common"),
+                                  ("Test Clinic 2026!", "Test Clinic 2026!", "too easy to guess"),   # the clinic's name
                                   ("a fine new password", "a different one!", "not the same")):
         response = client.post("/staff/password", data={"csrf_token": token, "current": PASSWORD, "password": new,
                                                         "confirm": confirm})
