@@ -233,7 +233,9 @@ def sign_in() -> Reply:
     if form.validate_on_submit():
         staff = store.staff_by_email(form.email.data or "")
         ok = check_password(staff, form.password.data or "")
-        if staff is not None and ok and staff.active and not _locked(staff):
+        # An expired one-time password is refused with the same vague message; not a guess, not counted.
+        expired = staff is not None and ok and staff.active and _one_time_expired(staff)
+        if staff is not None and ok and not expired and staff.active and not _locked(staff):
             if HASHER.check_needs_rehash(staff.password_hash):
                 # Stored with older (weaker) hashing settings: rehashed now that the password is known.
                 store.update_staff(staff, password_hash=hash_password(form.password.data or ""))
@@ -253,7 +255,8 @@ def sign_in() -> Reply:
             return response
         if staff is not None and ok is False and not _locked(staff):
             _count_failure(staff)
-        store.audit("sign_in_failed", actor=(form.email.data or "")[:254].strip().lower(), ip=client_ip())
+        store.audit("sign_in_failed", actor=(form.email.data or "")[:254].strip().lower(), ip=client_ip(),
+                    detail="one-time password expired" if expired else None)
         error = VAGUE
     elif request.method == "POST":
         error = VAGUE if not form.errors.get("csrf_token") else "Your session expired. Try again."
@@ -263,6 +266,14 @@ def sign_in() -> Reply:
 
 def _locked(staff: Staff) -> bool:
     return staff.locked_until is not None and staff.locked_until > utcnow()
+
+
+def _one_time_expired(staff: Staff) -> bool:
+    """A one-time password (must be changed at sign-in) older than ONE_TIME_PASSWORD_DAYS."""
+    if not staff.must_change_password:
+        return False
+    days = timedelta(days=int(current_app.config["ONE_TIME_PASSWORD_DAYS"]))
+    return utcnow() - (staff.password_set_at or staff.created_at) > days
 
 
 def _count_failure(staff: Staff) -> None:
@@ -436,7 +447,7 @@ def change_password() -> Reply:
             if not error and form.password.data == form.current.data:
                 error = "Choose a password different from your current one"
         if not error:
-            store.update_staff(staff, password_hash=hash_password(form.password.data or ""), must_change_password=False)
+            store.set_staff_password(staff, hash_password(form.password.data or ""), one_time=False)
             ended = store.revoke_all_sessions(staff.id, keep=g.staff_session.id)
             store.audit("password_changed", actor=staff.email, ip=client_ip(),
                         detail=f"{ended} other session(s) ended" if ended else None)

@@ -53,6 +53,8 @@ DEFAULTS: dict[str, Any] = {
     "STAFF_SIGN_IN_LIMIT": "10 per 10 minutes",
     "STAFF_LOCK_AFTER": 5,
     "STAFF_LOCK_MINUTES": 15,
+    # A one-time password (new account, administrator's reset, bootstrap) works for so many days.
+    "ONE_TIME_PASSWORD_DAYS": 7,
     "PATIENT_POST_LIMIT": "120 per minute",
     # Whole-database downloads (CSV export, audit CSV, FHIR bundle) per address, counted together.
     "BULK_EXPORT_LIMIT": "10 per hour",

@@ -179,6 +179,9 @@ class Staff(db.Model):  # type: ignore[name-defined,misc]
     otp_last_step: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # When the password was last set; a one-time password (must_change_password) expires after
+    # ONE_TIME_PASSWORD_DAYS. None on accounts made before it was kept: their created_at counts.
+    password_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

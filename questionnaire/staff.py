@@ -302,7 +302,8 @@ def admin_staff_action(staff_id: int, action: str) -> Reply:
     if not FlaskForm().validate():
         abort(400)
     target = store.staff_by_id(staff_id)
-    if target is None or action not in ("deactivate", "activate", "sign-out-everywhere", "reset-otp"):
+    if target is None or action not in ("deactivate", "activate", "sign-out-everywhere", "reset-otp",
+                                        "reset-password"):
         abort(404)
     if action == "deactivate":
         try:
@@ -316,6 +317,13 @@ def admin_staff_action(staff_id: int, action: str) -> Reply:
         store.update_staff(target, active=True)
     elif action == "reset-otp":
         store.reset_staff_otp(target)
+    elif action == "reset-password":
+        password = secrets.token_urlsafe(12)
+        store.set_staff_password(target, hash_password(password), one_time=True)
+        store.audit("staff_reset_password", actor=g.staff.email, ip=client_ip(), detail=target.email)
+        # Shown once, on this response only (never in a redirect's URL or the log).
+        return render_template("staff/admin_staff.html", form=NewStaffForm(formdata=None), staff=store.all_staff(),
+                               created=None, reset=(target.email, password), error=None, action_form=FlaskForm())
     else:
         store.revoke_all_sessions(target.id)
     store.audit(f"staff_{action.replace('-', '_')}", actor=g.staff.email, ip=client_ip(), detail=target.email)
@@ -447,6 +455,18 @@ def reset_otp_command(email: str) -> None:
     click.echo(f"{staff.email} will set up a new one-time code at the next sign-in.")
 
 
+@staff_cli.command("reset-password")
+@click.argument("email")
+def reset_password_command(email: str) -> None:
+    """Give an account a new one-time password (printed once), to be changed at the next sign-in."""
+    staff = _account(email)
+    password = secrets.token_urlsafe(15)
+    store.set_staff_password(staff, hash_password(password), one_time=True)
+    store.audit("staff_reset_password", actor="cli", detail=staff.email)
+    days = current_app.config["ONE_TIME_PASSWORD_DAYS"]
+    click.echo(f"One-time password for {staff.email} (shown only now, valid for {days} days): {password}")
+
+
 @staff_cli.command("bootstrap")
 @click.option("--email", default="admin@clinic.invalid", show_default=True)
 def bootstrap_command(email: str) -> None:
@@ -459,3 +479,5 @@ def bootstrap_command(email: str) -> None:
     click.echo("No staff accounts existed, so one administrator was created.")
     click.echo(f"  Sign in at /staff/ as {email} with this one-time password (shown only now): {password}")
     click.echo("  You will choose a new password and set up a one-time code at first sign-in.")
+    click.echo(f"  It works for {current_app.config['ONE_TIME_PASSWORD_DAYS']} days; after that, "
+               f"`flask staff reset-password {email}` gives a new one.")

@@ -199,9 +199,10 @@ def all_staff() -> list[Staff]:
 
 
 def create_staff(email: str, role: str, password_hash: str, *, must_change_password: bool = False) -> Staff:
+    now = utcnow()
     staff = Staff(email=email.strip().lower(), role=role, password_hash=password_hash, active=True,
                   must_change_password=must_change_password, otp_confirmed=False, otp_last_step=0,
-                  failed_attempts=0, created_at=utcnow())
+                  failed_attempts=0, created_at=now, password_set_at=now)
     db.session.add(staff)
     db.session.commit()
     return staff
@@ -232,6 +233,15 @@ def deactivate_staff(staff: Staff) -> None:
             raise LastAdministrator(staff.email)
     update_staff(staff, active=False)
     revoke_all_sessions(staff.id)
+
+
+def set_staff_password(staff: Staff, password_hash: str, *, one_time: bool) -> None:
+    """A new password: chosen by its owner, or a one-time one (an administrator's reset) that must be
+    changed at the next sign-in; a one-time password also ends every session of the account."""
+    update_staff(staff, password_hash=password_hash, must_change_password=one_time, password_set_at=utcnow(),
+                 failed_attempts=0, locked_until=None if one_time else staff.locked_until)
+    if one_time:
+        revoke_all_sessions(staff.id)
 
 
 def reset_staff_otp(staff: Staff) -> None:

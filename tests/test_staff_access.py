@@ -242,14 +242,14 @@ def test_another_roles_urls_are_refused_and_the_attempt_is_audited(clinic: Clini
         assert response.status_code == 403, url
         assert "Alex Example" not in response.get_data(as_text=True)
     token = csrf(desk, "/staff/")
-    for action in ("deactivate", "reset-otp", "sign-out-everywhere", "activate"):
+    for action in ("deactivate", "reset-otp", "sign-out-everywhere", "activate", "reset-password"):
         response = desk.post(f"/staff/admin/staff/{clinic.spare_id}/{action}", data={"csrf_token": token})
         assert response.status_code == 403
     with clinic.app.app_context():
         spare = db.session.get(Staff, clinic.spare_id)
-        assert spare is not None and spare.active and spare.otp_confirmed
+        assert spare is not None and spare.active and spare.otp_confirmed and not spare.must_change_password
     forbidden = audit_rows(clinic.app, "forbidden")
-    assert len(forbidden) == 10
+    assert len(forbidden) == 11
     assert {e.actor for e in forbidden} == {"front_desk@clinic.example"}
     assert all(e.ip == "127.0.0.1" for e in forbidden)
 

@@ -710,3 +710,40 @@ def test_a_password_stored_with_older_hashing_settings_is_rehashed_at_sign_in(ap
     with app.app_context():
         after = store.staff_by_email(DESK).password_hash  # type: ignore[union-attr]
     assert after != before and not stronger.check_needs_rehash(after) and stronger.verify(after, PASSWORD)
+
+
+def test_a_one_time_password_expires_and_an_administrator_can_issue_a_new_one(app: Flask, clock: Clock) -> None:
+    """ASVS 2.3.1: an initial password given to someone works for ONE_TIME_PASSWORD_DAYS only."""
+    admin = app.test_client()
+    sign_in(admin, "admin@clinic.example", make_staff(app, "admin@clinic.example", "admin"))
+    token = csrf(admin, "/staff/admin/staff")
+    page = admin.post("/staff/admin/staff", data={"csrf_token": token, "email": "new@clinic.example",
+                                                  "role": "front_desk"}).get_data(as_text=True)
+    first = re.search(r'<code class="reference">([^<]+)</code>', page).group(1)  # type: ignore[union-attr]
+    assert "works for 7 days" in visible_text(page)
+    clock.offset = timedelta(days=7, minutes=1)
+    expired = password_step(app.test_client(), "new@clinic.example", first)
+    assert expired.status_code == 400 and error_of(expired) == auth.VAGUE
+    assert [e.detail for e in audit_rows(app, "sign_in_failed")] == ["one-time password expired"]
+    with app.app_context():
+        staff = store.staff_by_email("new@clinic.example")
+        assert staff is not None and staff.failed_attempts == 0   # not a guess: nothing counted
+        new_id = staff.id
+
+    admin = app.test_client()   # the administrator's session has timed out meanwhile: sign in again
+    with app.app_context():
+        admin_secret = store.staff_by_email("admin@clinic.example").otp_secret  # type: ignore[union-attr]
+    assert sign_in(admin, "admin@clinic.example", admin_secret).status_code == 302  # type: ignore[arg-type]
+    reset = admin.post(f"/staff/admin/staff/{new_id}/reset-password", data={"csrf_token": csrf(admin, "/staff/")})
+    assert reset.status_code == 200
+    second = re.search(r'<code class="reference">([^<]+)</code>', reset.get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    assert second != first and "signed out everywhere" in visible_text(reset.get_data(as_text=True))
+    assert password_step(app.test_client(), "new@clinic.example", first).status_code == 400
+    assert password_step(app.test_client(), "new@clinic.example", second).status_code == 302
+    assert [e.detail for e in audit_rows(app, "staff_reset_password")] == ["new@clinic.example"]
+
+
+def test_a_password_its_owner_chose_does_not_expire(app: Flask, clock: Clock) -> None:
+    secret = make_staff(app, DESK)
+    clock.offset = timedelta(days=400)
+    assert sign_in(app.test_client(), DESK, secret).status_code == 302

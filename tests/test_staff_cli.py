@@ -149,3 +149,18 @@ def test_there_is_no_default_account(app: Flask) -> None:
     for email, password in (("admin@clinic.invalid", "admin"), ("admin", "admin"), ("admin@example.com", "password")):
         assert client.post("/staff/sign-in", data={"csrf_token": token, "email": email,
                                                    "password": password}).status_code == 400
+
+
+def test_reset_password_prints_a_one_time_password_that_must_be_changed(app: Flask, runner: Any) -> None:
+    secret = make_staff(app, "desk@clinic.example")
+    client = app.test_client()
+    sign_in(client, "desk@clinic.example", secret)
+    result = runner.invoke(args=["staff", "reset-password", "desk@clinic.example"])
+    assert result.exit_code == 0, result.output
+    password = re.search(r"\(shown only now, valid for 7 days\): (\S+)$", result.output.strip()).group(1)  # type: ignore[union-attr]
+    assert client.get("/staff/").status_code == 302                      # signed out everywhere
+    account = staff(app, "desk@clinic.example")
+    assert account.must_change_password and auth.check_password(account, password)
+    (event,) = audit_rows(app, "staff_reset_password")
+    assert (event.actor, event.detail) == ("cli", "desk@clinic.example")
+    assert runner.invoke(args=["staff", "reset-password", "nobody@clinic.example"]).exit_code != 0
