@@ -168,8 +168,8 @@ def _sign_in_needed(row: StaffSession | None) -> Reply:
             form = {k: v for k, v in request.form.items() if k in KEEPABLE[str(request.endpoint)]}
             store.touch_staff_session(row, pending={"path": request.path, "form": form},
                                       last_seen_at=row.last_seen_at)
-        return redirect(url_for("auth.sign_in", next=page_of_form(request.path), **({"kept": 1} if kept else {})),
-                        code=303)
+        extra: dict[str, Any] = {"kept": 1} if kept else {}
+        return redirect(url_for("auth.sign_in", next=page_of_form(request.path), **extra), code=303)
     abort(401)
 
 
@@ -194,16 +194,16 @@ def take_pending(*paths: str) -> tuple[str, dict[str, str]] | None:
 
 # --- forms -------------------------------------------------------------------------------------
 
-class SignInForm(FlaskForm):
+class SignInForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
     email = StringField("Email address", validators=[InputRequired("Enter your email address")])
     password = PasswordField("Password", validators=[InputRequired("Enter your password")])
 
 
-class CodeForm(FlaskForm):
+class CodeForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
     code = StringField("Code from your authenticator app", validators=[InputRequired("Enter the 6-digit code")])
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
     current = PasswordField("Current password", validators=[InputRequired("Enter your current password")])
     password = PasswordField("New password", validators=[InputRequired("Enter a new password")])
     confirm = PasswordField("Confirm the new password", validators=[InputRequired("Enter the password again")])
@@ -325,8 +325,8 @@ def enrol_qr() -> Reply:
     if found is None or found[1].otp_confirmed or not found[1].otp_secret:
         abort(404)
     staff = found[1]
-    uri = pyotp.TOTP(staff.otp_secret).provisioning_uri(name=staff.email,
-                                                        issuer_name=current_app.config["CLINIC_NAME"])
+    uri = pyotp.TOTP(str(staff.otp_secret)).provisioning_uri(name=staff.email,
+                                                             issuer_name=current_app.config["CLINIC_NAME"])
     # A standalone SVG document needs its xmlns (svg_inline() leaves it out: a broken image).
     buffer = io.BytesIO()
     segno.make(uri, error="m").save(buffer, kind="svg", xmldecl=False, scale=5, dark="#000", light="#fff")
@@ -393,7 +393,7 @@ def page_of_form(path: str) -> str:
 
 
 @bp.post("/sign-out")
-@csrf.exempt
+@csrf.exempt  # type: ignore[untyped-decorator]  # flask_wtf is untyped
 def sign_out() -> Reply:
     """Always signs out. It needs no form token: only this site's own pages can send it (a post from
     another site is refused before any view, and the staff cookie is SameSite=Strict), and a token

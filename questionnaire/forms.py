@@ -27,13 +27,13 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-class QuestionPageForm(FlaskForm):
+class QuestionPageForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
     """A page of questions. `questions` is set on each generated subclass."""
 
     questions: tuple[Question, ...] = ()
 
     def validate(self, extra_validators: Any = None) -> bool:  # noqa: ARG002 - WTForms signature
-        ok = super().validate()  # the CSRF token
+        ok: bool = super().validate()  # the CSRF token
         for q in self.questions:
             field: Field = self[q.id]
             message = question_error(q, field.data)
@@ -75,23 +75,23 @@ def question_error(q: Question, value: Any) -> str | None:
     if q.kind == "int":
         text = str(value).strip()
         if not re.fullmatch(r"[0-9]{1,3}", text):
-            return gettext(q.error)
+            return str(gettext(q.error))
         if not (q.min or 0) <= int(text) <= (q.max or 0):
-            return gettext("Enter a number between %(low)s and %(high)s", low=q.min, high=q.max)
+            return str(gettext("Enter a number between %(low)s and %(high)s", low=q.min, high=q.max))
         return None
     if q.kind == "multi":
         chosen_exclusive = [v for v in value if v in q.exclusive_values]
         if chosen_exclusive and len(value) > 1:
-            return gettext("Select \u201c%(choice)s\u201d on its own, or select the answers that apply",
-                           choice=gettext(q.label_for(chosen_exclusive[0])))
+            return str(gettext("Select \u201c%(choice)s\u201d on its own, or select the answers that apply",
+                               choice=gettext(q.label_for(chosen_exclusive[0]))))
     if q.problem(value):
         if q.kind == "text":
-            return gettext("Your answer must be %(count)s characters or fewer", count=q.max_length)
-        return gettext(q.error)
+            return str(gettext("Your answer must be %(count)s characters or fewer", count=q.max_length))
+        return str(gettext(q.error))
     if q.id == "contact_phone" and not PHONE.match(value):
-        return gettext("Enter a phone number, like 0161 496 0000 or +34 600 000 000")
+        return str(gettext("Enter a phone number, like 0161 496 0000 or +34 600 000 000"))
     if q.id == "contact_email" and not EMAIL.match(value):
-        return gettext("Enter an email address in the correct format, like name@example.com")
+        return str(gettext("Enter an email address in the correct format, like name@example.com"))
     return None
 
 
@@ -118,6 +118,6 @@ def page_form(questions: Sequence[Question], formdata: Any = None) -> QuestionPa
     return page_form_class(tuple(questions))(formdata=formdata)
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
     """A form with nothing but its CSRF token: start, delete, sign out."""
 

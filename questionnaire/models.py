@@ -231,5 +231,6 @@ AUDIT_APPEND_ONLY: dict[str, tuple[str, ...]] = {
 }
 for _dialect, _statements in AUDIT_APPEND_ONLY.items():
     for _statement in _statements:
-        event.listen(AuditEvent.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))
+        event.listen(AuditEvent.__table__, "after_create",
+                     DDL(_statement).execute_if(dialect=_dialect))  # type: ignore[no-untyped-call]  # DDL() is untyped
 

@@ -191,7 +191,8 @@ def switch_language(draft: Draft, page: Page, form: Any, back_to_check: bool) ->
         store.set_draft_language(draft, lang)
     # Kept to fill the page in, not as an answer sent with Continue: the page still needs Continue.
     store.save_page(draft, page.id, form.answers(), draft_ttl(), done=False)
-    return redirect(url_for("patient.question_page", page_id=page.id, **({"return": CHECK} if back_to_check else {})))
+    extra: dict[str, Any] = {"return": CHECK} if back_to_check else {}
+    return redirect(url_for("patient.question_page", page_id=page.id, **extra))
 
 
 def session_timed_out(page: Page) -> Reply:

@@ -6,13 +6,14 @@ import csv
 import io
 import secrets
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
 import click
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, stream_with_context, url_for
 from flask.cli import AppGroup
+from flask_limiter import RouteLimit
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import InvalidRequestError
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
@@ -32,7 +33,7 @@ STATUSES = {"new": "New", "contacted": "Contacted", "with_clinician": "With clin
             "closed": "Closed"}
 FULL_ANSWERS = ("clinician", "admin")
 CONTACT_IDS = ("contact_name", "contact_phone", "contact_email", "contact_time")
-EXPORT_COLUMNS = {
+EXPORT_COLUMNS: dict[str, Callable[[Submission], Any]] = {
     "reference": lambda s: s.reference, "created_at": lambda s: s.created_at.isoformat(timespec="seconds"),
     "level": lambda s: s.level, "status": lambda s: s.status, "rules": lambda s: " ".join(f["id"] for f in s.fired),
     "ruleset_version": lambda s: s.ruleset_version, "language": lambda s: s.language,
@@ -98,13 +99,14 @@ def queue() -> Reply:
     status = chosen if chosen in STATUSES else None
     level = args.get("level") if args.get("level") in [*(lv.id for lv in ruleset().levels), "none"] else None
     rule = args.get("rule") if args.get("rule") in {r.id for r in ruleset().rules} else None
-    filters = {"status": status, "level_rank": ruleset().rank(level) if level else None, "rule": rule,
-               "date_from": _date(args.get("from")), "date_to": _date(args.get("to"), end=True)}
+    filters: dict[str, Any] = {"status": status, "level_rank": ruleset().rank(level) if level else None,
+                               "rule": rule, "date_from": _date(args.get("from")),
+                               "date_to": _date(args.get("to"), end=True)}
     size = 25
     rows = store.queue_page(**filters, after=_cursor(args.get("after")), size=size + 1)
     more = len(rows) > size
     rows = rows[:size]
-    keep = {k: v for k, v in args.items() if k in ("level", "rule", "from", "to") and v}
+    keep: dict[str, Any] = {k: v for k, v in args.items() if k in ("level", "rule", "from", "to") and v}
     keep["status"] = status or "any"
     next_url = url_for("staff.queue", **keep, after=cursor_of(rows[-1])) if more and rows else None
     return render_template("staff/queue.html", rows=rows, counts=store.level_counts(status), next_url=next_url,
@@ -113,11 +115,11 @@ def queue() -> Reply:
 
 # --- one submission ----------------------------------------------------------------------------
 
-class NoteForm(FlaskForm):
+class NoteForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
     body = TextAreaField("Add a note", validators=[InputRequired("Write the note"), Length(max=5000)])
 
 
-class StatusForm(FlaskForm):
+class StatusForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
     status = SelectField("Status", choices=[SelectChoice(k, v) for k, v in STATUSES.items()])
     version = HiddenField()
 
@@ -267,7 +269,7 @@ def delete_submission(reference: str) -> Reply:
 
 # --- administration ----------------------------------------------------------------------------
 
-class NewStaffForm(FlaskForm):
+class NewStaffForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
     email = StringField("Email address", validators=[InputRequired("Enter an email address"), Length(max=254)])
     role = SelectField("Role", choices=[SelectChoice(r, r.replace("_", " ")) for r in ROLES])
 
@@ -330,7 +332,7 @@ def admin_staff_action(staff_id: int, action: str) -> Reply:
     return redirect(url_for("staff.admin_staff"), code=303)
 
 
-def bulk_export_limit() -> Any:
+def bulk_export_limit() -> RouteLimit:
     """The one limit of every whole-database download (BULK_EXPORT_LIMIT), counted when one is sent."""
     return limiter.shared_limit(lambda: str(current_app.config["BULK_EXPORT_LIMIT"]), scope="bulk_export",
                                 deduct_when=lambda response: response.status_code == 200,
@@ -346,7 +348,7 @@ def audit_log() -> Reply:
     before = int(args["before"]) if (args.get("before") or "").isdigit() else None
     filters: dict[str, Any] = {"action": args.get("action") or None, "actor": args.get("actor") or None,
                                "reference": args.get("ref") or None}
-    keep = {k: v for k, v in args.items() if k in ("action", "actor", "ref") and v}
+    keep: dict[str, Any] = {k: v for k, v in args.items() if k in ("action", "actor", "ref") and v}
     if args.get("format") == "csv":
         # Every matching event (not only one page), read in batches after the export is recorded.
         store.audit("export_audit", actor=g.staff.email, ip=client_ip(),

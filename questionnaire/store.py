@@ -6,9 +6,9 @@ import hashlib
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Text, bindparam, delete, func, or_, select, tuple_, type_coerce, update
+from sqlalchemy import CursorResult, Text, bindparam, delete, func, or_, select, tuple_, type_coerce, update
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -56,7 +56,7 @@ def find_draft(token: str | None) -> Draft | None:
     """The draft for a cookie's token, unless it has expired."""
     if not token or not isinstance(token, str):
         return None
-    draft = db.session.scalar(_DRAFT_BY_TOKEN_HASH, {"token_hash": token_hash(token)})
+    draft: Draft | None = db.session.scalar(_DRAFT_BY_TOKEN_HASH, {"token_hash": token_hash(token)})
     if draft is None or draft.expires_at <= utcnow():
         return None
     return draft
@@ -134,7 +134,9 @@ def submit(draft: Draft, ruleset: Ruleset, assessment: Assessment, *, stopped_ea
             db.session.flush()
         except IntegrityError:
             db.session.rollback()
-            existing = db.session.scalar(select(Submission).where(Submission.draft_token_hash == draft.token_hash))
+            # (scoped_session.scalar is typed as returning Any)
+            existing = cast("Submission | None", db.session.scalar(
+                select(Submission).where(Submission.draft_token_hash == draft.token_hash)))
             if existing is not None:
                 return existing   # the other click of a double click won
             continue              # a reference number collision: draw another
@@ -226,8 +228,9 @@ def deactivate_staff(staff: Staff) -> None:
         # and then sees it. SQLite (one writer): the check and the change are one statement.
         db.session.execute(select(Staff.id).where(Staff.role == "admin", Staff.active.is_(True)).with_for_update())
         another = select(Staff.id).where(Staff.role == "admin", Staff.active.is_(True), Staff.id != staff.id).exists()
-        changed = db.session.execute(update(Staff).where(Staff.id == staff.id, another).values(active=False)
-                                     .execution_options(synchronize_session="fetch"))
+        changed = cast("CursorResult[Any]", db.session.execute(
+            update(Staff).where(Staff.id == staff.id, another).values(active=False)
+            .execution_options(synchronize_session="fetch")))
         if changed.rowcount == 0 and staff.active:
             db.session.rollback()
             raise LastAdministrator(staff.email)
@@ -264,8 +267,8 @@ def record_failed_sign_in(staff: Staff, lock_after: int, lock_for: timedelta) ->
 
 def use_otp_step(staff: Staff, step: int) -> bool:
     """Accept a one-time code's time step once only (compare-and-set, so a replay loses)."""
-    result = db.session.execute(update(Staff).where(Staff.id == staff.id, Staff.otp_last_step < step)
-                                .values(otp_last_step=step))
+    result = cast("CursorResult[Any]", db.session.execute(
+        update(Staff).where(Staff.id == staff.id, Staff.otp_last_step < step).values(otp_last_step=step)))
     db.session.commit()
     return bool(result.rowcount)
 
@@ -303,10 +306,10 @@ def revoke_staff_session(row: StaffSession) -> None:
 
 def revoke_all_sessions(staff_id: int, *, keep: int | None = None) -> int:
     """End every open session of an account (but `keep`, a session id); returns how many ended."""
-    result = db.session.execute(update(StaffSession).where(StaffSession.staff_id == staff_id,
-                                                           StaffSession.revoked_at.is_(None),
-                                                           StaffSession.id != (keep or -1))
-                                .values(revoked_at=utcnow()))
+    result = cast("CursorResult[Any]", db.session.execute(
+        update(StaffSession).where(StaffSession.staff_id == staff_id, StaffSession.revoked_at.is_(None),
+                                   StaffSession.id != (keep or -1))
+        .values(revoked_at=utcnow())))
     db.session.commit()
     return int(result.rowcount or 0)
 
@@ -396,12 +399,12 @@ def submission_exists(sub_id: int) -> bool:
 def change_status(sub: Submission, expected_version: int, status: str, by: str) -> bool:
     """Compare-and-set: change the status only if nobody changed the submission since it was shown."""
     old_status = sub.status
-    result = db.session.execute(
+    result = cast("CursorResult[Any]", db.session.execute(
         update(Submission)
         .where(Submission.id == sub.id, Submission.version == expected_version)
         .values(status=status, status_by=by, status_at=utcnow(), version=Submission.version + 1)
         .execution_options(synchronize_session=False)
-    )
+    ))
     if result.rowcount:
         # The row was at the version this request read, so its status was the one read.
         _count(sub.level, old_status, -1)

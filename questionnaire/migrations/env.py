@@ -1,9 +1,15 @@
 import logging
+from collections.abc import Iterable
 from logging.config import fileConfig
+from typing import cast
 
 from flask import current_app
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import Engine, MetaData
 
 from alembic import context
+from alembic.operations.ops import MigrationScript, UpgradeOps
+from alembic.runtime.migration import MigrationContext
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -11,20 +17,21 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# (Flask-Migrate always runs Alembic with migrations/alembic.ini, so the name is set.)
+fileConfig(cast(str, config.config_file_name))
 logger = logging.getLogger('alembic.env')
 
 
-def get_engine():
+def get_engine() -> Engine:
     try:
         # this works with Flask-SQLAlchemy<3 and Alchemical
-        return current_app.extensions['migrate'].db.engine
+        return cast(Engine, current_app.extensions['migrate'].db.engine)
     except (TypeError, AttributeError):
         # this works with Flask-SQLAlchemy>=3
-        return current_app.extensions['migrate'].db.engine
+        return cast(Engine, current_app.extensions['migrate'].db.engine)
 
 
-def get_engine_url():
+def get_engine_url() -> str:
     try:
         return get_engine().url.render_as_string(hide_password=False).replace(
             '%', '%%')
@@ -37,7 +44,7 @@ def get_engine_url():
 # from myapp import mymodel
 # target_metadata = mymodel.Base.metadata
 config.set_main_option('sqlalchemy.url', get_engine_url())
-target_db = current_app.extensions['migrate'].db
+target_db: SQLAlchemy = current_app.extensions['migrate'].db
 
 # other values from the config, defined by the needs of env.py,
 # can be acquired:
@@ -45,13 +52,13 @@ target_db = current_app.extensions['migrate'].db
 # ... etc.
 
 
-def get_metadata():
+def get_metadata() -> MetaData:
     if hasattr(target_db, 'metadatas'):
         return target_db.metadatas[None]
     return target_db.metadata
 
 
-def run_migrations_offline():
+def run_migrations_offline() -> None:
     """Run migrations in 'offline' mode.
 
     This configures the context with just a URL
@@ -72,7 +79,7 @@ def run_migrations_offline():
         context.run_migrations()
 
 
-def run_migrations_online():
+def run_migrations_online() -> None:
     """Run migrations in 'online' mode.
 
     In this scenario we need to create an Engine
@@ -83,10 +90,13 @@ def run_migrations_online():
     # this callback is used to prevent an auto-migration from being generated
     # when there are no changes to the schema
     # reference: http://alembic.zzzcomputing.com/en/latest/cookbook.html
-    def process_revision_directives(context, revision, directives):
+    def process_revision_directives(context: MigrationContext,
+                                    revision: str | Iterable[str | None] | Iterable[str],
+                                    directives: list[MigrationScript]) -> None:
         if getattr(config.cmd_opts, 'autogenerate', False):
             script = directives[0]
-            if script.upgrade_ops.is_empty():
+            # (autogenerate always fills in upgrade_ops)
+            if cast(UpgradeOps, script.upgrade_ops).is_empty():
                 directives[:] = []
                 logger.info('No changes in schema detected.')
 

@@ -13,7 +13,7 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     with op.batch_alter_table('submission_rules', schema=None) as batch_op:
         batch_op.add_column(sa.Column('level_rank', sa.Integer(), nullable=False, server_default='0'))
         batch_op.add_column(sa.Column('created_at', sa.DateTime(timezone=True), nullable=True))
@@ -61,7 +61,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_deliveries_submission_id'), ['submission_id'], unique=False)
 
 
-def downgrade():
+def downgrade() -> None:
     op.drop_table('deliveries')
     op.drop_table('queue_counts')
     with op.batch_alter_table('submission_rules', schema=None) as batch_op:

@@ -14,12 +14,12 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     for statement in AUDIT_APPEND_ONLY.get(op.get_bind().dialect.name, ()):
         op.execute(statement)
 
 
-def downgrade():
+def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS audit_events_append_only ON audit_events")
         op.execute("DROP FUNCTION IF EXISTS audit_events_append_only()")

@@ -13,11 +13,11 @@ branch_labels = None
 depends_on = None
 
 
-def upgrade():
+def upgrade() -> None:
     with op.batch_alter_table('submissions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('questions_version', sa.String(length=16), nullable=True))
 
 
-def downgrade():
+def downgrade() -> None:
     with op.batch_alter_table('submissions', schema=None) as batch_op:
         batch_op.drop_column('questions_version')
