@@ -1,4 +1,5 @@
-"""The pure modules (conditions, questions, flow, rules, wording) import no web or database library."""
+"""The pure modules (conditions, questions, flow, rules, wording) import no web or database library;
+the whole package type-checks (mypy)."""
 
 from __future__ import annotations
 
@@ -70,3 +71,11 @@ def test_a_pure_module_imports_only_the_standard_library_yaml_and_other_pure_mod
             assert root not in FORBIDDEN and root != "questionnaire", f"{name} imports {module}"
             assert root in sys.stdlib_module_names or root in allowed_third_party or root == "__future__", \
                 f"{name} imports {module}"
+
+
+def test_mypy_finds_no_error_in_the_package() -> None:
+    """The whole package type-checks with the settings in setup.cfg (strict for the pure modules).
+    About 10 s from cold on two cores, under a second with mypy's cache."""
+    out = subprocess.run([sys.executable, "-m", "mypy", "questionnaire"], capture_output=True, text=True, cwd=ROOT,
+                         timeout=300)
+    assert out.returncode == 0, f"mypy found errors:\n{out.stdout}{out.stderr}"
