@@ -24,7 +24,7 @@ from . import flow, replay, store
 from .auth import (ROLES, Reply, client_ip, hash_password, password_context, password_problem, staff_required,
                    take_pending)
 from .extensions import limiter
-from .models import Staff, Submission
+from .models import Staff, Submission, utcnow
 from .questions import QUESTIONNAIRE
 from .rules import Ruleset
 
@@ -294,8 +294,16 @@ def admin_staff() -> Reply:
             store.create_staff(email, form.role.data or "front_desk", hash_password(password), must_change_password=True)
             store.audit("staff_created", actor=g.staff.email, ip=client_ip(), detail=f"{email} as {form.role.data}")
             created = (email, password)
-    return render_template("staff/admin_staff.html", form=form, staff=store.all_staff(), created=created,
-                           error=error, action_form=FlaskForm()), (400 if error else 200)
+    return _staff_accounts_page(form=form, created=created, error=error), (400 if error else 200)
+
+
+def _staff_accounts_page(form: Any = None, **extra: Any) -> str:
+    """The staff accounts page: every account, which of them are locked now, and `extra` (a new
+    account's or a reset's one-time password, an error, a refusal)."""
+    accounts = store.all_staff()
+    locked = {s.id for s in accounts if s.locked_until is not None and s.locked_until > utcnow()}
+    return render_template("staff/admin_staff.html", form=form or NewStaffForm(formdata=None), staff=accounts,
+                           locked=locked, action_form=FlaskForm(), **{"created": None, "error": None, **extra})
 
 
 @bp.post("/admin/staff/<int(max=2147483647):staff_id>/<action>")
@@ -305,27 +313,27 @@ def admin_staff_action(staff_id: int, action: str) -> Reply:
         abort(400)
     target = store.staff_by_id(staff_id)
     if target is None or action not in ("deactivate", "activate", "sign-out-everywhere", "reset-otp",
-                                        "reset-password"):
+                                        "reset-password", "unlock"):
         abort(404)
     if action == "deactivate":
         try:
             store.deactivate_staff(target)
         except store.LastAdministrator:
-            return render_template("staff/admin_staff.html", form=NewStaffForm(formdata=None), staff=store.all_staff(),
-                                   created=None, error=None, action_form=FlaskForm(), refused=(
-                                       f"{target.email} is the only active administrator, so it stays active: "
-                                       "add or activate another administrator first.")), 409
+            return _staff_accounts_page(refused=f"{target.email} is the only active administrator, so it stays "
+                                                "active: add or activate another administrator first."), 409
     elif action == "activate":
         store.update_staff(target, active=True)
     elif action == "reset-otp":
         store.reset_staff_otp(target)
+    elif action == "unlock":
+        # Someone's failed sign-ins locked the account: its owner may sign in again at once.
+        store.update_staff(target, failed_attempts=0, locked_until=None)
     elif action == "reset-password":
         password = secrets.token_urlsafe(12)
         store.set_staff_password(target, hash_password(password), one_time=True)
         store.audit("staff_reset_password", actor=g.staff.email, ip=client_ip(), detail=target.email)
         # Shown once, on this response only (never in a redirect's URL or the log).
-        return render_template("staff/admin_staff.html", form=NewStaffForm(formdata=None), staff=store.all_staff(),
-                               created=None, reset=(target.email, password), error=None, action_form=FlaskForm())
+        return _staff_accounts_page(reset=(target.email, password))
     else:
         store.revoke_all_sessions(target.id)
     store.audit(f"staff_{action.replace('-', '_')}", actor=g.staff.email, ip=client_ip(), detail=target.email)
@@ -349,14 +357,16 @@ def audit_log() -> Reply:
     filters: dict[str, Any] = {"action": args.get("action") or None, "actor": args.get("actor") or None,
                                "reference": args.get("ref") or None}
     keep: dict[str, Any] = {k: v for k, v in args.items() if k in ("action", "actor", "ref") and v}
+    described = " ".join(f"{k}={v}" for k, v in sorted(keep.items())) or None
     if args.get("format") == "csv":
         # Every matching event (not only one page), read in batches after the export is recorded.
-        store.audit("export_audit", actor=g.staff.email, ip=client_ip(),
-                    detail=" ".join(f"{k}={v}" for k, v in sorted(keep.items())) or None)
+        store.audit("export_audit", actor=g.staff.email, ip=client_ip(), detail=described)
         return _csv("audit.csv", ["id", "at", "actor", "action", "submission_ref", "ip", "detail"],
                     ([e.id, e.at.isoformat(timespec="seconds"), e.actor or "", e.action, e.submission_ref or "",
                       e.ip or "", e.detail or ""] for e in store.audit_events_for_export(**filters)))
     events = store.audit_events(**filters, before_id=before, size=100)
+    # Who read the log, and with which filters, is in the log too.
+    store.audit("view_audit", actor=g.staff.email, ip=client_ip(), detail=described)
     return render_template("staff/audit.html", events=events, filters=keep,
                            older=url_for("staff.audit_log", **keep, before=events[-1].id) if len(events) == 100 else None)
 
@@ -455,6 +465,16 @@ def reset_otp_command(email: str) -> None:
     store.reset_staff_otp(staff)
     store.audit("staff_reset_otp", actor="cli", detail=staff.email)
     click.echo(f"{staff.email} will set up a new one-time code at the next sign-in.")
+
+
+@staff_cli.command("unlock")
+@click.argument("email")
+def unlock_command(email: str) -> None:
+    """Lift a lock that failed sign-ins put on an account, so that its owner can sign in now."""
+    staff = _account(email)
+    store.update_staff(staff, failed_attempts=0, locked_until=None)
+    store.audit("staff_unlock", actor="cli", detail=staff.email)
+    click.echo(f"{staff.email} can sign in again.")
 
 
 @staff_cli.command("reset-password")

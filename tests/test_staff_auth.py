@@ -747,3 +747,35 @@ def test_a_password_its_owner_chose_does_not_expire(app: Flask, clock: Clock) ->
     secret = make_staff(app, DESK)
     clock.offset = timedelta(days=400)
     assert sign_in(app.test_client(), DESK, secret).status_code == 302
+
+
+def test_an_administrator_can_lift_a_lock_that_someone_elses_guesses_put_on_an_account(make_app: Any) -> None:
+    """Anyone can lock an account with five wrong passwords; its owner need not wait: an administrator
+    (or `flask staff unlock`) lifts the lock, and the page says which accounts are locked."""
+    app = make_app(STAFF_LOCK_AFTER=3)
+    secret = make_staff(app, DESK)
+    for n in range(3):
+        assert password_step(app.test_client(), DESK, f"someone else's guess {n}").status_code == 400
+    assert password_step(app.test_client(), DESK).status_code == 400            # locked
+    admin = app.test_client()
+    sign_in(admin, "admin@clinic.example", make_staff(app, "admin@clinic.example", "admin"))
+    with app.app_context():
+        desk_id = store.staff_by_email(DESK).id  # type: ignore[union-attr]
+    page = admin.get("/staff/admin/staff").get_data(as_text=True)
+    assert "locked after failed sign-ins until" in visible_text(page) and f"/{desk_id}/unlock" in page
+    done = admin.post(f"/staff/admin/staff/{desk_id}/unlock", data={"csrf_token": token_of(page)})
+    assert done.status_code == 303
+    assert f"/{desk_id}/unlock" not in admin.get("/staff/admin/staff").get_data(as_text=True)
+    assert sign_in(app.test_client(), DESK, secret).status_code == 302
+    assert [e.detail for e in audit_rows(app, "staff_unlock")] == [DESK]
+    assert [e.action for e in audit_rows(app, "account_locked")] == ["account_locked"]
+
+
+def test_the_cli_lifts_a_lock_too(make_app: Any) -> None:
+    app = make_app(STAFF_LOCK_AFTER=2)
+    secret = make_staff(app, DESK)
+    for n in range(2):
+        password_step(app.test_client(), DESK, f"wrong {n}")
+    result = app.test_cli_runner().invoke(args=["staff", "unlock", DESK])
+    assert result.exit_code == 0 and "can sign in again" in result.output
+    assert sign_in(app.test_client(), DESK, secret).status_code == 302

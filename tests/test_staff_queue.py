@@ -381,6 +381,8 @@ def test_audit_log_filters_pages_and_exports_every_matching_event_as_csv(app: Fl
     exports = audit_rows(app, "export_audit")
     assert [e.actor for e in exports] == ["admin@clinic.example"] * 2
     assert exports[0].detail == "actor=person1@clinic.example"
+    # Reading the log is in the log too, with the filters used.
+    assert [e.detail for e in audit_rows(app, "view_audit")] == [None, None, "action=note_added", "ref=wxyz-2345"]
 
 
 def test_an_administrator_adds_a_staff_member_with_a_password_shown_once(app: Flask) -> None:
