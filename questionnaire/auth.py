@@ -235,7 +235,7 @@ def sign_in() -> Reply:
         ok = check_password(staff, form.password.data or "")
         # An expired one-time password is refused with the same vague message; not a guess, not counted.
         expired = staff is not None and ok and staff.active and _one_time_expired(staff)
-        if staff is not None and ok and not expired and staff.active and not _locked(staff):
+        if staff is not None and ok and not expired and staff.active and not staff.is_locked():
             if HASHER.check_needs_rehash(staff.password_hash):
                 # Stored with older (weaker) hashing settings: rehashed now that the password is known.
                 store.update_staff(staff, password_hash=hash_password(form.password.data or ""))
@@ -253,7 +253,7 @@ def sign_in() -> Reply:
             response = redirect(url_for(target, next=safe_next(request.args.get("next"))))
             _set_cookie(response, token)
             return response
-        if staff is not None and ok is False and not _locked(staff):
+        if staff is not None and ok is False and not staff.is_locked():
             _count_failure(staff)
         store.audit("sign_in_failed", actor=(form.email.data or "")[:254].strip().lower(), ip=client_ip(),
                     detail="one-time password expired" if expired else None)
@@ -262,10 +262,6 @@ def sign_in() -> Reply:
         error = VAGUE if not form.errors.get("csrf_token") else "Your session expired. Try again."
     kept = request.args.get("kept") == "1"
     return render_template("auth/sign_in.html", form=form, error=error, kept=kept), (200 if not error else 400)
-
-
-def _locked(staff: Staff) -> bool:
-    return staff.locked_until is not None and staff.locked_until > utcnow()
 
 
 def _one_time_expired(staff: Staff) -> bool:
@@ -351,7 +347,7 @@ def code() -> Reply:
     form = CodeForm()
     error = None
     if form.validate_on_submit():
-        if not _locked(staff) and verify_code(staff, form.code.data or ""):
+        if not staff.is_locked() and verify_code(staff, form.code.data or ""):
             return _finish_sign_in(row, staff)
         _count_failure(staff)
         store.audit("sign_in_failed", actor=staff.email, ip=client_ip(), detail="code")
@@ -370,7 +366,7 @@ def form_problem(form: FlaskForm) -> str:
 
 def _finish_sign_in(row: StaffSession, staff: Staff) -> WerkzeugResponse:
     store.touch_staff_session(row, stage="full")
-    store.update_staff(staff, failed_attempts=0, locked_until=None)
+    store.unlock_staff(staff)
     store.audit("sign_in", actor=staff.email, ip=client_ip())
     if row.pending:
         return redirect(page_of_form(str(row.pending.get("path") or "")))
@@ -434,8 +430,8 @@ def change_password() -> Reply:
     error, field = None, "current"
     if form.validate_on_submit():
         staff: Staff = g.staff
-        if _locked(staff) or not check_password(staff, form.current.data or ""):
-            if not _locked(staff):
+        if staff.is_locked() or not check_password(staff, form.current.data or ""):
+            if not staff.is_locked():
                 _count_failure(staff)
             store.audit("password_change_failed", actor=staff.email, ip=client_ip())
             error = "Your current password is not right"

@@ -186,6 +186,10 @@ class Staff(db.Model):  # type: ignore[name-defined,misc]
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    def is_locked(self) -> bool:
+        """Locked by too many failed sign-ins, until locked_until."""
+        return self.locked_until is not None and self.locked_until > utcnow()
+
 
 class StaffSession(db.Model):  # type: ignore[name-defined,misc]
     """A signed-in staff session, checked on every request so that revocation is immediate."""

@@ -24,7 +24,7 @@ from . import flow, replay, store
 from .auth import (ROLES, Reply, client_ip, hash_password, password_context, password_problem, staff_required,
                    take_pending)
 from .extensions import limiter
-from .models import Staff, Submission, utcnow
+from .models import Staff, Submission
 from .questions import QUESTIONNAIRE
 from .rules import Ruleset
 
@@ -298,12 +298,10 @@ def admin_staff() -> Reply:
 
 
 def _staff_accounts_page(form: Any = None, **extra: Any) -> str:
-    """The staff accounts page: every account, which of them are locked now, and `extra` (a new
-    account's or a reset's one-time password, an error, a refusal)."""
-    accounts = store.all_staff()
-    locked = {s.id for s in accounts if s.locked_until is not None and s.locked_until > utcnow()}
-    return render_template("staff/admin_staff.html", form=form or NewStaffForm(formdata=None), staff=accounts,
-                           locked=locked, action_form=FlaskForm(), **{"created": None, "error": None, **extra})
+    """The staff accounts page: every account, and `extra` (a new account's or a reset's one-time
+    password, an error, a refusal)."""
+    return render_template("staff/admin_staff.html", form=form or NewStaffForm(formdata=None),
+                           staff=store.all_staff(), action_form=FlaskForm(), **{"created": None, "error": None, **extra})
 
 
 @bp.post("/admin/staff/<int(max=2147483647):staff_id>/<action>")
@@ -327,7 +325,7 @@ def admin_staff_action(staff_id: int, action: str) -> Reply:
         store.reset_staff_otp(target)
     elif action == "unlock":
         # Someone's failed sign-ins locked the account: its owner may sign in again at once.
-        store.update_staff(target, failed_attempts=0, locked_until=None)
+        store.unlock_staff(target)
     elif action == "reset-password":
         password = secrets.token_urlsafe(12)
         store.set_staff_password(target, hash_password(password), one_time=True)
@@ -472,7 +470,7 @@ def reset_otp_command(email: str) -> None:
 def unlock_command(email: str) -> None:
     """Lift a lock that failed sign-ins put on an account, so that its owner can sign in now."""
     staff = _account(email)
-    store.update_staff(staff, failed_attempts=0, locked_until=None)
+    store.unlock_staff(staff)
     store.audit("staff_unlock", actor="cli", detail=staff.email)
     click.echo(f"{staff.email} can sign in again.")
 

@@ -247,6 +247,11 @@ def set_staff_password(staff: Staff, password_hash: str, *, one_time: bool) -> N
         revoke_all_sessions(staff.id)
 
 
+def unlock_staff(staff: Staff) -> None:
+    """Forget failed sign-ins: after a full sign-in, or when an administrator lifts a lock."""
+    update_staff(staff, failed_attempts=0, locked_until=None)
+
+
 def reset_staff_otp(staff: Staff) -> None:
     """Make an account enrol a new one-time code at its next sign-in, and end its sessions now."""
     update_staff(staff, otp_secret=None, otp_confirmed=False)
