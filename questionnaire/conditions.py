@@ -8,11 +8,14 @@ A condition is plain data (as written in YAML or in the question definitions):
     {q: ID, answered: true}     {q: ID, unanswered: true}
     {q: ID, lt: N}  {q: ID, le: N}  {q: ID, gt: N}  {q: ID, ge: N}                      (numbers)
     {q: ID, nonempty: true}                                                            (text)
+    {q: ID, mentions: LIST} {q: ID, mentions: [LIST, ...]}  the text names a term of a term list
+    {q: ID, only_says: LIST}            the whole text is a term of the list ("no", "N/A")   (text)
     {rule: RULE_ID}                     another rule's result (rules only)
     {safety_unanswered: true}           a shown safety question has no answer (rules only)
 
 An unanswered question never matches `eq`, `in`, `any_of`, `all_of`, numeric comparisons or
 `nonempty`; `none_of` needs an answer too, so "no answer" never reads as "none of these".
+Term lists (terms.py) come from the rules file: compiling `mentions` or `only_says` needs them.
 Compiling checks the shape only; which ids and values exist is checked by the caller through
 `references()`, so one validator serves questions and rules alike.
 """
@@ -23,6 +26,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .terms import TermList
+
 Answers = Mapping[str, Any]
 # The context a compiled condition sees: the answers, the results of rules evaluated so far,
 # and the ids of shown safety questions left unanswered.
@@ -31,7 +36,8 @@ Predicate = Callable[[Answers, Mapping[str, bool], frozenset[str]], bool]
 VALUE_OPS = ("eq", "in", "any_of", "all_of", "none_of")
 NUMBER_OPS = ("lt", "le", "gt", "ge")
 FLAG_OPS = ("answered", "unanswered", "nonempty")
-QUESTION_OPS = VALUE_OPS + NUMBER_OPS + FLAG_OPS
+TERM_OPS = ("mentions", "only_says")
+QUESTION_OPS = VALUE_OPS + NUMBER_OPS + FLAG_OPS + TERM_OPS
 MULTI_OPS = ("any_of", "all_of", "none_of")
 
 
@@ -53,13 +59,16 @@ class Reference:
     values: tuple[Any, ...]
 
 
-def compile_condition(cond: Any, *, allow_rules: bool = False, path: str = "when") -> Predicate:
-    """Compile a condition to a predicate, or raise ConditionError naming what is wrong."""
+def compile_condition(cond: Any, *, allow_rules: bool = False, path: str = "when",
+                      terms: Mapping[str, TermList] | None = None) -> Predicate:
+    """Compile a condition to a predicate, or raise ConditionError naming what is wrong.
+
+    `terms` are the term lists `mentions` and `only_says` may name (the rules file's)."""
     if not isinstance(cond, Mapping) or not cond:
         raise ConditionError("a condition must be a mapping such as {q: id, eq: yes}", path)
     keys = set(cond)
     if keys <= {"all", "any", "not"} and len(keys) == 1:
-        return _compile_logic(cond, allow_rules, path)
+        return _compile_logic(cond, allow_rules, path, terms)
     if "rule" in keys:
         if not allow_rules:
             raise ConditionError("'rule' can only be used in rules, not in shown-when conditions", path)
@@ -74,14 +83,15 @@ def compile_condition(cond: Any, *, allow_rules: bool = False, path: str = "when
             raise ConditionError("write {safety_unanswered: true}", path)
         return lambda a, r, u: bool(u)
     if "q" in keys:
-        return _compile_question(cond, path)
+        return _compile_question(cond, path, terms)
     raise ConditionError(f"unknown condition keys {sorted(map(str, keys))}", path)
 
 
-def _compile_logic(cond: Mapping[str, Any], allow_rules: bool, path: str) -> Predicate:
+def _compile_logic(cond: Mapping[str, Any], allow_rules: bool, path: str,
+                   terms: Mapping[str, TermList] | None) -> Predicate:
     (op, arg), = cond.items()
     if op == "not":
-        inner = compile_condition(arg, allow_rules=allow_rules, path=f"{path}.not")
+        inner = compile_condition(arg, allow_rules=allow_rules, path=f"{path}.not", terms=terms)
         if isinstance(arg, Mapping) and set(arg) == {"rule"}:   # {not: {rule: id}} in one call
             rule_id = arg["rule"]
             return lambda a, r, u: not r.get(rule_id, False)
@@ -89,7 +99,8 @@ def _compile_logic(cond: Mapping[str, Any], allow_rules: bool, path: str) -> Pre
     if not isinstance(arg, list) or not arg:
         raise ConditionError(f"'{op}' needs a non-empty list of conditions", path)
     parts = tuple(
-        compile_condition(c, allow_rules=allow_rules, path=f"{path}.{op}[{i}]") for i, c in enumerate(arg)
+        compile_condition(c, allow_rules=allow_rules, path=f"{path}.{op}[{i}]", terms=terms)
+        for i, c in enumerate(arg)
     )
     if len(parts) == 1:
         return parts[0]
@@ -120,7 +131,7 @@ def _compile_logic(cond: Mapping[str, Any], allow_rules: bool, path: str) -> Pre
     return some
 
 
-def _compile_question(cond: Mapping[str, Any], path: str) -> Predicate:
+def _compile_question(cond: Mapping[str, Any], path: str, terms: Mapping[str, TermList] | None) -> Predicate:
     qid = cond["q"]
     if not isinstance(qid, str):
         raise ConditionError("'q' must be a question id", path)
@@ -159,6 +170,12 @@ def _compile_question(cond: Mapping[str, Any], path: str) -> Predicate:
         if op == "gt":
             return lambda a, r, u: type(v := a.get(qid)) in _NUMBERS and v > limit
         return lambda a, r, u: type(v := a.get(qid)) in _NUMBERS and v >= limit
+    if op in TERM_OPS:
+        lists = _term_lists(op, arg, path, terms)
+        if op == "only_says":
+            (only,) = lists
+            return lambda a, r, u: only.says_only(a.get(qid))
+        return lambda a, r, u: any(tl.found(a.get(qid)) for tl in lists)
     if arg is not True:
         raise ConditionError(f"write {{q: {qid}, {op}: true}}", path)
     if op == "answered":
@@ -175,6 +192,25 @@ def _value_list(op: str, arg: Any, path: str) -> frozenset[Any]:
         if not isinstance(v, (str, int)) or isinstance(v, bool):
             raise ConditionError(f"'{op}' values must be plain values, got {v!r}", path)
     return frozenset(arg)
+
+
+def _term_lists(op: str, arg: Any, path: str, terms: Mapping[str, TermList] | None) -> tuple[TermList, ...]:
+    names = arg if isinstance(arg, list) and op == "mentions" else [arg]
+    if not names or not all(isinstance(n, str) and n for n in names):
+        shape = "a term list name, or a list of them" if op == "mentions" else "one term list name"
+        raise ConditionError(f"'{op}' needs {shape}", path)
+    if terms is None:
+        raise ConditionError(f"'{op}' can only be used in rules, which have term lists", path)
+    unknown = [n for n in names if n not in terms]
+    if unknown:
+        known = ", ".join(sorted(terms)) or "none"
+        raise ConditionError(f"unknown term list {unknown[0]!r} (term lists: {known})", path)
+    wanted = "whole_answer" if op == "only_says" else "words"
+    wrong = [n for n in names if terms[n].match != wanted]
+    if wrong:
+        raise ConditionError(f"'{op}' needs a term list with match: {wanted}; {wrong[0]!r} has match: "
+                             f"{terms[wrong[0]].match}", path)
+    return tuple(terms[n] for n in names)
 
 
 _LISTS = (list, tuple, frozenset, set)
@@ -235,7 +271,7 @@ def rule_references(cond: Any) -> Iterator[str]:
 # ("member", q, v) the multi answer to q includes v; ("present", q, None) q has some answer;
 # ("unanswered", "", None) a shown safety question has no answer.
 Fact = tuple[str, str, Any]
-_PRESENT_OPS = ("lt", "le", "gt", "ge", "nonempty", "answered")
+_PRESENT_OPS = ("lt", "le", "gt", "ge", "nonempty", "answered", "mentions", "only_says")
 
 
 def trigger_facts(cond: Any) -> frozenset[Fact] | None:

@@ -36,6 +36,9 @@ def rule_texts(ruleset: rules.Ruleset) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for level in ruleset.levels:
         out += [(f"level {level.id} title", level.title), (f"level {level.id} outcome", level.outcome)]
+        if level.same_day is not None:
+            out += [(f"level {level.id} same_day title", level.same_day.title),
+                    (f"level {level.id} same_day outcome", level.same_day.outcome)]
     out += [("no_flags title", ruleset.no_flags.title), ("no_flags outcome", ruleset.no_flags.outcome)]
     out += [(f"message {key}", text) for key, text in ruleset.messages.items()]
     return [(where, text) for where, text in out if text]

@@ -10,12 +10,12 @@ from flask import (Blueprint, Response, abort, current_app, g, redirect, render_
 from flask_babel import gettext
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from . import flow, page_cache, store
+from . import flow, outcome, page_cache, store
 from .extensions import limiter
 from .interop import announce
 from .security import local_path
 from .forms import ConfirmForm, page_form
-from .i18n import current_language
+from .i18n import current_language, request_translations
 from .models import Draft, Submission, utcnow
 from .questions import QUESTIONNAIRE, Page, Question
 from .rules import Ruleset
@@ -286,24 +286,16 @@ def check_answers() -> Reply:
 
 def outcome_context(sub: Submission) -> dict[str, Any]:
     rs = ruleset()
-    level = rs.level(sub.level) if sub.level in [lv.id for lv in rs.levels] else rs.no_flags
-    message_ids: list[str] = []
-    # The emergency page says only what the urgent rules say: "we will contact you before you book"
-    # from a lower flag would contradict "do not wait for the clinic to contact you".
-    shown = [f for f in sub.fired if f.get("level") == level.id] if level.stops_form else sub.fired
-    for f in shown:
-        for m in f.get("message_ids", []):
-            if m not in message_ids and m in rs.messages:
-                message_ids.append(m)
+    composed = outcome.compose(rs, sub.level, sub.fired)
     groups = flow.answers_by_page(sub.answers)
     if sub.stopped_early:
         # The form stopped here: the copy of the answers ends at the last page the patient answered.
         answered = [i for i, (_page, rows) in enumerate(groups) if any(v is not None for _q, v in rows)]
         groups = groups[: answered[-1] + 1] if answered else []
     return {
-        "submission": sub, "level": level, "messages": [rs.messages[m] for m in message_ids],
-        "groups": groups, "holds_booking": level.holds_booking,
-        "working_days": current_app.config["CONTACT_WORKING_DAYS"],
+        "submission": sub, "level": composed.level, "groups": groups, "holds_booking": composed.level.holds_booking,
+        "paragraphs": outcome.paragraphs(composed, rs, request_translations().ugettext,
+                                         working_days=current_app.config["CONTACT_WORKING_DAYS"]),
     }
 
 

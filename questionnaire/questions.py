@@ -23,6 +23,7 @@ def N_(text: str) -> str:
 KINDS = ("yn", "ynu", "single", "multi", "int", "text")
 SAFETY_KINDS = ("yn", "ynu", "single", "multi", "int")
 NOT_SURE_HINT = N_("It's fine to choose \u201cNot sure\u201d. We will check it with you. Please don't guess.")
+NOT_SURE = "not_sure"
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
 
@@ -70,6 +71,15 @@ class Question:
         """Hints shown under the question: its own, then the "Not sure" reassurance on ynu questions."""
         own = (self.hint,) if self.hint else ()
         return own + ((NOT_SURE_HINT,) if self.kind == "ynu" else ())
+
+    @property
+    def unanswered_reads_as(self) -> str | tuple[str, ...] | None:
+        """What the rules read for this question when it is shown but unanswered (clinical-content.md
+        R2): "not_sure" for a question that offers it (a multi answer: ("not_sure",)); None for the
+        others, which the rules see as unanswered."""
+        if NOT_SURE not in self.values:
+            return None
+        return (NOT_SURE,) if self.kind == "multi" else NOT_SURE
 
     def label_for(self, value: str) -> str:
         for c in self.choices:
@@ -217,12 +227,12 @@ PAGES_DEFINITION: tuple[Page, ...] = (
                      "medical help now."),
               shown_when={"q": "recent_ozone_7d", "in": ["yes", "not_sure"]}),
         ynu("post_ozone_site_problem",
-            N_("Since that treatment, has the place where the needle went in become more red, hot, or swollen, "
-               "or leaked pus? Or have you had a fever?"),
+            N_("If you had ozone treatment in the last 7 days: since then, has the place where the needle went in "
+               "become more red, hot, or swollen, or leaked pus? Or have you had a fever?"),
             N_("Select yes if the place where the needle went in has changed, or you have had a fever"),
             why=N_("These can be signs of an infection. An infection after an injection needs medical advice "
                    "the same day."),
-            shown_when={"q": "recent_ozone_7d", "eq": "yes"}),
+            shown_when={"q": "recent_ozone_7d", "in": ["yes", "not_sure"]}),
     ),
     # --- A1. About you and the treatment ---
     page(
@@ -300,23 +310,23 @@ PAGES_DEFINITION: tuple[Page, ...] = (
         ynu("blood_thinner",
             N_("Do you take a medicine that thins your blood or stops clots?"),
             N_("Select yes if you take a medicine that thins your blood or stops clots"),
-            hint=N_("For example: warfarin, apixaban, rivaroxaban, dabigatran, edoxaban, heparin or enoxaparin "
-                    "injections, clopidogrel, ticagrelor, or aspirin every day."),
+            hint=N_("For example: warfarin, acenocoumarol, phenprocoumon, apixaban, rivaroxaban, dabigatran, "
+                    "edoxaban, heparin or enoxaparin injections, clopidogrel, ticagrelor, or aspirin every day."),
             why=N_("Some treatments use needles. Medicines that thin the blood can make bleeding or bruising "
                    "more likely, so a clinician needs to know.")),
     ),
     page(
         "blood-follow-up", N_("Your blood: a few more questions"),
         ynu("anaemia_needed_transfusion",
-            N_("Did you need a blood transfusion or an iron drip for it?"),
-            N_("Select yes if you needed a blood transfusion or an iron drip for your anaemia"),
+            N_("In the last 6 months, have you needed a blood transfusion or an iron drip for anaemia?"),
+            N_("Select yes if you needed a blood transfusion or an iron drip for anaemia"),
             why=N_("This tells the clinician how low your blood count was."),
-            shown_when={"q": "anaemia_recent", "eq": "yes"}),
+            shown_when={"q": "anaemia_recent", "in": ["yes", "not_sure"]}),
         text("blood_thinner_name",
-             N_("Which one? Write the name if you know it."),
+             N_("If you take a medicine like this, which one? Write the name if you know it."),
              optional=True,
              why=N_("Different blood thinners work in different ways. The name helps the clinician plan."),
-             shown_when={"q": "blood_thinner", "eq": "yes"}),
+             shown_when={"q": "blood_thinner", "in": ["yes", "not_sure"]}),
     ),
     # --- A4. Heart and circulation ---
     page(
@@ -375,23 +385,23 @@ PAGES_DEFINITION: tuple[Page, ...] = (
     page(
         "heart-follow-up", N_("Your heart: a few more questions"),
         ynu("stroke_recent_or_bleed",
-            N_("Was it in the last 6 months? Or was it caused by bleeding in the brain?"),
-            N_("Select yes if your stroke was in the last 6 months or was caused by bleeding in the brain"),
+            N_("If you have had a stroke: was it in the last 6 months, or was it caused by bleeding in the brain?"),
+            N_("Select yes if a stroke was in the last 6 months or was caused by bleeding in the brain"),
             why=N_("A recent stroke, or one caused by bleeding, needs a clinician to look at it first."),
-            shown_when={"q": "stroke_ever", "eq": "yes"}),
+            shown_when={"q": "stroke_ever", "in": ["yes", "not_sure"]}),
         ynu("heart_condition_worse",
-            N_("In the last 3 months, has your heart condition got worse, or did you need to go to hospital for "
-               "it?"),
+            N_("If you have a heart condition: in the last 3 months, has it got worse, or did you need to go to "
+               "hospital for it?"),
             N_("Select yes if your heart condition got worse or you went to hospital for it in the last 3 "
                "months"),
             why=N_("If your heart condition has changed lately, treatment may need to wait. A clinician will "
                    "talk with you."),
-            shown_when={"q": "heart_condition", "eq": "yes"}),
+            shown_when={"q": "heart_condition", "in": ["yes", "not_sure"]}),
         ynu("high_bp_controlled",
-            N_("Is your blood pressure usually kept under control with treatment?"),
+            N_("If you have high blood pressure: is it usually kept under control with treatment?"),
             N_("Select yes if your blood pressure is usually kept under control with treatment"),
             why=N_("If your blood pressure is not under control, treatment may need to wait."),
-            shown_when={"q": "high_bp", "eq": "yes"}),
+            shown_when={"q": "high_bp", "in": ["yes", "not_sure"]}),
     ),
     # --- A5. Hormones and sugar ---
     page(
@@ -412,24 +422,24 @@ PAGES_DEFINITION: tuple[Page, ...] = (
     page(
         "hormones-follow-up", N_("Your thyroid and blood sugar: a few more questions"),
         ynu("thyroid_controlled",
-            N_("Is it under control? (A doctor checked it with a blood test in the last 6 months and told you "
-               "the levels are normal.)"),
+            N_("If you have an overactive thyroid: is it under control? (A doctor checked it with a blood test in "
+               "the last 6 months and told you the levels are normal.)"),
             N_("Select yes if your overactive thyroid is under control"),
             why=N_("This helps the clinician know if your thyroid is steady."),
-            shown_when={"q": "overactive_thyroid", "eq": "yes"}),
+            shown_when={"q": "overactive_thyroid", "in": ["yes", "not_sure"]}),
         ynu("diabetes_unstable",
             N_("In the last 3 months, has your blood sugar been very high or very low? Or have you needed a "
-               "hospital or an ambulance because of your diabetes?"),
+               "hospital or an ambulance because of your blood sugar?"),
             N_("Select yes if your diabetes has caused these problems in the last 3 months"),
             why=N_("If your diabetes has not been steady lately, treatment may need to wait."),
-            shown_when={"q": "diabetes", "eq": "yes"}),
+            shown_when={"q": "diabetes", "in": ["yes", "not_sure"]}),
         ynu("diabetes_low_sugar_meds",
             N_("Do you use insulin, or tablets that can make your blood sugar go too low (for example "
                "gliclazide or glipizide)?"),
             N_("Select yes if you use insulin or tablets that can make your blood sugar go too low"),
             why=N_("Your blood sugar could go too low during your visit. Staff may check it and ask you to bring "
                    "your usual diabetes supplies."),
-            shown_when={"q": "diabetes", "eq": "yes"}),
+            shown_when={"q": "diabetes", "in": ["yes", "not_sure"]}),
     ),
     # --- A6. Brain and lungs ---
     page(
@@ -453,7 +463,7 @@ PAGES_DEFINITION: tuple[Page, ...] = (
                "care for your breathing?"),
             N_("Select yes if you have needed extra treatment for your breathing in the last 4 weeks"),
             why=N_("If your breathing has been worse lately, treatment may need to wait."),
-            shown_when={"q": "lung_condition", "eq": "yes"}),
+            shown_when={"q": "lung_condition", "in": ["yes", "not_sure"]}),
     ),
     # --- A7. Pregnancy ---
     page(
@@ -507,7 +517,7 @@ PAGES_DEFINITION: tuple[Page, ...] = (
     page(
         "reactions-follow-up", N_("Your past ozone treatment"),
         multi("prior_ozone_types",
-              N_("What kind? Pick all that apply."),
+              N_("If you have had ozone treatment before, what kind? Pick all that apply."),
               N_("Select the kinds of ozone treatment you have had, or select not sure"),
               choices=[("blood_drip", N_("Ozone mixed with my blood and given back by drip")),
                        ("muscle", N_("Injection into a muscle")),
@@ -519,12 +529,12 @@ PAGES_DEFINITION: tuple[Page, ...] = (
                        ("not_sure", N_("Not sure"))],
               exclusive=("not_sure",),
               why=N_("This helps the clinician make sense of any reaction you had."),
-              shown_when={"q": "prior_ozone", "eq": "yes"}),
+              shown_when={"q": "prior_ozone", "in": ["yes", "not_sure"]}),
         ynu("prior_ozone_problem",
-            N_("Did you have any problems during or after it?"),
+            N_("If you have had ozone treatment before, did you have any problems during or after it?"),
             N_("Select yes if you had any problems during or after your ozone treatment"),
             why=N_("A problem with an earlier treatment can happen again. The clinician needs to know."),
-            shown_when={"q": "prior_ozone", "eq": "yes"}),
+            shown_when={"q": "prior_ozone", "in": ["yes", "not_sure"]}),
     ),
     page(
         "reactions-detail", N_("What happened after your past treatment"),
@@ -548,7 +558,7 @@ PAGES_DEFINITION: tuple[Page, ...] = (
              N_("Please tell us what happened, and when."),
              optional=True, multiline=True,
              why=N_("Your own words help the clinician understand what happened."),
-             shown_when={"q": "prior_ozone_problem", "eq": "yes"}),
+             shown_when={"q": "prior_ozone_problem", "in": ["yes", "not_sure"]}),
     ),
     # --- A9. The injection site (local routes) ---
     page(
@@ -567,10 +577,10 @@ PAGES_DEFINITION: tuple[Page, ...] = (
                    "check the skin first."),
             shown_when={"q": "treatment_types", "any_of": LOCAL_ROUTES}),
         ynu("hot_swollen_joint",
-            N_("Is that joint red, hot, and very swollen right now?"),
+            N_("If the injection would go into a joint: is that joint red, hot, and very swollen right now?"),
             N_("Select yes if the joint is red, hot, and very swollen right now"),
             why=N_("A hot, swollen joint may be infected. A clinician needs to check it before any injection."),
-            shown_when={"q": "treatment_types", "any_of": ["joint"]}),
+            shown_when={"q": "treatment_types", "any_of": ["joint", "not_sure"]}),
     ),
     # --- A10. Other ---
     page(
@@ -592,6 +602,13 @@ PAGES_DEFINITION: tuple[Page, ...] = (
             N_("Select yes if a doctor has told you not to have these treatments"),
             why=N_("Your doctor may know something important about your health. With your permission, the "
                    "clinician may contact them.")),
+        ynu("immune_weakened",
+            N_("Do you have a condition, or take a medicine, that weakens your immune system?"),
+            N_("Select yes if you have a condition or take a medicine that weakens your immune system"),
+            hint=N_("For example: steroid tablets for more than 3 weeks, chemotherapy, medicines after a "
+                    "transplant, or injections or drips for arthritis, psoriasis or bowel disease."),
+            why=N_("A weak immune system makes infections more likely after an injection. The clinician needs "
+                   "to know.")),
         text("medicines_list",
              N_("Please list all the medicines you take. Include ones you buy without a prescription, vitamins, "
                 "and herbal products."),

@@ -22,6 +22,7 @@ from . import flow
 from .conditions import (MULTI_OPS, NUMBER_OPS, ConditionError, Fact, Predicate, compile_condition,
                          is_single_test, references, rule_references, trigger_facts, walk)
 from .questions import QUESTIONNAIRE, Questionnaire
+from .terms import MATCHES, TermList, term_problem
 from .wording import WORDS, banned_wording
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "rules" / "contraindications.yaml"
@@ -30,18 +31,28 @@ TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 TRANSLATION_DOMAIN = "messages"
 NO_LEVEL = "none"
 _PLACEHOLDER = re.compile(r"\{\w*\}")
-GRADE = re.compile(r"^[ABCDX](/[ABCDX])*( via [ABCDX])?$")
+GRADE = re.compile(r"^[ABCDX](/[ABCDX])*( via [ABCDX])?( \+ [ABCDX])?$")
 MESSAGE_ID = re.compile(r"^MSG_[A-Z0-9_]+$")
 
-TOP_KEYS = {"ruleset", "levels", "no_flags", "messages", "sources", "rules", "examples"}
+TOP_KEYS = {"ruleset", "levels", "no_flags", "messages", "sources", "term_lists", "rules", "example_base", "examples"}
+OPTIONAL_TOP_KEYS = {"examples", "example_base", "term_lists"}
 RULESET_KEYS = {"name", "version", "status", "sign_off"}
 SIGN_OFF_KEYS = {"by", "date", "content_sha256"}
 # What the content hash leaves out: the fields a sign-off itself writes.
 UNSIGNED_KEYS = ("status", "sign_off")
 LEVEL_KEYS = {"id", "title", "outcome", "holds_booking", "stops_form"}
+# `message`: the generic message whose words this level's outcome already says (not repeated on
+# the outcome page); `same_day`: another title and outcome for rules of this level marked same_day
+# (get medical advice today rather than call an emergency number).
+OPTIONAL_LEVEL_KEYS = {"message", "same_day"}
 OUTCOME_KEYS = {"title", "outcome"}
 RULE_KEYS = {"id", "level", "when", "patient_message", "staff_note", "sources", "evidence"}
-EXAMPLE_KEYS = {"name", "answers", "fires", "does_not_fire", "level", "shows", "does_not_show"}
+OPTIONAL_RULE_KEYS = {"same_day"}
+TERM_LIST_KEYS = {"title", "terms", "sources"}
+OPTIONAL_TERM_LIST_KEYS = {"match"}
+# The one placeholder a staff note may hold: the terms a `mentions` test found in the answers.
+TERMS_PLACEHOLDER = "{terms}"
+EXAMPLE_KEYS = {"name", "answers", "fires", "does_not_fire", "level", "shows", "does_not_show", "alone"}
 MESSAGE_ENTRY_KEYS = {"id", "when"}
 STATUSES = ("draft", "approved")
 
@@ -117,6 +128,8 @@ class Level:
     outcome: str
     holds_booking: bool
     stops_form: bool
+    message: str | None = None          # the generic message this outcome already says
+    same_day: Level | None = None       # the title and outcome of this level's same-day rules
 
 
 @dataclass(frozen=True)
@@ -134,6 +147,15 @@ class Rule:
     # One condition per patient_message id, in order (None: always shown); () when none has one.
     message_conditions: tuple[Mapping[str, Any] | None, ...] = ()
     message_checks: tuple[Predicate | None, ...] = field(default=(), compare=False, repr=False)
+    # Medical advice today rather than an emergency (a level with a same_day outcome).
+    same_day: bool = False
+    # The term lists its `mentions` tests look for, by question: what staff are told was found.
+    term_tests: tuple[tuple[str, tuple[TermList, ...]], ...] = field(default=(), compare=False, repr=False)
+
+    def found_terms(self, answers: Mapping[str, Any]) -> tuple[str, ...]:
+        """The terms this rule's `mentions` tests find in the answers, each once."""
+        return tuple(dict.fromkeys(t for qid, lists in self.term_tests for tl in lists
+                                   for t in tl.found(answers.get(qid))))
 
     def shown_messages(self, answers: Mapping[str, Any], results: Mapping[str, bool],
                        unanswered: frozenset[str]) -> tuple[str, ...]:
@@ -155,6 +177,9 @@ class FiredRule:
     evidence: str
     # The patient's answers that the rule looked at (None: shown but not answered).
     triggers: Mapping[str, Any]
+    # Terms of the rule set's term lists found in the answers (a `mentions` test), shown to staff.
+    terms: tuple[str, ...] = ()
+    same_day: bool = False
 
 
 @dataclass(frozen=True)
@@ -225,13 +250,13 @@ class _Plan:
     always: tuple[int, ...]                                # checks of rules without trigger facts
 
     @staticmethod
-    def build(order: Sequence[Rule]) -> _Plan:
+    def build(order: Sequence[Rule], term_lists: Mapping[str, TermList]) -> _Plan:
         index: dict[tuple[str, str], dict[Any, tuple[list[str], list[int]]]] = {}
         always: list[int] = []
         checks: list[tuple[str, Predicate]] = []
         # Checks are numbered in dependency order, so sorting their numbers orders the evaluation.
         for rule in order:
-            terms = _terms(rule.when, rule.predicate)
+            terms = _terms(rule.when, rule.predicate, term_lists)
             if terms is None:
                 always.append(len(checks))
                 checks.append((rule.id, rule.predicate))
@@ -260,8 +285,8 @@ class _Plan:
         )
 
 
-def _terms(cond: Mapping[str, Any],
-           predicate: Predicate | None) -> list[tuple[frozenset[Fact], Predicate | None]] | None:
+def _terms(cond: Mapping[str, Any], predicate: Predicate | None,
+           term_lists: Mapping[str, TermList]) -> list[tuple[frozenset[Fact], Predicate | None]] | None:
     """A condition as terms, any of which makes it hold: (trigger facts, what is left to check once one holds).
 
     None when some term names no trigger facts (the rule is then checked every time). A single test
@@ -274,7 +299,7 @@ def _terms(cond: Mapping[str, Any],
     if isinstance(cond.get("any"), list):
         terms: list[tuple[frozenset[Fact], Predicate | None]] = []
         for part in cond["any"]:
-            split = _terms(part, None)
+            split = _terms(part, None, term_lists)
             if split is None:
                 return None
             terms += split
@@ -286,12 +311,12 @@ def _terms(cond: Mapping[str, Any],
         rest = [p for p in parts if p is not chosen]
         if not rest:
             return [(trigger_facts(chosen) or frozenset(), None)]
-        check = compile_condition(rest[0] if len(rest) == 1 else {"all": rest}, allow_rules=True)
+        check = compile_condition(rest[0] if len(rest) == 1 else {"all": rest}, allow_rules=True, terms=term_lists)
         return [(trigger_facts(chosen) or frozenset(), check)]
     facts = trigger_facts(cond)
     if facts is None:
         return None
-    return [(facts, predicate or compile_condition(cond, allow_rules=True))]
+    return [(facts, predicate or compile_condition(cond, allow_rules=True, terms=term_lists))]
 
 
 @dataclass(frozen=True)
@@ -315,9 +340,10 @@ class Ruleset:
     # content_sha256(): what a sign-off approves; and the one the sign-off recorded (None: none).
     content_sha256: str = ""
     signed_content_sha256: str | None = None
+    term_lists: Mapping[str, TermList] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "plan", _Plan.build(self.order))
+        object.__setattr__(self, "plan", _Plan.build(self.order, self.term_lists))
 
     @property
     def signed_off(self) -> bool:
@@ -394,7 +420,8 @@ class Ruleset:
         qn = self.questionnaire
         visible = flow.visible_answers(answers, qn)
         unanswered = frozenset(flow.unanswered_safety(visible, qn, upto=upto))
-        expanded = _expand_means_all(visible, qn, unanswered)
+        judged, unanswered = _judged_as_not_sure(visible, qn, unanswered, upto)
+        expanded = _expand_means_all(judged, qn, unanswered)
         results = self.fire(expanded, unanswered)
         fired: list[FiredRule] = []
         for rule in self.rules:
@@ -402,10 +429,40 @@ class Ruleset:
                 continue
             looked_at = rule.questions or tuple(sorted(unanswered))
             triggers = {q: visible.get(q) for q in looked_at if q in visible or q in unanswered}
+            terms = rule.found_terms(visible) if rule.term_tests else ()
+            note = rule.staff_note.replace(TERMS_PLACEHOLDER, ", ".join(terms)) if rule.term_tests else rule.staff_note
             fired.append(FiredRule(rule.id, rule.level, rule.shown_messages(expanded, results, unanswered),
-                                   rule.staff_note, rule.sources, rule.evidence, triggers))
+                                   note, rule.sources, rule.evidence, triggers, terms, rule.same_day))
         level = min((f.level for f in fired), key=self.rank, default=NO_LEVEL)
         return Assessment(level, tuple(fired), self.version, self.sha256)
+
+
+def _judged_as_not_sure(visible: Mapping[str, Any], qn: Questionnaire, unanswered: frozenset[str],
+                        upto: str | None) -> tuple[Mapping[str, Any], frozenset[str]]:
+    """The answers as the rules judge them, and every shown question left unanswered.
+
+    A shown question that offers "Not sure" and was left unanswered is judged as "Not sure"
+    (clinical-content.md R2): in this one place, so that no rule can read no answer as "No", and
+    no rule that needs an answer ("stable", "controlled") fires for an answer nobody gave. A gate
+    judged "Not sure" shows its follow-ups, as "Not sure" does on the form (R1); they have no
+    answer either, so they are judged the same way, until nothing more is shown.
+    """
+    judged: Mapping[str, Any] = visible
+    while unanswered:
+        filled = dict(judged)
+        for qid in unanswered:
+            question = qn.questions.get(qid)
+            reading = question.unanswered_reads_as if question is not None else None
+            if reading is not None and qid not in filled:
+                filled[qid] = list(reading) if isinstance(reading, tuple) else reading
+        if len(filled) == len(judged):
+            break
+        judged = filled
+        more = frozenset(flow.unanswered_safety(flow.visible_answers(judged, qn), qn, upto=upto))
+        if more <= unanswered:
+            break
+        unanswered |= more
+    return judged, unanswered
 
 
 def _expand_means_all(answers: Mapping[str, Any], qn: Questionnaire,
@@ -569,7 +626,7 @@ class _Validator:
         return value.strip()
 
     def run(self, data: Any) -> Ruleset:
-        if not self.keys(data, TOP_KEYS, TOP_KEYS - {"examples"}, "the rules file"):
+        if not self.keys(data, TOP_KEYS, TOP_KEYS - OPTIONAL_TOP_KEYS, "the rules file"):
             raise RulesFileError(self.errors)
         meta = self.ruleset(data.get("ruleset"))
         content = content_sha256(data)
@@ -579,17 +636,21 @@ class _Validator:
         no_flags = self.no_flags(data.get("no_flags"))
         messages = self.named_texts(data.get("messages"), "messages", patient=True, pattern=MESSAGE_ID)
         sources = self.named_texts(data.get("sources"), "sources", patient=False, pattern=None)
-        rules = self.rules(data.get("rules"), {lv.id for lv in levels}, messages, sources)
+        self.level_messages(data.get("levels"), levels, messages)
+        term_lists = self.term_lists(data.get("term_lists"), sources)
+        rules = self.rules(data.get("rules"), {lv.id: lv for lv in levels}, messages, sources, term_lists)
         order = self.order(rules, data.get("rules"))
         for language in self.languages:
             self.translated(language, data, levels, no_flags, messages)
-        examples = tuple(data.get("examples") or ())
+        base = data.get("example_base") or {}
+        examples = tuple({**ex, "answers": example_answers(ex, base)} for ex in data.get("examples") or ()
+                         if isinstance(ex, Mapping))
         if self.errors:
             raise RulesFileError(self.errors)
         ruleset = Ruleset(self.file, meta["name"], meta["version"], meta["status"], meta["by"], meta["date"],
                           self.sha256, tuple(levels), no_flags, messages, sources, tuple(rules), examples,
-                          tuple(order), self.qn, content, meta["content_sha256"])
-        self.examples(ruleset, data.get("examples"))
+                          tuple(order), self.qn, content, meta["content_sha256"], term_lists)
+        self.examples(ruleset, data.get("examples"), data.get("example_base"))
         if self.errors:
             raise RulesFileError(self.errors)
         return ruleset
@@ -615,6 +676,11 @@ class _Validator:
             raw = next((r for r in raw_levels if r.get("id") == lv.id), None)
             texts += [(_line(raw, "title"), None, f"level {lv.id} title", lv.title),
                       (_line(raw, "outcome"), None, f"level {lv.id} outcome", lv.outcome)]
+            if lv.same_day is not None and raw is not None:
+                texts += [(_line(raw.get("same_day"), "title"), None, f"level {lv.id} same_day title",
+                           lv.same_day.title),
+                          (_line(raw.get("same_day"), "outcome"), None, f"level {lv.id} same_day outcome",
+                           lv.same_day.outcome)]
         texts += [(_line(raw_no_flags, "title"), None, "no_flags title", no_flags.title),
                   (_line(raw_no_flags, "outcome"), None, "no_flags outcome", no_flags.outcome)]
         texts += [(_line(raw_messages, key), key, f"message {key}", text) for key, text in messages.items()]
@@ -687,7 +753,7 @@ class _Validator:
             self.error(_line(levels), None, "levels must be a non-empty list, highest first")
             return out
         for i, lv in enumerate(levels):
-            if not self.keys(lv, LEVEL_KEYS, LEVEL_KEYS, "a level"):
+            if not self.keys(lv, LEVEL_KEYS | OPTIONAL_LEVEL_KEYS, LEVEL_KEYS, "a level"):
                 continue
             level_id = lv.get("id")
             if not isinstance(level_id, str) or not re.match(r"^[a-z_]+$", level_id) or level_id == NO_LEVEL:
@@ -698,9 +764,64 @@ class _Validator:
             for flag in ("holds_booking", "stops_form"):
                 if not isinstance(lv.get(flag), bool):
                     self.error(_line(lv, flag), None, f"level {level_id}: {flag} must be true or false")
+            same_day = None
+            if "same_day" in lv and self.keys(lv["same_day"], OUTCOME_KEYS, OUTCOME_KEYS, f"level {level_id} same_day"):
+                raw = lv["same_day"]
+                same_day = Level(level_id, self.text(raw, "title", None, f"level {level_id} same_day title", True),
+                                 self.text(raw, "outcome", None, f"level {level_id} same_day outcome", True),
+                                 lv.get("holds_booking") is True, lv.get("stops_form") is True)
+            message = lv.get("message")
             out.append(Level(level_id, self.text(lv, "title", None, f"level {level_id} title", True),
                              self.text(lv, "outcome", None, f"level {level_id} outcome", True),
-                             lv.get("holds_booking") is True, lv.get("stops_form") is True))
+                             lv.get("holds_booking") is True, lv.get("stops_form") is True,
+                             message if isinstance(message, str) else None, same_day))
+        return out
+
+    def level_messages(self, raw: Any, levels: Sequence[Level], messages: Mapping[str, str]) -> None:
+        """A level's `message` names a message of the file."""
+        for lv in raw if isinstance(raw, list) else ():
+            if isinstance(lv, _Map) and "message" in lv and lv["message"] not in messages:
+                self.error(_line(lv, "message"), None, f"level {lv.get('id')}: unknown message {lv['message']!r}")
+
+    def term_lists(self, obj: Any, sources: Mapping[str, str]) -> dict[str, TermList]:
+        """Named term lists (`mentions` and `only_says` tests): each with a title, its sources and
+        its terms, whole words only for a `words` list."""
+        out: dict[str, TermList] = {}
+        if obj is None or not self.keys(obj, set(obj or ()), set(), "term_lists"):
+            return out
+        for name, spec in obj.items():
+            where = f"term list {name}"
+            if not (isinstance(name, str) and re.match(r"^[a-z][a-z0-9_]*$", name)):
+                self.error(_line(obj, name), None, f"term list name {name!r} must be snake_case")
+                continue
+            if not self.keys(spec, TERM_LIST_KEYS | OPTIONAL_TERM_LIST_KEYS, TERM_LIST_KEYS, where):
+                continue
+            match = spec.get("match", "words")
+            if match not in MATCHES:
+                self.error(_line(spec, "match"), None, f"{where}: match must be one of {', '.join(MATCHES)}")
+                continue
+            terms, srcs = spec.get("terms"), spec.get("sources")
+            if not isinstance(terms, list) or not terms:
+                self.error(_line(spec, "terms"), None, f"{where}: terms must be a non-empty list")
+                continue
+            ok = True
+            for j, term in enumerate(terms):
+                problem = term_problem(term, match)
+                if problem:
+                    self.error(_line(terms, j), None, f"{where}: {problem}")
+                    ok = False
+            if not isinstance(srcs, list) or (match == "words" and not srcs):
+                self.error(_line(spec, "sources"), None, f"{where}: sources must be a list of source ids"
+                           + (" (at least one: where the names come from)" if match == "words" else ""))
+                continue
+            for j, src in enumerate(srcs):
+                if str(src) not in sources:
+                    self.error(_line(srcs, j), None, f"{where}: unknown source {src!r}")
+                    ok = False
+            title = self.text(spec, "title", None, f"{where} title")
+            if ok:
+                out[name] = TermList(name, title, tuple(str(t).strip() for t in terms),
+                                     tuple(map(str, srcs)), str(match))
         return out
 
     def no_flags(self, obj: Any) -> Level:
@@ -719,7 +840,8 @@ class _Validator:
             out[str(key)] = self.text(obj, key, None, f"{what} {key}", patient)
         return out
 
-    def rules(self, rules: Any, levels: set[str], messages: Mapping[str, str], sources: Mapping[str, str]) -> list[Rule]:
+    def rules(self, rules: Any, levels: Mapping[str, Level], messages: Mapping[str, str],
+              sources: Mapping[str, str], term_lists: Mapping[str, TermList]) -> list[Rule]:
         out: list[Rule] = []
         if not isinstance(rules, list) or not rules:
             self.error(_line(rules), None, "rules must be a non-empty list")
@@ -728,7 +850,7 @@ class _Validator:
         for item in rules:
             rid = item.get("id") if isinstance(item, _Map) else None
             rid = rid if isinstance(rid, str) else None
-            if not self.keys(item, RULE_KEYS, RULE_KEYS, "a rule", rid):
+            if not self.keys(item, RULE_KEYS | OPTIONAL_RULE_KEYS, RULE_KEYS, "a rule", rid):
                 continue
             if rid is None or not re.match(r"^r_[a-z0-9_]+$", rid):
                 self.error(_line(item, "id"), rid, f"rule id {item.get('id')!r} must look like r_something")
@@ -745,7 +867,12 @@ class _Validator:
                 if "patient_message" in item:
                     self.error(_line(item, "patient_message"), rid, "patient_message must be a list of message ids")
                 entries = []
-            msg_ids, conditions, checks, msg_questions = self.patient_messages(entries, rid, messages)
+            same_day = item.get("same_day", False)
+            if not isinstance(same_day, bool):
+                self.error(_line(item, "same_day"), rid, "same_day must be true or false")
+            elif same_day and level in levels and levels[level].same_day is None:
+                self.error(_line(item, "same_day"), rid, f"level {level} has no same_day title and outcome")
+            msg_ids, conditions, checks, msg_questions = self.patient_messages(entries, rid, messages, term_lists)
             srcs = item.get("sources")
             if not isinstance(srcs, list):
                 if "sources" in item:
@@ -758,7 +885,17 @@ class _Validator:
             if "evidence" in item and not GRADE.match(evidence):
                 self.error(_line(item, "evidence"), rid, f"evidence {evidence!r} must be a grade A, B, C, D or X (or B/C)")
             staff_note = self.text(item, "staff_note", rid, "staff_note")
-            predicate = self.condition(item, rid) if "when" in item else None
+            term_tests = tuple((sub["q"], tuple(term_lists[n] for n in ([sub["mentions"]] if isinstance(
+                sub["mentions"], str) else sub["mentions"]) if n in term_lists))
+                for sub in walk(item.get("when")) if "q" in sub and "mentions" in sub)
+            for placeholder in sorted(set(_PLACEHOLDER.findall(staff_note))):
+                if placeholder != TERMS_PLACEHOLDER:
+                    self.error(_line(item, "staff_note"), rid, f"staff_note: unknown placeholder {placeholder} "
+                               f"(the only one is {TERMS_PLACEHOLDER}, the terms a `mentions` test found)")
+                elif not term_tests:
+                    self.error(_line(item, "staff_note"), rid, f"staff_note uses {TERMS_PLACEHOLDER}, but the "
+                               "rule's condition has no `mentions` test to find terms")
+            predicate = self.condition(item, rid, term_lists) if "when" in item else None
             if predicate is None:
                 continue
             if checks is None:
@@ -767,10 +904,12 @@ class _Validator:
             conditional = any(c is not None for c in conditions)
             out.append(Rule(rid, str(level), item["when"], tuple(msg_ids), staff_note,
                             tuple(map(str, srcs)), evidence, questions, predicate,
-                            tuple(conditions) if conditional else (), tuple(checks) if conditional else ()))
+                            tuple(conditions) if conditional else (), tuple(checks) if conditional else (),
+                            same_day is True, term_tests))
         return out
 
-    def patient_messages(self, entries: list[Any], rid: str, messages: Mapping[str, str]) -> tuple[
+    def patient_messages(self, entries: list[Any], rid: str, messages: Mapping[str, str],
+                         term_lists: Mapping[str, TermList]) -> tuple[
             list[str], list[Mapping[str, Any] | None], list[Predicate | None] | None, list[str]]:
         """A rule's patient_message list: message ids, and {id: MSG_X, when: CONDITION} entries shown
         only when their condition holds. Returns the ids, their conditions (None: always), the
@@ -798,7 +937,8 @@ class _Validator:
                 if checks is not None:
                     checks.append(None)
                 continue
-            check = self.check_condition(when, _line(entry, "when", line), rid, f"message {message} condition")
+            check = self.check_condition(when, _line(entry, "when", line), rid, f"message {message} condition",
+                                         term_lists)
             if check is None:
                 checks = None
             elif checks is not None:
@@ -806,14 +946,15 @@ class _Validator:
             questions += [ref.question for ref in references(when)]
         return ids, conditions, checks, questions
 
-    def condition(self, item: _Map, rid: str) -> Predicate | None:
-        return self.check_condition(item.get("when"), _line(item, "when"), rid, "condition")
+    def condition(self, item: _Map, rid: str, term_lists: Mapping[str, TermList]) -> Predicate | None:
+        return self.check_condition(item.get("when"), _line(item, "when"), rid, "condition", term_lists)
 
-    def check_condition(self, when: Any, line: int, rid: str, what: str) -> Predicate | None:
+    def check_condition(self, when: Any, line: int, rid: str, what: str,
+                        term_lists: Mapping[str, TermList]) -> Predicate | None:
         """Compile a condition (of a rule, or of one of its messages) and check every question,
         operator and value it names against the questionnaire; None if anything is wrong."""
         try:
-            predicate = compile_condition(when, allow_rules=True)
+            predicate = compile_condition(when, allow_rules=True, terms=term_lists)
         except ConditionError as exc:
             self.error(line, rid, f"{what} {exc}")
             return None
@@ -830,6 +971,9 @@ class _Validator:
             if q.means_all and ref.op in ("answered", "unanswered"):
                 problem = (f"'{ref.op}' cannot tell here: a shown {ref.question} left unanswered counts as "
                            f"{q.means_all!r}, every choice (use {{safety_unanswered: true}} for unanswered questions)")
+            elif q.unanswered_reads_as is not None and ref.op in ("answered", "unanswered"):
+                problem = (f"'{ref.op}' cannot tell here: a shown {ref.question} left unanswered counts as "
+                           "'not_sure' (test not_sure; {safety_unanswered: true} finds unanswered questions)")
             if problem:
                 self.error(at, rid, f"{ref.question}: {problem}")
                 ok = False
@@ -879,7 +1023,14 @@ class _Validator:
             visit(r.id, [])
         return ordered
 
-    def examples(self, ruleset: Ruleset, examples: Any) -> None:
+    def examples(self, ruleset: Ruleset, examples: Any, base: Any) -> None:
+        if base is not None:
+            if not isinstance(base, Mapping):
+                self.error(_line(base), None, "example_base must be a mapping of question ids and answers")
+                base = {}
+            for k in base:
+                for p in answer_problems({k: base[k]}, ruleset.questionnaire):
+                    self.error(_line(base, k), None, f"example_base: {p}")
         if examples is None:
             return
         if not isinstance(examples, list):
@@ -914,7 +1065,7 @@ class _Validator:
                 self.error(_line(ex, "level"), None, f"example {name!r}: unknown level {level!r}")
             if problems:
                 continue
-            result = ruleset.evaluate(answers)
+            result = ruleset.evaluate(example_answers(ex, base or {}))
             shown = set(result.message_ids)
             for mid in shows["shows"]:
                 if mid not in shown:
@@ -934,6 +1085,16 @@ class _Validator:
                            f"example {name!r} gives level {result.level!r}, expected {level!r}")
 
 
+def example_answers(example: Mapping[str, Any], base: Mapping[str, Any]) -> Any:
+    """An example's answers on top of the file's example_base (a complete answer set), so that the
+    questions an example does not name are answered rather than judged "not sure"; as written
+    for an example marked `alone: true` (one about unanswered questions)."""
+    answers = example.get("answers")
+    if example.get("alone") is True or not isinstance(answers, Mapping) or not isinstance(base, Mapping):
+        return answers
+    return {**base, **answers}
+
+
 def _operator_problem(kind: str, op: str) -> str | None:
     if op in MULTI_OPS and kind != "multi":
         return f"'{op}' is for questions that take several answers; this one is {kind}"
@@ -941,8 +1102,8 @@ def _operator_problem(kind: str, op: str) -> str | None:
         return f"'{op}' does not apply to a {kind} question (use any_of / all_of / none_of, or nonempty)"
     if op in NUMBER_OPS and kind != "int":
         return f"'{op}' compares numbers; this question is {kind}"
-    if op == "nonempty" and kind != "text":
-        return f"'nonempty' is for text questions; this one is {kind}"
+    if op in ("nonempty", "mentions", "only_says") and kind != "text":
+        return f"'{op}' is for text questions; this one is {kind}"
     return None
 
 

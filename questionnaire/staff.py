@@ -149,7 +149,7 @@ def _detail(sub: Submission, **extra: Any) -> dict[str, Any]:
             # Stored before submissions kept their rules' notes: the current rule set's words.
             about = {"note": rule.staff_note, "evidence": rule.evidence,
                      "sources": [[s, rs.sources.get(s, "")] for s in rule.sources]}
-        fired.append({"id": f["id"], "level": f["level"], **about,
+        fired.append({"id": f["id"], "level": f["level"], **about, "terms": f.get("terms", []),
                       "triggers": [(q, v) for q, v in triggers if q is not None]})
     full = staff.role in FULL_ANSWERS
     groups = []
@@ -161,6 +161,7 @@ def _detail(sub: Submission, **extra: Any) -> dict[str, Any]:
             "current": current, "deliveries": store.deliveries_for(sub), "action_form": FlaskForm(formdata=None),
             "questions": QUESTIONNAIRE.questions, "contact": {k: sub.answers.get(k) for k in CONTACT_IDS},
             "questions_version": store.QUESTIONS_VERSION,
+            "term_lists": [tl.title for tl in rs.term_lists.values() if tl.match == "words"],
             "note_form": extra.pop("note_form", None) or NoteForm(formdata=None),
             "status_form": extra.pop("status_form", None) or StatusForm(formdata=None, status=sub.status,
                                                                           version=str(sub.version)),

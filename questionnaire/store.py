@@ -159,9 +159,14 @@ def fired_to_json(f: Any, ruleset: Ruleset | None = None) -> dict[str, Any]:
     grade and sources as they were then: staff read what applied to this submission, not what a later
     edit of the rules file says (or nothing, once a rule is renamed or removed)."""
     out = {"id": f.id, "level": f.level, "message_ids": list(f.message_ids), "triggers": dict(f.triggers)}
+    if getattr(f, "same_day", False):
+        out["same_day"] = True
+    if getattr(f, "terms", ()):
+        out["terms"] = list(f.terms)     # names found in the medicines list (stored encrypted, like answers)
     rule = next((r for r in ruleset.rules if r.id == f.id), None) if ruleset is not None else None
     if rule is not None and ruleset is not None:
-        out.update(staff_note=rule.staff_note, evidence=rule.evidence,
+        # The note as the rule set wrote it for these answers ({terms} filled in).
+        out.update(staff_note=getattr(f, "staff_note", None) or rule.staff_note, evidence=rule.evidence,
                    sources=[[s, ruleset.sources.get(s, "")] for s in rule.sources])
     return out
 
