@@ -57,6 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     install_template_gettext(app.jinja_env)   # replaces Flask-Babel's slower callables
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["text_in"] = text_in
+    app.jinja_env.globals["regulatory_notice_text"] = patient.regulatory_notice_text
     app.register_error_handler(CSRFError, lambda e: (render_template("errors/csrf.html"), 400))
     for code in (400, 401, 403, 404, 405, 413, 429, 500):
         app.register_error_handler(code, _error_page(code))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import secrets
 from datetime import timedelta
@@ -10,7 +11,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import crypto
+from . import crypto, regulatory
 
 
 class ConfigError(RuntimeError):
@@ -22,6 +23,11 @@ DEFAULTS: dict[str, Any] = {
     "CLINIC_NAME": "Our clinic",
     "CLINIC_PHONE": "",
     "BOOKING_URL": "",
+    # The regulatory notice on the start and outcome pages (clinical-content.md R8; README "Regulatory
+    # notice"): US, CA or AU for the built-in text, or another country code with the clinic's own
+    # lawyer-reviewed text in every language, {"en": "...", "es": "..."}. Production needs one.
+    "REGULATORY_MARKET": "",
+    "REGULATORY_NOTICE": {},
     "CONTACT_WORKING_DAYS": 2,
     "DRAFT_TTL_HOURS": 24,
     # After sending, this browser can show (and print) the answers and outcome for so long; then it
@@ -74,7 +80,8 @@ DEFAULTS: dict[str, Any] = {
 
 
 def load(app: Flask, test_config: dict[str, Any] | None) -> None:
-    app.config.update(DEFAULTS)
+    # A copy: nested settings (FLASK_REGULATORY_NOTICE__es) must not write into the module's defaults.
+    app.config.update(copy.deepcopy(DEFAULTS))
     if test_config is None:
         app.config.from_prefixed_env()
         if os.environ.get("DATABASE_URL") and "SQLALCHEMY_DATABASE_URI" not in _prefixed():
@@ -91,6 +98,7 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
         refuse_unsafe(app.config)
     elif not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _local_secret(app)
+    _regulatory_notice(app)
     _secret_key_fallbacks(app)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=int(app.config["DRAFT_TTL_HOURS"]))
     _encryption(app)
@@ -108,6 +116,17 @@ def _secret_key_fallbacks(app: Flask) -> None:
     if fallbacks and not app.config.get("WTF_CSRF_SECRET_KEY"):
         # itsdangerous signs with the last key of a list and accepts any of them.
         app.config["WTF_CSRF_SECRET_KEY"] = [*fallbacks, app.config["SECRET_KEY"]]
+
+
+def _regulatory_notice(app: Flask) -> None:
+    """The notice for the clinic's market, checked now: an unknown market, a clinic text missing in one
+    of the app's languages, or one with clearance or legality wording stops the app."""
+    try:
+        notice = regulatory.build(app.config.get("REGULATORY_MARKET"), app.config.get("REGULATORY_NOTICE"),
+                                  app.config.get("LANGUAGES") or ())
+    except regulatory.NoticeError as exc:
+        raise ConfigError(f"regulatory notice: {exc}") from exc
+    app.extensions["regulatory_notice"] = notice
 
 
 def _encryption(app: Flask) -> None:
@@ -159,6 +178,10 @@ def refuse_unsafe(cfg: Any) -> None:
         problems.append("FLASK_CLINIC_PHONE is not set: outcome pages give patients this number to call")
     if str(cfg.get("CLINIC_NAME") or "").strip() in ("", DEFAULTS["CLINIC_NAME"]):
         problems.append("FLASK_CLINIC_NAME is not set: patients see it on every page")
+    # Every start and outcome page carries the notice for the clinic's market (R8).
+    if not str(cfg.get("REGULATORY_MARKET") or "").strip():
+        problems.append("FLASK_REGULATORY_MARKET is not set: patients must see the regulatory notice for the "
+                        "clinic's market (US, CA, AU, or another country code with FLASK_REGULATORY_NOTICE)")
     if cfg.get("TESTING") or cfg.get("TEST_FAIL_SUBMIT_COMMIT"):
         problems.append("FLASK_TESTING and FLASK_TEST_FAIL_SUBMIT_COMMIT are for tests only and must be off")
     if problems:

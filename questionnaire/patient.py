@@ -18,6 +18,7 @@ from .forms import ConfirmForm, page_form
 from .i18n import current_language, request_translations
 from .models import Draft, Submission, utcnow
 from .questions import QUESTIONNAIRE, Page, Question
+from .regulatory import Notice
 from .rules import Ruleset
 
 bp = Blueprint("patient", __name__)
@@ -28,6 +29,15 @@ DRAFT_KEY = "draft"
 CHECK = "check"
 
 Reply = str | WerkzeugResponse | tuple[str, int]
+
+
+def regulatory_notice_text() -> str:
+    """The regulatory notice for the clinic's market in this request's language (templates: the
+    regulatory_notice macro); empty when no market is set, which production refuses (config.py)."""
+    notice: Notice | None = current_app.extensions.get("regulatory_notice")
+    if not notice:
+        return ""
+    return notice.text(current_language(), request_translations().ugettext)
 
 
 def ruleset() -> Ruleset:

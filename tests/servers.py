@@ -54,6 +54,8 @@ TEST_SETTINGS: dict[str, str] = {
     "FLASK_CLINIC_NAME": "Test Clinic",
     "FLASK_CLINIC_PHONE": "0161 496 0000",
     "FLASK_BOOKING_URL": "https://booking.example.test/book",
+    # The live pages carry the regulatory notice, so the browser checks (axe, layout) cover it too.
+    "FLASK_REGULATORY_MARKET": "US",
     "FLASK_RATELIMIT_ENABLED": "false",
     "FLASK_ENCRYPTION_KEYS": json.dumps(TEST_ENCRYPTION_KEYS),
     "FLASK_ENCRYPTION_KEY_ID": "live1",

@@ -29,6 +29,7 @@ def good(tmp_path: Path, **extra: Any) -> dict[str, Any]:
         "ENCRYPTION_KEY_ID": "k1",
         "CLINIC_NAME": "Riverside Clinic",
         "CLINIC_PHONE": "0161 496 0000",
+        "REGULATORY_MARKET": "US",
     }
     settings.update(extra)
     return {k: v for k, v in settings.items() if v is not None}
@@ -65,6 +66,8 @@ def test_a_safe_production_configuration_starts(tmp_path: Path) -> None:
     ({"CLINIC_PHONE": "  "}, "FLASK_CLINIC_PHONE"),
     ({"CLINIC_NAME": None}, "FLASK_CLINIC_NAME"),
     ({"CLINIC_NAME": "Our clinic"}, "FLASK_CLINIC_NAME"),
+    ({"REGULATORY_MARKET": None}, "FLASK_REGULATORY_MARKET"),
+    ({"REGULATORY_MARKET": " "}, "FLASK_REGULATORY_MARKET"),
 ])
 def test_each_unsafe_setting_is_refused_by_name(tmp_path: Path, change: dict[str, Any], setting: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -105,7 +108,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyP
            "FLASK_SESSION_COOKIE_SECURE": "true", "FLASK_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
            "FLASK_ENCRYPTION_KEYS": json.dumps({"k1": KEY}), "FLASK_ENCRYPTION_KEY_ID": "k1",
            "FLASK_CLINIC_NAME": "Riverside Clinic", "FLASK_CLINIC_PHONE": "0161 496 0000",
-           "DATABASE_URL": f"sqlite:///{tmp_path}/env.db"}
+           "FLASK_REGULATORY_MARKET": "US", "DATABASE_URL": f"sqlite:///{tmp_path}/env.db"}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return monkeypatch
@@ -123,6 +126,7 @@ def test_environment_configuration_starts_when_safe(clean_env: pytest.MonkeyPatc
     ("FLASK_RATELIMIT_STORAGE_URI", "memory://", "FLASK_RATELIMIT_STORAGE_URI"),
     ("FLASK_ENCRYPTION_KEYS", "", "FLASK_ENCRYPTION_KEYS"),
     ("FLASK_CLINIC_PHONE", "", "FLASK_CLINIC_PHONE"),
+    ("FLASK_REGULATORY_MARKET", "", "FLASK_REGULATORY_MARKET"),
 ])
 def test_environment_configuration_is_refused_when_unsafe(clean_env: pytest.MonkeyPatch, name: str, value: str,
                                                           setting: str) -> None:
