@@ -10,13 +10,14 @@ from flask import (Blueprint, Response, abort, current_app, g, redirect, render_
 from flask_babel import gettext
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from . import flow, outcome, page_cache, store
+from . import flow, page_cache, store
 from .extensions import limiter
 from .interop import announce
 from .security import local_path
 from .forms import ConfirmForm, page_form
 from .i18n import current_language, request_translations
 from .models import Draft, Submission, utcnow
+from .outcome import compose, paragraphs
 from .questions import QUESTIONNAIRE, Page, Question
 from .regulatory import Notice
 from .rules import Ruleset
@@ -296,7 +297,7 @@ def check_answers() -> Reply:
 
 def outcome_context(sub: Submission) -> dict[str, Any]:
     rs = ruleset()
-    composed = outcome.compose(rs, sub.level, sub.fired)
+    composed = compose(rs, sub.level, sub.fired)
     groups = flow.answers_by_page(sub.answers)
     if sub.stopped_early:
         # The form stopped here: the copy of the answers ends at the last page the patient answered.
@@ -304,7 +305,7 @@ def outcome_context(sub: Submission) -> dict[str, Any]:
         groups = groups[: answered[-1] + 1] if answered else []
     return {
         "submission": sub, "level": composed.level, "groups": groups, "holds_booking": composed.level.holds_booking,
-        "paragraphs": outcome.paragraphs(composed, rs, request_translations().ugettext,
+        "paragraphs": paragraphs(composed, rs, request_translations().ugettext,
                                          working_days=current_app.config["CONTACT_WORKING_DAYS"]),
     }
 

@@ -421,6 +421,7 @@ class Ruleset:
         visible = flow.visible_answers(answers, qn)
         unanswered = frozenset(flow.unanswered_safety(visible, qn, upto=upto))
         judged, unanswered = _judged_as_not_sure(visible, qn, unanswered, upto)
+        given = {k: v for k, v in judged.items() if k not in unanswered}     # what the patient answered
         expanded = _expand_means_all(judged, qn, unanswered)
         results = self.fire(expanded, unanswered)
         fired: list[FiredRule] = []
@@ -428,8 +429,8 @@ class Ruleset:
             if rule.id not in results:
                 continue
             looked_at = rule.questions or tuple(sorted(unanswered))
-            triggers = {q: visible.get(q) for q in looked_at if q in visible or q in unanswered}
-            terms = rule.found_terms(visible) if rule.term_tests else ()
+            triggers = {q: given.get(q) for q in looked_at if q in given or q in unanswered}
+            terms = rule.found_terms(given) if rule.term_tests else ()
             note = rule.staff_note.replace(TERMS_PLACEHOLDER, ", ".join(terms)) if rule.term_tests else rule.staff_note
             fired.append(FiredRule(rule.id, rule.level, rule.shown_messages(expanded, results, unanswered),
                                    note, rule.sources, rule.evidence, triggers, terms, rule.same_day))
@@ -443,26 +444,20 @@ def _judged_as_not_sure(visible: Mapping[str, Any], qn: Questionnaire, unanswere
 
     A shown question that offers "Not sure" and was left unanswered is judged as "Not sure"
     (clinical-content.md R2): in this one place, so that no rule can read no answer as "No", and
-    no rule that needs an answer ("stable", "controlled") fires for an answer nobody gave. A gate
-    judged "Not sure" shows its follow-ups, as "Not sure" does on the form (R1); they have no
-    answer either, so they are judged the same way, until nothing more is shown.
+    no rule that needs an answer ("stable", "controlled") fires for an answer nobody gave. The
+    answers are then walked again as if the patient had chosen "Not sure" there: a gate judged so
+    shows its follow-ups (R1), and those left unanswered are judged the same way, until nothing
+    more is shown. Answers to questions the patient was not shown stay dropped, as always.
     """
-    judged: Mapping[str, Any] = visible
-    while unanswered:
-        filled = dict(judged)
-        for qid in unanswered:
-            question = qn.questions.get(qid)
-            reading = question.unanswered_reads_as if question is not None else None
-            if reading is not None and qid not in filled:
-                filled[qid] = list(reading) if isinstance(reading, tuple) else reading
-        if len(filled) == len(judged):
-            break
-        judged = filled
-        more = frozenset(flow.unanswered_safety(flow.visible_answers(judged, qn), qn, upto=upto))
-        if more <= unanswered:
-            break
-        unanswered |= more
-    return judged, unanswered
+    judged, fills = visible, {}
+    while True:
+        new = {qid: reading for qid in unanswered if qid not in fills and qid in qn.questions
+               and (reading := qn.questions[qid].unanswered_reads_as) is not None}
+        if not new:
+            return judged, unanswered
+        fills.update({qid: list(v) if isinstance(v, tuple) else v for qid, v in new.items()})
+        judged = flow.visible_answers({**visible, **fills}, qn)
+        unanswered |= frozenset(flow.unanswered_safety(judged, qn, upto=upto))
 
 
 def _expand_means_all(answers: Mapping[str, Any], qn: Questionnaire,

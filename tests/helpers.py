@@ -28,7 +28,7 @@ NO_FLAGS: dict[str, Any] = {
     "pregnant": "not_applicable", "breastfeeding": "not_applicable",
     "prior_ozone": "no", "severe_allergy_ever": "no", "allergy_items": ["none_of_these"],
     "skin_problem_at_site": "no", "hot_swollen_joint": "no",
-    "recent_surgery": "no", "replacing_advised_treatment": "no", "doctor_said_no": "no",
+    "recent_surgery": "no", "replacing_advised_treatment": "no", "doctor_said_no": "no", "immune_weakened": "no",
     "medicines_list": "none",
     "contact_name": "Alex Example", "contact_phone": "0161 496 0001", "contact_time": "morning",
 }

@@ -23,7 +23,7 @@ DATA_DICTIONARY = """
 | urgent | recent_ozone_7d | ynu | | |
 | urgent | unwell_now | ynu | | |
 | urgent-follow-up | post_ozone_red_flags | multi | chest_pain, fainting, seizure, confusion, weakness_numbness_speech, vision, severe_headache, breathing, none_of_these *(exclusive)*, not_sure *(exclusive)* | recent_ozone_7d in [yes, not_sure] |
-| urgent-follow-up | post_ozone_site_problem | ynu | | recent_ozone_7d = yes |
+| urgent-follow-up | post_ozone_site_problem | ynu | | recent_ozone_7d in [yes, not_sure] |
 | about | respondent_role | single | patient, parent_or_guardian, family_or_carer, clinic_staff, someone_else | |
 | about | patient_age_years | int | 0 to 120 | |
 | about | decision_help | ynu | | |
@@ -35,8 +35,8 @@ DATA_DICTIONARY = """
 | blood | bleeding_problem | ynu | | |
 | blood | low_platelets | ynu | | |
 | blood | blood_thinner | ynu | | |
-| blood-follow-up | anaemia_needed_transfusion | ynu | | anaemia_recent = yes |
-| blood-follow-up | blood_thinner_name | text (optional) | | blood_thinner = yes |
+| blood-follow-up | anaemia_needed_transfusion | ynu | | anaemia_recent in [yes, not_sure] |
+| blood-follow-up | blood_thinner_name | text (optional) | | blood_thinner in [yes, not_sure] |
 | heart | heart_event_6m | ynu | | |
 | heart | stroke_ever | ynu | | |
 | heart | heart_condition | ynu | | |
@@ -46,31 +46,32 @@ DATA_DICTIONARY = """
 | heart | pril_medicine | ynu | | |
 | heart | fainting_12m | yn | | |
 | heart | faint_with_needles | ynu | | |
-| heart-follow-up | stroke_recent_or_bleed | ynu | | stroke_ever = yes |
-| heart-follow-up | heart_condition_worse | ynu | | heart_condition = yes |
-| heart-follow-up | high_bp_controlled | ynu | | high_bp = yes |
+| heart-follow-up | stroke_recent_or_bleed | ynu | | stroke_ever in [yes, not_sure] |
+| heart-follow-up | heart_condition_worse | ynu | | heart_condition in [yes, not_sure] |
+| heart-follow-up | high_bp_controlled | ynu | | high_bp in [yes, not_sure] |
 | hormones | overactive_thyroid | ynu | | |
 | hormones | diabetes | ynu | | |
-| hormones-follow-up | thyroid_controlled | ynu | | overactive_thyroid = yes |
-| hormones-follow-up | diabetes_unstable | ynu | | diabetes = yes |
-| hormones-follow-up | diabetes_low_sugar_meds | ynu | | diabetes = yes |
+| hormones-follow-up | thyroid_controlled | ynu | | overactive_thyroid in [yes, not_sure] |
+| hormones-follow-up | diabetes_unstable | ynu | | diabetes in [yes, not_sure] |
+| hormones-follow-up | diabetes_low_sugar_meds | ynu | | diabetes in [yes, not_sure] |
 | brain-lungs | seizures | ynu | | |
 | brain-lungs | lung_condition | ynu | | |
-| brain-lungs-follow-up | lung_flare_4w | ynu | | lung_condition = yes |
+| brain-lungs-follow-up | lung_flare_4w | ynu | | lung_condition in [yes, not_sure] |
 | pregnancy | pregnant | single | yes, no, not_sure, not_applicable, prefer_private | |
 | pregnancy | breastfeeding | single | yes, no, not_applicable | |
 | reactions | prior_ozone | ynu | | |
 | reactions | severe_allergy_ever | ynu | | |
 | reactions | allergy_items | multi | latex, local_anaesthetic, heparin, citrate, skin_cleaners, plasters_tape, none_of_these *(exclusive)*, not_sure *(exclusive)* | |
-| reactions-follow-up | prior_ozone_types | multi | blood_drip, muscle, joint, under_skin, spine_neck, direct_iv_gas, other, not_sure *(exclusive)* | prior_ozone = yes |
-| reactions-follow-up | prior_ozone_problem | ynu | | prior_ozone = yes |
+| reactions-follow-up | prior_ozone_types | multi | blood_drip, muscle, joint, under_skin, spine_neck, direct_iv_gas, other, not_sure *(exclusive)* | prior_ozone in [yes, not_sure] |
+| reactions-follow-up | prior_ozone_problem | ynu | | prior_ozone in [yes, not_sure] |
 | reactions-detail | prior_ozone_problem_type | multi | fainting, rash, swelling_or_breathing, chest_pain_or_racing_heart, seizure, confusion_weakness_vision_speech, site_infection, something_else | prior_ozone_problem in [yes, not_sure] |
-| reactions-detail | prior_ozone_problem_details | text (optional) | | prior_ozone_problem = yes |
+| reactions-detail | prior_ozone_problem_details | text (optional) | | prior_ozone_problem in [yes, not_sure] |
 | injection-site | skin_problem_at_site | ynu | | treatment_types any of [muscle, joint, under_skin, spine_neck, not_sure] |
-| injection-site | hot_swollen_joint | ynu | | treatment_types any of [joint] |
+| injection-site | hot_swollen_joint | ynu | | treatment_types any of [joint, not_sure] |
 | other | recent_surgery | ynu | | |
 | other | replacing_advised_treatment | ynu | | |
 | other | doctor_said_no | ynu | | |
+| other | immune_weakened | ynu | | |
 | other | medicines_list | text | (may be "none") | |
 | other | other_concerns | text (optional) | | |
 | contact | contact_name | text | | |
@@ -123,7 +124,7 @@ BY_ID = {row["id"]: row for row in CONTRACT}
 
 
 def test_the_in_test_copy_of_the_contract_was_read_completely() -> None:
-    assert len(CONTRACT) == 61
+    assert len(CONTRACT) == 62
     assert len(BY_ID) == len(CONTRACT)
 
 

@@ -147,7 +147,7 @@ ODD_RULES = """
   - id: r_x_single_all
     when: {all: [{q: seizures, eq: yes}]}
   - id: r_x_any_with_unanswered
-    when: {any: [{q: seizures, eq: yes}, {q: diabetes, unanswered: true}]}
+    when: {any: [{q: seizures, eq: yes}, {q: fainting_12m, unanswered: true}]}
   - id: r_x_all_without_value_test
     when: {all: [{not: {q: seizures, eq: no}}, {q: patient_age_years, ge: 65}]}
   - id: r_x_only_not
@@ -169,6 +169,10 @@ ODD_RULES = """
     when: {q: prior_ozone_types, none_of: [direct_iv_gas]}
   - id: r_x_answered
     when: {q: contact_name, answered: true}
+  - id: r_x_mentions
+    when: {all: [{q: medicines_list, mentions: [antithrombotic, ace_inhibitor]}, {q: seizures, in: [yes, not_sure]}]}
+  - id: r_x_only_says
+    when: {not: {q: other_concerns, only_says: nothing_to_add}}
 """
 ODD_FIELDS = ("    level: mention_at_consultation\n    patient_message: [MSG_M]\n    staff_note: Test.\n"
               "    sources: [S1]\n    evidence: X\n")
@@ -197,3 +201,62 @@ def test_the_index_agrees_with_the_conditions_for_every_condition_shape(
     for rule in odd_ruleset.order:
         results[rule.id] = rule.predicate(answers, results, unanswered)
     assert set(odd_ruleset.fire(answers, unanswered)) == {k for k, hit in results.items() if hit}
+
+
+# Follow-ups by gate: the questions shown when a ynu gate is "yes" or "not sure" (R1).
+FOLLOW_UPS: dict[str, list[str]] = {}
+for _q in QUESTIONS:
+    _when = _q.shown_when or {}
+    if _when.get("q") in YNU and set(_when.get("in", ())) == {"yes", "not_sure"}:
+        FOLLOW_UPS.setdefault(_when["q"], []).append(_q.id)
+READS_AS_NOT_SURE = [q for q in QUESTIONS if q.unanswered_reads_as is not None]
+
+
+def test_every_follow_up_after_yes_is_asked_after_not_sure_too() -> None:
+    # clinical-content.md R1: no shown-when condition asks a follow-up after "yes" only.
+    for q in QUESTIONS:
+        for ref in (q.shown_when or {}).items():
+            assert ref != ("eq", "yes"), q.id
+    assert set(FOLLOW_UPS) >= {"recent_ozone_7d", "anaemia_recent", "blood_thinner", "stroke_ever", "heart_condition",
+                               "high_bp", "overactive_thyroid", "diabetes", "lung_condition", "prior_ozone"}
+
+
+@SETTINGS
+@given(ANSWER_SETS)
+def test_not_sure_on_a_gate_never_gives_a_lower_level_than_yes_with_the_same_follow_ups(answers: dict[str, Any]) -> None:
+    shown = shown_ids(answers)
+    for gate in FOLLOW_UPS:
+        if gate not in shown:
+            continue
+        yes = RULESET.rank(RULESET.evaluate({**answers, gate: "yes"}).level)
+        not_sure = RULESET.rank(RULESET.evaluate({**answers, gate: "not_sure"}).level)
+        assert not_sure <= yes, gate
+
+
+@SETTINGS
+@given(ANSWER_SETS)
+def test_no_answer_never_gives_a_lower_level_than_not_sure(answers: dict[str, Any]) -> None:
+    shown = shown_ids(answers)
+    for q in READS_AS_NOT_SURE:
+        if q.id not in shown:
+            continue
+        rest = {k: v for k, v in answers.items() if k != q.id}
+        reading = q.unanswered_reads_as
+        not_sure = RULESET.rank(RULESET.evaluate({**rest, q.id: list(reading) if isinstance(reading, tuple)
+                                                  else reading}).level)
+        unanswered = RULESET.rank(RULESET.evaluate(rest).level)
+        assert unanswered <= not_sure, q.id
+
+
+@SETTINGS
+@given(ANSWER_SETS)
+def test_a_stable_flag_never_fires_for_a_follow_up_nobody_answered(answers: dict[str, Any]) -> None:
+    # R2: "stable" mention rules say what was answered; an unanswered follow-up is never "not worse".
+    stable = {"r_heart_condition_stable": "heart_condition_worse", "r_lung_stable": "lung_flare_4w",
+              "r_diabetes_stable": "diabetes_unstable", "r_stroke_history": "stroke_recent_or_bleed",
+              "r_bp_controlled": "high_bp_controlled", "r_thyroid_controlled": "thyroid_controlled"}
+    result = RULESET.evaluate(answers)
+    for fired in result.fired:
+        follow_up = stable.get(fired.id)
+        if follow_up is not None:
+            assert answers.get(follow_up) in ("no", "yes"), (fired.id, follow_up)

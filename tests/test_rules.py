@@ -34,7 +34,7 @@ def test_the_default_rules_path_is_the_rules_file_of_the_repository() -> None:
 
 
 def test_the_rule_set_has_every_rule_of_the_specification() -> None:
-    assert len(RULE_IDS) == 56
+    assert len(RULE_IDS) == 62     # B1-B3 without the check-in rules, and revision 2's six (R3, R4, R6)
     assert len(set(RULE_IDS)) == len(RULE_IDS)
     assert RULESET.status == "draft" and not RULESET.signed_off
 
@@ -100,7 +100,8 @@ def test_each_fired_rule_carries_its_messages_note_sources_and_the_answers_that_
 
 
 def test_patient_messages_are_listed_once_in_rule_order() -> None:
-    result = RULESET.evaluate(ALL_NO | {"unwell_now": "yes", "g6pd_deficiency": "yes", "anaemia_recent": "not_sure"})
+    result = RULESET.evaluate(ALL_NO | {"unwell_now": "yes", "g6pd_deficiency": "yes", "anaemia_recent": "not_sure",
+                                        "anaemia_needed_transfusion": "no"})
     assert result.rule_ids == ["r_current_infection_or_fever", "r_g6pd_known", "r_anaemia_recent"]
     assert result.message_ids == ["MSG_D", "MSG_AFTER_FEELING_BETTER", "MSG_M"]
 
@@ -128,12 +129,22 @@ def test_changing_one_byte_of_the_file_changes_the_sha256(tmp_path: Path) -> Non
 # --- unanswered, not sure and hidden answers ---------------------------------------------------
 
 def test_a_shown_safety_question_left_unanswered_fires_r_required_unanswered() -> None:
-    answers = {k: v for k, v in ALL_NO.items() if k != "unwell_now"}
+    answers = {k: v for k, v in ALL_NO.items() if k != "fainting_12m"}      # yes or no, no "Not sure"
     result = RULESET.evaluate(answers)
     assert result.rule_ids == ["r_required_unanswered"]
     assert result.level == "mention_at_consultation"
-    assert result.fired[0].triggers == {"unwell_now": None}
+    assert result.fired[0].triggers == {"fainting_12m": None}
     assert result.fired[0].message_ids == ("MSG_QUESTIONS_UNANSWERED",)
+
+
+def test_a_shown_question_that_offers_not_sure_left_unanswered_is_judged_not_sure() -> None:
+    # clinical-content.md R2: the rules see "not_sure"; r_required_unanswered fires as well.
+    answers = {k: v for k, v in ALL_NO.items() if k != "unwell_now"}
+    result = RULESET.evaluate(answers)
+    assert result.rule_ids == ["r_current_infection_or_fever", "r_required_unanswered"]
+    assert result.level == "discuss_before_booking"
+    assert result.fired[0].triggers == {"unwell_now": None}      # staff see it was not answered
+    assert RULESET.evaluate(ALL_NO | {"unwell_now": "not_sure"}).level == result.level
 
 
 def test_a_shown_follow_up_left_unanswered_fires_r_required_unanswered() -> None:
@@ -158,7 +169,8 @@ def test_with_upto_later_pages_do_not_count_as_unanswered() -> None:
     urgent = {"chest_pain_now": "yes", "breathing_trouble_now": "no", "stroke_signs_now": "no",
               "recent_ozone_7d": "no", "unwell_now": "no"}
     assert RULESET.evaluate(urgent, upto="urgent").rule_ids == ["r_urgent_chest_pain_now"]
-    assert RULESET.evaluate(urgent).rule_ids == ["r_urgent_chest_pain_now", "r_required_unanswered"]
+    later = RULESET.evaluate(urgent).rule_ids        # later pages unanswered: judged "not sure" too
+    assert later[0] == "r_urgent_chest_pain_now" and "r_required_unanswered" in later and len(later) > 2
 
 
 def test_an_answer_to_a_hidden_question_never_fires_a_rule() -> None:
@@ -268,11 +280,14 @@ def test_a_known_hole_in_the_heart_is_discussed_before_booking_for_blood_drip_or
     assert ("r_pfo_other" in ids) is low
 
 
-def test_not_sure_about_a_hole_in_the_heart_is_mentioned_at_consultation_for_any_route() -> None:
-    for routes in (["spine_neck"], ["muscle"], ["not_sure"]):
+def test_not_sure_about_a_hole_in_the_heart_counts_like_yes_for_each_route() -> None:
+    # clinical-content.md R3: an unknown PFO is not assumed absent.
+    for routes, rule, level in ((["spine_neck"], "r_pfo_high_risk_route", "discuss_before_booking"),
+                                (["not_sure"], "r_pfo_high_risk_route", "discuss_before_booking"),
+                                (["muscle"], "r_pfo_other", "mention_at_consultation")):
         result = RULESET.evaluate(ALL_NO | {"hole_in_heart": "not_sure", "treatment_types": routes})
-        assert result.rule_ids == ["r_pfo_other"]
-        assert result.level == "mention_at_consultation"
+        assert result.rule_ids == [rule]
+        assert result.level == level
 
 
 def test_rules_that_refer_to_another_rule_see_its_result() -> None:
@@ -330,8 +345,8 @@ def assert_one_error(path: Path, line: int, rule: str | None, message: str) -> N
 
 
 def test_a_yaml_syntax_error_is_refused_with_its_line(tmp_path: Path) -> None:
-    path, line = write_broken(tmp_path, "    staff_note: Stable heart condition.",
-                              "    staff_note: Stable: heart condition.")
+    path, line = write_broken(tmp_path, "    staff_note: Vasovagal history. Plan to treat the patient lying down.",
+                              "    staff_note: Vasovagal: history. Plan to treat the patient lying down.")
     [error] = refusal(path)
     assert (error.file, error.line, error.rule) == (str(path), line, None)
     assert error.message.startswith("YAML syntax: mapping values are not allowed")
@@ -343,8 +358,8 @@ def test_an_unknown_key_in_a_rule_is_refused(tmp_path: Path) -> None:
                               "  - id: r_g6pd_known\n    level: discuss_before_booking\n    severity: high\n",
                               at="severity")
     assert_one_error(path, line, "r_g6pd_known",
-                     "unknown key 'severity' in a rule (allowed: evidence, id, level, patient_message, sources, "
-                     "staff_note, when)")
+                     "unknown key 'severity' in a rule (allowed: evidence, id, level, patient_message, same_day, "
+                     "sources, staff_note, when)")
 
 
 def test_an_unknown_top_level_key_is_refused(tmp_path: Path) -> None:
@@ -421,9 +436,9 @@ def test_an_unknown_level_is_refused(tmp_path: Path) -> None:
 
 
 def test_an_unknown_message_is_refused(tmp_path: Path) -> None:
-    path, line = write_broken(tmp_path, "patient_message: [MSG_D, MSG_AFTER_FEELING_BETTER]",
-                              "patient_message: [MSG_D, MSG_AFTER_FEELING_BETER]")
-    assert_one_error(path, line, "r_current_infection_or_fever", "unknown message 'MSG_AFTER_FEELING_BETER'")
+    path, line = write_broken(tmp_path, "patient_message: [MSG_M, MSG_NEEDLE_LIE_DOWN]",
+                              "patient_message: [MSG_M, MSG_NEEDLE_LIE_DOWM]")
+    assert_one_error(path, line, "r_needle_faint", "unknown message 'MSG_NEEDLE_LIE_DOWM'")
 
 
 def test_an_unknown_source_is_refused(tmp_path: Path) -> None:
@@ -447,8 +462,8 @@ def test_a_missing_key_is_refused_once(tmp_path: Path, key: str) -> None:
     ("  MSG_BRING_INHALER: Please bring your inhaler to your visit.",
      "  MSG_BRING_INHALER: Please bring your inhaler to your visit. It is safe to come.",
      "MSG_BRING_INHALER", "'safe'"),
-    ("  MSG_CONTACT_PRIVATELY: We will contact you privately.",
-     "  MSG_CONTACT_PRIVATELY: We will contact you privately. Then you are good to go.",
+    ("  MSG_CONTACT_PRIVATELY: We will talk about this with you in private.",
+     "  MSG_CONTACT_PRIVATELY: We will talk about this with you in private. Then you are good to go.",
      "MSG_CONTACT_PRIVATELY", "'good to go'"),
     ("  MSG_HOT_JOINT_FEVER: If you also have a fever, please get medical advice today.",
      "  MSG_HOT_JOINT_FEVER: If you also have a fever, you are not eligible today.",
@@ -508,11 +523,11 @@ def test_an_example_with_an_impossible_answer_is_refused(tmp_path: Path) -> None
 
 def test_every_fault_in_a_file_is_reported_at_once(tmp_path: Path) -> None:
     text = TEXT.replace("{q: g6pd_deficiency, eq: yes}", "{q: g6pd_deficency, eq: yes}", 1)
-    text = text.replace("patient_message: [MSG_D, MSG_AFTER_FEELING_BETTER]", "patient_message: [MSG_X]", 1)
+    text = text.replace("patient_message: [MSG_M, MSG_NEEDLE_LIE_DOWN]", "patient_message: [MSG_X]", 1)
     path = tmp_path / "two.yaml"
     path.write_text(text, encoding="utf-8")
     messages = [e.message for e in refusal(path)]
-    assert messages == ["unknown message 'MSG_X'", "unknown question 'g6pd_deficency'"]
+    assert messages == ["unknown question 'g6pd_deficency'", "unknown message 'MSG_X'"]
 
 
 def test_a_missing_rules_file_is_refused(tmp_path: Path) -> None:

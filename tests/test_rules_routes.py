@@ -30,7 +30,9 @@ def fired(answers: dict[str, Any]) -> set[str]:
 
 def test_the_route_scoped_rules_are_the_ones_expected() -> None:
     assert ROUTE_RULES == {"r_anaemia_severe_mah", "r_anaemia_severe_other", "r_blood_thinner_injection",
-                           "r_blood_thinner_drip", "r_pfo_high_risk_route", "r_skin_site_problem"}
+                           "r_blood_thinner_drip", "r_pfo_high_risk_route", "r_skin_site_problem",
+                           "r_g6pd_unknown_mah", "r_g6pd_unknown", "r_listed_thinner_injection",
+                           "r_listed_thinner_other"}
 
 
 @pytest.mark.parametrize(("answers", "fires", "instead_of"), [
@@ -57,10 +59,12 @@ def test_unanswered_and_not_sure_about_the_treatment_fire_the_same_rules(thinner
                                                                         hole: str) -> None:
     answers = BLANK | {"blood_thinner": thinner, "anaemia_recent": "yes", "anaemia_needed_transfusion": transfusion,
                        "hole_in_heart": hole}
-    # A blank treatment hides the injection-site questions; "not sure" shows them, unanswered here.
+    # A blank treatment hides the injection-site questions, so their answers are dropped; judged as
+    # "not sure", it shows them again, unanswered, and they are judged "not sure" too (R2).
     blank = fired(answers) - {"r_required_unanswered"}
-    not_sure = fired(answers | {"treatment_types": ["not_sure"]}) - {"r_required_unanswered"}
-    every = fired(answers | {"treatment_types": ["blood_drip", "muscle", "joint", "under_skin", "spine_neck"]})
+    site_unanswered = {k: v for k, v in answers.items() if k not in ("skin_problem_at_site", "hot_swollen_joint")}
+    not_sure = fired(site_unanswered | {"treatment_types": ["not_sure"]}) - {"r_required_unanswered"}
+    every = fired(site_unanswered | {"treatment_types": ["blood_drip", "muscle", "joint", "under_skin", "spine_neck"]})
     assert blank == not_sure
     assert blank & ROUTE_RULES == every & ROUTE_RULES
 
