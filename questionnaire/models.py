@@ -174,7 +174,8 @@ class Staff(db.Model):  # type: ignore[name-defined,misc]
     email: Mapped[str] = mapped_column(String(254), unique=True)
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(200))
-    otp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The TOTP secret: whoever reads it can make codes, so it is encrypted like answers (and rotated).
+    otp_secret: Mapped[str | None] = mapped_column(Encrypted, nullable=True)
     otp_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     otp_last_step: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

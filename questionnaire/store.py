@@ -507,7 +507,7 @@ def _delete_submissions(ids: list[int]) -> None:
 
 
 ENCRYPTED_COLUMNS = ((Draft, "answers"), (Submission, "answers"), (Submission, "fired"), (Note, "body"),
-                     (StaffSession, "pending"))
+                     (StaffSession, "pending"), (Staff, "otp_secret"))
 
 
 def reencrypt_batch(current_key_id: str, batch: int = 200) -> int:

@@ -404,3 +404,45 @@ def test_every_encrypted_column_is_covered_by_rotation() -> None:
     from questionnaire.models import Encrypted
     found = {(t.name, c.name) for t in db.metadata.sorted_tables for c in t.columns if isinstance(c.type, Encrypted)}
     assert found == {(m.__tablename__, attr) for m, attr in store.ENCRYPTED_COLUMNS}
+
+
+# --- TOTP secrets (issue 17, item 4) -----------------------------------------------------------------
+
+def raw_otp_secrets(app: Flask) -> list[str | None]:
+    from questionnaire.models import Staff
+    with app.app_context():
+        values = list(db.session.execute(select(type_coerce(Staff.otp_secret, Text)).order_by(Staff.id)).scalars())
+        db.session.remove()
+        return values
+
+
+def signs_in(app: Flask, email: str, secret: str) -> bool:
+    from .staff_helpers import sign_in
+    client = app.test_client()
+    done = sign_in(client, email, secret)
+    return done.status_code == 302 and done.location == "/staff/" and client.get("/staff/").status_code == 200
+
+
+def test_totp_secrets_are_encrypted_at_rest_and_sign_in_with_a_code_still_works(app: Flask) -> None:
+    secret = make_staff(app, "desk@clinic.example")
+    (stored,) = raw_otp_secrets(app)
+    assert stored is not None and re.fullmatch(r"v1:test1:[A-Za-z0-9+/=]+", stored), stored
+    raw = raw_database(app)
+    assert b"v1:test1:" in raw
+    # The base32 secret is in no form an attacker could read from the database file or a dump.
+    assert secret.encode() not in raw and secret.lower().encode() not in raw
+    assert signs_in(app, "desk@clinic.example", secret)
+
+
+def test_totp_secrets_are_re_encrypted_by_key_rotation_and_sign_in_still_works(make_app: Any, clock: Clock) -> None:
+    old = make_app()
+    secret = make_staff(old, "desk@clinic.example")
+    assert [v.split(":")[1] for v in raw_otp_secrets(old) if v] == ["test1"]
+    new = make_app(ENCRYPTION_KEYS={"test1": KEY1, "test2": KEY2}, ENCRYPTION_KEY_ID="test2")
+    result = new.test_cli_runner().invoke(args=["keys", "rotate"])
+    assert result.exit_code == 0, result.output
+    (stored,) = raw_otp_secrets(new)
+    assert stored is not None and stored.startswith("v1:test2:") and secret not in stored
+    # Once rotation is done the old key can go: the secret still makes codes that sign in.
+    only_new = make_app(ENCRYPTION_KEYS={"test2": KEY2}, ENCRYPTION_KEY_ID="test2")
+    assert signs_in(only_new, "desk@clinic.example", secret)
