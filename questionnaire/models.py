@@ -115,11 +115,14 @@ class Submission(db.Model):  # type: ignore[name-defined,misc]
 
 
 class SubmissionRule(db.Model):  # type: ignore[name-defined,misc]
-    """One fired rule of a submission, with the queue's sort key, so "filter by rule" is one index range."""
+    """One fired rule of a submission, with the queue's sort key, so "filter by rule" is one index range.
+
+    rule_id holds the rule's keyed value (`KEY_ID:HMAC-SHA256`, crypto.Keyring.keyed), never the rule
+    id itself: which rules fired is health data ("r_pregnancy")."""
 
     __tablename__ = "submission_rules"
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True)
-    rule_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     level_rank: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -216,6 +219,7 @@ class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
     actor: Mapped[str | None] = mapped_column(String(254), nullable=True)
     action: Mapped[str] = mapped_column(String(40), index=True)
     submission_ref: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    # A staff member's address as seen; a patient's only as a keyed hash (`h:KEY_ID:HEX`, crypto.keyed_ip).
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     detail: Mapped[str | None] = mapped_column(String(500), nullable=True)
 

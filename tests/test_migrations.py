@@ -140,3 +140,31 @@ def test_migration_0006_encrypts_existing_plaintext_totp_secrets(fresh_database:
         assert db.session.execute(text("SELECT otp_secret FROM staff")).scalar_one() == secret
         db.session.remove()
         db.engine.dispose()
+
+
+def test_migration_0007_keys_plain_rule_ids_and_patient_addresses(fresh_database: str) -> None:
+    """Rows stored before 0007 (plain rule ids, a patient's address in the audit log) are keyed by it."""
+    from .staff_factory import add_submissions
+
+    app = create_app(test_settings(fresh_database))
+    with app.app_context():
+        flask_migrate.upgrade()
+    (reference,) = add_submissions(app, [{"persona": "discuss_before_booking"}])
+    with app.app_context():
+        flask_migrate.downgrade(revision="0006")   # back to plain rule ids, as before 0007
+        plain = set(db.session.execute(text("SELECT rule_id FROM submission_rules")).scalars())
+        assert plain and all(r.startswith("r_") for r in plain)
+        store.audit("submission_created", actor="patient", ip="198.51.100.23", reference=reference)
+        flask_migrate.upgrade()
+        keyed = set(db.session.execute(text("SELECT rule_id FROM submission_rules")).scalars())
+        ips = list(db.session.execute(text("SELECT ip FROM audit_events WHERE action = 'submission_created'"))
+                   .scalars())
+        assert len(keyed) == len(plain) and all(r.startswith("test1:") for r in keyed)
+        assert ips and all(ip is None or ip.startswith("h:test1:") for ip in ips)
+        assert [s.reference for s in store.queue_page(rule=sorted(plain)[0])] == [reference]
+        # Still append-only after the migration rewrote the old addresses.
+        with pytest.raises(DBAPIError, match="append-only"):
+            db.session.execute(text("DELETE FROM audit_events"))
+        db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()
