@@ -70,7 +70,13 @@ def save_page(draft: Draft, page_id: str, page_answers: Mapping[str, Any], ttl: 
 
     With done=False the answers are kept to fill the page in later, but the page still has to be
     sent with Continue (what a patient typed after losing their session, ahead of the pages before).
+
+    Two pages of one draft saved at the same moment (two tabs, two instances) both keep their answers:
+    the draft is read again under a write lock (SELECT ... FOR UPDATE on PostgreSQL; SQLite's one
+    writer, taken before the read) and this page is merged into what is stored now, not into the
+    copy this request read when it began.
     """
+    _lock_draft(draft)
     answers = dict(draft.answers or {})
     for q in flow.shown_questions(page_id, answers):
         answers.pop(q.id, None)
@@ -82,6 +88,18 @@ def save_page(draft: Draft, page_id: str, page_answers: Mapping[str, Any], ttl: 
     draft.updated_at = utcnow()
     draft.expires_at = draft.updated_at + ttl
     db.session.commit()
+
+
+def _lock_draft(draft: Draft) -> None:
+    """Hold the draft's row for writing until the commit, and reload it as it is stored now."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        # A write statement first: it waits for SQLite's write lock (busy_timeout), and the reload
+        # below then runs inside that write transaction, after any other writer's commit.
+        table = Draft.__table__
+        db.session.execute(update(table).where(table.c.id == draft.id).values(updated_at=table.c.updated_at))
+        db.session.refresh(draft)
+    else:
+        db.session.refresh(draft, with_for_update=True)
 
 
 def set_draft_language(draft: Draft, language: str) -> None:
