@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -243,3 +244,35 @@ for _dialect, _statements in AUDIT_APPEND_ONLY.items():
         event.listen(AuditEvent.__table__, "after_create",
                      DDL(_statement).execute_if(dialect=_dialect))  # type: ignore[no-untyped-call]  # DDL() is untyped
 
+
+
+# --- database roles (PostgreSQL) -----------------------------------------------------------------------
+# Production runs two roles: an owner that runs `flask db upgrade` (owns every table, the only one that
+# can change the schema), and the application role the instances connect as (DATABASE_APP_ROLE). The
+# application role may read and write the app's tables, may only read and add to the audit log (no
+# UPDATE, DELETE or TRUNCATE; not the owner, so it can neither ALTER nor DISABLE its trigger), may only
+# read the migration version, and may create nothing. Granted again after every upgrade (migrations/env.py),
+# table by table from the models, rather than by ALTER DEFAULT PRIVILEGES: a table a later migration
+# adds gets exactly what is listed here, and a new append-only table is never given UPDATE by default.
+APPEND_ONLY_TABLES = frozenset({"audit_events"})
+ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def app_role_grants(role: str, tables: list[str]) -> list[str]:
+    """The statements that give the application role `role` what it needs and nothing more."""
+    if not ROLE_NAME.match(role):
+        raise ValueError(f"DATABASE_APP_ROLE {role!r} must be a lower-case PostgreSQL role name")
+    out = [
+        # No DDL: no creating in the schema (PostgreSQL before 15 lets PUBLIC create in "public").
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+        f'REVOKE CREATE ON SCHEMA public FROM "{role}"',
+        f'GRANT USAGE ON SCHEMA public TO "{role}"',
+        f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{role}"',
+        f'REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM "{role}"',
+        f'GRANT SELECT ON alembic_version TO "{role}"',   # /readyz compares it with the newest migration
+    ]
+    for table in tables:
+        verbs = "SELECT, INSERT" if table in APPEND_ONLY_TABLES else "SELECT, INSERT, UPDATE, DELETE"
+        out.append(f'GRANT {verbs} ON "{table}" TO "{role}"')
+    out.append(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}"')   # ids of new rows
+    return out
