@@ -81,7 +81,7 @@ class Profile:
     level: str
     rank: int
     fired_blob: str                 # pre-encrypted, as the Encrypted column stores it
-    rules: tuple[str, ...]
+    rules: tuple[str, ...]   # the keyed values stored in submission_rules.rule_id (crypto.Keyring.keyed)
     stopped_early: bool
 
 
@@ -116,7 +116,7 @@ def make_profiles(app: Any, seed: int) -> tuple[list[Profile], list[float], str]
                 if key not in seen:
                     seen[key] = Profile(assessment.level, rs.rank(assessment.level),
                                         encrypt([store.fired_to_json(f) for f in assessment.fired]),
-                                        tuple(assessment.rule_ids), urgent_page)
+                                        tuple(ring.keyed("rule", r) for r in assessment.rule_ids), urgent_page)
                 weights[key] += share / draws
     keys = list(seen)
     return [seen[k] for k in keys], [weights[k] for k in keys], answers_blob
@@ -354,6 +354,7 @@ def deep_cursor(ds: Dataset) -> None:
     the middle row, and how many rows each view lists; untimed."""
     from sqlalchemy import func, select
 
+    from questionnaire import crypto
     from questionnaire.extensions import db
     from questionnaire.models import Submission, SubmissionRule
     from questionnaire.staff import cursor_of
@@ -367,7 +368,7 @@ def deep_cursor(ds: Dataset) -> None:
             setattr(ds, attr, cursor_of(sub))
         new = db.session.scalar(select(func.count()).select_from(Submission).where(Submission.status == "new"))
         rule = db.session.scalar(select(func.count()).select_from(SubmissionRule)
-                                 .where(SubmissionRule.rule_id == RULE_FILTER))
+                                 .where(SubmissionRule.rule_id == crypto.keyring().keyed("rule", RULE_FILTER)))
     urls = list(views(ds).values())
     ds.expected = {urls[0]: min(25, ds.size), urls[1]: min(25, new or 0), urls[2]: min(25, rule or 0),
                    urls[3]: min(25, ds.size - ds.deep_row), urls[4]: min(25, ds.size - ds.middle_row)}

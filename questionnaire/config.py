@@ -74,6 +74,9 @@ DEFAULTS: dict[str, Any] = {
     "PROXY_COUNT": 0,
     # Days to keep a submission, by status; statuses not listed are kept until they change.
     "RETENTION_DAYS": {"closed": 730, "discussed": 730},
+    # PostgreSQL: the role the instances connect as; `flask db upgrade` (run as the owner) grants it
+    # the app's tables, only SELECT and INSERT on the audit log, and no DDL (models.app_role_grants).
+    "DATABASE_APP_ROLE": None,
     # Tests only: make the commit that stores a submission fail (a crash during the final write).
     "TEST_FAIL_SUBMIT_COMMIT": False,
 }

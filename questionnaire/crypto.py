@@ -3,12 +3,23 @@
 A stored value reads `v1:KEY_ID:BASE64(nonce | ciphertext+tag)`. New values use the current key;
 any key in the ring can decrypt, so keys rotate without downtime (`flask keys rotate` re-encrypts
 old rows in batches). The database file or a dump alone never reveals an answer.
+
+Values that must be found or counted without being readable (the rules a submission fired, a
+patient's address) are *keyed*: HMAC-SHA256 under a key derived with HKDF-SHA256 from an
+encryption key of the ring, one derived key per purpose, stored with the key id
+(`KEY_ID:HEX`). A look-up computes the keyed value under every key in the ring, so rows keyed
+under an older key are still found while `flask keys rotate` re-keys them; once rotation is done
+and the old key is removed, every row is under the current key. Without the keys, a dump shows
+neither which rule fired nor which address sent a form (an unkeyed hash of an IPv4 address or of
+a dozen rule ids would be reversed by trying them all).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -18,10 +29,22 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 PREFIX = "v1"
 KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+# HKDF "info" labels: each purpose gets its own key, none of them the AES key itself.
+PURPOSES = {"rule": b"questionnaire keyed index v1: fired rule id",
+            "ip": b"questionnaire keyed index v1: patient ip address"}
+# A patient's address is kept as a 96-bit keyed hash: enough to tell addresses apart, and it fits
+# the audit log's 64-character column with any key id.
+IP_HEX_DIGITS = 24
+
+
+def _derive(key: bytes, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(key)
 
 
 class KeyError_(ValueError):
@@ -38,7 +61,25 @@ class Keyring:
             if len(key) != 32:
                 raise KeyError_(f"key {kid!r} must be 32 bytes (base64 of 32 random bytes)")
         self._aead = {kid: AESGCM(key) for kid, key in keys.items()}
+        self._index = {purpose: {kid: _derive(key, label) for kid, key in keys.items()}
+                       for purpose, label in PURPOSES.items()}
         self.current = current
+
+    def keyed(self, purpose: str, value: str, kid: str | None = None) -> str:
+        """`KEY_ID:HMAC-SHA256(derived key, value)` under the current key (or the key `kid`)."""
+        kid = kid or self.current
+        keys = self._index[purpose]
+        if kid not in keys:
+            raise KeyError_(f"no key {kid!r} for a keyed value: add it to ENCRYPTION_KEYS")
+        return f"{kid}:{hmac.new(keys[kid], value.encode(), hashlib.sha256).hexdigest()}"
+
+    def keyed_any(self, purpose: str, value: str) -> list[str]:
+        """The keyed value under every key of the ring, current first: what a look-up matches."""
+        return [self.keyed(purpose, value, kid) for kid in [self.current, *sorted(set(self._aead) - {self.current})]]
+
+    def keyed_ip(self, ip: str) -> str:
+        """A patient's address as stored: `h:KEY_ID:` and 96 bits of its keyed hash (never the address)."""
+        return "h:" + self.keyed("ip", ip)[:len(self.current) + 1 + IP_HEX_DIGITS]
 
     def encrypt(self, plaintext: str) -> str:
         nonce = os.urandom(12)

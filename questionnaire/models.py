@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -115,11 +116,14 @@ class Submission(db.Model):  # type: ignore[name-defined,misc]
 
 
 class SubmissionRule(db.Model):  # type: ignore[name-defined,misc]
-    """One fired rule of a submission, with the queue's sort key, so "filter by rule" is one index range."""
+    """One fired rule of a submission, with the queue's sort key, so "filter by rule" is one index range.
+
+    rule_id holds the rule's keyed value (`KEY_ID:HMAC-SHA256`, crypto.Keyring.keyed), never the rule
+    id itself: which rules fired is health data ("r_pregnancy")."""
 
     __tablename__ = "submission_rules"
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True)
-    rule_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     level_rank: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -174,7 +178,8 @@ class Staff(db.Model):  # type: ignore[name-defined,misc]
     email: Mapped[str] = mapped_column(String(254), unique=True)
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(200))
-    otp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The TOTP secret: whoever reads it can make codes, so it is encrypted like answers (and rotated).
+    otp_secret: Mapped[str | None] = mapped_column(Encrypted, nullable=True)
     otp_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
     otp_last_step: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -215,6 +220,7 @@ class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
     actor: Mapped[str | None] = mapped_column(String(254), nullable=True)
     action: Mapped[str] = mapped_column(String(40), index=True)
     submission_ref: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    # A staff member's address as seen; a patient's only as a keyed hash (`h:KEY_ID:HEX`, crypto.keyed_ip).
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     detail: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
@@ -238,3 +244,35 @@ for _dialect, _statements in AUDIT_APPEND_ONLY.items():
         event.listen(AuditEvent.__table__, "after_create",
                      DDL(_statement).execute_if(dialect=_dialect))  # type: ignore[no-untyped-call]  # DDL() is untyped
 
+
+
+# --- database roles (PostgreSQL) -----------------------------------------------------------------------
+# Production runs two roles: an owner that runs `flask db upgrade` (owns every table, the only one that
+# can change the schema), and the application role the instances connect as (DATABASE_APP_ROLE). The
+# application role may read and write the app's tables, may only read and add to the audit log (no
+# UPDATE, DELETE or TRUNCATE; not the owner, so it can neither ALTER nor DISABLE its trigger), may only
+# read the migration version, and may create nothing. Granted again after every upgrade (migrations/env.py),
+# table by table from the models, rather than by ALTER DEFAULT PRIVILEGES: a table a later migration
+# adds gets exactly what is listed here, and a new append-only table is never given UPDATE by default.
+APPEND_ONLY_TABLES = frozenset({"audit_events"})
+ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def app_role_grants(role: str, tables: list[str]) -> list[str]:
+    """The statements that give the application role `role` what it needs and nothing more."""
+    if not ROLE_NAME.match(role):
+        raise ValueError(f"DATABASE_APP_ROLE {role!r} must be a lower-case PostgreSQL role name")
+    out = [
+        # No DDL: no creating in the schema (PostgreSQL before 15 lets PUBLIC create in "public").
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+        f'REVOKE CREATE ON SCHEMA public FROM "{role}"',
+        f'GRANT USAGE ON SCHEMA public TO "{role}"',
+        f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{role}"',
+        f'REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM "{role}"',
+        f'GRANT SELECT ON alembic_version TO "{role}"',   # /readyz compares it with the newest migration
+    ]
+    for table in tables:
+        verbs = "SELECT, INSERT" if table in APPEND_ONLY_TABLES else "SELECT, INSERT, UPDATE, DELETE"
+        out.append(f'GRANT {verbs} ON "{table}" TO "{role}"')
+    out.append(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}"')   # ids of new rows
+    return out

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -15,6 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from . import fhir, flow
+from .crypto import KeyError_, keyring
 from .extensions import db
 from .models import (AuditEvent, Delivery, Draft, Note, QueueCount, Staff, StaffSession, Submission, SubmissionRule,
                      utcnow)
@@ -68,7 +70,13 @@ def save_page(draft: Draft, page_id: str, page_answers: Mapping[str, Any], ttl: 
 
     With done=False the answers are kept to fill the page in later, but the page still has to be
     sent with Continue (what a patient typed after losing their session, ahead of the pages before).
+
+    Two pages of one draft saved at the same moment (two tabs, two instances) both keep their answers:
+    the draft is read again under a write lock (SELECT ... FOR UPDATE on PostgreSQL; SQLite's one
+    writer, taken before the read) and this page is merged into what is stored now, not into the
+    copy this request read when it began.
     """
+    _lock_draft(draft)
     answers = dict(draft.answers or {})
     for q in flow.shown_questions(page_id, answers):
         answers.pop(q.id, None)
@@ -80,6 +88,18 @@ def save_page(draft: Draft, page_id: str, page_answers: Mapping[str, Any], ttl: 
     draft.updated_at = utcnow()
     draft.expires_at = draft.updated_at + ttl
     db.session.commit()
+
+
+def _lock_draft(draft: Draft) -> None:
+    """Hold the draft's row for writing until the commit, and reload it as it is stored now."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        # A write statement first: it waits for SQLite's write lock (busy_timeout), and the reload
+        # below then runs inside that write transaction, after any other writer's commit.
+        table = Draft.__table__
+        db.session.execute(update(table).where(table.c.id == draft.id).values(updated_at=table.c.updated_at))
+        db.session.refresh(draft)
+    else:
+        db.session.refresh(draft, with_for_update=True)
 
 
 def set_draft_language(draft: Draft, language: str) -> None:
@@ -116,6 +136,8 @@ def submit(draft: Draft, ruleset: Ruleset, assessment: Assessment, *, stopped_ea
     """Store the draft's visible answers as one submission; sending twice returns the first one.
 
     `on_created` runs once, after the commit, only for the request that created the submission.
+    The fired rules are indexed by their keyed value and the patient's address `ip` is audited as a
+    keyed hash (crypto.Keyring.keyed, keyed_ip): neither is readable in the database or a dump.
     """
     existing = submission_for_draft(draft)
     if existing is not None:
@@ -140,12 +162,15 @@ def submit(draft: Draft, ruleset: Ruleset, assessment: Assessment, *, stopped_ea
             if existing is not None:
                 return existing   # the other click of a double click won
             continue              # a reference number collision: draw another
-        db.session.add_all(SubmissionRule(submission_id=sub.id, rule_id=f.id, level_rank=sub.level_rank,
-                                          created_at=sub.created_at) for f in assessment.fired)
+        ring = keyring()
+        db.session.add_all(SubmissionRule(submission_id=sub.id, rule_id=ring.keyed("rule", f.id),
+                                          level_rank=sub.level_rank, created_at=sub.created_at)
+                           for f in assessment.fired)
         _count(sub.level, sub.status, +1)
         draft.submission_id = sub.id
         # The record's creation is audited in the same transaction: both are stored, or neither.
-        audit("submission_created", actor="patient", ip=ip, reference=sub.reference, commit=False,
+        audit("submission_created", actor="patient", ip=ring.keyed_ip(ip) if ip else None, reference=sub.reference,
+              commit=False,
               detail=f"{sub.level}{', stopped early' if stopped_early else ''}")
         db.session.commit()
         if on_created is not None:
@@ -333,12 +358,14 @@ def queue_page(*, status: str | None = None, level_rank: int | None = None, rule
 
     Keyset pagination on an index that starts with the filter and ends with the sort key
     (status or rule, then level_rank, created_at, id), so page 500 of a million costs what page 1 does.
+    The rule is matched by its keyed value (under each key of the ring: one value, except while a key
+    rotation is still re-keying older rows).
     """
     if rule:
         # The rule index carries the sort key: the page is one range scan of ix_submission_rules_queue.
         key = (SubmissionRule.level_rank, SubmissionRule.created_at, SubmissionRule.submission_id)
         query = select(Submission).join(SubmissionRule, SubmissionRule.submission_id == Submission.id).where(
-            SubmissionRule.rule_id == rule)
+            SubmissionRule.rule_id.in_(keyring().keyed_any("rule", rule)))
     else:
         key = (Submission.level_rank, Submission.created_at, Submission.id)
         query = select(Submission)
@@ -384,6 +411,17 @@ def level_counts(status: str | None = None) -> dict[str, int]:
     if status:
         query = query.where(QueueCount.status == status)
     return {level: int(n) for level, n in db.session.execute(query) if n}
+
+
+def rule_counts(rule_ids: Iterable[str], status: str | None = None) -> dict[str, int]:
+    """Submissions per fired rule (of `rule_ids`, for one status or all), grouped by the keyed values."""
+    query = select(SubmissionRule.rule_id, func.count()).group_by(SubmissionRule.rule_id)
+    if status:
+        query = query.join(Submission, Submission.id == SubmissionRule.submission_id).where(Submission.status == status)
+    by_keyed = {keyed: int(n) for keyed, n in db.session.execute(query)}
+    ring = keyring()
+    counts = {rid: sum(by_keyed.get(k, 0) for k in ring.keyed_any("rule", rid)) for rid in rule_ids}
+    return {rid: n for rid, n in counts.items() if n}
 
 
 def submission_notes(sub: Submission) -> list[Note]:
@@ -512,7 +550,7 @@ def _delete_submissions(ids: list[int]) -> None:
 
 
 ENCRYPTED_COLUMNS = ((Draft, "answers"), (Submission, "answers"), (Submission, "fired"), (Note, "body"),
-                     (StaffSession, "pending"))
+                     (StaffSession, "pending"), (Staff, "otp_secret"))
 
 
 def reencrypt_batch(current_key_id: str, batch: int = 200) -> int:
@@ -520,11 +558,10 @@ def reencrypt_batch(current_key_id: str, batch: int = 200) -> int:
 
     Progress lives in the rows themselves (their key id), so an interrupted run resumes where it stopped.
     Each value is rewritten only if it is still the one read (compare-and-set on the ciphertext), so a
-    patient or staff write that lands in between is never overwritten with older data.
+    patient or staff write that lands in between is never overwritten with older data. The keyed rule
+    index (submission_rules.rule_id) is re-keyed to the current key in the same batches.
     """
     from sqlalchemy import literal
-
-    from .crypto import keyring
 
     ring = keyring()
     if ring.current != current_key_id:
@@ -542,8 +579,35 @@ def reencrypt_batch(current_key_id: str, batch: int = 200) -> int:
             db.session.execute(update(table).where(table.c.id == row_id, raw == literal(old, Text))
                                .values({attr: literal(new, Text)}))
         seen += len(rows)
+    seen += _rekey_rules_batch(batch)
     db.session.commit()
     return seen
+
+
+def _rekey_rules_batch(batch: int) -> int:
+    """Re-key up to `batch` rows of the rule index that are keyed under another key than the current one.
+
+    A keyed value cannot be reversed: the plain rule id is the one of the submission's fired rules
+    (decrypted) whose keyed value under the row's key is the stored one.
+    """
+    ring = keyring()
+    prefix = f"{ring.current}:"
+    table = SubmissionRule.__table__
+    rows = db.session.execute(select(table.c.submission_id, table.c.rule_id)
+                              .where(func.substr(table.c.rule_id, 1, len(prefix)) != prefix)
+                              .order_by(table.c.submission_id).limit(batch)).all()
+    fired_ids: dict[int, list[str]] = {}
+    for sub_id, old in rows:
+        if sub_id not in fired_ids:
+            sealed = db.session.scalar(select(type_coerce(Submission.fired, Text)).where(Submission.id == sub_id))
+            fired_ids[sub_id] = [str(f["id"]) for f in json.loads(ring.decrypt(sealed))] if sealed else []
+        kid = str(old).split(":", 1)[0]
+        plain = next((rid for rid in fired_ids[sub_id] if ring.keyed("rule", rid, kid) == old), None)
+        if plain is None:
+            raise KeyError_(f"a rule index row of submission {sub_id} matches none of its fired rules")
+        db.session.execute(update(table).where(table.c.submission_id == sub_id, table.c.rule_id == old)
+                           .values(rule_id=ring.keyed("rule", plain)))
+    return len(rows)
 
 
 # --- notification deliveries -------------------------------------------------------------------

@@ -404,3 +404,129 @@ def test_every_encrypted_column_is_covered_by_rotation() -> None:
     from questionnaire.models import Encrypted
     found = {(t.name, c.name) for t in db.metadata.sorted_tables for c in t.columns if isinstance(c.type, Encrypted)}
     assert found == {(m.__tablename__, attr) for m, attr in store.ENCRYPTED_COLUMNS}
+
+
+# --- TOTP secrets (issue 17, item 4) -----------------------------------------------------------------
+
+def raw_otp_secrets(app: Flask) -> list[str | None]:
+    from questionnaire.models import Staff
+    with app.app_context():
+        values = list(db.session.execute(select(type_coerce(Staff.otp_secret, Text)).order_by(Staff.id)).scalars())
+        db.session.remove()
+        return values
+
+
+def signs_in(app: Flask, email: str, secret: str) -> bool:
+    from .staff_helpers import sign_in
+    client = app.test_client()
+    done = sign_in(client, email, secret)
+    return done.status_code == 302 and done.location == "/staff/" and client.get("/staff/").status_code == 200
+
+
+def test_totp_secrets_are_encrypted_at_rest_and_sign_in_with_a_code_still_works(app: Flask) -> None:
+    secret = make_staff(app, "desk@clinic.example")
+    (stored,) = raw_otp_secrets(app)
+    assert stored is not None and re.fullmatch(r"v1:test1:[A-Za-z0-9+/=]+", stored), stored
+    raw = raw_database(app)
+    assert b"v1:test1:" in raw
+    # The base32 secret is in no form an attacker could read from the database file or a dump.
+    assert secret.encode() not in raw and secret.lower().encode() not in raw
+    assert signs_in(app, "desk@clinic.example", secret)
+
+
+def test_totp_secrets_are_re_encrypted_by_key_rotation_and_sign_in_still_works(make_app: Any, clock: Clock) -> None:
+    old = make_app()
+    secret = make_staff(old, "desk@clinic.example")
+    assert [v.split(":")[1] for v in raw_otp_secrets(old) if v] == ["test1"]
+    new = make_app(ENCRYPTION_KEYS={"test1": KEY1, "test2": KEY2}, ENCRYPTION_KEY_ID="test2")
+    result = new.test_cli_runner().invoke(args=["keys", "rotate"])
+    assert result.exit_code == 0, result.output
+    (stored,) = raw_otp_secrets(new)
+    assert stored is not None and stored.startswith("v1:test2:") and secret not in stored
+    # Once rotation is done the old key can go: the secret still makes codes that sign in.
+    only_new = make_app(ENCRYPTION_KEYS={"test2": KEY2}, ENCRYPTION_KEY_ID="test2")
+    assert signs_in(only_new, "desk@clinic.example", secret)
+
+
+# --- fired rules and patients' addresses are keyed (issue 17, item 1) ----------------------------------
+
+PATIENT_IP = "203.0.113.77"
+FLAGGED = {"g6pd_deficiency": "yes", "faint_with_needles": "yes"}
+
+
+def flagged_submission(app: Flask) -> tuple[str, list[str]]:
+    """A patient from PATIENT_IP sends answers that fire rules; their reference and the rules fired."""
+    from .helpers import NO_FLAGS
+    answers = {**NO_FLAGS, **FLAGGED}
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = PATIENT_IP
+    assert Patient(client).complete(answers).status_code == 200
+    fired = list(app.extensions["ruleset"].evaluate(answers).rule_ids)
+    assert len(fired) >= 2, fired
+    return store_reference(app), fired
+
+
+def raw_keyed_values(app: Flask) -> tuple[list[str], list[str | None]]:
+    """The rule index and the patients' audit addresses, as stored."""
+    with app.app_context():
+        rules = list(db.session.execute(text("SELECT rule_id FROM submission_rules")).scalars())
+        ips = list(db.session.execute(text("SELECT ip FROM audit_events WHERE action = 'submission_created'"))
+                   .scalars())
+        db.session.remove()
+    return rules, ips
+
+
+def rule_filter(app: Flask, rule: str) -> list[str]:
+    """The references the staff queue lists when filtered by `rule` (any status)."""
+    from .staff_factory import queue_references
+    from .staff_helpers import sign_in
+    email = f"desk{uuid.uuid4().hex[:6]}@clinic.example"
+    client = app.test_client()
+    sign_in(client, email, make_staff(app, email))
+    page = client.get("/staff/", query_string={"rule": rule, "status": "any"})
+    assert page.status_code == 200
+    return queue_references(page.get_data(as_text=True))
+
+
+def test_fired_rules_and_patient_addresses_are_not_readable_at_rest_and_the_rule_filter_still_works(
+        app: Flask) -> None:
+    reference, fired = flagged_submission(app)
+    rules, ips = raw_keyed_values(app)
+    assert len(rules) == len(fired) and not set(rules) & set(fired)
+    assert all(re.fullmatch(r"test1:[0-9a-f]{64}", r) for r in rules), rules
+    (ip,) = ips
+    assert ip is not None and re.fullmatch(r"h:test1:[0-9a-f]{24}", ip) and PATIENT_IP not in ip
+    raw = raw_database(app)
+    assert reference.encode() in raw   # a positive control: this is the live data
+    for rule in fired:
+        assert rule.encode() not in raw, f"{rule} is readable in the raw database"
+    assert PATIENT_IP.encode() not in raw
+    # Staff still filter by rule and count per rule.
+    for rule in fired:
+        assert rule_filter(app, rule) == [reference]
+    unfired = next(r.id for r in app.extensions["ruleset"].rules if r.id not in fired)
+    assert rule_filter(app, unfired) == []
+    with app.app_context():
+        assert store.rule_counts([r.id for r in app.extensions["ruleset"].rules]) == {r: 1 for r in fired}
+
+
+def test_the_rule_filter_keeps_working_during_and_after_key_rotation(make_app: Any) -> None:
+    old = make_app()
+    first, fired = flagged_submission(old)
+    # The new key is current, the old one still configured: rows keyed under either are found.
+    new = make_app(ENCRYPTION_KEYS={"test1": KEY1, "test2": KEY2}, ENCRYPTION_KEY_ID="test2")
+    second, _ = flagged_submission(new)
+    rules, _ips = raw_keyed_values(new)
+    assert {r.split(":")[0] for r in rules} == {"test1", "test2"}
+    assert rule_filter(new, fired[0]) == [first, second]
+    result = new.test_cli_runner().invoke(args=["keys", "rotate", "--batch", "1"])
+    assert result.exit_code == 0, result.output
+    rules, ips = raw_keyed_values(new)
+    assert {r.split(":")[0] for r in rules} == {"test2"} and not set(rules) & set(fired)
+    # The old key removed: the filter and the counts still find both submissions.
+    only_new = make_app(ENCRYPTION_KEYS={"test2": KEY2}, ENCRYPTION_KEY_ID="test2")
+    for rule in fired:
+        assert rule_filter(only_new, rule) == [first, second]
+    with only_new.app_context():
+        assert store.rule_counts(fired) == {r: 2 for r in fired}
+    assert all(ip and PATIENT_IP not in ip for ip in ips)

@@ -106,3 +106,65 @@ def test_the_audit_log_made_by_create_all_is_append_only_too(app: Flask) -> None
             db.session.execute(text("DELETE FROM audit_events"))
         db.session.rollback()
         assert len(store.audit_events()) == 1
+
+
+def test_migration_0006_encrypts_existing_plaintext_totp_secrets(fresh_database: str) -> None:
+    """A database from before the secrets were encrypted: the upgrade seals them, and sign-in still works."""
+    import pyotp
+    from sqlalchemy import Text, select, type_coerce
+
+    from questionnaire import auth
+    from questionnaire.models import Staff
+
+    from .staff_helpers import PASSWORD, sign_in
+
+    secret = pyotp.random_base32()
+    app = create_app(test_settings(fresh_database))
+    with app.app_context():
+        flask_migrate.upgrade(revision="0005")
+        db.session.execute(text(
+            "INSERT INTO staff (email, role, password_hash, otp_secret, otp_confirmed, otp_last_step, active, "
+            "must_change_password, failed_attempts, created_at, password_set_at) VALUES ('desk@clinic.example', "
+            "'front_desk', :hash, :secret, true, 0, true, false, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+            {"hash": auth.hash_password(PASSWORD), "secret": secret})
+        db.session.commit()
+        flask_migrate.upgrade()
+        stored = db.session.execute(select(type_coerce(Staff.otp_secret, Text))).scalar_one()
+        db.session.remove()
+    assert stored.startswith("v1:test1:") and secret not in stored
+    client = app.test_client()
+    done = sign_in(client, "desk@clinic.example", secret)
+    assert done.status_code == 302 and done.location == "/staff/"
+    with app.app_context():
+        flask_migrate.downgrade(revision="0005")   # and back: the plaintext secret again
+        assert db.session.execute(text("SELECT otp_secret FROM staff")).scalar_one() == secret
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_migration_0007_keys_plain_rule_ids_and_patient_addresses(fresh_database: str) -> None:
+    """Rows stored before 0007 (plain rule ids, a patient's address in the audit log) are keyed by it."""
+    from .staff_factory import add_submissions
+
+    app = create_app(test_settings(fresh_database))
+    with app.app_context():
+        flask_migrate.upgrade()
+    (reference,) = add_submissions(app, [{"persona": "discuss_before_booking"}])
+    with app.app_context():
+        flask_migrate.downgrade(revision="0006")   # back to plain rule ids, as before 0007
+        plain = set(db.session.execute(text("SELECT rule_id FROM submission_rules")).scalars())
+        assert plain and all(r.startswith("r_") for r in plain)
+        store.audit("submission_created", actor="patient", ip="198.51.100.23", reference=reference)
+        flask_migrate.upgrade()
+        keyed = set(db.session.execute(text("SELECT rule_id FROM submission_rules")).scalars())
+        ips = list(db.session.execute(text("SELECT ip FROM audit_events WHERE action = 'submission_created'"))
+                   .scalars())
+        assert len(keyed) == len(plain) and all(r.startswith("test1:") for r in keyed)
+        assert ips and all(ip is None or ip.startswith("h:test1:") for ip in ips)
+        assert [s.reference for s in store.queue_page(rule=sorted(plain)[0])] == [reference]
+        # Still append-only after the migration rewrote the old addresses.
+        with pytest.raises(DBAPIError, match="append-only"):
+            db.session.execute(text("DELETE FROM audit_events"))
+        db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()

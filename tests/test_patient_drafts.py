@@ -329,3 +329,54 @@ def test_a_lost_session_on_a_follow_up_page_does_not_claim_to_keep_what_cannot_b
     assert "We have kept what you typed" not in text
     assert patient.post("/questions/blood-follow-up", form_data("blood-follow-up", answers)).location \
         == "/questions/urgent"
+
+
+# --- two pages of one draft saved at the same moment (issue 17, item 8) ----------------------------------
+
+def test_two_pages_of_one_draft_saved_at_the_same_moment_both_keep_their_answers(app: Flask) -> None:
+    """Two tabs (or two instances) each read the draft, then each saves a different page: the second
+    save must not write back the first page's answers as they were before the first save."""
+    import threading
+    from datetime import timedelta
+
+    patient = Patient(app.test_client())
+    patient.complete(NO_FLAGS, send=False)
+    token = session_data(patient.client)["draft"]
+    pages = {"other": {**{q.id: NO_FLAGS.get(q.id) for q in QUESTIONNAIRE.page("other").questions
+                          if q.id in NO_FLAGS}, "medicines_list": "tab one: ibuprofen"},
+             "contact": {**{q.id: NO_FLAGS.get(q.id) for q in QUESTIONNAIRE.page("contact").questions
+                            if q.id in NO_FLAGS}, "contact_name": "Tab Two Name"}}
+    both_read = threading.Barrier(2, timeout=10)
+    first_saved = threading.Event()
+    errors: list[BaseException] = []
+
+    def tab(page_id: str, wait_for: threading.Event | None) -> None:
+        try:
+            with app.app_context():
+                draft = store.find_draft(token)
+                assert draft is not None
+                draft.answers   # the request reads the answers it shows and validates against
+                both_read.wait()
+                if wait_for is not None:
+                    assert wait_for.wait(timeout=10)
+                store.save_page(draft, page_id, pages[page_id], timedelta(hours=1))
+                db.session.remove()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            first_saved.set()
+
+    threads = [threading.Thread(target=tab, args=("other", None)),
+               threading.Thread(target=tab, args=("contact", first_saved))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not errors, errors
+    with app.app_context():
+        draft = store.find_draft(token)
+        assert draft is not None
+        assert draft.answers["medicines_list"] == "tab one: ibuprofen"   # the first save is not lost
+        assert draft.answers["contact_name"] == "Tab Two Name"
+        assert {"other", "contact"} <= set(draft.done_pages)
+        db.session.remove()

@@ -1,7 +1,7 @@
 """Reliability scenarios of security-bar.md section 7 against gunicorn with two workers on loopback:
 R1 double submit in flight, R3 re-post after sending, R5 skip ahead, R9 crash during the final
 write, R10 concurrent status changes, R11 a burst of submissions, R15 oversized bodies and floods,
-R16 a sign-in flood next to patients. On SQLite, or on PostgreSQL with TEST_DATABASE_URL (the
+R16 a sign-in flood next to patients, and two pages of one patient saved at once on two instances. On SQLite, or on PostgreSQL with TEST_DATABASE_URL (the
 PostgreSQL run of scripts/test). Every loop is bounded by count and time.
 """
 
@@ -173,6 +173,57 @@ def test_r5_skipping_ahead_stores_no_finished_page_and_cannot_send(server: LiveS
         drafts = db.session.scalars(select(Draft).order_by(Draft.id.desc()).limit(1)).all()
         assert "contact" not in (drafts[0].done_pages or [])
         db.session.remove()
+
+
+# --- two pages of one patient saved at the same moment, on two instances --------------------------------
+
+@pytest.fixture(scope="module")
+def second(tmp_path_factory: pytest.TempPathFactory, server: LiveServer, database: str) -> Iterator[LiveServer]:
+    """Another instance on the same database and keys (the first one migrated it)."""
+    live = LiveServer(tmp_path_factory.mktemp("reliability-b"), database_uri=database, workers=1,
+                      name="reliability-b", migrate=False)
+    live.start()
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+def on(client: HttpClient, other: LiveServer) -> HttpClient:
+    """The same browser (cookies, form token), talking to another instance, as behind a balancer."""
+    twin = HttpClient(other.base_url)
+    twin.cookies = dict(client.cookies)
+    twin.token = client.token
+    return twin
+
+
+def test_two_pages_saved_at_the_same_moment_on_two_instances_both_keep_their_answers(
+        server: LiveServer, second: LiveServer) -> None:
+    patient = quick_patient(server)
+    tabs = [clone(patient), on(patient, second)]
+    deadline = time.monotonic() + 90
+    rounds = 0
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for i in range(15):
+            answers = {**NO_FLAGS, "medicines_list": f"medicine of round {i}", "contact_name": f"Name of round {i}"}
+            barrier = threading.Barrier(2)
+
+            def save(pair: tuple[HttpClient, str]) -> Reply:
+                client, page_id = pair
+                barrier.wait(timeout=10)
+                return client.post(f"/questions/{page_id}", form_data(page_id, answers))
+
+            replies = list(pool.map(save, [(tabs[0], "other"), (tabs[1], "contact")]))
+            assert [r.status for r in replies] == [302, 302], [(r.status, r.body[:300]) for r in replies]
+            check = patient.get("/check-answers")
+            assert check.status == 200
+            # Both pages' answers of this round are stored: neither save wrote back the other page.
+            assert f"medicine of round {i}" in check.body, i
+            assert f"Name of round {i}" in check.body, i
+            rounds += 1
+            if time.monotonic() > deadline:
+                break
+    assert rounds >= 10
 
 
 # --- R10, R11 ------------------------------------------------------------------------------------------

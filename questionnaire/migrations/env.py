@@ -5,9 +5,10 @@ from typing import cast
 
 from flask import current_app
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Engine, MetaData
+from sqlalchemy import Connection, Engine, MetaData, text
 
 from alembic import context
+from questionnaire.models import app_role_grants
 from alembic.operations.ops import MigrationScript, UpgradeOps
 from alembic.runtime.migration import MigrationContext
 
@@ -115,6 +116,23 @@ def run_migrations_online() -> None:
 
         with context.begin_transaction():
             context.run_migrations()
+            grant_to_app_role(connection)
+
+
+def grant_to_app_role(connection: Connection) -> None:
+    """After every upgrade, in its transaction: the application role's privileges (DATABASE_APP_ROLE),
+    table by table; see models.app_role_grants. PostgreSQL only (SQLite has no roles)."""
+    role = current_app.config.get("DATABASE_APP_ROLE")
+    if not role or connection.dialect.name != "postgresql":
+        return
+    runner = connection.execute(text("SELECT current_user")).scalar()
+    if runner == role:
+        raise RuntimeError(f"DATABASE_APP_ROLE {role!r} is the role running the migrations: run "
+                           "`flask db upgrade` as the owner role, and the instances as the application role")
+    tables = [t.name for t in get_metadata().sorted_tables]
+    for statement in app_role_grants(str(role), tables):
+        connection.execute(text(statement))
+    logger.info("Granted the application role %s its privileges.", role)
 
 
 if context.is_offline_mode():
