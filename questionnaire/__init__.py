@@ -6,7 +6,8 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, render_template, request, session
+from flask import Flask, Response, g, render_template, request, session
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
@@ -30,7 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # app here with every fault as FILE:LINE: rule ID: message.
     app.extensions["ruleset"] = load_ruleset(app.config.get("RULES_PATH") or DEFAULT_PATH, languages=app.config.get("LANGUAGES") or (), translations=app.config.get("BABEL_TRANSLATION_DIRECTORIES"))
 
-    if int(app.config["PROXY_COUNT"]) > 0:
+    if int(app.config["PROXY_COUNT"] or 0) > 0:
         # Trust exactly as many proxies as there are in front of the app, no more.
         n = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
@@ -181,7 +182,10 @@ def _end_database_session(error: BaseException | None) -> None:
 
 
 def _error_page(code: int) -> Any:
-    def handler(error: Exception) -> tuple[str, int]:
+    def handler(error: Exception) -> tuple[str, int] | Response:
+        if request_ctx.url_adapter is None:
+            # A Host header outside TRUSTED_HOSTS: no URL can be built for it, so no page either.
+            return Response("Bad request.\n", code, mimetype="text/plain")
         return render_template("errors/error.html", code=code), code
     return handler
 

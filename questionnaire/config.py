@@ -65,7 +65,10 @@ DEFAULTS: dict[str, Any] = {
     "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent / "translations"),
     "STAFF_IDLE_MINUTES": 15,
     "STAFF_ABSOLUTE_HOURS": 12,
-    "PROXY_COUNT": 0,
+    # How many proxies stand in front (ProxyFix); None = not set: 0 outside production, refused in it.
+    "PROXY_COUNT": None,
+    # The Host names this app answers to (Flask refuses others with 400); production must name them.
+    "TRUSTED_HOSTS": None,
     # Days to keep a submission, by status; statuses not listed are kept until they change.
     "RETENTION_DAYS": {"closed": 730, "discussed": 730},
     # Tests only: make the commit that stores a submission fail (a crash during the final write).
@@ -159,6 +162,16 @@ def refuse_unsafe(cfg: Any) -> None:
         problems.append("FLASK_CLINIC_PHONE is not set: outcome pages give patients this number to call")
     if str(cfg.get("CLINIC_NAME") or "").strip() in ("", DEFAULTS["CLINIC_NAME"]):
         problems.append("FLASK_CLINIC_NAME is not set: patients see it on every page")
+    proxies = cfg.get("PROXY_COUNT")
+    if proxies is None or str(proxies).strip() == "":
+        problems.append("FLASK_PROXY_COUNT is not set: give the number of proxies in front of the app (0 when "
+                        "clients connect directly), or client addresses and rate limits are wrong")
+    elif not str(proxies).strip().isdecimal() or not 0 <= int(str(proxies).strip()) <= 10:
+        problems.append("FLASK_PROXY_COUNT must be a whole number of proxies from 0 to 10")
+    hosts = cfg.get("TRUSTED_HOSTS")
+    if not hosts or isinstance(hosts, (str, bytes)) or not all(isinstance(h, str) and h.strip() for h in hosts):
+        problems.append('FLASK_TRUSTED_HOSTS is not set: give the host names of this site as a JSON list, '
+                        'e.g. ["forms.clinic.example"], so that requests for other Host headers are refused')
     if cfg.get("TESTING") or cfg.get("TEST_FAIL_SUBMIT_COMMIT"):
         problems.append("FLASK_TESTING and FLASK_TEST_FAIL_SUBMIT_COMMIT are for tests only and must be off")
     if problems:
