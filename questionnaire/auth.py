@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -68,9 +69,23 @@ def password_problem(password: str, context: Iterable[str] = ()) -> str | None:
 
 
 def password_context(email: str) -> list[str]:
-    """What someone trying to guess this account's password would try first."""
-    local, _, domain = email.partition("@")
-    return [email, local, domain.split(".")[0], str(current_app.config.get("CLINIC_NAME") or "")]
+    """What someone trying to guess this account's password would try first: the email address and
+    the clinic's name, each as written, joined up ("sectestclinic") and word by word, since zxcvbn
+    only matches a known input as a whole (lower case) token."""
+    local, _, domain = email.strip().lower().partition("@")
+    return known_words(email, local, domain, domain.split(".")[0], str(current_app.config.get("CLINIC_NAME") or ""))
+
+
+def known_words(*texts: str) -> list[str]:
+    """Each text as written, lower case, without its separators, and split into its words."""
+    out: dict[str, None] = {}
+    for text in texts:
+        text = text.strip().lower()
+        words = [w for w in re.split(r"[^0-9a-zß-ÿ]+", text) if w]
+        for form in (text, "".join(words), *words):
+            if form:
+                out[form] = None
+    return list(out)
 
 
 def check_password(staff: Staff | None, password: str) -> bool:

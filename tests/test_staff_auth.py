@@ -571,6 +571,20 @@ def test_the_password_check_counts_the_account_and_the_clinic_as_known() -> None
     assert auth.password_problem(phrase, ["desk@riverside.example", "desk", "riverside", "Riverside Clinic"])
 
 
+@pytest.mark.parametrize("password", ["sectestclinic2024", "riversidehealth2024", "mariariversidehealth"])
+def test_the_clinics_name_and_the_emails_parts_joined_up_or_word_by_word_count_as_known(
+        make_app: Any, password: str) -> None:
+    """A password made of the clinic's name without its spaces (or the email's words run together)
+    passed zxcvbn's top score; it is the first thing someone guessing at this clinic would try."""
+    app = make_app(CLINIC_NAME="Sec Test Clinic")
+    result = app.test_cli_runner().invoke(args=["staff", "create", "maria.lopez@riverside-health.example", "--role",
+                                                "front_desk", "--password-stdin"], input=password + "\n")
+    assert result.exit_code != 0 and "too easy to guess" in result.output
+    fine = app.test_cli_runner().invoke(args=["staff", "create", "maria.lopez@riverside-health.example", "--role",
+                                              "front_desk", "--password-stdin"], input="odd kettles fly south\n")
+    assert fine.exit_code == 0, fine.output
+
+
 def test_changing_the_password_applies_the_policy(app: Flask, clock: Clock) -> None:
     secret = make_staff(app, DESK)
     client = app.test_client()
