@@ -11,7 +11,7 @@ from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config, security
@@ -59,10 +59,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["text_in"] = text_in
     app.register_error_handler(CSRFError, lambda e: (render_template("errors/csrf.html"), 400))
-    for code in (400, 401, 403, 404, 405, 413, 429, 500):
+    for code in (400, 401, 403, 404, 405, 413, 415, 429, 500):
         app.register_error_handler(code, _error_page(code))
 
     app.register_error_handler(DBAPIError, _database_unavailable)
+    app.register_error_handler(DataError, _value_out_of_range)
     if app.config.get("TEST_FAIL_SUBMIT_COMMIT"):
         _install_submit_commit_fault()
 
@@ -161,6 +162,15 @@ def _database_unavailable(error: DBAPIError) -> tuple[str, int]:
     return render_template("errors/error.html", code=503), 503
 
 
+def _value_out_of_range(error: DataError) -> tuple[str, int]:
+    """The database refused a value (a number larger than its column holds, a text too long): the
+    request was bad, not the database down. A 400, logged; what was written before is rolled back."""
+    discard_database_session()
+    security.log.warning("value refused by the database", extra={"fields": {"request_id": g.get("request_id"),
+                                                                           "path": request.path}})
+    return render_template("errors/error.html", code=400), 400
+
+
 def discard_database_session() -> None:
     """Roll back after a database error; if even the ROLLBACK fails (the server went away), drop
     the session's connections without one, so that the next request gets a fresh connection."""
@@ -186,7 +196,8 @@ def _error_page(code: int) -> Any:
         if request_ctx.url_adapter is None:
             # A Host header outside TRUSTED_HOSTS: no URL can be built for it, so no page either.
             return Response("Bad request.\n", code, mimetype="text/plain")
-        return render_template("errors/error.html", code=code), code
+        message = error.description if isinstance(error, security.BadInput) else None
+        return render_template("errors/error.html", code=code, message=message), code
     return handler
 
 

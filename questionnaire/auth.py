@@ -270,7 +270,7 @@ def sign_in() -> Reply:
             return response
         if staff is not None and ok is False and not staff.is_locked():
             _count_failure(staff)
-        store.audit("sign_in_failed", actor=(form.email.data or "")[:254].strip().lower(), ip=client_ip(),
+        store.audit("sign_in_failed", actor=store.normalise_email(form.email.data or ""), ip=client_ip(),
                     detail="one-time password expired" if expired else None)
         error = VAGUE
     elif request.method == "POST":

@@ -175,7 +175,7 @@ def submission_by_reference(reference: str) -> Submission | None:
 def audit(action: str, *, actor: str | None = None, reference: str | None = None, ip: str | None = None,
           detail: str | None = None, commit: bool = True) -> None:
     """Append an audit event. Callers pass no answers or contact details, only what happened."""
-    db.session.add(AuditEvent(at=utcnow(), actor=actor, action=action, submission_ref=reference, ip=ip,
+    db.session.add(AuditEvent(at=utcnow(), actor=actor and actor[:EMAIL_MAX], action=action, submission_ref=reference, ip=ip,
                               detail=(detail or None) and detail[:500]))
     if commit:
         db.session.commit()
@@ -188,8 +188,20 @@ def staff_count() -> int:
     return int(db.session.scalar(select(func.count()).select_from(Staff)) or 0)
 
 
+EMAIL_MAX = 254   # the length of Staff.email (and of AuditEvent.actor)
+
+
+def normalise_email(email: str) -> str:
+    """An email address as accounts store it. Lower-casing can lengthen a text ("İ" becomes two
+    characters), so the length is checked after it, never before."""
+    return email.strip().lower()
+
+
 def staff_by_email(email: str) -> Staff | None:
-    return db.session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
+    email = normalise_email(email)
+    if len(email) > EMAIL_MAX:
+        return None   # no account has such an address (and the column could not compare it on PostgreSQL)
+    return db.session.scalar(select(Staff).where(Staff.email == email))
 
 
 def staff_by_id(staff_id: int) -> Staff | None:
