@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, DBAPIError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, security
+from . import config, security, throttle
 from .extensions import babel, csrf, db, limiter, migrate
 from .i18n import select_language
 from .rules import DEFAULT_PATH, load_ruleset
@@ -43,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_language)
     limiter.init_app(app)
+    throttle.init_app(app)
 
     from . import auth, cli, interop, patient, staff
     from .i18n import current_language, install_template_gettext, text_in
@@ -136,7 +137,7 @@ def limiter_storage_ok() -> bool:
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return True
     try:
-        return bool(limiter.storage.check())
+        return bool(limiter.storage.check()) and throttle.throttle().available()
     except Exception:  # noqa: BLE001 - a broken store is simply "not ok"
         return False
 

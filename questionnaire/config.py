@@ -51,8 +51,13 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_SWALLOW_ERRORS": True,
     "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     "STAFF_SIGN_IN_LIMIT": "10 per 10 minutes",
-    "STAFF_LOCK_AFTER": 5,
-    "STAFF_LOCK_MINUTES": 15,
+    # Sign-in throttling (throttle.py) instead of a lock: checks per account from one address, then
+    # checks per account from unfamiliar addresses before a growing delay, its longest step, and how
+    # long an address the account signed in from skips that delay.
+    "STAFF_SIGN_IN_PAIR_LIMIT": "5 per 15 minutes",
+    "STAFF_DELAY_AFTER": 5,
+    "STAFF_DELAY_MAX_SECONDS": 60,
+    "STAFF_KNOWN_ADDRESS_DAYS": 30,
     # A one-time password (new account, administrator's reset, bootstrap) works for so many days.
     "ONE_TIME_PASSWORD_DAYS": 7,
     "PATIENT_POST_LIMIT": "120 per minute",

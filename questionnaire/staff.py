@@ -27,6 +27,7 @@ from .auth import (ROLES, Reply, client_ip, hash_password, password_context, pas
 from .extensions import limiter
 from .models import Staff, Submission
 from .security import BadInput
+from .throttle import Unavailable, throttle
 from .questions import QUESTIONNAIRE
 from .rules import Ruleset
 
@@ -331,8 +332,10 @@ def admin_staff() -> Reply:
 def _staff_accounts_page(form: Any = None, **extra: Any) -> str:
     """The staff accounts page: every account, and `extra` (a new account's or a reset's one-time
     password, an error, a refusal)."""
+    accounts = store.all_staff()
     return render_template("staff/admin_staff.html", form=form or NewStaffForm(formdata=None),
-                           staff=store.all_staff(), action_form=FlaskForm(), **{"created": None, "error": None, **extra})
+                           staff=accounts, action_form=FlaskForm(),
+                           throttled={s.id for s in accounts if throttle().throttled(s.email)}, **{"created": None, "error": None, **extra})
 
 
 @bp.post("/admin/staff/<int(max=2147483647):staff_id>/<action>")
@@ -355,8 +358,14 @@ def admin_staff_action(staff_id: int, action: str) -> Reply:
     elif action == "reset-otp":
         store.reset_staff_otp(target)
     elif action == "unlock":
-        # Someone's failed sign-ins locked the account: its owner may sign in again at once.
-        store.unlock_staff(target)
+        # Someone's guesses are throttling the account (its owner, from a new address, would wait):
+        # every count starts again now. The clearing and its audit event go together.
+        try:
+            store.audited("staff_unlock", lambda: throttle().clear(target.email), actor=g.staff.email,
+                          ip=client_ip(), detail=target.email)
+        except Unavailable:
+            return render_template("errors/error.html", code=503), 503
+        return redirect(url_for("staff.admin_staff"), code=303)
     elif action == "reset-password":
         password = secrets.token_urlsafe(12)
         store.set_staff_password(target, hash_password(password), one_time=True)
@@ -501,11 +510,13 @@ def reset_otp_command(email: str) -> None:
 @staff_cli.command("unlock")
 @click.argument("email")
 def unlock_command(email: str) -> None:
-    """Lift a lock that failed sign-ins put on an account, so that its owner can sign in now."""
+    """Clear the sign-in throttling of an account (every address's count of failed attempts)."""
     staff = _account(email)
-    store.unlock_staff(staff)
-    store.audit("staff_unlock", actor="cli", detail=staff.email)
-    click.echo(f"{staff.email} can sign in again.")
+    try:
+        store.audited("staff_unlock", lambda: throttle().clear(staff.email), actor="cli", detail=staff.email)
+    except Unavailable:
+        raise click.ClickException("the rate-limit store (FLASK_RATELIMIT_STORAGE_URI) does not answer") from None
+    click.echo(f"{staff.email} can sign in again: its sign-in throttling is cleared.")
 
 
 @staff_cli.command("reset-password")

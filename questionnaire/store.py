@@ -172,6 +172,20 @@ def submission_by_reference(reference: str) -> Submission | None:
 
 # --- audit -----------------------------------------------------------------------------------
 
+def audited(action: str, effect: Callable[[], None], *, actor: str | None = None, ip: str | None = None,
+            detail: str | None = None) -> None:
+    """An action outside the database (clearing sign-in throttling in the rate-limit store) and its
+    audit event: the event is written only if the action succeeded, and the action is taken only
+    once the event is ready to commit (a failed effect leaves no event)."""
+    audit(action, actor=actor, ip=ip, detail=detail, commit=False)
+    try:
+        effect()
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
+
+
 def audit(action: str, *, actor: str | None = None, reference: str | None = None, ip: str | None = None,
           detail: str | None = None, commit: bool = True) -> None:
     """Append an audit event. Callers pass no answers or contact details, only what happened."""
@@ -253,33 +267,15 @@ def deactivate_staff(staff: Staff) -> None:
 def set_staff_password(staff: Staff, password_hash: str, *, one_time: bool) -> None:
     """A new password: chosen by its owner, or a one-time one (an administrator's reset) that must be
     changed at the next sign-in; a one-time password also ends every session of the account."""
-    update_staff(staff, password_hash=password_hash, must_change_password=one_time, password_set_at=utcnow(),
-                 failed_attempts=0, locked_until=None if one_time else staff.locked_until)
+    update_staff(staff, password_hash=password_hash, must_change_password=one_time, password_set_at=utcnow())
     if one_time:
         revoke_all_sessions(staff.id)
-
-
-def unlock_staff(staff: Staff) -> None:
-    """Forget failed sign-ins: after a full sign-in, or when an administrator lifts a lock."""
-    update_staff(staff, failed_attempts=0, locked_until=None)
 
 
 def reset_staff_otp(staff: Staff) -> None:
     """Make an account enrol a new one-time code at its next sign-in, and end its sessions now."""
     update_staff(staff, otp_secret=None, otp_confirmed=False)
     revoke_all_sessions(staff.id)
-
-
-def record_failed_sign_in(staff: Staff, lock_after: int, lock_for: timedelta) -> bool:
-    """Count a failed attempt atomically; lock the account after too many in a row (then True)."""
-    db.session.execute(update(Staff).where(Staff.id == staff.id).values(failed_attempts=Staff.failed_attempts + 1))
-    db.session.commit()
-    db.session.refresh(staff)
-    if staff.failed_attempts >= lock_after:
-        staff.locked_until, staff.failed_attempts = utcnow() + lock_for, 0
-        db.session.commit()
-        return True
-    return False
 
 
 def use_otp_step(staff: Staff, step: int) -> bool:
