@@ -22,8 +22,10 @@ from .rules import Ruleset
 
 bp = Blueprint("patient", __name__)
 # Floods of patient posts from one address get 429; with the store down they fail open, so that
-# a patient can always send their answers. Registered once, reading the running app's setting.
-limiter.limit(lambda: str(current_app.config["PATIENT_POST_LIMIT"]), methods=["POST"])(bp)
+# a patient can always send their answers. One count per address over every patient page (a limit
+# per page let six pages' worth through), registered once, reading the running app's setting.
+limiter.shared_limit(lambda: str(current_app.config["PATIENT_POST_LIMIT"]), scope="patient_posts",
+                     methods=["POST"])(bp)
 DRAFT_KEY = "draft"
 CHECK = "check"
 

@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import secrets
 import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime, time, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, stream_with_context, url_for
 from flask.cli import AppGroup
-from flask_limiter import RouteLimit
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import InvalidRequestError
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
-from . import flow, replay, store
+from . import flow, limiter_storage_ok, replay, store
 from .auth import (ROLES, Reply, client_ip, hash_password, password_context, password_problem, staff_required,
                    take_pending)
 from .extensions import limiter
@@ -32,6 +32,7 @@ from .questions import QUESTIONNAIRE
 from .rules import Ruleset
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+F = TypeVar("F", bound=Callable[..., Any])
 STATUSES = {"new": "New", "contacted": "Contacted", "with_clinician": "With clinician", "discussed": "Discussed",
             "closed": "Closed"}
 FULL_ANSWERS = ("clinician", "admin")
@@ -378,12 +379,33 @@ def admin_staff_action(staff_id: int, action: str) -> Reply:
     return redirect(url_for("staff.admin_staff"), code=303)
 
 
-def bulk_export_limit() -> RouteLimit:
-    """The one limit of every whole-database download (BULK_EXPORT_LIMIT), counted when one is sent."""
-    return limiter.shared_limit(lambda: str(current_app.config["BULK_EXPORT_LIMIT"]), scope="bulk_export",
-                                deduct_when=lambda response: response.status_code == 200,
-                                exempt_when=lambda: request.method == "GET" and request.endpoint in (
-                                    "staff.export", "staff.audit_log") and request.args.get("format") != "csv")
+def _bulk_download() -> bool:
+    """Whether this request downloads the database (counted): not the export form nor an audit log page."""
+    return not (request.method == "GET" and request.endpoint in ("staff.export", "staff.audit_log")
+                and request.args.get("format") != "csv")
+
+
+def bulk_export_limit() -> Callable[[F], F]:
+    """The one limit of every whole-database download (BULK_EXPORT_LIMIT), counted when one is sent.
+
+    Unlike the patient limits it fails closed: while the rate-limit store is down, a download would
+    not be counted, so none is sent (503) until the store is back; the pages around it still work."""
+    shared = limiter.shared_limit(lambda: str(current_app.config["BULK_EXPORT_LIMIT"]), scope="bulk_export",
+                                  deduct_when=lambda response: response.status_code == 200,
+                                  exempt_when=lambda: not _bulk_download())
+
+    def decorate(view: F) -> F:
+        limited = shared(view)
+
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if _bulk_download() and not limiter_storage_ok():
+                return render_template("errors/error.html", code=503), 503
+            return limited(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorate
 
 
 @bp.get("/admin/audit")
