@@ -97,6 +97,10 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     if app.config["PRODUCTION"]:
         # Every unsafe setting is named at once, before anything is written to the instance folder.
         refuse_unsafe(app.config)
+        if app.config["SESSION_COOKIE_NAME"] == DEFAULTS["SESSION_COOKIE_NAME"]:
+            # The patient's cookie is __Host-: sent over HTTPS only, for the whole site, never set by a
+            # sibling subdomain (a planted cookie is the first step of session fixation).
+            app.config["SESSION_COOKIE_NAME"] = "__Host-" + DEFAULTS["SESSION_COOKIE_NAME"]
     elif not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _local_secret(app)
     _secret_key_fallbacks(app)
@@ -153,6 +157,9 @@ def refuse_unsafe(cfg: Any) -> None:
     if not cfg.get("ENCRYPTION_KEYS"):
         problems.append("FLASK_ENCRYPTION_KEYS is not set: production needs encryption keys "
                         "(generate one with `flask keys generate`)")
+    if cfg.get("SESSION_COOKIE_DOMAIN") or str(cfg.get("SESSION_COOKIE_PATH") or "/") != "/":
+        problems.append("FLASK_SESSION_COOKIE_DOMAIN and FLASK_SESSION_COOKIE_PATH must not be set: the session "
+                        "cookie is a __Host- cookie (this host only, path /)")
     if not cfg.get("SESSION_COOKIE_SECURE"):
         problems.append("FLASK_SESSION_COOKIE_SECURE must be true (cookies only over HTTPS)")
     if cfg.get("DEBUG"):

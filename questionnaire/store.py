@@ -48,6 +48,21 @@ def create_draft(language: str, ttl: timedelta) -> tuple[Draft, str]:
     return draft, token
 
 
+def renew_draft_token(draft: Draft) -> str:
+    """A new random token for the draft (and for its submission's link to it); the old one stops
+    finding it. Against session fixation: a cookie planted in a patient's browser is worthless once
+    they start, continue or send."""
+    token = secrets.token_urlsafe(32)
+    old, new = draft.token_hash, token_hash(token)
+    if draft.submission_id is not None:
+        db.session.execute(update(Submission).where(Submission.id == draft.submission_id,
+                                                    Submission.draft_token_hash == old)
+                           .values(draft_token_hash=new).execution_options(synchronize_session=False))
+    draft.token_hash = new
+    db.session.commit()
+    return token
+
+
 # Built once: the query of nearly every patient request.
 _DRAFT_BY_TOKEN_HASH = select(Draft).where(Draft.token_hash == bindparam("token_hash"))
 
