@@ -6,14 +6,15 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, render_template, request, session
+from flask import Flask, Response, g, render_template, request, session
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, security
+from . import config, security, throttle
 from .extensions import babel, csrf, db, limiter, migrate
 from .i18n import select_language
 from .rules import DEFAULT_PATH, load_ruleset
@@ -30,7 +31,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # app here with every fault as FILE:LINE: rule ID: message.
     app.extensions["ruleset"] = load_ruleset(app.config.get("RULES_PATH") or DEFAULT_PATH, languages=app.config.get("LANGUAGES") or (), translations=app.config.get("BABEL_TRANSLATION_DIRECTORIES"))
 
-    if int(app.config["PROXY_COUNT"]) > 0:
+    if int(app.config["PROXY_COUNT"] or 0) > 0:
         # Trust exactly as many proxies as there are in front of the app, no more.
         n = int(app.config["PROXY_COUNT"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
@@ -42,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_language)
     limiter.init_app(app)
+    throttle.init_app(app)
 
     from . import auth, cli, interop, patient, staff
     from .i18n import current_language, install_template_gettext, text_in
@@ -59,10 +61,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["text_in"] = text_in
     app.jinja_env.globals["regulatory_notice_text"] = patient.regulatory_notice_text
     app.register_error_handler(CSRFError, lambda e: (render_template("errors/csrf.html"), 400))
-    for code in (400, 401, 403, 404, 405, 413, 429, 500):
+    for code in (400, 401, 403, 404, 405, 413, 415, 429, 500):
         app.register_error_handler(code, _error_page(code))
 
     app.register_error_handler(DBAPIError, _database_unavailable)
+    app.register_error_handler(DataError, _value_out_of_range)
     if app.config.get("TEST_FAIL_SUBMIT_COMMIT"):
         _install_submit_commit_fault()
 
@@ -135,7 +138,7 @@ def limiter_storage_ok() -> bool:
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return True
     try:
-        return bool(limiter.storage.check())
+        return bool(limiter.storage.check()) and throttle.throttle().available()
     except Exception:  # noqa: BLE001 - a broken store is simply "not ok"
         return False
 
@@ -161,6 +164,15 @@ def _database_unavailable(error: DBAPIError) -> tuple[str, int]:
     return render_template("errors/error.html", code=503), 503
 
 
+def _value_out_of_range(error: DataError) -> tuple[str, int]:
+    """The database refused a value (a number larger than its column holds, a text too long): the
+    request was bad, not the database down. A 400, logged; what was written before is rolled back."""
+    discard_database_session()
+    security.log.warning("value refused by the database", extra={"fields": {"request_id": g.get("request_id"),
+                                                                           "path": request.path}})
+    return render_template("errors/error.html", code=400), 400
+
+
 def discard_database_session() -> None:
     """Roll back after a database error; if even the ROLLBACK fails (the server went away), drop
     the session's connections without one, so that the next request gets a fresh connection."""
@@ -182,8 +194,12 @@ def _end_database_session(error: BaseException | None) -> None:
 
 
 def _error_page(code: int) -> Any:
-    def handler(error: Exception) -> tuple[str, int]:
-        return render_template("errors/error.html", code=code), code
+    def handler(error: Exception) -> tuple[str, int] | Response:
+        if request_ctx.url_adapter is None:
+            # A Host header outside TRUSTED_HOSTS: no URL can be built for it, so no page either.
+            return Response("Bad request.\n", code, mimetype="text/plain")
+        message = error.description if isinstance(error, security.BadInput) else None
+        return render_template("errors/error.html", code=code, message=message), code
     return handler
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import io
+import re
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -22,7 +23,8 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired
 
 from . import limiter_storage_ok, store
-from .extensions import csrf, limiter
+from .extensions import csrf
+from .throttle import Refusal, Ticket, Unavailable, throttle
 from .models import Staff, StaffSession, utcnow
 from .security import local_path
 
@@ -30,6 +32,10 @@ bp = Blueprint("auth", __name__, url_prefix="/staff")
 COOKIE = "oq_staff"
 ROLES = ("front_desk", "clinician", "admin")
 VAGUE = "The email, password or code is not right, or the account cannot sign in now. Try again."
+# Too many checks for this account (from here, or from unfamiliar addresses): said the same way for an
+# email that has no account, so it tells nobody which emails exist.
+THROTTLED = ("Too many attempts to sign in to this account. Wait a few minutes, then try again. If it keeps "
+             "happening, ask an administrator.")
 HASHER = PasswordHasher()   # argon2id
 # A short list of the most common passwords of 12 characters or more; longer lists belong in
 # a breach-checking service, which a clinic's network may not allow.
@@ -68,9 +74,23 @@ def password_problem(password: str, context: Iterable[str] = ()) -> str | None:
 
 
 def password_context(email: str) -> list[str]:
-    """What someone trying to guess this account's password would try first."""
-    local, _, domain = email.partition("@")
-    return [email, local, domain.split(".")[0], str(current_app.config.get("CLINIC_NAME") or "")]
+    """What someone trying to guess this account's password would try first: the email address and
+    the clinic's name, each as written, joined up ("sectestclinic") and word by word, since zxcvbn
+    only matches a known input as a whole (lower case) token."""
+    local, _, domain = email.strip().lower().partition("@")
+    return known_words(email, local, domain, domain.split(".")[0], str(current_app.config.get("CLINIC_NAME") or ""))
+
+
+def known_words(*texts: str) -> list[str]:
+    """Each text as written, lower case, without its separators, and split into its words."""
+    out: dict[str, None] = {}
+    for text in texts:
+        text = text.strip().lower()
+        words = [w for w in re.split(r"[^0-9a-zß-ÿ]+", text) if w]
+        for form in (text, "".join(words), *words):
+            if form:
+                out[form] = None
+    return list(out)
 
 
 def check_password(staff: Staff | None, password: str) -> bool:
@@ -219,23 +239,42 @@ def _no_store(response: Response) -> Response:
 bp.after_request(_no_store)
 
 
-def _sign_in_limit() -> str:
-    return str(current_app.config.get("STAFF_SIGN_IN_LIMIT", "10 per 10 minutes"))
+def admit(email: str) -> Ticket | Refusal:
+    """Count one password or code check for this account from this address (throttle.py), before the
+    check; a refusal's first time in its window is audited. Unavailable: the store does not answer."""
+    admitted = throttle().admit(email, client_ip())
+    if isinstance(admitted, Refusal) and admitted.first:
+        store.audit("sign_in_throttled", actor=email, ip=client_ip(), detail=admitted.reason)
+    return admitted
+
+
+def _unavailable() -> tuple[str, int]:
+    """Sign-in limits never fail open: without the rate-limit store, no password or code is checked."""
+    return render_template("errors/error.html", code=503), 503
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(_sign_in_limit, methods=["POST"], deduct_when=lambda response: response.status_code != 302)
 def sign_in() -> Reply:
     form = SignInForm()
     error = None
     if request.method == "POST" and not limiter_storage_ok():
-        return render_template("errors/error.html", code=503), 503
+        return _unavailable()
     if form.validate_on_submit():
-        staff = store.staff_by_email(form.email.data or "")
+        email = store.normalise_email(form.email.data or "")
+        try:
+            admitted = admit(email)
+        except Unavailable:
+            return _unavailable()
+        if isinstance(admitted, Refusal):
+            return render_template("auth/sign_in.html", form=form, error=THROTTLED, kept=False), 429
+        staff = store.staff_by_email(email)
         ok = check_password(staff, form.password.data or "")
-        # An expired one-time password is refused with the same vague message; not a guess, not counted.
+        if ok:
+            # The right password is not a guess: it does not count (the code that follows does).
+            throttle().give_back(admitted)
+        # An expired one-time password is refused with the same vague message.
         expired = staff is not None and ok and staff.active and _one_time_expired(staff)
-        if staff is not None and ok and not expired and staff.active and not staff.is_locked():
+        if staff is not None and ok and not expired and staff.active:
             if HASHER.check_needs_rehash(staff.password_hash):
                 # Stored with older (weaker) hashing settings: rehashed now that the password is known.
                 store.update_staff(staff, password_hash=hash_password(form.password.data or ""))
@@ -247,15 +286,11 @@ def sign_in() -> Reply:
                     store.touch_staff_session(row, pending=old.pending)
                 store.touch_staff_session(old, pending=None, last_seen_at=old.last_seen_at)
                 store.revoke_staff_session(old)
-            # The count of failed attempts is reset only by a full sign-in (password and code), so
-            # that knowing the password does not give unlimited guesses at the code.
             target = "auth.code" if staff.otp_confirmed else "auth.enrol"
             response = redirect(url_for(target, next=safe_next(request.args.get("next"))))
             _set_cookie(response, token)
             return response
-        if staff is not None and ok is False and not staff.is_locked():
-            _count_failure(staff)
-        store.audit("sign_in_failed", actor=(form.email.data or "")[:254].strip().lower(), ip=client_ip(),
+        store.audit("sign_in_failed", actor=email, ip=client_ip(),
                     detail="one-time password expired" if expired else None)
         error = VAGUE
     elif request.method == "POST":
@@ -272,13 +307,6 @@ def _one_time_expired(staff: Staff) -> bool:
     return utcnow() - (staff.password_set_at or staff.created_at) > days
 
 
-def _count_failure(staff: Staff) -> None:
-    """One more wrong password or code for this account; the one that locks it is audited."""
-    if store.record_failed_sign_in(staff, int(current_app.config.get("STAFF_LOCK_AFTER", 5)),
-                                   timedelta(minutes=int(current_app.config.get("STAFF_LOCK_MINUTES", 15)))):
-        store.audit("account_locked", actor=staff.email, ip=client_ip())
-
-
 def _set_cookie(response: WerkzeugResponse, token: str) -> None:
     response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/staff",
                         secure=bool(current_app.config["SESSION_COOKIE_SECURE"]))
@@ -291,11 +319,22 @@ def _half_signed_in() -> tuple[StaffSession, Staff] | None:
     return row, staff
 
 
+def check_code(staff: Staff, code: str) -> bool | None:
+    """A code check, throttled like a password (knowing the password gives no unlimited guesses at the
+    code): True or False, or None when refused (Unavailable: the store does not answer)."""
+    admitted = admit(staff.email)
+    if isinstance(admitted, Refusal):
+        return None
+    if verify_code(staff, code):
+        throttle().give_back(admitted)
+        return True
+    return False
+
+
 @bp.route("/enrol", methods=["GET", "POST"])
-@limiter.limit(_sign_in_limit, methods=["POST"], deduct_when=lambda response: response.status_code != 302)
 def enrol() -> Reply:
     if request.method == "POST" and not limiter_storage_ok():
-        return render_template("errors/error.html", code=503), 503
+        return _unavailable()
     found = _half_signed_in()
     if found is None or found[1].otp_confirmed:
         return redirect(url_for("auth.sign_in"))
@@ -304,15 +343,23 @@ def enrol() -> Reply:
         store.update_staff(staff, otp_secret=pyotp.random_base32())
     form = CodeForm()
     error = None
+    status = 400
     if form.validate_on_submit():
-        if verify_code(staff, form.code.data or ""):
+        try:
+            right = check_code(staff, form.code.data or "")
+        except Unavailable:
+            return _unavailable()
+        if right:
             store.update_staff(staff, otp_confirmed=True)
             store.audit("otp_enrolled", actor=staff.email, ip=client_ip())
             return _finish_sign_in(row, staff)
-        error = "The code is not right. Check the time on your phone and try the newest code."
+        if right is None:
+            error, status = THROTTLED, 429
+        else:
+            error = "The code is not right. Check the time on your phone and try the newest code."
     elif request.method == "POST":
         error = form_problem(form)
-    return render_template("auth/enrol.html", form=form, error=error, secret=staff.otp_secret), (400 if error else 200)
+    return render_template("auth/enrol.html", form=form, error=error, secret=staff.otp_secret), (status if error else 200)
 
 
 @bp.get("/enrol/qr.svg")
@@ -332,10 +379,9 @@ def enrol_qr() -> Reply:
 
 
 @bp.route("/code", methods=["GET", "POST"])
-@limiter.limit(_sign_in_limit, methods=["POST"], deduct_when=lambda response: response.status_code != 302)
 def code() -> Reply:
     if request.method == "POST" and not limiter_storage_ok():
-        return render_template("errors/error.html", code=503), 503
+        return _unavailable()
     found = _half_signed_in()
     if found is None:
         return redirect(url_for("auth.sign_in"))
@@ -345,16 +391,22 @@ def code() -> Reply:
     if not staff.otp_confirmed:
         return redirect(url_for("auth.enrol"))
     form = CodeForm()
-    error = None
+    error, status = None, 400
     if form.validate_on_submit():
-        if not staff.is_locked() and verify_code(staff, form.code.data or ""):
+        try:
+            right = check_code(staff, form.code.data or "")
+        except Unavailable:
+            return _unavailable()
+        if right:
             return _finish_sign_in(row, staff)
-        _count_failure(staff)
-        store.audit("sign_in_failed", actor=staff.email, ip=client_ip(), detail="code")
-        error = VAGUE
+        if right is None:
+            error, status = THROTTLED, 429
+        else:
+            store.audit("sign_in_failed", actor=staff.email, ip=client_ip(), detail="code")
+            error = VAGUE
     elif request.method == "POST":
         error = form_problem(form)
-    return render_template("auth/code.html", form=form, error=error), (400 if error else 200)
+    return render_template("auth/code.html", form=form, error=error), (status if error else 200)
 
 
 def form_problem(form: FlaskForm) -> str:
@@ -366,7 +418,8 @@ def form_problem(form: FlaskForm) -> str:
 
 def _finish_sign_in(row: StaffSession, staff: Staff) -> WerkzeugResponse:
     store.touch_staff_session(row, stage="full")
-    store.unlock_staff(staff)
+    # This address is the account's own from now on: it skips the delay that guesses from elsewhere get.
+    throttle().signed_in(staff.email, client_ip())
     store.audit("sign_in", actor=staff.email, ip=client_ip())
     if row.pending:
         return redirect(page_of_form(str(row.pending.get("path") or "")))
@@ -427,15 +480,20 @@ def change_password() -> Reply:
     """A new password needs the current one (someone at a screen left signed in cannot take the
     account over); other sessions of the account end, this one stays."""
     form = PasswordForm()
-    error, field = None, "current"
+    error, field, status = None, "current", 400
     if form.validate_on_submit():
         staff: Staff = g.staff
-        if staff.is_locked() or not check_password(staff, form.current.data or ""):
-            if not staff.is_locked():
-                _count_failure(staff)
+        try:
+            admitted = admit(staff.email)   # guesses at the current password count like sign-in's
+        except Unavailable:
+            return _unavailable()
+        if isinstance(admitted, Refusal):
+            error, status = THROTTLED, 429
+        elif not check_password(staff, form.current.data or ""):
             store.audit("password_change_failed", actor=staff.email, ip=client_ip())
             error = "Your current password is not right"
         else:
+            throttle().give_back(admitted)
             field = "password"
             error = password_problem(form.password.data or "", password_context(staff.email))
             if not error and form.password.data != form.confirm.data:
@@ -451,4 +509,4 @@ def change_password() -> Reply:
     elif request.method == "POST":
         error = form_problem(form)
         field = next((name for name in ("current", "password", "confirm") if form.errors.get(name)), "current")
-    return render_template("auth/password.html", form=form, error=error, field=field), (400 if error else 200)
+    return render_template("auth/password.html", form=form, error=error, field=field), (status if error else 200)

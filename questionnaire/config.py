@@ -57,8 +57,13 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_SWALLOW_ERRORS": True,
     "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     "STAFF_SIGN_IN_LIMIT": "10 per 10 minutes",
-    "STAFF_LOCK_AFTER": 5,
-    "STAFF_LOCK_MINUTES": 15,
+    # Sign-in throttling (throttle.py) instead of a lock: checks per account from one address, then
+    # checks per account from unfamiliar addresses before a growing delay, its longest step, and how
+    # long an address the account signed in from skips that delay.
+    "STAFF_SIGN_IN_PAIR_LIMIT": "5 per 15 minutes",
+    "STAFF_DELAY_AFTER": 5,
+    "STAFF_DELAY_MAX_SECONDS": 60,
+    "STAFF_KNOWN_ADDRESS_DAYS": 30,
     # A one-time password (new account, administrator's reset, bootstrap) works for so many days.
     "ONE_TIME_PASSWORD_DAYS": 7,
     "PATIENT_POST_LIMIT": "120 per minute",
@@ -71,7 +76,10 @@ DEFAULTS: dict[str, Any] = {
     "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent / "translations"),
     "STAFF_IDLE_MINUTES": 15,
     "STAFF_ABSOLUTE_HOURS": 12,
-    "PROXY_COUNT": 0,
+    # How many proxies stand in front (ProxyFix); None = not set: 0 outside production, refused in it.
+    "PROXY_COUNT": None,
+    # The Host names this app answers to (Flask refuses others with 400); production must name them.
+    "TRUSTED_HOSTS": None,
     # Days to keep a submission, by status; statuses not listed are kept until they change.
     "RETENTION_DAYS": {"closed": 730, "discussed": 730},
     # PostgreSQL: the role the instances connect as; `flask db upgrade` (run as the owner) grants it
@@ -99,6 +107,10 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     if app.config["PRODUCTION"]:
         # Every unsafe setting is named at once, before anything is written to the instance folder.
         refuse_unsafe(app.config)
+        if app.config["SESSION_COOKIE_NAME"] == DEFAULTS["SESSION_COOKIE_NAME"]:
+            # The patient's cookie is __Host-: sent over HTTPS only, for the whole site, never set by a
+            # sibling subdomain (a planted cookie is the first step of session fixation).
+            app.config["SESSION_COOKIE_NAME"] = "__Host-" + DEFAULTS["SESSION_COOKIE_NAME"]
     elif not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _local_secret(app)
     _regulatory_notice(app)
@@ -167,6 +179,9 @@ def refuse_unsafe(cfg: Any) -> None:
     if not cfg.get("ENCRYPTION_KEYS"):
         problems.append("FLASK_ENCRYPTION_KEYS is not set: production needs encryption keys "
                         "(generate one with `flask keys generate`)")
+    if cfg.get("SESSION_COOKIE_DOMAIN") or str(cfg.get("SESSION_COOKIE_PATH") or "/") != "/":
+        problems.append("FLASK_SESSION_COOKIE_DOMAIN and FLASK_SESSION_COOKIE_PATH must not be set: the session "
+                        "cookie is a __Host- cookie (this host only, path /)")
     if not cfg.get("SESSION_COOKIE_SECURE"):
         problems.append("FLASK_SESSION_COOKIE_SECURE must be true (cookies only over HTTPS)")
     if cfg.get("DEBUG"):
@@ -185,6 +200,16 @@ def refuse_unsafe(cfg: Any) -> None:
     if not str(cfg.get("REGULATORY_MARKET") or "").strip():
         problems.append("FLASK_REGULATORY_MARKET is not set: patients must see the regulatory notice for the "
                         "clinic's market (US, CA, AU, or another country code with FLASK_REGULATORY_NOTICE)")
+    proxies = cfg.get("PROXY_COUNT")
+    if proxies is None or str(proxies).strip() == "":
+        problems.append("FLASK_PROXY_COUNT is not set: give the number of proxies in front of the app (0 when "
+                        "clients connect directly), or client addresses and rate limits are wrong")
+    elif not str(proxies).strip().isdecimal() or not 0 <= int(str(proxies).strip()) <= 10:
+        problems.append("FLASK_PROXY_COUNT must be a whole number of proxies from 0 to 10")
+    hosts = cfg.get("TRUSTED_HOSTS")
+    if not hosts or isinstance(hosts, (str, bytes)) or not all(isinstance(h, str) and h.strip() for h in hosts):
+        problems.append('FLASK_TRUSTED_HOSTS is not set: give the host names of this site as a JSON list, '
+                        'e.g. ["forms.clinic.example"], so that requests for other Host headers are refused')
     if cfg.get("TESTING") or cfg.get("TEST_FAIL_SUBMIT_COMMIT"):
         problems.append("FLASK_TESTING and FLASK_TEST_FAIL_SUBMIT_COMMIT are for tests only and must be off")
     if problems:

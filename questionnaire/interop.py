@@ -13,7 +13,7 @@ from . import fhir, notify, store
 from .auth import Reply, client_ip, staff_required
 from .staff import bulk_export_limit
 from .models import Submission
-from .staff import FULL_ANSWERS, _date, _get
+from .staff import FULL_ANSWERS, parse_date, submission_or_404
 
 bp = Blueprint("interop", __name__)
 FHIR_JSON = "application/fhir+json"
@@ -43,7 +43,7 @@ def response_of(sub: Submission) -> dict[str, Any]:
 @staff_required(*FULL_ANSWERS)
 def submission_response(reference: str) -> Reply:
     """One submission as a FHIR QuestionnaireResponse (the full answer set: clinicians and administrators)."""
-    sub = _get(reference)
+    sub = submission_or_404(reference)
     response = _fhir(response_of(sub))     # built before the audit commit expires what was read
     store.audit("export_fhir", actor=g.staff.email, reference=sub.reference, ip=client_ip())
     response.headers["Content-Disposition"] = f"attachment; filename={sub.reference}.fhir.json"
@@ -55,7 +55,7 @@ def submission_response(reference: str) -> Reply:
 @bulk_export_limit()
 def bundle() -> Reply:
     """Every submission in a date range as one FHIR Bundle, streamed (administrators, audited)."""
-    date_from, date_to = _date(request.args.get("from")), _date(request.args.get("to"), end=True)
+    date_from, date_to = parse_date(request.args.get("from")), parse_date(request.args.get("to"), end=True)
     store.audit("export_fhir_bundle", actor=g.staff.email, ip=client_ip(),
                 detail=f"from={request.args.get('from') or '-'} to={request.args.get('to') or '-'}")
     resources = (response_of(s) for s in store.submissions_for_export(date_from, date_to))

@@ -187,13 +187,11 @@ class Staff(db.Model):  # type: ignore[name-defined,misc]
     # When the password was last set; a one-time password (must_change_password) expires after
     # ONE_TIME_PASSWORD_DAYS. None on accounts made before it was kept: their created_at counts.
     password_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # No longer used: failed sign-ins are throttled in the rate-limit store (throttle.py), not by a
+    # lock on the account. Kept so that the schema needs no migration; a later one may drop them.
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    def is_locked(self) -> bool:
-        """Locked by too many failed sign-ins, until locked_until."""
-        return self.locked_until is not None and self.locked_until > utcnow()
 
 
 class StaffSession(db.Model):  # type: ignore[name-defined,misc]

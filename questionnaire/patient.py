@@ -24,8 +24,10 @@ from .rules import Ruleset
 
 bp = Blueprint("patient", __name__)
 # Floods of patient posts from one address get 429; with the store down they fail open, so that
-# a patient can always send their answers. Registered once, reading the running app's setting.
-limiter.limit(lambda: str(current_app.config["PATIENT_POST_LIMIT"]), methods=["POST"])(bp)
+# a patient can always send their answers. One count per address over every patient page (a limit
+# per page let six pages' worth through), registered once, reading the running app's setting.
+limiter.shared_limit(lambda: str(current_app.config["PATIENT_POST_LIMIT"]), scope="patient_posts",
+                     methods=["POST"])(bp)
 DRAFT_KEY = "draft"
 CHECK = "check"
 
@@ -94,6 +96,15 @@ def start_draft() -> Draft:
     return draft
 
 
+def renew_draft_token(draft: Draft) -> None:
+    """Against session fixation: whoever planted this browser's cookie (and so knows its draft token)
+    loses the draft when the patient starts, continues or sends. The session (and its form secret)
+    starts again too, keeping the language."""
+    token = store.renew_draft_token(draft)
+    fresh_session(token)
+    g.draft = draft
+
+
 def to_start() -> WerkzeugResponse:
     """Back to the start page, saying so when the draft the cookie named has expired."""
     return redirect(url_for("patient.start", expired=1) if session.get(DRAFT_KEY) else url_for("patient.start"))
@@ -130,7 +141,11 @@ def start() -> Reply:
 def begin() -> Reply:
     # Continuing an unsent draft changes nothing, so it needs no token (a stale one must never
     # throw the patient's answers away); anything else begins a new draft.
-    draft = unsent_draft() or start_draft()
+    draft = unsent_draft()
+    if draft is not None:
+        renew_draft_token(draft)
+    else:
+        draft = start_draft()
     return redirect(page_url(flow.first_incomplete_page(draft.answers, draft.done_pages)))
 
 
@@ -188,6 +203,7 @@ def question_page(page_id: str) -> Reply:
     assessment = ruleset().evaluate(draft.answers, upto=page.id)
     if ruleset().level(assessment.level).stops_form:
         store.submit(draft, ruleset(), assessment, stopped_early=True, on_created=announce, ip=request.remote_addr)
+        renew_draft_token(draft)
         return redirect(url_for("patient.emergency"))
     if back_to_check:
         return redirect(page_url(flow.first_incomplete_page(draft.answers, draft.done_pages), back_to_check=True))
@@ -287,6 +303,7 @@ def check_answers() -> Reply:
             store.save_page(draft, declaration.id, form.answers(), draft_ttl())
             assessment = ruleset().evaluate(draft.answers)
             store.submit(draft, ruleset(), assessment, on_created=announce, ip=request.remote_addr)
+            renew_draft_token(draft)
             return redirect(url_for("patient.outcome"))
         if form.csrf_token.errors:
             notice = gettext("We could not send your answers. They are still saved: select Send my answers again.")

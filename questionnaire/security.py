@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from typing import Any
 
 from flask import Flask, Response, abort, g, request
+from werkzeug.exceptions import BadRequest
 
 CSP = "; ".join([
     "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self'", "font-src 'self'",
@@ -58,6 +59,11 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
+class BadInput(BadRequest):
+    """A request this app cannot act on, with a message for the person who sent it (shown on the 400
+    page): an out-of-range date or number, a stale form."""
+
+
 def local_path(target: str | None, prefix: str = "/") -> str | None:
     """`target` when it is a path on this site under `prefix`, else None: never another site (no
     "//host", no backslash that a browser reads as a slash, no scheme) and no control character or
@@ -97,6 +103,12 @@ def init_app(app: Flask) -> None:
                    for k, vs in request.form.lists()):
                 abort(400)
 
+    def refuse_json() -> None:
+        """Every form of this app is a web form: a JSON body (which Flask-WTF would read as the form,
+        lists and objects included) is refused before any form sees it."""
+        if request.method not in ("GET", "HEAD", "OPTIONS") and request.is_json:
+            abort(415)
+
     def limit_form_fields() -> None:
         """MAX_FORM_PARTS for URL-encoded forms too (Werkzeug applies it to multipart bodies only);
         a multipart body with an unreadable part header is refused."""
@@ -127,7 +139,7 @@ def init_app(app: Flask) -> None:
         return None
 
     # First of all hooks, before anything (the CSRF check, say) parses the form.
-    app.before_request_funcs.setdefault(None, [])[:0] = [refuse_cross_site, limit_form_fields, refuse_nul]
+    app.before_request_funcs.setdefault(None, [])[:0] = [refuse_cross_site, refuse_json, limit_form_fields, refuse_nul]
 
     @app.before_request
     def start_request() -> None:

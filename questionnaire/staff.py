@@ -3,32 +3,36 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
+import re
 import secrets
 import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime, time, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, stream_with_context, url_for
 from flask.cli import AppGroup
-from flask_limiter import RouteLimit
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import InvalidRequestError
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
-from . import flow, replay, store
+from . import flow, limiter_storage_ok, replay, store
 from .auth import (ROLES, Reply, client_ip, hash_password, password_context, password_problem, staff_required,
                    take_pending)
 from .extensions import limiter
 from .models import Staff, Submission
+from .security import BadInput
+from .throttle import Unavailable, throttle
 from .questions import QUESTIONNAIRE
 from .rules import Ruleset
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+F = TypeVar("F", bound=Callable[..., Any])
 STATUSES = {"new": "New", "contacted": "Contacted", "with_clinician": "With clinician", "discussed": "Discussed",
             "closed": "Closed"}
 FULL_ANSWERS = ("clinician", "admin")
@@ -62,19 +66,47 @@ def staff_context() -> dict[str, Any]:
 
 # --- the queue ---------------------------------------------------------------------------------
 
-def _date(value: str | None, end: bool = False) -> datetime | None:
+# The largest value the integer columns (ids, versions, ranks) hold on PostgreSQL.
+INT_MAX = 2_147_483_647
+ASCII_NUMBER = re.compile(r"[0-9]{1,10}")
+
+
+def whole_number(value: str | None) -> int | None:
+    """`value` as a number the database can hold (0 to INT_MAX), or None: ASCII digits only, so "²"
+    (which str.isdigit() accepts and int() refuses) and a 40-digit number are not numbers here."""
+    if value is None or not ASCII_NUMBER.fullmatch(value):
+        return None
+    number = int(value)
+    return number if number <= INT_MAX else None
+
+
+def parse_date(value: str | None, end: bool = False) -> datetime | None:
+    """A YYYY-MM-DD filter as a moment (its start, or with `end` the next day's start); None when
+    empty or not a date. A date at the end of the calendar (9999-12-31 has no next day) is refused
+    with a message (400) rather than failing the page."""
     try:
         day = datetime.strptime(value or "", "%Y-%m-%d").date()
     except ValueError:
         return None
     moment = datetime.combine(day, time.min, tzinfo=timezone.utc)
-    return moment + timedelta(days=1) if end else moment
+    if not end:
+        return moment
+    try:
+        return moment + timedelta(days=1)
+    except OverflowError:
+        raise BadInput(f"The date {value} is out of range: choose a date before 9999-12-31.") from None
 
 
 def _cursor(value: str | None) -> tuple[int, datetime, int] | None:
+    """The queue's "after" cursor (rank_microseconds_id), or None when it is not one this app made."""
+    parts = (value or "").split("_")
+    if len(parts) != 3 or not re.fullmatch(r"[0-9]{1,17}", parts[1]):
+        return None
+    rank, sub_id = whole_number(parts[0]), whole_number(parts[2])
+    if rank is None or sub_id is None:
+        return None
     try:
-        rank, stamp, sub_id = (value or "").split("_")
-        return int(rank), datetime.fromtimestamp(int(stamp) / 1_000_000, tz=timezone.utc), int(sub_id)
+        return rank, datetime.fromtimestamp(int(parts[1]) / 1_000_000, tz=timezone.utc), sub_id
     except (ValueError, OverflowError, OSError):
         return None
 
@@ -100,8 +132,8 @@ def queue() -> Reply:
     level = args.get("level") if args.get("level") in [*(lv.id for lv in ruleset().levels), "none"] else None
     rule = args.get("rule") if args.get("rule") in {r.id for r in ruleset().rules} else None
     filters: dict[str, Any] = {"status": status, "level_rank": ruleset().rank(level) if level else None,
-                               "rule": rule, "date_from": _date(args.get("from")),
-                               "date_to": _date(args.get("to"), end=True)}
+                               "rule": rule, "date_from": parse_date(args.get("from")),
+                               "date_to": parse_date(args.get("to"), end=True)}
     size = 25
     rows = store.queue_page(**filters, after=_cursor(args.get("after")), size=size + 1)
     more = len(rows) > size
@@ -130,7 +162,7 @@ def normalise_reference(text: str) -> str:
     return f"{raw[:4]}-{raw[4:]}" if len(raw) == 8 else text.strip().upper()
 
 
-def _get(reference: str) -> Submission:
+def submission_or_404(reference: str) -> Submission:
     sub = store.submission_by_reference(normalise_reference(reference))
     if sub is None:
         abort(404)
@@ -189,14 +221,14 @@ def submission(reference: str) -> Reply:
     canonical = normalise_reference(reference)
     note_url = url_for("staff.add_note", reference=canonical)
     pending = take_pending(note_url, url_for("staff.set_status", reference=canonical))
-    sub = _get(reference)
+    sub = submission_or_404(reference)
     extra: dict[str, Any] = {}
     if pending is not None and pending[0] == note_url:
         extra = {"note_form": NoteForm(formdata=None, body=pending[1].get("body")), "restored": "note"}
     elif pending is not None and pending[1].get("status") in STATUSES:
         version = pending[1].get("version") or ""
         extra = {"status_form": StatusForm(formdata=None, status=pending[1]["status"],
-                                           version=version if version.isdigit() else str(sub.version)),
+                                           version=version if whole_number(version) is not None else str(sub.version)),
                  "restored": "status"}
     ref = sub.reference
     html = _render_whole(sub, "staff/submission.html", **extra)
@@ -207,7 +239,7 @@ def submission(reference: str) -> Reply:
 @bp.post("/submissions/<reference>/notes")
 @staff_required()
 def add_note(reference: str) -> Reply:
-    sub = _get(reference)
+    sub = submission_or_404(reference)
     ref = sub.reference
     form = NoteForm()
     if not form.validate():
@@ -221,13 +253,14 @@ def add_note(reference: str) -> Reply:
 @bp.post("/submissions/<reference>/status")
 @staff_required()
 def set_status(reference: str) -> Reply:
-    sub = _get(reference)
+    sub = submission_or_404(reference)
     form = StatusForm()
-    if not form.validate() or not (form.version.data or "").isdigit():
-        abort(400)
+    expected = whole_number(form.version.data)
+    if not form.validate() or expected is None:
+        raise BadInput("The status form was incomplete or out of date: reload the page and try again.")
     old, ref = sub.status, sub.reference
     try:
-        changed = store.change_status(sub, int(form.version.data or 0), form.status.data or "", g.staff.email)
+        changed = store.change_status(sub, expected, form.status.data or "", g.staff.email)
     except InvalidRequestError:   # the row could not be read back: deleted (purged) in between
         abort(404)
     if not changed:
@@ -244,7 +277,7 @@ def set_status(reference: str) -> Reply:
 @bp.get("/submissions/<reference>/print")
 @staff_required(*FULL_ANSWERS)
 def print_view(reference: str) -> Reply:
-    sub = _get(reference)
+    sub = submission_or_404(reference)
     ref = sub.reference
     html = _render_whole(sub, "staff/print.html")
     store.audit("print_submission", actor=g.staff.email, reference=ref, ip=client_ip())
@@ -255,7 +288,7 @@ def print_view(reference: str) -> Reply:
 @staff_required("admin")
 def delete_submission(reference: str) -> Reply:
     """Delete one submission, its notes and its draft on the patient's request (administrators, audited)."""
-    sub = _get(reference)
+    sub = submission_or_404(reference)
     form = FlaskForm()
     if request.method == "POST":
         if not form.validate():
@@ -285,8 +318,8 @@ def admin_staff() -> Reply:
         error = "The form expired. Try again." if form.errors.get("csrf_token") else \
             "Enter an email address and choose a role"
     elif request.method == "POST":
-        email = (form.email.data or "").strip().lower()
-        if "@" not in email.strip("@"):
+        email = store.normalise_email(form.email.data or "")
+        if "@" not in email.strip("@") or len(email) > store.EMAIL_MAX:
             error = "Enter an email address like name@example.com"
         elif store.staff_by_email(email) is not None:
             error = "There is already an account with this email address"
@@ -301,8 +334,10 @@ def admin_staff() -> Reply:
 def _staff_accounts_page(form: Any = None, **extra: Any) -> str:
     """The staff accounts page: every account, and `extra` (a new account's or a reset's one-time
     password, an error, a refusal)."""
+    accounts = store.all_staff()
     return render_template("staff/admin_staff.html", form=form or NewStaffForm(formdata=None),
-                           staff=store.all_staff(), action_form=FlaskForm(), **{"created": None, "error": None, **extra})
+                           staff=accounts, action_form=FlaskForm(),
+                           throttled={s.id for s in accounts if throttle().throttled(s.email)}, **{"created": None, "error": None, **extra})
 
 
 @bp.post("/admin/staff/<int(max=2147483647):staff_id>/<action>")
@@ -325,8 +360,14 @@ def admin_staff_action(staff_id: int, action: str) -> Reply:
     elif action == "reset-otp":
         store.reset_staff_otp(target)
     elif action == "unlock":
-        # Someone's failed sign-ins locked the account: its owner may sign in again at once.
-        store.unlock_staff(target)
+        # Someone's guesses are throttling the account (its owner, from a new address, would wait):
+        # every count starts again now. The clearing and its audit event go together.
+        try:
+            store.audited("staff_unlock", lambda: throttle().clear(target.email), actor=g.staff.email,
+                          ip=client_ip(), detail=target.email)
+        except Unavailable:
+            return render_template("errors/error.html", code=503), 503
+        return redirect(url_for("staff.admin_staff"), code=303)
     elif action == "reset-password":
         password = secrets.token_urlsafe(12)
         store.set_staff_password(target, hash_password(password), one_time=True)
@@ -339,12 +380,33 @@ def admin_staff_action(staff_id: int, action: str) -> Reply:
     return redirect(url_for("staff.admin_staff"), code=303)
 
 
-def bulk_export_limit() -> RouteLimit:
-    """The one limit of every whole-database download (BULK_EXPORT_LIMIT), counted when one is sent."""
-    return limiter.shared_limit(lambda: str(current_app.config["BULK_EXPORT_LIMIT"]), scope="bulk_export",
-                                deduct_when=lambda response: response.status_code == 200,
-                                exempt_when=lambda: request.method == "GET" and request.endpoint in (
-                                    "staff.export", "staff.audit_log") and request.args.get("format") != "csv")
+def _bulk_download() -> bool:
+    """Whether this request downloads the database (counted): not the export form nor an audit log page."""
+    return not (request.method == "GET" and request.endpoint in ("staff.export", "staff.audit_log")
+                and request.args.get("format") != "csv")
+
+
+def bulk_export_limit() -> Callable[[F], F]:
+    """The one limit of every whole-database download (BULK_EXPORT_LIMIT), counted when one is sent.
+
+    Unlike the patient limits it fails closed: while the rate-limit store is down, a download would
+    not be counted, so none is sent (503) until the store is back; the pages around it still work."""
+    shared = limiter.shared_limit(lambda: str(current_app.config["BULK_EXPORT_LIMIT"]), scope="bulk_export",
+                                  deduct_when=lambda response: response.status_code == 200,
+                                  exempt_when=lambda: not _bulk_download())
+
+    def decorate(view: F) -> F:
+        limited = shared(view)
+
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if _bulk_download() and not limiter_storage_ok():
+                return render_template("errors/error.html", code=503), 503
+            return limited(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorate
 
 
 @bp.get("/admin/audit")
@@ -352,7 +414,9 @@ def bulk_export_limit() -> RouteLimit:
 @bulk_export_limit()
 def audit_log() -> Reply:
     args = request.args
-    before = int(args["before"]) if (args.get("before") or "").isdigit() else None
+    before = whole_number(args.get("before")) if args.get("before") else None
+    if args.get("before") and before is None:
+        raise BadInput("That page of the audit log does not exist: go back to the newest events.")
     filters: dict[str, Any] = {"action": args.get("action") or None, "actor": args.get("actor") or None,
                                "reference": args.get("ref") or None}
     keep: dict[str, Any] = {k: v for k, v in args.items() if k in ("action", "actor", "ref") and v}
@@ -380,7 +444,7 @@ def export() -> Reply:
         if not columns:
             return render_template("staff/export.html", columns=EXPORT_COLUMNS, form=form,
                                    error="Select at least one column"), 400
-        date_from, date_to = _date(request.form.get("from")), _date(request.form.get("to"), end=True)
+        date_from, date_to = parse_date(request.form.get("from")), parse_date(request.form.get("to"), end=True)
         store.audit("export_submissions", actor=g.staff.email, ip=client_ip(),
                     detail=f"columns={','.join(columns)} from={request.form.get('from') or '-'} to={request.form.get('to') or '-'}")
         rows = ([EXPORT_COLUMNS[c](s) for c in columns] for s in store.submissions_for_export(date_from, date_to))
@@ -418,8 +482,8 @@ staff_cli = AppGroup("staff", help="Manage staff accounts.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_command(email: str, role: str, password_stdin: bool) -> None:
     """Create a staff account (the password is asked for with a hidden prompt)."""
-    email = email.strip().lower()
-    if "@" not in email:
+    email = store.normalise_email(email)
+    if "@" not in email or len(email) > store.EMAIL_MAX:
         raise click.UsageError("EMAIL must be an email address")
     if store.staff_by_email(email) is not None:
         raise click.ClickException(f"there is already an account for {email}")
@@ -469,11 +533,13 @@ def reset_otp_command(email: str) -> None:
 @staff_cli.command("unlock")
 @click.argument("email")
 def unlock_command(email: str) -> None:
-    """Lift a lock that failed sign-ins put on an account, so that its owner can sign in now."""
+    """Clear the sign-in throttling of an account (every address's count of failed attempts)."""
     staff = _account(email)
-    store.unlock_staff(staff)
-    store.audit("staff_unlock", actor="cli", detail=staff.email)
-    click.echo(f"{staff.email} can sign in again.")
+    try:
+        store.audited("staff_unlock", lambda: throttle().clear(staff.email), actor="cli", detail=staff.email)
+    except Unavailable:
+        raise click.ClickException("the rate-limit store (FLASK_RATELIMIT_STORAGE_URI) does not answer") from None
+    click.echo(f"{staff.email} can sign in again: its sign-in throttling is cleared.")
 
 
 @staff_cli.command("reset-password")

@@ -50,6 +50,21 @@ def create_draft(language: str, ttl: timedelta) -> tuple[Draft, str]:
     return draft, token
 
 
+def renew_draft_token(draft: Draft) -> str:
+    """A new random token for the draft (and for its submission's link to it); the old one stops
+    finding it. Against session fixation: a cookie planted in a patient's browser is worthless once
+    they start, continue or send."""
+    token = secrets.token_urlsafe(32)
+    old, new = draft.token_hash, token_hash(token)
+    if draft.submission_id is not None:
+        db.session.execute(update(Submission).where(Submission.id == draft.submission_id,
+                                                    Submission.draft_token_hash == old)
+                           .values(draft_token_hash=new).execution_options(synchronize_session=False))
+    draft.token_hash = new
+    db.session.commit()
+    return token
+
+
 # Built once: the query of nearly every patient request.
 _DRAFT_BY_TOKEN_HASH = select(Draft).where(Draft.token_hash == bindparam("token_hash"))
 
@@ -202,10 +217,24 @@ def submission_by_reference(reference: str) -> Submission | None:
 
 # --- audit -----------------------------------------------------------------------------------
 
+def audited(action: str, effect: Callable[[], None], *, actor: str | None = None, ip: str | None = None,
+            detail: str | None = None) -> None:
+    """An action outside the database (clearing sign-in throttling in the rate-limit store) and its
+    audit event: the event is written only if the action succeeded, and the action is taken only
+    once the event is ready to commit (a failed effect leaves no event)."""
+    audit(action, actor=actor, ip=ip, detail=detail, commit=False)
+    try:
+        effect()
+    except BaseException:
+        db.session.rollback()
+        raise
+    db.session.commit()
+
+
 def audit(action: str, *, actor: str | None = None, reference: str | None = None, ip: str | None = None,
           detail: str | None = None, commit: bool = True) -> None:
     """Append an audit event. Callers pass no answers or contact details, only what happened."""
-    db.session.add(AuditEvent(at=utcnow(), actor=actor, action=action, submission_ref=reference, ip=ip,
+    db.session.add(AuditEvent(at=utcnow(), actor=actor and actor[:EMAIL_MAX], action=action, submission_ref=reference, ip=ip,
                               detail=(detail or None) and detail[:500]))
     if commit:
         db.session.commit()
@@ -218,8 +247,20 @@ def staff_count() -> int:
     return int(db.session.scalar(select(func.count()).select_from(Staff)) or 0)
 
 
+EMAIL_MAX = 254   # the length of Staff.email (and of AuditEvent.actor)
+
+
+def normalise_email(email: str) -> str:
+    """An email address as accounts store it. Lower-casing can lengthen a text ("İ" becomes two
+    characters), so the length is checked after it, never before."""
+    return email.strip().lower()
+
+
 def staff_by_email(email: str) -> Staff | None:
-    return db.session.scalar(select(Staff).where(Staff.email == email.strip().lower()))
+    email = normalise_email(email)
+    if len(email) > EMAIL_MAX:
+        return None   # no account has such an address (and the column could not compare it on PostgreSQL)
+    return db.session.scalar(select(Staff).where(Staff.email == email))
 
 
 def staff_by_id(staff_id: int) -> Staff | None:
@@ -271,33 +312,15 @@ def deactivate_staff(staff: Staff) -> None:
 def set_staff_password(staff: Staff, password_hash: str, *, one_time: bool) -> None:
     """A new password: chosen by its owner, or a one-time one (an administrator's reset) that must be
     changed at the next sign-in; a one-time password also ends every session of the account."""
-    update_staff(staff, password_hash=password_hash, must_change_password=one_time, password_set_at=utcnow(),
-                 failed_attempts=0, locked_until=None if one_time else staff.locked_until)
+    update_staff(staff, password_hash=password_hash, must_change_password=one_time, password_set_at=utcnow())
     if one_time:
         revoke_all_sessions(staff.id)
-
-
-def unlock_staff(staff: Staff) -> None:
-    """Forget failed sign-ins: after a full sign-in, or when an administrator lifts a lock."""
-    update_staff(staff, failed_attempts=0, locked_until=None)
 
 
 def reset_staff_otp(staff: Staff) -> None:
     """Make an account enrol a new one-time code at its next sign-in, and end its sessions now."""
     update_staff(staff, otp_secret=None, otp_confirmed=False)
     revoke_all_sessions(staff.id)
-
-
-def record_failed_sign_in(staff: Staff, lock_after: int, lock_for: timedelta) -> bool:
-    """Count a failed attempt atomically; lock the account after too many in a row (then True)."""
-    db.session.execute(update(Staff).where(Staff.id == staff.id).values(failed_attempts=Staff.failed_attempts + 1))
-    db.session.commit()
-    db.session.refresh(staff)
-    if staff.failed_attempts >= lock_after:
-        staff.locked_until, staff.failed_attempts = utcnow() + lock_for, 0
-        db.session.commit()
-        return True
-    return False
 
 
 def use_otp_step(staff: Staff, step: int) -> bool:

@@ -84,7 +84,9 @@ def instance_settings(redis_prefix: str, **extra: str) -> dict[str, str]:
         "FLASK_RATELIMIT_KEY_PREFIX": redis_prefix,
         "FLASK_PROXY_COUNT": "1",          # the balancer: each client has its own address
         "FLASK_STAFF_SIGN_IN_LIMIT": f"{SIGN_IN_LIMIT} per 10 minutes",
-        "FLASK_STAFF_LOCK_AFTER": "1000",  # this file tests the per-address limit, not the account lock
+        # This file tests the per-address limit, not the per-account throttling (test_sign_in_throttle.py).
+        "FLASK_STAFF_SIGN_IN_PAIR_LIMIT": "1000 per 10 minutes",
+        "FLASK_STAFF_DELAY_AFTER": "1000",
         **extra,
     }
 

@@ -30,6 +30,8 @@ def good(tmp_path: Path, **extra: Any) -> dict[str, Any]:
         "CLINIC_NAME": "Riverside Clinic",
         "CLINIC_PHONE": "0161 496 0000",
         "REGULATORY_MARKET": "US",
+        "PROXY_COUNT": 1,
+        "TRUSTED_HOSTS": ["forms.clinic.example"],
     }
     settings.update(extra)
     return {k: v for k, v in settings.items() if v is not None}
@@ -68,6 +70,11 @@ def test_a_safe_production_configuration_starts(tmp_path: Path) -> None:
     ({"CLINIC_NAME": "Our clinic"}, "FLASK_CLINIC_NAME"),
     ({"REGULATORY_MARKET": None}, "FLASK_REGULATORY_MARKET"),
     ({"REGULATORY_MARKET": " "}, "FLASK_REGULATORY_MARKET"),
+    ({"PROXY_COUNT": None}, "FLASK_PROXY_COUNT"),
+    ({"PROXY_COUNT": "one"}, "FLASK_PROXY_COUNT"),
+    ({"TRUSTED_HOSTS": None}, "FLASK_TRUSTED_HOSTS"),
+    ({"TRUSTED_HOSTS": []}, "FLASK_TRUSTED_HOSTS"),
+    ({"TRUSTED_HOSTS": "forms.clinic.example"}, "FLASK_TRUSTED_HOSTS"),
 ])
 def test_each_unsafe_setting_is_refused_by_name(tmp_path: Path, change: dict[str, Any], setting: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -108,7 +115,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyP
            "FLASK_SESSION_COOKIE_SECURE": "true", "FLASK_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
            "FLASK_ENCRYPTION_KEYS": json.dumps({"k1": KEY}), "FLASK_ENCRYPTION_KEY_ID": "k1",
            "FLASK_CLINIC_NAME": "Riverside Clinic", "FLASK_CLINIC_PHONE": "0161 496 0000",
-           "FLASK_REGULATORY_MARKET": "US", "DATABASE_URL": f"sqlite:///{tmp_path}/env.db"}
+           "FLASK_REGULATORY_MARKET": "US",
+           "FLASK_PROXY_COUNT": "1", "FLASK_TRUSTED_HOSTS": '["forms.clinic.example"]',
+           "DATABASE_URL": f"sqlite:///{tmp_path}/env.db"}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return monkeypatch
@@ -133,6 +142,27 @@ def test_environment_configuration_is_refused_when_unsafe(clean_env: pytest.Monk
     clean_env.setenv(name, value)
     with pytest.raises(ConfigError, match=setting):
         create_app()
+
+
+@pytest.mark.parametrize("missing", ["FLASK_PROXY_COUNT", "FLASK_TRUSTED_HOSTS"])
+def test_a_missing_proxy_count_or_trusted_hosts_is_refused_with_a_clear_message(
+        clean_env: pytest.MonkeyPatch, missing: str) -> None:
+    """Without FLASK_PROXY_COUNT every client behind the balancer shares its address (one patient's flood
+    limits everyone; sign-in limits hit the whole clinic); without FLASK_TRUSTED_HOSTS any Host header
+    is answered. Production says which setting is missing and how to set it."""
+    clean_env.delenv(missing)
+    with pytest.raises(ConfigError) as caught:
+        create_app()
+    message = str(caught.value)
+    assert f"{missing} is not set" in message
+    other = ({"FLASK_PROXY_COUNT", "FLASK_TRUSTED_HOSTS"} - {missing}).pop()
+    assert other not in message
+
+
+def test_trusted_hosts_refuse_another_host_header(clean_env: pytest.MonkeyPatch) -> None:
+    client = create_app().test_client()
+    assert client.get("/healthz", headers={"Host": "forms.clinic.example"}).status_code != 400
+    assert client.get("/healthz", headers={"Host": "evil.example"}).status_code == 400
 
 
 def test_the_command_line_refuses_too_with_a_readable_message(tmp_path: Path) -> None:
