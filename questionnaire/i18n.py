@@ -64,6 +64,9 @@ def _text_lines(tree: Any) -> dict[str, int]:
         if isinstance(lv, dict):
             for key in ("title", "outcome"):
                 lines[f"level {lv.get('id')} {key}"] = rules._line(lv, key)
+            if isinstance(lv.get("same_day"), dict):
+                for key in ("title", "outcome"):
+                    lines[f"level {lv.get('id')} same_day {key}"] = rules._line(lv["same_day"], key)
     no_flags = tree.get("no_flags")
     if isinstance(no_flags, dict):
         for key in ("title", "outcome"):

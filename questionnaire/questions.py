@@ -227,7 +227,7 @@ PAGES_DEFINITION: tuple[Page, ...] = (
                      "medical help now."),
               shown_when={"q": "recent_ozone_7d", "in": ["yes", "not_sure"]}),
         ynu("post_ozone_site_problem",
-            N_("If you had ozone treatment in the last 7 days: since then, has the place where the needle went in "
+            N_("Think of any ozone treatment in the last 7 days. Since then, has the place where the needle went in "
                "become more red, hot, or swollen, or leaked pus? Or have you had a fever?"),
             N_("Select yes if the place where the needle went in has changed, or you have had a fever"),
             why=N_("These can be signs of an infection. An infection after an injection needs medical advice "

@@ -1,4 +1,4 @@
-"""The pure modules (conditions, questions, flow, rules, wording, regulatory) import no web or database library;
+"""The pure modules (conditions, questions, flow, rules, terms, outcome, wording, regulatory) import no web or database library;
 the whole package type-checks (mypy)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "questionnaire"
-PURE = ("conditions", "questions", "flow", "rules", "wording", "regulatory")
+PURE = ("conditions", "questions", "flow", "rules", "terms", "outcome", "wording", "regulatory")
 FORBIDDEN = ("flask", "wtforms", "sqlalchemy", "flask_babel", "flask_wtf", "flask_sqlalchemy", "flask_migrate",
              "werkzeug", "jinja2", "alembic", "babel")
 

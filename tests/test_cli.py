@@ -36,7 +36,7 @@ def test_check_accepts_the_rules_file_with_a_one_line_summary(runner: Any) -> No
     assert len(lines) == 1
     summary = lines[0]
     assert summary.startswith(str(RULES_PATH))
-    assert "OK" in summary and "56 rules" in summary and "3 levels" in summary
+    assert "OK" in summary and "62 rules" in summary and "3 levels" in summary
     assert "NOT clinically signed off" in summary
     assert result.stderr == ""
 
@@ -73,7 +73,7 @@ def test_test_runs_every_example_and_reports_them_passed(runner: Any) -> None:
     lines = result.stdout.splitlines()
     examples = [line for line in lines if line.startswith("ok  ")]
     assert len(examples) >= 100
-    assert "ok  chest pain right now  ->  urgent: r_urgent_chest_pain_now, r_required_unanswered" in lines
+    assert "ok  chest pain right now  ->  urgent: r_urgent_chest_pain_now" in lines
     assert lines[-1] == f"{len(examples)} passed, 0 failed"
 
 
@@ -122,7 +122,8 @@ def test_evaluate_reads_answers_from_stdin_with_a_dash(runner: Any) -> None:
     assert result.exit_code == 0
     out = json.loads(result.stdout)
     assert out["level"] == "urgent"
-    assert out["rules"] == ["r_urgent_stroke_signs_now", "r_required_unanswered"]
+    # Everything else unanswered: judged "not sure" (R2), and flagged as unanswered.
+    assert out["rules"][0] == "r_urgent_stroke_signs_now" and "r_required_unanswered" in out["rules"]
 
 
 def test_evaluate_drops_answers_to_hidden_questions(runner: Any) -> None:

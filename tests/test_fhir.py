@@ -204,7 +204,9 @@ def test_follow_up_pages_are_enabled_when_any_of_their_questions_is() -> None:
     groups = {g["linkId"].removeprefix("page:"): g for g in QUESTIONNAIRE_RESOURCE["item"]}
     assert groups["urgent-follow-up"]["enableBehavior"] == "any"
     assert [ew["answerCoding"]["code"] for ew in groups["urgent-follow-up"]["enableWhen"]] == ["yes", "not_sure"]
-    assert [ew["question"] for ew in groups["hormones-follow-up"]["enableWhen"]] == ["overactive_thyroid", "diabetes"]
+    # Each follow-up is shown after "yes" or "not sure" (R1): one enableWhen per value.
+    assert [ew["question"] for ew in groups["hormones-follow-up"]["enableWhen"]] == [
+        "overactive_thyroid", "overactive_thyroid", "diabetes", "diabetes"]
     for p in QUESTIONNAIRE.pages:
         assert ("enableWhen" in groups[p.id]) is all(q.shown_when is not None for q in p.questions), p.id
 
@@ -300,7 +302,7 @@ def _changed(page_id: str, question_id: str, **changes: Any) -> Questionnaire:
 @pytest.mark.parametrize("page_id, question_id, changes", [
     ("heart", "high_bp", {"text": "Do you have high blood pressure (hypertension)?"}),
     ("about", "respondent_role", {"choices": (Choice("patient", "Me"), Choice("someone_else", "Someone else"))}),
-    ("blood-follow-up", "blood_thinner_name", {"shown_when": {"q": "blood_thinner", "in": ["yes", "not_sure"]}}),
+    ("blood-follow-up", "blood_thinner_name", {"shown_when": {"q": "blood_thinner", "eq": "yes"}}),
     ("about", "patient_age_years", {"max": 110}),
     ("other", "other_concerns", {"optional": False, "error": "Tell us, or write none"}),
     ("heart", "high_bp", {"why": "A different explanation."}),

@@ -36,10 +36,12 @@ def test_an_answer_to_a_shown_follow_up_question_is_kept() -> None:
     assert flow.visible_answers(answers) == answers
 
 
-@pytest.mark.parametrize("stroke_ever", ["no", "not_sure", None])
-def test_the_stroke_follow_up_counts_only_after_a_yes(stroke_ever: str | None) -> None:
+@pytest.mark.parametrize("stroke_ever", ["no", None])
+def test_the_stroke_follow_up_counts_only_after_a_yes_or_not_sure(stroke_ever: str | None) -> None:
     answers = {"stroke_recent_or_bleed": "yes"} | ({"stroke_ever": stroke_ever} if stroke_ever else {})
     assert "stroke_recent_or_bleed" not in flow.visible_answers(answers)
+    for gate in ("yes", "not_sure"):         # clinical-content.md R1
+        assert "stroke_recent_or_bleed" in flow.visible_answers(answers | {"stroke_ever": gate})
 
 
 def test_answers_hidden_behind_a_hidden_question_are_dropped_too() -> None:
@@ -54,8 +56,8 @@ def test_answers_hidden_behind_a_hidden_question_are_dropped_too() -> None:
 def test_changing_an_earlier_answer_hides_the_follow_up_answers_given_before() -> None:
     answers = {"recent_ozone_7d": "yes", "post_ozone_red_flags": ["seizure"], "post_ozone_site_problem": "yes"}
     assert flow.visible_answers(answers) == answers
-    answers["recent_ozone_7d"] = "not_sure"   # the site question is asked only after a yes
-    assert flow.visible_answers(answers) == {"recent_ozone_7d": "not_sure", "post_ozone_red_flags": ["seizure"]}
+    answers["recent_ozone_7d"] = "not_sure"   # both follow-ups are asked after "not sure" too (R1)
+    assert flow.visible_answers(answers) == answers
     answers["recent_ozone_7d"] = "no"
     assert flow.visible_answers(answers) == {"recent_ozone_7d": "no"}
 

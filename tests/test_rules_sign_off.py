@@ -92,7 +92,7 @@ def test_lowering_a_rule_after_sign_off_is_refused_on_the_sign_off_line(tmp_path
 
 
 @pytest.mark.parametrize(("old", "new"), [
-    ("staff_note: Stable heart condition.", "staff_note: Stable heart condition (any kind)."),
+    ("staff_note: Vasovagal history. Plan to treat the patient lying down.", "staff_note: Vasovagal history. Plan to treat the patient lying down (any kind)."),
     ("MSG_BRING_INHALER: Please bring your inhaler to your visit.",
      "MSG_BRING_INHALER: Please bring your inhalers to your visit."),
     ("  - name: no seizures\n", "  - name: no seizures at all\n"),
@@ -144,7 +144,7 @@ def test_signing_off_again_makes_a_changed_file_load(tmp_path: Path) -> None:
 
 def test_setting_the_status_back_to_draft_makes_a_changed_file_load_unsigned(tmp_path: Path) -> None:
     path = signed(tmp_path)
-    edit(path, "staff_note: Stable heart condition.", "staff_note: Stable heart condition (any kind).")
+    edit(path, "staff_note: Vasovagal history. Plan to treat the patient lying down.", "staff_note: Vasovagal history. Plan to treat the patient lying down (any kind).")
     edit(path, "  status: approved\n", "  status: draft\n")
     rs = load_ruleset(path)
     assert rs.status == "draft" and not rs.signed_off
@@ -153,7 +153,7 @@ def test_setting_the_status_back_to_draft_makes_a_changed_file_load_unsigned(tmp
 
 def test_sign_off_itself_may_skip_the_check_it_replaces(tmp_path: Path) -> None:
     path = signed(tmp_path)
-    edit(path, "staff_note: Stable heart condition.", "staff_note: Stable heart condition (any kind).")
+    edit(path, "staff_note: Vasovagal history. Plan to treat the patient lying down.", "staff_note: Vasovagal history. Plan to treat the patient lying down (any kind).")
     rs = load_ruleset(path, verify_sign_off=False)
     assert rs.status == "approved" and not rs.signed_off
 
@@ -222,7 +222,7 @@ def test_check_reports_a_signed_off_file(runner: Any, tmp_path: Path) -> None:
 
 def test_check_refuses_a_file_changed_after_sign_off(runner: Any, tmp_path: Path) -> None:
     path = signed(tmp_path)
-    edit(path, "staff_note: Stable heart condition.", "staff_note: Stable heart condition (any kind).")
+    edit(path, "staff_note: Vasovagal history. Plan to treat the patient lying down.", "staff_note: Vasovagal history. Plan to treat the patient lying down (any kind).")
     result = runner.invoke(args=["rules", "check", str(path)])
     assert result.exit_code == 1 and result.stdout == ""
     first, last = result.stderr.splitlines()
@@ -232,7 +232,7 @@ def test_check_refuses_a_file_changed_after_sign_off(runner: Any, tmp_path: Path
 
 def test_the_sign_off_command_records_the_hash_and_signs_a_changed_file_again(runner: Any, tmp_path: Path) -> None:
     path = signed(tmp_path)
-    edit(path, "staff_note: Stable heart condition.", "staff_note: Stable heart condition (any kind).")
+    edit(path, "staff_note: Vasovagal history. Plan to treat the patient lying down.", "staff_note: Vasovagal history. Plan to treat the patient lying down (any kind).")
     result = runner.invoke(args=["rules", "sign-off", "--by", "Dr Two", "--date", "2026-12-02", str(path)])
     assert result.exit_code == 0, result.output
     rs = load_ruleset(path)
