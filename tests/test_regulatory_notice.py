@@ -196,6 +196,7 @@ def production_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.Mo
            "FLASK_SESSION_COOKIE_SECURE": "true", "FLASK_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
            "FLASK_ENCRYPTION_KEYS": json.dumps({"k1": KEY}), "FLASK_ENCRYPTION_KEY_ID": "k1",
            "FLASK_CLINIC_NAME": "Riverside Clinic", "FLASK_CLINIC_PHONE": "0161 496 0000",
+           "FLASK_PROXY_COUNT": "1", "FLASK_TRUSTED_HOSTS": '["forms.clinic.example"]',
            "DATABASE_URL": f"sqlite:///{tmp_path}/env.db"}
     for key, value in env.items():
         monkeypatch.setenv(key, value)

@@ -65,7 +65,7 @@ def test_production_uses_a_host_prefixed_secure_session_cookie(tmp_path: Path) -
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/prod.db",
         "ENCRYPTION_KEYS": {"k1": "dGVzdC1rZXktb25lLXRoaXJ0eS10d28tYnl0ZXMtISE="}, "ENCRYPTION_KEY_ID": "k1",
         "CLINIC_NAME": "Riverside Clinic", "CLINIC_PHONE": "0161 496 0000", "PROXY_COUNT": 0,
-        "TRUSTED_HOSTS": ["forms.clinic.example"],
+        "TRUSTED_HOSTS": ["forms.clinic.example"], "REGULATORY_MARKET": "US",
     })
     with app.app_context():
         db.create_all()
