@@ -80,6 +80,10 @@ class Draft(db.Model):  # type: ignore[name-defined,misc]
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="SET NULL"), nullable=True)
+    # The token a renewal retired, and when: for a few seconds it may still send its bearer on to the
+    # outcome or the form (a redirect, never the answers), for the twin of a double click.
+    previous_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    token_renewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Submission(db.Model):  # type: ignore[name-defined,misc]

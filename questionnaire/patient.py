@@ -99,10 +99,30 @@ def start_draft() -> Draft:
 def renew_draft_token(draft: Draft) -> None:
     """Against session fixation: whoever planted this browser's cookie (and so knows its draft token)
     loses the draft when the patient starts, continues or sends. The session (and its form secret)
-    starts again too, keeping the language."""
-    token = store.renew_draft_token(draft)
+    starts again too, keeping the language. When the twin request of a double click renewed it
+    first, this reply sets no cookie: the browser keeps the one that works."""
+    token = store.renew_draft_token(draft, str(session.get(DRAFT_KEY) or ""))
+    if token is None:
+        g.twin = True
+        return
     fresh_session(token)
     g.draft = draft
+
+
+# The twin request of a double click on Send or Continue carries the cookie the first request's
+# renewal just retired. It is sent on (outcome or form) without being given anything, and without a
+# new cookie: the browser keeps the one the first request set, and finds its draft with it. A copy of
+# the old cookie elsewhere (a planted one) follows the same redirect and finds nothing.
+DOUBLE_CLICK = timedelta(seconds=10)
+
+
+def twin_of_a_renewal() -> WerkzeugResponse | None:
+    """Where to send a request whose draft token was renewed moments ago, or None."""
+    sent = store.retired_token(session.get(DRAFT_KEY), DOUBLE_CLICK)
+    if sent is None:
+        return None
+    g.twin = True     # no cookie in the reply: it would put the retired token back in the browser
+    return redirect(url_for("patient.outcome") if sent else url_for("patient.check_answers"))
 
 
 def to_start() -> WerkzeugResponse:
@@ -125,7 +145,7 @@ def after_sending(sub: Submission) -> WerkzeugResponse:
 def no_store(response: Response) -> Response:
     # Patient pages may carry answers: no browser or proxy may keep a copy.
     response.headers["Cache-Control"] = "no-store"
-    if request.method == "POST" and DRAFT_KEY in session:
+    if request.method == "POST" and DRAFT_KEY in session and not g.get("twin"):
         # A sent form moves the draft's expiry on (store.save_page), so the cookie's goes with it.
         session.modified = True
     return response
@@ -144,6 +164,8 @@ def begin() -> Reply:
     draft = unsent_draft()
     if draft is not None:
         renew_draft_token(draft)
+    elif (twin := twin_of_a_renewal()) is not None:
+        return twin
     else:
         draft = start_draft()
     return redirect(page_url(flow.first_incomplete_page(draft.answers, draft.done_pages)))
@@ -286,7 +308,7 @@ def render_page(page: Page, questions: list[Question], values: dict[str, Any], e
 def check_answers() -> Reply:
     draft = current_draft()
     if draft is None:
-        return to_start()
+        return (request.method == "POST" and twin_of_a_renewal()) or to_start()
     sub = store.submission_for_draft(draft)
     if sub is not None:
         # Sending twice (double click, refresh, back then resend) shows the same outcome.

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Text, bindparam, delete, func, or_, select, tuple_, type_coerce, update
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -50,23 +50,39 @@ def create_draft(language: str, ttl: timedelta) -> tuple[Draft, str]:
     return draft, token
 
 
-def renew_draft_token(draft: Draft) -> str:
+def renew_draft_token(draft: Draft, presented: str) -> str | None:
     """A new random token for the draft (and for its submission's link to it); the old one stops
     finding it. Against session fixation: a cookie planted in a patient's browser is worthless once
-    they start, continue or send."""
+    they start, continue or send.
+
+    `presented` is the token the request came with. None when another request renewed that token
+    first (the twin of a double click): one renewal wins, so the browser is left with one token that
+    works, whichever reply it reads last.
+    """
     token = secrets.token_urlsafe(32)
-    old, new = draft.token_hash, token_hash(token)
-    if draft.submission_id is not None:
-        db.session.execute(update(Submission).where(Submission.id == draft.submission_id,
+    old, new, now = token_hash(presented), token_hash(token), utcnow()
+    won = db.session.execute(update(Draft).where(Draft.id == draft.id, Draft.token_hash == old)
+                             .values(token_hash=new, previous_token_hash=old, token_renewed_at=now)
+                             .execution_options(synchronize_session=False))
+    if cast("CursorResult[Any]", won).rowcount != 1:
+        db.session.rollback()
+        return None
+    submission_id = db.session.scalar(select(Draft.submission_id).where(Draft.id == draft.id))
+    if submission_id is not None:
+        db.session.execute(update(Submission).where(Submission.id == submission_id,
                                                     Submission.draft_token_hash == old)
                            .values(draft_token_hash=new).execution_options(synchronize_session=False))
-    draft.token_hash = new
     db.session.commit()
+    for attribute, value in (("token_hash", new), ("previous_token_hash", old), ("token_renewed_at", now),
+                             ("submission_id", submission_id)):
+        set_committed_value(draft, attribute, value)
     return token
 
 
 # Built once: the query of nearly every patient request.
 _DRAFT_BY_TOKEN_HASH = select(Draft).where(Draft.token_hash == bindparam("token_hash"))
+_DRAFT_BY_PREVIOUS_TOKEN_HASH = select(Draft.submission_id).where(
+    Draft.previous_token_hash == bindparam("token_hash"), Draft.token_renewed_at > bindparam("since"))
 
 
 def find_draft(token: str | None) -> Draft | None:
@@ -77,6 +93,17 @@ def find_draft(token: str | None) -> Draft | None:
     if draft is None or draft.expires_at <= utcnow():
         return None
     return draft
+
+
+def retired_token(token: str | None, within: timedelta) -> bool | None:
+    """Whether a token that a renewal retired in the last `within` belonged to a draft that was then
+    sent (True) or not yet (False); None for any other token. Only for sending the twin request of
+    a double click on to where its browser now is: it reads nothing of the draft."""
+    if not token or not isinstance(token, str):
+        return None
+    row = db.session.execute(_DRAFT_BY_PREVIOUS_TOKEN_HASH,
+                             {"token_hash": token_hash(token), "since": utcnow() - within}).first()
+    return None if row is None else row[0] is not None
 
 
 def save_page(draft: Draft, page_id: str, page_answers: Mapping[str, Any], ttl: timedelta, *,
@@ -154,8 +181,12 @@ def submit(draft: Draft, ruleset: Ruleset, assessment: Assessment, *, stopped_ea
     The fired rules are indexed by their keyed value and the patient's address `ip` is audited as a
     keyed hash (crypto.Keyring.keyed, keyed_ip): neither is readable in the database or a dump.
     """
+    # Under the draft's write lock, as stored now: the twin of a double click, which may have read the
+    # draft before this one was sent (and its token renewed), finds the submission and returns it.
+    _lock_draft(draft)
     existing = submission_for_draft(draft)
     if existing is not None:
+        db.session.commit()
         return existing
     answers = flow.visible_answers(draft.answers or {})
     for _attempt in range(5):

@@ -207,7 +207,7 @@ def test_restarting_the_server_between_pages_loses_nothing(server: LiveServer) -
     reference = re.search(r'class="reference">([A-Z0-9-]+)<', outcome.body)
     assert reference, outcome.body[:2000]
     assert "Our team needs to talk with you before you book" in outcome.body
-    assert session_data(patient)["draft"] == draft
+    assert session_data(patient)["draft"] != draft   # renewed by sending (against session fixation)
 
     [sub] = stored_submissions(server)
     assert sub.reference == reference.group(1)

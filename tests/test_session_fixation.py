@@ -81,3 +81,40 @@ def test_production_refuses_a_cookie_domain_or_path() -> None:
     """A Domain (or another path) would make the __Host- cookie invalid, or readable by sibling hosts."""
     with pytest.raises(ConfigError, match="FLASK_SESSION_COOKIE_DOMAIN"):
         refuse_unsafe({"SESSION_COOKIE_DOMAIN": ".clinic.example"})
+
+
+def test_the_twin_of_a_double_click_on_send_is_sent_on_without_a_cookie_or_the_outcome(app: Flask) -> None:
+    patient = Patient(app.test_client())
+    patient.complete(PERSONAS["none"], send=False)
+    patient.get("/check-answers")
+    old, token = patient.client.get_cookie(COOKIE), patient.token
+    assert old is not None
+    twin = app.test_client()                      # the second request of the double click
+    twin.set_cookie(COOKIE, old.value)
+    first = patient.post("/check-answers", {"declaration": "yes"})
+    assert first.status_code == 302 and first.headers.getlist("Set-Cookie")   # the renewed token
+    second = twin.post("/check-answers", data={"declaration": "yes", "csrf_token": token})
+    assert (second.status_code, second.location) == (302, "/sent")
+    assert not second.headers.getlist("Set-Cookie")     # the browser keeps the first reply's cookie
+    assert patient.get("/sent").status_code == 200      # where that browser lands: its outcome
+    assert twin.get("/sent").status_code == 302         # the old cookie alone shows nothing
+
+
+def test_the_twin_of_a_double_click_on_continue_keeps_the_draft(app: Flask) -> None:
+    patient = Patient(app.test_client())
+    patient.start()
+    patient.answer("urgent", {k: v for k, v in PERSONAS["none"].items()
+                              if k in ("chest_pain_now", "breathing_trouble_now", "stroke_signs_now",
+                                       "recent_ozone_7d", "unwell_now")})
+    old = patient.client.get_cookie(COOKIE)
+    assert old is not None
+    twin = app.test_client()
+    twin.set_cookie(COOKIE, old.value)
+    patient.get("/")
+    token = patient.token
+    assert patient.post("/start").status_code == 302          # Continue: renewed
+    again = twin.post("/start", data={"csrf_token": token})    # its twin, with the old cookie
+    assert (again.status_code, again.location) == (302, "/check-answers")
+    assert not again.headers.getlist("Set-Cookie")             # no new, empty draft for the browser
+    assert patient.get("/check-answers").location == "/questions/about"
+    assert twin.get("/check-answers").status_code == 302 and twin.get("/check-answers").location != "/questions/about"
