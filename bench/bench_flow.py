@@ -35,8 +35,8 @@ from typing import Any
 import _common as c
 
 from questionnaire import flow  # noqa: E402
-from questionnaire.questions import QUESTIONNAIRE  # noqa: E402
-from questionnaire.rules import load_ruleset  # noqa: E402
+from questionnaire.core.questions import QUESTIONNAIRE  # noqa: E402
+from questionnaire.core.rules import load_ruleset  # noqa: E402
 from tests.helpers import EVERY_PAGE, PERSONAS, form_data  # noqa: E402
 from tests.servers import HttpClient, Reply, start_together  # noqa: E402
 

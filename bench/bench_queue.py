@@ -56,7 +56,7 @@ from typing import Any
 
 import _common as c
 
-from questionnaire.rules import Ruleset  # noqa: E402
+from questionnaire.core.rules import Ruleset  # noqa: E402
 from tests.helpers import NO_FLAGS  # noqa: E402
 from tests.servers import app_config  # noqa: E402
 
@@ -88,7 +88,9 @@ class Profile:
 def make_profiles(app: Any, seed: int) -> tuple[list[Profile], list[float], str]:
     """Profiles with weights (0 changed answers: half the rows; 1: 30 %; 2: 15 %; 3: 5 %) and the
     one encrypted answers blob every row reuses."""
-    from questionnaire import crypto, flow, store
+    from questionnaire.data import crypto
+    from questionnaire.core import flow
+    from questionnaire.data import store
 
     rs: Ruleset = app.extensions["ruleset"]
     rng = random.Random(seed)
@@ -173,7 +175,7 @@ def sqlite_datetime(value: datetime) -> str:
 def check_sqlite_datetime_format() -> None:
     from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-    from questionnaire.models import Submission
+    from questionnaire.data.models import Submission
 
     dialect = sqlite_dialect.dialect()
     column_type = Submission.__table__.c.created_at.type
@@ -334,7 +336,7 @@ def generate(ds: Dataset, seed: int, now: datetime) -> None:
 def sign_in(ds: Dataset) -> None:
     from argon2 import PasswordHasher
 
-    from questionnaire import auth
+    from questionnaire.web import auth
     from tests.staff_helpers import make_staff, sign_in as staff_sign_in
 
     # argon2id with small parameters, as the staff tests do (tests/staff_factory.py cheap_hashing):
@@ -354,10 +356,10 @@ def deep_cursor(ds: Dataset) -> None:
     the middle row, and how many rows each view lists; untimed."""
     from sqlalchemy import func, select
 
-    from questionnaire import crypto
+    from questionnaire.data import crypto
     from questionnaire.extensions import db
-    from questionnaire.models import Submission, SubmissionRule
-    from questionnaire.staff import cursor_of
+    from questionnaire.data.models import Submission, SubmissionRule
+    from questionnaire.web.staff import cursor_of
 
     ds.deep_row = min(DEEP_ROW, ds.size - 50)
     ds.middle_row = ds.size // 2

@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from questionnaire import flow  # noqa: E402
-from questionnaire.questions import PAGES_DEFINITION, QUESTIONNAIRE, Question, build  # noqa: E402
-from questionnaire.rules import DEFAULT_PATH, Ruleset, load_ruleset  # noqa: E402
+from questionnaire.core.questions import PAGES_DEFINITION, QUESTIONNAIRE, Question, build  # noqa: E402
+from questionnaire.core.rules import DEFAULT_PATH, Ruleset, load_ruleset  # noqa: E402
 
 RATIO_TARGET = 0.5
 LOAD_TARGET_MS = 200.0
@@ -361,8 +361,8 @@ def time_loading(times: int) -> list[float]:
 
 FRESH = """
 import time
-from questionnaire.questions import PAGES_DEFINITION, build
-from questionnaire.rules import DEFAULT_PATH, load_ruleset
+from questionnaire.core.questions import PAGES_DEFINITION, build
+from questionnaire.core.rules import DEFAULT_PATH, load_ruleset
 start = time.perf_counter()
 load_ruleset(DEFAULT_PATH, build(PAGES_DEFINITION))
 print((time.perf_counter() - start) * 1000)

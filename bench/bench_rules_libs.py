@@ -5,7 +5,7 @@
     .venv/bin/python bench/bench_rules_libs.py --quick   # smoke run (a few seconds)
 
 ALL the rules of rules/contraindications.yaml (not a subset) are translated mechanically from
-their conditions (`Rule.when`, the condition language of questionnaire/conditions.py) into
+their conditions (`Rule.when`, the condition language of questionnaire/core/conditions.py) into
   - JsonLogic, evaluated by `json-logic-qubit` (import name json_logic), and
   - rule-engine expressions (`rule-engine`, compiled once into Rule objects),
 both dev-only dependencies (setup.cfg, extras "dev"). Neither library can refer to another rule's
@@ -32,9 +32,9 @@ from typing import Any
 import _common as c
 
 import bench_rules as br  # noqa: E402  (bench/ is on sys.path: the script's own folder)
-from questionnaire.conditions import QUESTION_OPS  # noqa: E402
-from questionnaire.questions import QUESTIONNAIRE  # noqa: E402
-from questionnaire.rules import Ruleset, load_ruleset  # noqa: E402
+from questionnaire.core.conditions import QUESTION_OPS  # noqa: E402
+from questionnaire.core.questions import QUESTIONNAIRE  # noqa: E402
+from questionnaire.core.rules import Ruleset, load_ruleset  # noqa: E402
 
 UNANSWERED_VAR = "any_safety_unanswered"
 RULE_PREFIX = "fired_"

@@ -14,10 +14,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, DBAPIError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, security, throttle
-from .extensions import babel, csrf, db, limiter, migrate
-from .i18n import select_language
-from .rules import DEFAULT_PATH, load_ruleset
+from questionnaire import config
+
+from questionnaire.web import security
+
+from questionnaire.web import throttle
+from questionnaire.extensions import babel, csrf, db, limiter, migrate
+from questionnaire.web.i18n import select_language
+from questionnaire.core.rules import DEFAULT_PATH, load_ruleset
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,20 +43,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     # Registered after Flask-SQLAlchemy's own teardown, so it runs first (teardowns run in reverse).
     app.teardown_appcontext(_end_database_session)
-    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "data" / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_language)
     limiter.init_app(app)
     throttle.init_app(app)
 
-    from . import auth, cli, interop, patient, staff
-    from .i18n import current_language, install_template_gettext, text_in
+    from questionnaire import cli
+    from questionnaire.operations import announce
+    from questionnaire.web import auth, interop, patient, staff
+    from questionnaire.web.i18n import current_language, install_template_gettext, text_in
     security.init_app(app)
     app.register_blueprint(patient.bp)
     csrf.exempt(patient.bp)   # every patient form checks its own token and keeps what was typed
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
-    interop.init_app(app)
+    announce.init_app(app)
+    app.register_blueprint(interop.bp)
     cli.init_app(app)
     app.cli.add_command(staff.staff_cli)
 
@@ -89,7 +96,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         except DBAPIError:
             discard_database_session()
             checks["database"] = "unavailable"
-        checks["rate_limits"] = "ok" if limiter_storage_ok() else "unavailable"
+        checks["rate_limits"] = "ok" if throttle.storage_ok() else "unavailable"
         ready = all(v == "ok" for v in checks.values())
         return {"status": "ok" if ready else "not ready", "checks": checks}, 200 if ready else 503
 
@@ -113,7 +120,7 @@ def _install_submit_commit_fault() -> None:
     from flask import current_app, has_app_context
     from sqlalchemy.orm import Session
 
-    from .models import Submission
+    from questionnaire.data.models import Submission
 
     @event.listens_for(Session, "after_flush")
     def _note_submission_insert(session: Session, context: Any) -> None:
@@ -131,16 +138,6 @@ def _install_submit_commit_fault() -> None:
         session.info.pop("inserted_submission", None)
 
 
-def limiter_storage_ok() -> bool:
-    """Whether rate limits can be enforced: switched off (nothing to store), or the store answers.
-    Sign-in refuses to run without it (fail closed); /readyz reports it."""
-    from flask import current_app
-    if not current_app.config.get("RATELIMIT_ENABLED", True):
-        return True
-    try:
-        return bool(limiter.storage.check()) and throttle.throttle().available()
-    except Exception:  # noqa: BLE001 - a broken store is simply "not ok"
-        return False
 
 
 @functools.cache
@@ -149,7 +146,7 @@ def _head_revision() -> str | None:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
     cfg = Config()
-    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "data" / "migrations"))
     return ScriptDirectory.from_config(cfg).get_current_head()
 
 
@@ -159,7 +156,7 @@ def _database_unavailable(error: DBAPIError) -> tuple[str, int]:
     security.log.warning("database unavailable", extra={"fields": {"request_id": g.get("request_id"),
                                                                    "path": request.path}})
     if request.method == "POST" and request.endpoint == "patient.question_page" and request.view_args:
-        from .patient import unsaved_page
+        from questionnaire.web.patient import unsaved_page
         return unsaved_page(str(request.view_args["page_id"])), 503
     return render_template("errors/error.html", code=503), 503
 

@@ -11,7 +11,9 @@ from typing import Any
 
 from flask import Flask
 
-from . import crypto, regulatory
+from questionnaire.data import crypto
+
+from questionnaire.core import regulatory
 
 
 class ConfigError(RuntimeError):

@@ -8,8 +8,8 @@ from typing import Any
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from questionnaire import flow
-from questionnaire.questions import QUESTIONNAIRE, Page
+from questionnaire.core import flow
+from questionnaire.core.questions import QUESTIONNAIRE, Page
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -300,7 +300,7 @@ def title_of(html: str) -> str:
 
 def draft_row(client: FlaskClient) -> Any:
     """The database row of the test client's draft (detached), or None when there is none."""
-    from questionnaire import store
+    from questionnaire.data import store
     from questionnaire.extensions import db
 
     token = session_data(client).get("draft")
@@ -315,7 +315,7 @@ def submissions(app: Any) -> list[Any]:
     from sqlalchemy import select
 
     from questionnaire.extensions import db
-    from questionnaire.models import Submission
+    from questionnaire.data.models import Submission
 
     with app.app_context():
         return list(db.session.scalars(select(Submission).order_by(Submission.id)))

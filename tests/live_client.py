@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from questionnaire import flow
-from questionnaire.questions import QUESTIONNAIRE
+from questionnaire.core import flow
+from questionnaire.core.questions import QUESTIONNAIRE
 
 from .helpers import form_data
 from .staff_helpers import PASSWORD, current_code

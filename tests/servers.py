@@ -727,8 +727,8 @@ def fill_in(client: HttpClient, answers: Mapping[str, Any], *, until: str | None
     """Start a form and answer each page shown for these answers, in order, stopping before `until`
     (or at the declaration). Each page is fetched, then sent (so with two servers in turn, one renders
     the form and the other takes it); get_pages=False sends every page with the first page's token."""
-    from questionnaire import flow
-    from questionnaire.questions import QUESTIONNAIRE, Page
+    from questionnaire.core import flow
+    from questionnaire.core.questions import QUESTIONNAIRE, Page
 
     from .helpers import form_data
 
@@ -838,7 +838,7 @@ def submission_answers(server: LiveServer, reference: str) -> dict[str, Any]:
     """The answers of one submission, decrypted with the server's keys."""
     from sqlalchemy import select
 
-    from questionnaire.models import Submission
+    from questionnaire.data.models import Submission
 
     with in_process(server) as db:
         sub = db.session.scalar(select(Submission).where(Submission.reference == reference))
@@ -849,7 +849,7 @@ def submission_answers(server: LiveServer, reference: str) -> dict[str, Any]:
 def expected_answers(answers: Mapping[str, Any]) -> dict[str, Any]:
     """What a submission holds after this patient answered every shown page and the declaration
     (numbers as the form sends them: compare with as_sent())."""
-    from questionnaire import flow
+    from questionnaire.core import flow
 
     return as_sent({**flow.visible_answers(dict(answers)), "declaration": "yes"})
 
@@ -861,7 +861,8 @@ def as_sent(answers: Mapping[str, Any]) -> dict[str, Any]:
 def add_staff(server: LiveServer, *emails: str, role: str = "front_desk", password: str = STAFF_PASSWORD) -> None:
     """Accounts as `flask staff create` makes them (one-time code not set up yet), without a
     process each; create_staff_account() is the command itself."""
-    from questionnaire import auth, store
+    from questionnaire.web import auth
+    from questionnaire.data import store
 
     with in_process(server):
         for email in emails:

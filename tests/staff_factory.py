@@ -17,9 +17,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from questionnaire import auth, flow, store
+from questionnaire.web import auth
+
+from questionnaire.core import flow
+
+from questionnaire.data import store
 from questionnaire.extensions import db
-from questionnaire.models import CLOCK, AuditEvent, Clock, Submission
+from questionnaire.data.models import CLOCK, AuditEvent, Clock, Submission
 
 from .helpers import PERSONAS
 from .staff_helpers import token_of

@@ -9,8 +9,10 @@ import pyotp
 from flask import Flask
 from flask.testing import FlaskClient
 
-from questionnaire import auth, store
-from questionnaire.models import CLOCK
+from questionnaire.web import auth
+
+from questionnaire.data import store
+from questionnaire.data.models import CLOCK
 
 PASSWORD = "correct horse battery staple 42"
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')

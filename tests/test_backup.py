@@ -19,9 +19,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from questionnaire import create_app, store
+from questionnaire import create_app
+
+from questionnaire.data import store
 from questionnaire.extensions import db
-from questionnaire.models import AuditEvent, Note, Staff, Submission, SubmissionRule
+from questionnaire.data.models import AuditEvent, Note, Staff, Submission, SubmissionRule
 
 from .conftest import test_settings, unavailable
 from .helpers import PERSONAS

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from questionnaire import auth
+from questionnaire.web import auth
 
 from .helpers import visible_text
 from .staff_factory import add_submission, audit_rows, cheap_hashing, csrf

@@ -1,4 +1,4 @@
-"""The condition language shared by shown-when conditions and rules (questionnaire/conditions.py)."""
+"""The condition language shared by shown-when conditions and rules (questionnaire/core/conditions.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from questionnaire.conditions import (ConditionError, Reference, compile_condition, has_answer, is_single_test,
+from questionnaire.core.conditions import (ConditionError, Reference, compile_condition, has_answer, is_single_test,
                                       references, rule_references, trigger_facts)
 
 NO_RULES: dict[str, bool] = {}

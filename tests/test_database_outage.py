@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from questionnaire import store
+from questionnaire.data import store
 
 from .helpers import NO_FLAGS, Patient, form_data
 

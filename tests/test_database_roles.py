@@ -15,7 +15,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from questionnaire import create_app, store
+from questionnaire import create_app
+
+from questionnaire.data import store
 from questionnaire.config import normalise_database_uri
 from questionnaire.extensions import db
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from questionnaire import questions
-from questionnaire.questions import (NOT_SURE_HINT, PAGES_DEFINITION, QUESTIONNAIRE, DefinitionError, Page,
+from questionnaire.core import questions
+from questionnaire.core.questions import (NOT_SURE_HINT, PAGES_DEFINITION, QUESTIONNAIRE, DefinitionError, Page,
                                      Question, build, multi, page, single, text, yn, ynu)
-from questionnaire.wording import banned_wording
+from questionnaire.core.wording import banned_wording
 
 # An in-test copy of the table in data-dictionary.md (the contract), so that this test does not
 # depend on files outside the repository. Update both together.

@@ -20,10 +20,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import Text, create_engine, select, text, type_coerce, update
 from sqlalchemy.engine import make_url
 
-from questionnaire import create_app, crypto, store
+from questionnaire import create_app
+
+from questionnaire.data import crypto
+
+from questionnaire.data import store
 from questionnaire.config import ConfigError
 from questionnaire.extensions import db
-from questionnaire.models import Clock, Draft, Note, StaffSession, Submission
+from questionnaire.data.models import Clock, Draft, Note, StaffSession, Submission
 
 from .helpers import EVERY_PAGE, Patient, session_data
 from .test_production_config import good
@@ -401,7 +405,7 @@ def test_production_starts_with_keys(tmp_path: Path) -> None:
 
 
 def test_every_encrypted_column_is_covered_by_rotation() -> None:
-    from questionnaire.models import Encrypted
+    from questionnaire.data.models import Encrypted
     found = {(t.name, c.name) for t in db.metadata.sorted_tables for c in t.columns if isinstance(c.type, Encrypted)}
     assert found == {(m.__tablename__, attr) for m, attr in store.ENCRYPTED_COLUMNS}
 
@@ -409,7 +413,7 @@ def test_every_encrypted_column_is_covered_by_rotation() -> None:
 # --- TOTP secrets (issue 17, item 4) -----------------------------------------------------------------
 
 def raw_otp_secrets(app: Flask) -> list[str | None]:
-    from questionnaire.models import Staff
+    from questionnaire.data.models import Staff
     with app.app_context():
         values = list(db.session.execute(select(type_coerce(Staff.otp_secret, Text)).order_by(Staff.id)).scalars())
         db.session.remove()

@@ -11,7 +11,9 @@ from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from flask import Flask
 
-from questionnaire import fhir, store
+from questionnaire.core import fhir
+
+from questionnaire.data import store
 from questionnaire.extensions import db
 
 from .helpers import PERSONAS

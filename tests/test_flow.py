@@ -1,4 +1,4 @@
-"""Pure page logic (questionnaire/flow.py): what a patient is shown, page order, visible answers."""
+"""Pure page logic (questionnaire/core/flow.py): what a patient is shown, page order, visible answers."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from questionnaire import flow
-from questionnaire.questions import QUESTIONNAIRE
+from questionnaire.core import flow
+from questionnaire.core.questions import QUESTIONNAIRE
 
 from .helpers import NO_FLAGS
 from .test_rule_properties import ANSWER_SETS

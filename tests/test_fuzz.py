@@ -2,7 +2,7 @@
 
 Arbitrary fields and values (unicode, huge, empty, repeated), encodings (URL-encoded, multipart,
 raw bytes with odd content types), valid, forged or missing CSRF tokens. After every example:
-no 5xx; every stored draft and submission answer passes questionnaire.rules.answer_problems; a
+no 5xx; every stored draft and submission answer passes questionnaire.core.rules.answer_problems; a
 second patient's draft is byte-for-byte unchanged. Bounded: about 100 examples per group.
 """
 
@@ -21,9 +21,9 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.routing import Rule
 
 from questionnaire.extensions import db
-from questionnaire.models import Draft, Staff, Submission
-from questionnaire.questions import QUESTIONNAIRE
-from questionnaire.rules import answer_problems
+from questionnaire.data.models import Draft, Staff, Submission
+from questionnaire.core.questions import QUESTIONNAIRE
+from questionnaire.core.rules import answer_problems
 
 from .helpers import EVERY_PAGE, NO_FLAGS, Patient, session_data
 from .staff_factory import add_submission, cheap_hashing
@@ -71,7 +71,7 @@ class Site:
 
 def victim_state(app: Flask, victim: FlaskClient) -> tuple[Any, ...]:
     token = session_data(victim)["draft"]
-    from questionnaire import store
+    from questionnaire.data import store
     with app.app_context():
         draft = store.find_draft(token)
         assert draft is not None

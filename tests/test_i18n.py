@@ -18,10 +18,12 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po, write_po
 from flask import Flask
 
-from questionnaire import flow, i18n
-from questionnaire.questions import NOT_SURE_HINT, QUESTIONNAIRE, Page
-from questionnaire.rules import DEFAULT_PATH, load_ruleset
-from questionnaire.wording import PHRASES, WORDS, banned_wording
+from questionnaire.core import flow
+
+from questionnaire.web import i18n
+from questionnaire.core.questions import NOT_SURE_HINT, QUESTIONNAIRE, Page
+from questionnaire.core.rules import DEFAULT_PATH, load_ruleset
+from questionnaire.core.wording import PHRASES, WORDS, banned_wording
 
 from .helpers import (EVERY_PAGE, NO_FLAGS, PERSONAS, Patient, field_values, form_data, html_problems,
                       inline_errors, error_summary_links, submissions, visible_text)

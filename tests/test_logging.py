@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from questionnaire import create_app, security
+from questionnaire import create_app
+
+from questionnaire.web import security
 
 from .helpers import Patient
 from .live_client import HttpClient, complete_patient, staff_sign_in

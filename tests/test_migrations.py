@@ -15,7 +15,9 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from questionnaire import create_app, store
+from questionnaire import create_app
+
+from questionnaire.data import store
 from questionnaire.extensions import db
 
 from .conftest import test_settings
@@ -113,8 +115,8 @@ def test_migration_0006_encrypts_existing_plaintext_totp_secrets(fresh_database:
     import pyotp
     from sqlalchemy import Text, select, type_coerce
 
-    from questionnaire import auth
-    from questionnaire.models import Staff
+    from questionnaire.web import auth
+    from questionnaire.data.models import Staff
 
     from .staff_helpers import PASSWORD, sign_in
 

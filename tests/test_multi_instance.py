@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from questionnaire import flow
+from questionnaire.core import flow
 
 from .conftest import unavailable
 from .helpers import PERSONAS, form_data

@@ -1,4 +1,4 @@
-"""Notifications (questionnaire/notify.py) against a real SMTP server and a real HTTP receiver, both on
+"""Notifications (questionnaire/operations/notify.py) against a real SMTP server and a real HTTP receiver, both on
 loopback: aiosmtpd's threaded Controller, and http.server in a thread on 127.0.0.1 with port 0."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from questionnaire import notify
+from questionnaire.operations import notify
 
 from .helpers import PERSONAS
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from questionnaire.extensions import db
-from questionnaire.models import Delivery, Submission
-from questionnaire.notify import verify_signature
+from questionnaire.data.models import Delivery, Submission
+from questionnaire.operations.notify import verify_signature
 
 from .helpers import PERSONAS, Patient
 from .test_notify import SECRET, Receiver, receiver, webhook_config  # noqa: F401 - receiver is a fixture

@@ -1,4 +1,4 @@
-"""Question pages reused from the page cache (questionnaire/page_cache.py) are the pages a fresh
+"""Question pages reused from the page cache (questionnaire/web/page_cache.py) are the pages a fresh
 render gives, carry each session's own CSRF token, and never keep what a patient typed."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from questionnaire import page_cache
+from questionnaire.web import page_cache
 
 from tests.helpers import NO_FLAGS, TOKEN, Patient, form_data
 

@@ -12,10 +12,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select, update
 
-from questionnaire import flow, store
+from questionnaire.core import flow
+
+from questionnaire.data import store
 from questionnaire.extensions import db
-from questionnaire.models import Draft, Submission, utcnow
-from questionnaire.questions import QUESTIONNAIRE, Page
+from questionnaire.data.models import Draft, Submission, utcnow
+from questionnaire.core.questions import QUESTIONNAIRE, Page
 
 from .helpers import (NO_FLAGS, TOKEN, Patient, draft_row, field_values, form_data, inline_errors, session_data,
                       submissions, title_of, visible_text)

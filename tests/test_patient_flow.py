@@ -8,11 +8,13 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from questionnaire import flow, store
+from questionnaire.core import flow
+
+from questionnaire.data import store
 from questionnaire.extensions import db
-from questionnaire.models import Submission, SubmissionRule
-from questionnaire.i18n import text_in
-from questionnaire.questions import QUESTIONNAIRE
+from questionnaire.data.models import Submission, SubmissionRule
+from questionnaire.web.i18n import text_in
+from questionnaire.core.questions import QUESTIONNAIRE
 
 from .helpers import (EVERY_PAGE, NO_FLAGS, PERSONAS, Patient, draft_row, field_values, form_data, parse_html,
                       session_data, visible_text)

@@ -9,9 +9,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from questionnaire import flow
-from questionnaire.questions import QUESTIONNAIRE, Page
-from questionnaire.wording import banned_wording
+from questionnaire.core import flow
+from questionnaire.core.questions import QUESTIONNAIRE, Page
+from questionnaire.core.wording import banned_wording
 
 from .helpers import (EVERY_PAGE, NO_FLAGS, PERSONAS, Patient, draft_row, error_summary_links, field_values,
                       form_data, html_problems, inline_errors, title_of, visible_text)

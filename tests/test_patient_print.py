@@ -8,7 +8,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from questionnaire.extensions import db
-from questionnaire.models import Clock, Submission
+from questionnaire.data.models import Clock, Submission
 
 from .helpers import PERSONAS, Patient, visible_text
 from .staff_factory import clock  # noqa: F401 - the fixture

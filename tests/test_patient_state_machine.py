@@ -10,8 +10,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
-from questionnaire import flow, store
-from questionnaire.questions import QUESTIONNAIRE, Question
+from questionnaire.core import flow
+
+from questionnaire.data import store
+from questionnaire.core.questions import QUESTIONNAIRE, Question
 
 from .helpers import Patient, error_summary_links, parse_html, session_data
 

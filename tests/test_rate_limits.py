@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from questionnaire import auth
+from questionnaire.web import auth
 
 from .staff_factory import add_submission, cheap_hashing, csrf
 from .staff_helpers import make_staff, sign_in

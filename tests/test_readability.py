@@ -13,9 +13,9 @@ from statistics import mean
 
 import pytest
 
-from questionnaire import i18n
-from questionnaire.questions import QUESTIONNAIRE
-from questionnaire.rules import load_ruleset
+from questionnaire.web import i18n
+from questionnaire.core.questions import QUESTIONNAIRE
+from questionnaire.core.rules import load_ruleset
 
 textstat = pytest.importorskip("textstat")   # a dev extra (setup.cfg); CI fails any skip
 

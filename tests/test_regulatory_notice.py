@@ -13,9 +13,13 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from questionnaire import create_app, i18n, regulatory
+from questionnaire import create_app
+
+from questionnaire.web import i18n
+
+from questionnaire.core import regulatory
 from questionnaire.config import ConfigError
-from questionnaire.wording import banned_wording
+from questionnaire.core.wording import banned_wording
 
 from .helpers import PERSONAS, Patient, html_problems, parse_html, visible_text
 

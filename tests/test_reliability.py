@@ -20,10 +20,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import Text, func, select, text, type_coerce
 
-from questionnaire import create_app, flow
+from questionnaire import create_app
+
+from questionnaire.core import flow
 from questionnaire.extensions import db
-from questionnaire.models import AuditEvent, Draft, Submission
-from questionnaire.questions import QUESTIONNAIRE
+from questionnaire.data.models import AuditEvent, Draft, Submission
+from questionnaire.core.questions import QUESTIONNAIRE
 
 from .conftest import unavailable
 from .helpers import NO_FLAGS, PERSONAS, form_data

@@ -1,4 +1,4 @@
-"""Dry-run replay of a candidate rules file, and the clinical sign-off (questionnaire/replay.py)."""
+"""Dry-run replay of a candidate rules file, and the clinical sign-off (questionnaire/core/replay.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from questionnaire import replay
-from questionnaire.rules import DEFAULT_PATH, RulesFileError, Ruleset, load_ruleset
-from questionnaire.store import fired_to_json
+from questionnaire.core import replay
+from questionnaire.core.rules import DEFAULT_PATH, RulesFileError, Ruleset, load_ruleset
+from questionnaire.data.store import fired_to_json
 
 from .helpers import EVERY_PAGE, NO_FLAGS, PERSONAS
 

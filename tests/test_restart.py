@@ -26,10 +26,12 @@ from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select
 
-from questionnaire import create_app, flow
+from questionnaire import create_app
+
+from questionnaire.core import flow
 from questionnaire.extensions import db
-from questionnaire.models import Submission
-from questionnaire.questions import QUESTIONNAIRE
+from questionnaire.data.models import Submission
+from questionnaire.core.questions import QUESTIONNAIRE
 
 from .conftest import unavailable
 from .helpers import PERSONAS, form_data

@@ -14,9 +14,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select, update
 
-from questionnaire import store
+from questionnaire.data import store
 from questionnaire.extensions import db
-from questionnaire.models import AuditEvent, Draft, Note, Submission, SubmissionRule, utcnow
+from questionnaire.data.models import AuditEvent, Draft, Note, Submission, SubmissionRule, utcnow
 
 from .helpers import NO_FLAGS, PERSONAS, Patient, draft_row
 from .staff_factory import add_submissions, audit_rows, cheap_hashing

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from questionnaire import flow
-from questionnaire.questions import QUESTIONNAIRE, Question
-from questionnaire.rules import DEFAULT_PATH, Assessment, Ruleset, load_ruleset
+from questionnaire.core import flow
+from questionnaire.core.questions import QUESTIONNAIRE, Question
+from questionnaire.core.rules import DEFAULT_PATH, Assessment, Ruleset, load_ruleset
 
 RULES_PATH = Path(DEFAULT_PATH)
 RULESET = load_ruleset()

@@ -1,4 +1,4 @@
-"""The rule set (rules/contraindications.yaml) and its engine and loader (questionnaire/rules.py)."""
+"""The rule set (rules/contraindications.yaml) and its engine and loader (questionnaire/core/rules/)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from questionnaire import flow
-from questionnaire.rules import DEFAULT_PATH, NO_LEVEL, RuleError, RulesFileError, load_ruleset
+from questionnaire.core import flow
+from questionnaire.core.rules import DEFAULT_PATH, NO_LEVEL, RuleError, RulesFileError, load_ruleset
 
 from .test_flow import ALL_NO
 

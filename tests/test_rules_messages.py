@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from questionnaire.rules import DEFAULT_PATH, RuleError, RulesFileError, load_ruleset
+from questionnaire.core.rules import DEFAULT_PATH, RuleError, RulesFileError, load_ruleset
 
 from .helpers import NO_FLAGS, Patient, visible_text
 from .test_flow import ALL_NO

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from questionnaire.rules import DEFAULT_PATH, RulesFileError, load_ruleset
-from questionnaire.terms import TermList, fold
-from questionnaire.wording import banned_wording
+from questionnaire.core.rules import DEFAULT_PATH, RulesFileError, load_ruleset
+from questionnaire.core.terms import TermList, fold
+from questionnaire.core.wording import banned_wording
 
 from .helpers import NO_FLAGS, Patient, parse_html, visible_text
 from .staff_factory import add_submission

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from questionnaire.rules import DEFAULT_PATH, RulesFileError, load_ruleset
+from questionnaire.core.rules import DEFAULT_PATH, RulesFileError, load_ruleset
 
 from .test_flow import ALL_NO
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from questionnaire import replay
-from questionnaire.rules import DEFAULT_PATH, RuleError, RulesFileError, content_sha256, load_ruleset
+from questionnaire.core import replay
+from questionnaire.core.rules import DEFAULT_PATH, RuleError, RulesFileError, content_sha256, load_ruleset
 
 from .conftest import test_settings
 
@@ -179,7 +179,7 @@ def test_comment_and_layout_edits_keep_the_sign_off(tmp_path: Path) -> None:
 def test_the_content_hash_leaves_out_only_status_and_sign_off() -> None:
     import yaml
 
-    from questionnaire.rules import _Loader
+    from questionnaire.core.rules import _Loader
     data = yaml.load(TEXT, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass  # nosec B506
     base = content_sha256(data)
     approved = dict(data, ruleset=dict(data["ruleset"], status="approved",

@@ -13,7 +13,7 @@ import pytest
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from questionnaire.rules import (DEFAULT_PATH, TRANSLATIONS_DIR, RuleError, RulesFileError, load_ruleset,
+from questionnaire.core.rules import (DEFAULT_PATH, TRANSLATIONS_DIR, RuleError, RulesFileError, load_ruleset,
                                  translation_directories)
 
 from .conftest import test_settings

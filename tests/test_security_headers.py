@@ -18,7 +18,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from questionnaire import security
+from questionnaire.web import security
 
 from .helpers import PERSONAS, Patient
 from .staff_factory import cheap_hashing
@@ -137,7 +137,8 @@ def build_site(app: Flask, base_url: str = "http://localhost") -> dict[str, Any]
     # A staff member part-way through enrolment: the QR code image.
     enrol_client = app.test_client()
     with app.app_context():
-        from questionnaire import auth, store
+        from questionnaire.web import auth
+        from questionnaire.data import store
         store.create_staff("new@clinic.example", "front_desk", auth.hash_password("a new password of mine"))
     page = enrol_client.get("/staff/sign-in", base_url=base_url)
     step = enrol_client.post("/staff/sign-in", base_url=base_url, headers={"Referer": base_url + "/staff/sign-in"},

@@ -16,7 +16,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from questionnaire import auth, store
+from questionnaire.web import auth
+
+from questionnaire.data import store
 
 from .conftest import unavailable
 from .helpers import visible_text

@@ -11,9 +11,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.routing import Rule
 
-from questionnaire import store
+from questionnaire.data import store
 from questionnaire.extensions import db
-from questionnaire.models import Note, Staff
+from questionnaire.data.models import Note, Staff
 
 from .helpers import EVERY_PAGE, html_problems
 from .staff_factory import add_submission, audit_rows, cheap_hashing, csrf, submission_row, version_on

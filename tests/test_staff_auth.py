@@ -16,10 +16,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from questionnaire import auth, store
-from questionnaire.auth import HASHER as PRODUCTION_HASHER
+from questionnaire.web import auth
+
+from questionnaire.data import store
+from questionnaire.web.auth import HASHER as PRODUCTION_HASHER
 from questionnaire.extensions import db
-from questionnaire.models import Clock, Note, StaffSession
+from questionnaire.data.models import Clock, Note, StaffSession
 
 from .helpers import html_problems, visible_text
 from .staff_factory import add_submission, audit_rows, cheap_hashing, clock, csrf, submission_row, version_on

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from questionnaire import auth, store
+from questionnaire.web import auth
+
+from questionnaire.data import store
 from questionnaire.extensions import db
 
 from .staff_factory import audit_rows, cheap_hashing

@@ -14,9 +14,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from questionnaire import store
+from questionnaire.data import store
 from questionnaire.extensions import db
-from questionnaire.models import AuditEvent, Clock, Note
+from questionnaire.data.models import AuditEvent, Clock, Note
 
 from .helpers import EVERY_PAGE, PERSONAS, visible_text
 from .staff_factory import (BASE_TIME, add_submission, add_submissions, at, audit_rows, cheap_hashing, clock, csrf,

@@ -32,10 +32,14 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from questionnaire import auth, flow, store
+from questionnaire.web import auth
+
+from questionnaire.core import flow
+
+from questionnaire.data import store
 from questionnaire.extensions import db
-from questionnaire.questions import QUESTIONNAIRE
-from questionnaire.rules import DEFAULT_PATH, load_ruleset
+from questionnaire.core.questions import QUESTIONNAIRE
+from questionnaire.core.rules import DEFAULT_PATH, load_ruleset
 
 from ..conftest import unavailable
 from ..helpers import EVERY_PAGE, PERSONAS, form_data

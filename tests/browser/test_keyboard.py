@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from questionnaire import flow
-from questionnaire.questions import QUESTIONNAIRE, Question
+from questionnaire.core import flow
+from questionnaire.core.questions import QUESTIONNAIRE, Question
 
 from ..helpers import PERSONAS
 from ..servers import LiveServer

@@ -20,8 +20,8 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Page, Route, ViewportSize, expect
 
-from questionnaire import flow
-from questionnaire.questions import QUESTIONNAIRE
+from questionnaire.core import flow
+from questionnaire.core.questions import QUESTIONNAIRE
 
 from ..helpers import PERSONAS
 from ..servers import LiveServer

@@ -15,9 +15,9 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import create_engine, text
 
-from questionnaire import flow
-from questionnaire.questions import QUESTIONNAIRE, Question
-from questionnaire.rules import DEFAULT_PATH, load_ruleset
+from questionnaire.core import flow
+from questionnaire.core.questions import QUESTIONNAIRE, Question
+from questionnaire.core.rules import DEFAULT_PATH, load_ruleset
 
 from ..helpers import EVERY_PAGE, PERSONAS, form_data
 from ..servers import TEST_SETTINGS, LiveServer

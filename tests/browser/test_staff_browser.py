@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from questionnaire.extensions import db
-from questionnaire.models import Note, Submission
+from questionnaire.data.models import Note, Submission
 
 from ..helpers import PERSONAS
 from ..servers import ROOT, LiveServer, server_environment, venv_tool

@@ -21,8 +21,8 @@ from typing import Any
 from flask import current_app, render_template, request
 from flask_wtf.csrf import generate_csrf
 
-from .i18n import current_language
-from .questions import Question
+from questionnaire.web.i18n import current_language
+from questionnaire.core.questions import Question
 
 MAX_ENTRIES = 1024   # about 10 MB at most; when full it starts again empty
 TOKEN_SLOT = f"csrf-{secrets.token_hex(16)}"   # cannot occur in a page by chance

@@ -18,16 +18,16 @@ from typing import Any
 
 import yaml
 
-from . import flow
-from .conditions import (MULTI_OPS, NUMBER_OPS, ConditionError, Fact, Predicate, compile_condition,
+from questionnaire.core import flow
+from questionnaire.core.conditions import (MULTI_OPS, NUMBER_OPS, ConditionError, Fact, Predicate, compile_condition,
                          is_single_test, references, rule_references, trigger_facts, walk)
-from .questions import QUESTIONNAIRE, Questionnaire
-from .terms import MATCHES, TermList, term_problem
-from .wording import WORDS, banned_wording
+from questionnaire.core.questions import QUESTIONNAIRE, Questionnaire
+from questionnaire.core.terms import MATCHES, TermList, term_problem
+from questionnaire.core.wording import WORDS, banned_wording
 
-DEFAULT_PATH = Path(__file__).resolve().parent.parent / "rules" / "contraindications.yaml"
+DEFAULT_PATH = Path(__file__).resolve().parents[3] / "rules" / "contraindications.yaml"
 # The compiled catalogues: <dir>/<lang>/LC_MESSAGES/messages.mo (Flask-Babel's layout and default).
-TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
+TRANSLATIONS_DIR = Path(__file__).resolve().parents[2] / "translations"
 TRANSLATION_DOMAIN = "messages"
 NO_LEVEL = "none"
 _PLACEHOLDER = re.compile(r"\{\w*\}")
@@ -670,7 +670,7 @@ class _Validator:
             return
         wording = next((c for c in (code, code.split("_")[0]) if c in WORDS), None)
         if wording is None:
-            self.error(1, None, f"questionnaire/wording.py has no clearance-wording list for {language!r}, so its "
+            self.error(1, None, f"questionnaire/core/wording.py has no clearance-wording list for {language!r}, so its "
                        "translations cannot be checked")
         raw_levels = [lv for lv in data.get("levels") or () if isinstance(lv, _Map)]
         raw_no_flags, raw_messages = data.get("no_flags"), data.get("messages")

@@ -15,12 +15,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from . import fhir, flow
-from .crypto import KeyError_, keyring
-from .extensions import db
-from .models import (AuditEvent, Delivery, Draft, Note, QueueCount, Staff, StaffSession, Submission, SubmissionRule,
+from questionnaire.core import fhir
+
+from questionnaire.core import flow
+from questionnaire.data.crypto import KeyError_, keyring
+from questionnaire.extensions import db
+from questionnaire.data.models import (AuditEvent, Delivery, Draft, Note, QueueCount, Staff, StaffSession, Submission, SubmissionRule,
                      utcnow)
-from .rules import Assessment, Ruleset
+from questionnaire.core.rules import Assessment, Ruleset
 
 # The wording version of the questions this release asks (stored with each submission).
 QUESTIONS_VERSION = fhir.questionnaire_version()

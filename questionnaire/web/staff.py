@@ -21,15 +21,20 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
-from . import flow, limiter_storage_ok, replay, store
-from .auth import (ROLES, Reply, client_ip, hash_password, password_context, password_problem, staff_required,
+from questionnaire.core import flow
+
+
+from questionnaire.core import replay
+
+from questionnaire.data import store
+from questionnaire.web.auth import (ROLES, Reply, client_ip, hash_password, password_context, password_problem, staff_required,
                    take_pending)
-from .extensions import limiter
-from .models import Staff, Submission
-from .security import BadInput
-from .throttle import Unavailable, throttle
-from .questions import QUESTIONNAIRE
-from .rules import Ruleset
+from questionnaire.extensions import limiter
+from questionnaire.data.models import Staff, Submission
+from questionnaire.web.security import BadInput
+from questionnaire.web.throttle import storage_ok as throttle_storage_ok, Unavailable, throttle
+from questionnaire.core.questions import QUESTIONNAIRE
+from questionnaire.core.rules import Ruleset
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -400,7 +405,7 @@ def bulk_export_limit() -> Callable[[F], F]:
 
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if _bulk_download() and not limiter_storage_ok():
+            if _bulk_download() and not throttle_storage_ok():
                 return render_template("errors/error.html", code=503), 503
             return limited(*args, **kwargs)
 

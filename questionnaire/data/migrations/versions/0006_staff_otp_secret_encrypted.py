@@ -8,7 +8,7 @@ import json
 from alembic import op
 import sqlalchemy as sa
 
-from questionnaire import crypto
+from questionnaire.data import crypto
 
 
 revision = '0006'

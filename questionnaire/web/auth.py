@@ -22,11 +22,12 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired
 
-from . import limiter_storage_ok, store
-from .extensions import csrf
-from .throttle import Refusal, Ticket, Unavailable, throttle
-from .models import Staff, StaffSession, utcnow
-from .security import local_path
+
+from questionnaire.data import store
+from questionnaire.extensions import csrf
+from questionnaire.web.throttle import storage_ok as throttle_storage_ok, Refusal, Ticket, Unavailable, throttle
+from questionnaire.data.models import Staff, StaffSession, utcnow
+from questionnaire.web.security import local_path
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 COOKIE = "oq_staff"
@@ -257,7 +258,7 @@ def _unavailable() -> tuple[str, int]:
 def sign_in() -> Reply:
     form = SignInForm()
     error = None
-    if request.method == "POST" and not limiter_storage_ok():
+    if request.method == "POST" and not throttle_storage_ok():
         return _unavailable()
     if form.validate_on_submit():
         email = store.normalise_email(form.email.data or "")
@@ -333,7 +334,7 @@ def check_code(staff: Staff, code: str) -> bool | None:
 
 @bp.route("/enrol", methods=["GET", "POST"])
 def enrol() -> Reply:
-    if request.method == "POST" and not limiter_storage_ok():
+    if request.method == "POST" and not throttle_storage_ok():
         return _unavailable()
     found = _half_signed_in()
     if found is None or found[1].otp_confirmed:
@@ -380,7 +381,7 @@ def enrol_qr() -> Reply:
 
 @bp.route("/code", methods=["GET", "POST"])
 def code() -> Reply:
-    if request.method == "POST" and not limiter_storage_ok():
+    if request.method == "POST" and not throttle_storage_ok():
         return _unavailable()
     found = _half_signed_in()
     if found is None:

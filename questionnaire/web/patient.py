@@ -10,17 +10,21 @@ from flask import (Blueprint, Response, abort, current_app, g, redirect, render_
 from flask_babel import gettext
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from . import flow, page_cache, store
-from .extensions import limiter
-from .interop import announce
-from .security import local_path
-from .forms import ConfirmForm, page_form
-from .i18n import current_language, request_translations
-from .models import Draft, Submission, utcnow
-from .outcome import compose, paragraphs
-from .questions import QUESTIONNAIRE, Page, Question
-from .regulatory import Notice
-from .rules import Ruleset
+from questionnaire.core import flow
+
+from questionnaire.web import page_cache
+
+from questionnaire.data import store
+from questionnaire.extensions import limiter
+from questionnaire.operations.announce import announce
+from questionnaire.web.security import local_path
+from questionnaire.web.forms import ConfirmForm, page_form
+from questionnaire.web.i18n import current_language, request_translations
+from questionnaire.data.models import Draft, Submission, utcnow
+from questionnaire.core.outcome import compose, paragraphs
+from questionnaire.core.questions import QUESTIONNAIRE, Page, Question
+from questionnaire.core.regulatory import Notice
+from questionnaire.core.rules import Ruleset
 
 bp = Blueprint("patient", __name__)
 # Floods of patient posts from one address get 429; with the store down they fail open, so that

@@ -13,8 +13,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 
-from . import crypto
-from .extensions import db
+from questionnaire.data import crypto
+from questionnaire.extensions import db
 
 
 class Clock:

@@ -5,7 +5,7 @@ Revises: 0002
 """
 from alembic import op
 
-from questionnaire.models import AUDIT_APPEND_ONLY
+from questionnaire.data.models import AUDIT_APPEND_ONLY
 
 
 revision = '0003'

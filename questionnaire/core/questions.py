@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .conditions import ConditionError, Predicate, compile_condition, references
+from questionnaire.core.conditions import ConditionError, Predicate, compile_condition, references
 
 
 def N_(text: str) -> str:

@@ -21,9 +21,9 @@ from dataclasses import fields
 from datetime import datetime, timezone
 from typing import Any
 
-from . import flow
-from .conditions import has_answer
-from .questions import QUESTIONNAIRE, Page, Question, Questionnaire
+from questionnaire.core import flow
+from questionnaire.core.conditions import has_answer
+from questionnaire.core.questions import QUESTIONNAIRE, Page, Question, Questionnaire
 
 # --- identifiers: a private URN namespace (stable identifiers, not addresses) -----------------
 

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import flow
-from .questions import QUESTIONNAIRE, Questionnaire
-from .rules import NO_LEVEL, Assessment, Ruleset, load_ruleset
+from questionnaire.core import flow
+from questionnaire.core.questions import QUESTIONNAIRE, Questionnaire
+from questionnaire.core.rules import NO_LEVEL, Assessment, Ruleset, load_ruleset
 
 
 # --- replay --------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .wording import banned_wording
+from questionnaire.core.wording import banned_wording
 
 
 def N_(text: str) -> str:

@@ -11,8 +11,8 @@ Revises: 0006
 from alembic import op
 import sqlalchemy as sa
 
-from questionnaire import crypto
-from questionnaire.models import AUDIT_APPEND_ONLY
+from questionnaire.data import crypto
+from questionnaire.data.models import AUDIT_APPEND_ONLY
 
 
 revision = '0007'

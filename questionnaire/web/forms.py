@@ -16,8 +16,8 @@ from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
-from .conditions import has_answer
-from .questions import Question
+from questionnaire.core.conditions import has_answer
+from questionnaire.core.questions import Question
 
 PHONE = re.compile(r"^\+?[0-9 ()./-]{6,25}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

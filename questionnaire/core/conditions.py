@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .terms import TermList
+from questionnaire.core.terms import TermList
 
 Answers = Mapping[str, Any]
 # The context a compiled condition sees: the answers, the results of rules evaluated so far,

@@ -20,11 +20,11 @@ from babel.support import NullTranslations, Translations
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import get_translations
 
-from . import rules
-from .questions import QUESTIONNAIRE, Questionnaire
+from questionnaire.core import rules
+from questionnaire.core.questions import QUESTIONNAIRE, Questionnaire
 
-ROOT = Path(__file__).resolve().parent.parent
-TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
+ROOT = Path(__file__).resolve().parents[2]
+TRANSLATIONS_DIR = Path(__file__).resolve().parents[1] / "translations"
 MAPPING_FILE = ROOT / "babel.cfg"
 DOMAIN = "messages"
 
@@ -83,7 +83,7 @@ def extract_rules(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
     """Babel extractor (entry point `ozone_rules`) for rules/contraindications.yaml.
 
     Yields every level title and outcome, the no_flags title and outcome, and every patient
-    message, stripped exactly as questionnaire.rules stores them (so the msgid is the very string
+    message, stripped exactly as questionnaire.core.rules stores them (so the msgid is the very string
     the templates pass to gettext). A rules file with faults stops the extraction.
     """
     raw = fileobj.read()

@@ -8,7 +8,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Connection, Engine, MetaData, text
 
 from alembic import context
-from questionnaire.models import app_role_grants
+from questionnaire.data.models import app_role_grants
 from alembic.operations.ops import MigrationScript, UpgradeOps
 from alembic.runtime.migration import MigrationContext
 

@@ -27,6 +27,8 @@ from flask import Flask, current_app
 from limits import parse
 from limits.storage import Storage, storage_from_string
 
+from questionnaire.extensions import limiter
+
 EXTENSION = "sign_in_throttle"
 # How long the count of checks from unfamiliar addresses is kept (from its first check).
 ACCOUNT_WINDOW_SECONDS = 3600
@@ -196,3 +198,14 @@ def init_app(app: Flask) -> None:
 def throttle() -> SignInThrottle:
     found: SignInThrottle = current_app.extensions[EXTENSION]
     return found
+
+
+def storage_ok() -> bool:
+    """Whether rate limits can be enforced: switched off (nothing to store), or the store answers.
+    Sign-in refuses to run without it (fail closed); /readyz reports it."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return True
+    try:
+        return bool(limiter.storage.check()) and throttle().available()
+    except Exception:  # noqa: BLE001 - a broken store is simply "not ok"
+        return False

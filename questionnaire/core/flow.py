@@ -11,8 +11,8 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .conditions import has_answer
-from .questions import QUESTIONNAIRE, Page, Question, Questionnaire
+from questionnaire.core.conditions import has_answer
+from questionnaire.core.questions import QUESTIONNAIRE, Page, Question, Questionnaire
 
 _NO_RULES: Mapping[str, bool] = {}
 _NONE: frozenset[str] = frozenset()

@@ -9,11 +9,15 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request, stream_with_context
 
-from . import fhir, notify, store
-from .auth import Reply, client_ip, staff_required
-from .staff import bulk_export_limit
-from .models import Submission
-from .staff import FULL_ANSWERS, parse_date, submission_or_404
+from questionnaire.core import fhir
+
+from questionnaire.operations import notify
+
+from questionnaire.data import store
+from questionnaire.web.auth import Reply, client_ip, staff_required
+from questionnaire.web.staff import bulk_export_limit
+from questionnaire.data.models import Submission
+from questionnaire.web.staff import FULL_ANSWERS, parse_date, submission_or_404
 
 bp = Blueprint("interop", __name__)
 FHIR_JSON = "application/fhir+json"
@@ -62,38 +66,3 @@ def bundle() -> Reply:
     response = Response(stream_with_context(fhir.iter_bundle_json(resources)), mimetype=FHIR_JSON)
     response.headers["Content-Disposition"] = "attachment; filename=submissions.fhir.json"
     return response
-
-
-# --- notifications ----------------------------------------------------------------------------------
-
-def announce(sub: Submission) -> None:
-    """Tell the front desk about a new urgent or discuss-before-booking submission, without blocking the patient.
-
-    Runs in a background thread (inline with NOTIFY_SYNC, for tests); every attempt is recorded.
-    """
-    config = dict(current_app.config)
-    if not notify.should_notify(sub.level) or not (notify.email_enabled(config) or notify.webhook_enabled(config)):
-        return
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    job = (sub.id, sub.reference, sub.level, sub.created_at)
-
-    def run() -> None:
-        sub_id, reference, level, created_at = job
-        with app.app_context():
-            notify.notify(config, reference=reference, level=level, created_at=created_at,
-                          on_attempt=lambda attempt: store.record_delivery(sub_id, dataclasses.asdict(attempt)))
-
-    if config.get("NOTIFY_SYNC"):
-        run()
-    else:
-        threading.Thread(target=run, name=f"notify-{sub.reference}", daemon=True).start()
-
-
-def init_app(app: Flask) -> None:
-    for key, value in notify.DEFAULTS.items():
-        app.config.setdefault(key, value)
-    problems = notify.check_config(app.config)
-    if problems:
-        from .config import ConfigError
-        raise ConfigError("notification settings:\n  " + "\n  ".join(problems))
-    app.register_blueprint(bp)

@@ -12,7 +12,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from .rules import DEFAULT_PATH, RulesFileError, Ruleset, answer_problems, load_ruleset
+from questionnaire.core.rules import DEFAULT_PATH, RulesFileError, Ruleset, answer_problems, load_ruleset
 
 rules_cli = AppGroup("rules", help="Check, test and try the rules file.")
 
@@ -90,7 +90,9 @@ def replay_command(candidate: str, since: str | None, as_json: bool) -> None:
     """Show which stored submissions a candidate rules file would judge differently (no health data)."""
     from datetime import datetime, timezone
 
-    from . import replay, store
+    from questionnaire.core import replay
+
+    from questionnaire.data import store
     start = None
     if since:
         try:
@@ -109,7 +111,8 @@ def replay_command(candidate: str, since: str | None, as_json: bool) -> None:
 def sign_off_command(by: str, date: str | None, path: str | None) -> None:
     """Record a clinical sign-off in the rules file (status approved, by whom, when, and the sha256 of
     the content approved: any later change to the rules needs a new sign-off)."""
-    from . import replay, store
+    from questionnaire.core import replay
+    from questionnaire.data import store
     target = Path(path) if path else Path(current_app.config.get("RULES_PATH") or DEFAULT_PATH)
     try:
         rs = replay.sign_off(target, by=by, date=date)
@@ -131,7 +134,7 @@ keys_cli = AppGroup("keys", help="Encryption keys for answers, contact details a
 @keys_cli.command("generate")
 def generate_key() -> None:
     """Print a new random key to add to FLASK_ENCRYPTION_KEYS."""
-    from .crypto import new_key
+    from questionnaire.data.crypto import new_key
     click.echo(new_key())
 
 
@@ -139,8 +142,8 @@ def generate_key() -> None:
 @click.option("--batch", default=200, show_default=True, help="Rows per column per transaction.")
 def rotate(batch: int) -> None:
     """Re-encrypt every stored value with the current key (FLASK_ENCRYPTION_KEY_ID); safe to stop and rerun."""
-    from . import store
-    from .crypto import KeyError_, keyring
+    from questionnaire.data import store
+    from questionnaire.data.crypto import KeyError_, keyring
     current = keyring().current
     total = 0
     while True:
@@ -162,7 +165,7 @@ def rotate(batch: int) -> None:
 @with_appcontext
 def purge(batch: int) -> None:
     """Delete expired drafts and submissions past their retention; idempotent, audited without personal data."""
-    from . import store
+    from questionnaire.data import store
     drafts = store.purge_expired_drafts(batch=batch)
     removed = store.purge_old_submissions(current_app.config["RETENTION_DAYS"], batch=batch)
     detail = f"drafts={drafts} " + " ".join(f"{status}={n}" for status, n in sorted(removed.items()))
@@ -180,7 +183,7 @@ submission_cli = AppGroup("submission", help="One submission: deletion on a pati
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def delete_submission_command(reference: str, admin_email: str, yes: bool) -> None:
     """Delete one submission (answers, notes, draft) on the patient's request; audited without personal data."""
-    from . import store
+    from questionnaire.data import store
     admin = store.staff_by_email(admin_email)
     if admin is None or admin.role != "admin" or not admin.active:
         raise click.ClickException(f"{admin_email} is not an active administrator account")

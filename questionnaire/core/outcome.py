@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .rules import Level, Ruleset
+from questionnaire.core.rules import Level, Ruleset
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 

@@ -1,0 +1,1 @@
+"""The data layer: models, migrations, the store (every query and commit) and field encryption."""

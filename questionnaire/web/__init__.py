@@ -1,0 +1,1 @@
+"""The web layer: the patient and staff blueprints, forms, page cache, security headers and logs."""
