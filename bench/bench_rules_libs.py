@@ -11,13 +11,18 @@ their conditions (`Rule.when`, the condition language of questionnaire/core/cond
 both dev-only dependencies (setup.cfg, extras "dev"). Neither library can refer to another rule's
 result or to "a shown safety question is unanswered", so the driver does what Ruleset.fire does:
 it evaluates the rules in dependency order (Ruleset.order) and passes the results so far, and
-whether any safety question is unanswered, as extra variables.
+whether any safety question is unanswered, as extra variables. Neither knows the term lists of
+`mentions` and `only_says` (whole words, case and accents folded): both call the rules file's
+term lists (rs.term_lists, TermList.found / says_only) from a custom JsonLogic operation
+(`mentions`, `only_says`, registered with json_logic.add_operation) and from functions of the
+same names passed in rule-engine's data.
 
-Before timing, the three (and the hand-written rules of bench/bench_rules.py) must fire exactly the
-same rules on the personas of bench_rules.py, every example of the rules file and seeded random
-answer sets; any difference is an error (exit 1). Timing: the four ways in alternating rounds on
-the same prepared (visible, routes expanded) answer sets; the median over rounds of the best of
-short batches. Ratios (each library's rate / the compiled rule set's rate) are printed last.
+Before timing, the three (and the hand-written rules of bench/bench_rules.py, generated from the
+rules file) must fire exactly the same rules on the personas of bench_rules.py, every example of
+the rules file and seeded random answer sets; any difference is an error (exit 1). Timing: the
+four ways in alternating rounds on the same prepared answer sets (Ruleset.prepare, as fire() reads
+them); the median over rounds of the best of short batches. Ratios (each library's rate / the
+compiled rule set's rate) are printed last.
 There is no target: this is context for issue 2's compiled-vs-hand-written target.
 """
 
@@ -38,6 +43,23 @@ from questionnaire.core.rules import Ruleset, load_ruleset  # noqa: E402
 
 UNANSWERED_VAR = "any_safety_unanswered"
 RULE_PREFIX = "fired_"
+MENTIONS, ONLY_SAYS = "mentions", "only_says"   # the custom operation / function calling a term list
+
+
+def _list_names(arg: Any) -> list[str]:
+    return list(arg) if isinstance(arg, list) else [arg]
+
+
+def term_functions(rs: Ruleset) -> dict[str, Callable[..., bool]]:
+    """mentions(text, list name, ...) and only_says(text, list name), over the rules file's term lists."""
+    lists = rs.term_lists
+
+    def mentions(text: Any, *names: str) -> bool:
+        return any(lists[name].found(text) for name in names)
+
+    def only_says(text: Any, name: str) -> bool:
+        return lists[name].says_only(text)
+    return {MENTIONS: mentions, ONLY_SAYS: only_says}
 
 
 # --- translation to JsonLogic ------------------------------------------------------------------------
@@ -75,6 +97,10 @@ def to_jsonlogic(cond: Mapping[str, Any]) -> Any:
         return {"==": [var, None]} if QUESTIONNAIRE.questions[qid].kind == "int" else {"!": [var]}
     if op == "nonempty":
         return {"!!": [var]}
+    if op == "mentions":   # custom operations (jsonlogic_runner): a term list's found() / says_only()
+        return {MENTIONS: [var, *_list_names(arg)]}
+    if op == "only_says":
+        return {ONLY_SAYS: [var, arg]}
     raise ValueError(f"no JsonLogic for {cond}")
 
 
@@ -116,14 +142,20 @@ def to_rule_engine(cond: Mapping[str, Any]) -> str:
         return f"({qid} == null or {qid} == '' or {qid} == [])"
     if op == "nonempty":
         return f"({qid} != null and {qid} != '')"
+    if op == "mentions":   # functions in the data (rule_engine_runner): a term list's found() / says_only()
+        return "(" + " or ".join(f"{MENTIONS}({qid}, {_lit(name)})" for name in _list_names(arg)) + ")"
+    if op == "only_says":
+        return f"{ONLY_SAYS}({qid}, {_lit(arg)})"
     raise ValueError(f"no rule-engine expression for {cond}")
 
 
 # --- the drivers ---------------------------------------------------------------------------------
 
 def jsonlogic_runner(rs: Ruleset) -> Callable[[Mapping[str, Any], frozenset[str]], list[str]]:
-    from json_logic import jsonLogic
+    from json_logic import add_operation, jsonLogic
 
+    for name, fn in term_functions(rs).items():
+        add_operation(name, fn)
     compiled = [(rule.id, to_jsonlogic(rule.when)) for rule in rs.order]
 
     def run(answers: Mapping[str, Any], unanswered: frozenset[str]) -> list[str]:
@@ -147,6 +179,7 @@ def rule_engine_runner(rs: Ruleset) -> Callable[[Mapping[str, Any], frozenset[st
     # spelling-suggestion search before it falls back to the context's default.
     base: dict[str, Any] = {q: None for q in QUESTIONNAIRE.questions}
     base.update({RULE_PREFIX + rule.id: False for rule in rs.rules})
+    base.update(term_functions(rs))
 
     def run(answers: Mapping[str, Any], unanswered: frozenset[str]) -> list[str]:
         data = base.copy()
@@ -177,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     rs = load_ruleset()
     ways: dict[str, Callable[[Mapping[str, Any], frozenset[str]], Any]] = {
         "compiled": lambda a, u: rs.fire(a, u),
-        "hand-written": br.hand_fire,
+        "hand-written": br.make_hand_fire(rs),
         "json-logic": jsonlogic_runner(rs),
         "rule-engine": rule_engine_runner(rs),
     }
@@ -187,10 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(20261129)
     q_list = list(QUESTIONNAIRE.questions.values())
     answer_sets = list(br.PERSONAS.items()) + [(f"example {ex['name']}", ex["answers"]) for ex in rs.examples]
-    answer_sets += [(f"random #{i}", br.random_answers(rng, q_list)) for i in range(random_sets)]
+    terms = list(rs.term_lists.values())
+    answer_sets += [(f"random #{i}", br.random_answers(rng, q_list, terms)) for i in range(random_sets)]
     differences = 0
     for name, answers in answer_sets:
-        visible, unanswered = br.prepared(answers)
+        visible, unanswered = br.prepared(rs, answers)
         expected = br.compiled_ids(rs, visible, unanswered)
         for way in ("hand-written", "json-logic", "rule-engine"):
             got = set(ways[way](visible, unanswered))
@@ -207,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     groups = {"typical": br.TYPICAL, "flag-heavy": br.FLAG_HEAVY}
     results: dict[str, dict[str, float]] = {}
     for group, personas in groups.items():
-        sets = [br.prepared(a) for a in personas.values()]
+        sets = [br.prepared(rs, a) for a in personas.values()]
         rates: dict[str, list[float]] = {k: [] for k in ways}
         order = list(ways)
         for r in range(rounds):
