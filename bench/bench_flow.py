@@ -34,7 +34,7 @@ from typing import Any
 
 import _common as c
 
-from questionnaire import flow  # noqa: E402
+from questionnaire.core import flow  # noqa: E402
 from questionnaire.core.questions import QUESTIONNAIRE  # noqa: E402
 from questionnaire.core.rules import load_ruleset  # noqa: E402
 from tests.helpers import EVERY_PAGE, PERSONAS, form_data  # noqa: E402
