@@ -7,7 +7,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run test test-fast browser bench check translations screenshots
+.PHONY: install run test test-fast test-unit lint browser bench check translations screenshots
 
 install: $(VENV)/.installed
 
@@ -30,7 +30,18 @@ test: install browser
 
 # The fast part alone: no browser, no server processes, SQLite only.
 test-fast: install
-	$(VENV)/bin/pytest -q -m "not slow and not browser" -n 2
+	$(VENV)/bin/pytest -q -m "not slow and not browser" -n 2 tests/unit tests/integration
+
+# The pure core's tests (tests/unit): seconds.
+test-unit: install
+	$(VENV)/bin/pytest -q -n 2 tests/unit
+
+# Lint steps (.ci/run runs them before the tests): ruff's linter and formatter (settings in
+# pyproject.toml), then mypy (settings in setup.cfg; strict for questionnaire.core).
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy questionnaire
 
 # A full-page PNG of every patient page (English and Spanish, normal and error states) and the main
 # staff pages, at phone (390x844) and desktop (1280x900) widths, into screenshots/ (git-ignored).

@@ -33,6 +33,9 @@ NO_FLAGS: dict[str, Any] = {
     "contact_name": "Alex Example", "contact_phone": "0161 496 0001", "contact_time": "morning",
 }
 
+# The same, with the declaration given: every question of the form answered.
+ALL_NO: dict[str, Any] = {**NO_FLAGS, "declaration": "yes"}
+
 PERSONAS: dict[str, dict[str, Any]] = {
     "none": NO_FLAGS,
     "mention_at_consultation": {**NO_FLAGS, "faint_with_needles": "yes"},

@@ -11,7 +11,7 @@ axe-core comes from npm (package.json, pinned in package-lock.json, installed by
 scripts/install-browser with `npm ci`) and is injected with Playwright's add_script_tag. The app's
 Content-Security-Policy forbids inline and injected scripts, so the axe contexts are made with
 Playwright's `bypass_csp=True`: Chromium ignores the policy in that context only. The policy itself is
-tested in tests/test_security_headers.py, and the keyboard and layout tests run with it.
+tested in tests/integration/test_security_headers.py, and the keyboard and layout tests run with it.
 
 The tours (tour_patient_pages, tour_staff_pages) call `visit(name)` at each page state; the layout
 tests and scripts/screenshots.py walk the same tours with other visits.
