@@ -220,7 +220,7 @@ def test_flow_to_outcome(page: Page, live_server: LiveServer, level: str) -> Non
     if level == "discuss_before_booking":
         expect(patient.summary_value(QUESTIONNAIRE.questions["blood_thinner_name"])).to_have_text("warfarin")
     else:   # nothing from a hidden question
-        expect(page.get_by_text("Which one? Write the name if you know it.")).to_have_count(0)
+        expect(page.get_by_text("If you take a medicine like this, which one?")).to_have_count(0)
 
     patient.send()
     expect(page.locator("h1")).to_have_text("Your answers have been sent")
