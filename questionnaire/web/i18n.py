@@ -19,7 +19,8 @@ from flask import current_app, g, has_request_context, request, session
 from flask_babel import get_translations
 
 from questionnaire.core import rules
-from questionnaire.core.questions import QUESTIONNAIRE, Questionnaire
+from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.core.questions import Questionnaire
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS_DIR = Path(__file__).resolve().parents[1] / "translations"

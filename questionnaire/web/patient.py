@@ -22,7 +22,8 @@ from questionnaire.web.forms import ConfirmForm, page_form
 from questionnaire.web.i18n import current_language, request_translations
 from questionnaire.data.models import Draft, Submission, utcnow
 from questionnaire.core.outcome import compose, paragraphs
-from questionnaire.core.questions import QUESTIONNAIRE, Page, Question
+from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.core.questions import Page, Question
 from questionnaire.core.regulatory import Notice
 from questionnaire.core.rules import Ruleset
 

@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from questionnaire.core.questions import QUESTIONNAIRE, Questionnaire
+from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.core.questions import Questionnaire
 from questionnaire.core.rules.catalogue import catalogue_lookup
 from questionnaire.core.rules.evaluator import Ruleset
 from questionnaire.core.rules.model import (EXAMPLE_KEYS, NO_LEVEL, PLACEHOLDER, TRANSLATION_DOMAIN, Level,

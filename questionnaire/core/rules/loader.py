@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from questionnaire.core.questions import QUESTIONNAIRE, Questionnaire
+from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.core.questions import Questionnaire
 from questionnaire.core.rules.catalogue import translation_directories
 from questionnaire.core.rules.evaluator import Ruleset
 from questionnaire.core.rules.model import DEFAULT_PATH, RuleError, RulesFileError
