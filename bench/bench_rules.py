@@ -40,7 +40,8 @@ from typing import TYPE_CHECKING, Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from questionnaire.core.questions import PAGES_DEFINITION, QUESTIONNAIRE, Question, build  # noqa: E402
+from questionnaire.core.definition import PAGES_DEFINITION, QUESTIONNAIRE  # noqa: E402
+from questionnaire.core.questions import Question, build  # noqa: E402
 from questionnaire.core.rules import DEFAULT_PATH, Ruleset, load_ruleset  # noqa: E402
 
 if TYPE_CHECKING:
@@ -395,7 +396,8 @@ def time_loading(times: int) -> list[float]:
 
 FRESH = """
 import time
-from questionnaire.core.questions import PAGES_DEFINITION, build
+from questionnaire.core.definition import PAGES_DEFINITION
+from questionnaire.core.questions import build
 from questionnaire.core.rules import DEFAULT_PATH, load_ruleset
 start = time.perf_counter()
 load_ruleset(DEFAULT_PATH, build(PAGES_DEFINITION))

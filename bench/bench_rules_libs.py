@@ -38,7 +38,7 @@ import _common as c
 
 import bench_rules as br  # noqa: E402  (bench/ is on sys.path: the script's own folder)
 from questionnaire.core.conditions import QUESTION_OPS  # noqa: E402
-from questionnaire.core.questions import QUESTIONNAIRE  # noqa: E402
+from questionnaire.core.definition import QUESTIONNAIRE  # noqa: E402
 from questionnaire.core.rules import Ruleset, load_ruleset  # noqa: E402
 
 UNANSWERED_VAR = "any_safety_unanswered"

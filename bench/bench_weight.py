@@ -36,7 +36,7 @@ from typing import Any
 import _common as c
 
 from questionnaire.core import flow  # noqa: E402
-from questionnaire.core.questions import QUESTIONNAIRE  # noqa: E402
+from questionnaire.core.definition import QUESTIONNAIRE  # noqa: E402
 from tests.helpers import EVERY_PAGE, NO_FLAGS, PERSONAS, form_data  # noqa: E402
 from tests.servers import HttpClient  # noqa: E402
 

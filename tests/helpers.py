@@ -9,7 +9,8 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from questionnaire.core import flow
-from questionnaire.core.questions import QUESTIONNAIRE, Page
+from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.core.questions import Page
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 

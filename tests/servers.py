@@ -728,7 +728,8 @@ def fill_in(client: HttpClient, answers: Mapping[str, Any], *, until: str | None
     (or at the declaration). Each page is fetched, then sent (so with two servers in turn, one renders
     the form and the other takes it); get_pages=False sends every page with the first page's token."""
     from questionnaire.core import flow
-    from questionnaire.core.questions import QUESTIONNAIRE, Page
+    from questionnaire.core.definition import QUESTIONNAIRE
+    from questionnaire.core.questions import Page
 
     from .helpers import form_data
 

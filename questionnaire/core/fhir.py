@@ -23,7 +23,8 @@ from typing import Any
 
 from questionnaire.core import flow
 from questionnaire.core.conditions import has_answer
-from questionnaire.core.questions import QUESTIONNAIRE, Page, Question, Questionnaire
+from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.core.questions import Page, Question, Questionnaire
 
 # --- identifiers: a private URN namespace (stable identifiers, not addresses) -----------------
 

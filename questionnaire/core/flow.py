@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from questionnaire.core.conditions import has_answer
-from questionnaire.core.questions import QUESTIONNAIRE, Page, Question, Questionnaire
+from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.core.questions import Page, Question, Questionnaire
 
 _NO_RULES: Mapping[str, bool] = {}
 _NONE: frozenset[str] = frozenset()

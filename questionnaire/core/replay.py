@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from questionnaire.core import flow
-from questionnaire.core.questions import QUESTIONNAIRE, Questionnaire
+from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.core.questions import Questionnaire
 from questionnaire.core.rules import NO_LEVEL, Assessment, Ruleset, load_ruleset
 
 

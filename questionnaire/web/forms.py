@@ -17,6 +17,7 @@ from wtforms import Field, RadioField, SelectMultipleField, StringField, TextAre
 from wtforms.fields.choices import SelectChoice
 
 from questionnaire.core.conditions import has_answer
+from questionnaire.core.pages import Sent
 from questionnaire.core.questions import Question
 
 PHONE = re.compile(r"^\+?[0-9 ()./-]{6,25}$")
@@ -46,6 +47,11 @@ class QuestionPageForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
                 phone.errors = [gettext("Enter a phone number or an email address so we can contact you")]
                 ok = False
         return ok
+
+    def read(self, switch_language: bool = False) -> Sent:
+        """Validate the page as sent; what the page handler needs of it (core.pages.decide)."""
+        valid = self.validate()
+        return Sent(self.answers(), valid, not self.csrf_token.errors, switch_language)
 
     def filled_in(self) -> tuple[dict[str, Any], dict[str, str]]:
         """What the page shows again: each question's value as sent, and its first error message."""

@@ -8,20 +8,19 @@ all (babel.cfg), updates the Spanish catalogue and compiles it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
-import yaml
 from babel.messages.catalog import Catalog
 from babel.support import NullTranslations, Translations
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import get_translations
 
 from questionnaire.core import rules
-from questionnaire.core.questions import QUESTIONNAIRE, Questionnaire
+from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.core.questions import Questionnaire
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS_DIR = Path(__file__).resolve().parents[1] / "translations"
@@ -44,38 +43,14 @@ def rule_texts(ruleset: rules.Ruleset) -> list[tuple[str, str]]:
     return [(where, text) for where, text in out if text]
 
 
-def _load(raw: bytes, name: str) -> tuple[rules.Ruleset, Any]:
-    """The rule set as the app's loader builds it, and the raw YAML tree (for line numbers)."""
+def _load(raw: bytes, name: str) -> rules.Ruleset:
+    """The rule set as the app's loader builds it."""
     path = Path(name)
     if path.is_file() and path.read_bytes() == raw:
         # The very loader the app starts with; extracting texts needs no valid sign-off (after editing
         # an approved file, the texts are translated before a clinician signs it off again).
-        ruleset = rules.load_ruleset(path, verify_sign_off=False)
-    else:   # a file object with no file behind it: the same steps as load_ruleset()
-        data = yaml.load(raw.decode("utf-8"), Loader=rules._Loader)  # _Loader is a SafeLoader subclass  # nosec B506
-        ruleset = rules._Validator(name, hashlib.sha256(raw).hexdigest(), QUESTIONNAIRE).run(data)
-    tree = yaml.load(raw.decode("utf-8"), Loader=rules._Loader)  # _Loader is a SafeLoader subclass  # nosec B506
-    return ruleset, tree
-
-
-def _text_lines(tree: Any) -> dict[str, int]:
-    lines: dict[str, int] = {}
-    for lv in tree.get("levels") or []:
-        if isinstance(lv, dict):
-            for key in ("title", "outcome"):
-                lines[f"level {lv.get('id')} {key}"] = rules._line(lv, key)
-            if isinstance(lv.get("same_day"), dict):
-                for key in ("title", "outcome"):
-                    lines[f"level {lv.get('id')} same_day {key}"] = rules._line(lv["same_day"], key)
-    no_flags = tree.get("no_flags")
-    if isinstance(no_flags, dict):
-        for key in ("title", "outcome"):
-            lines[f"no_flags {key}"] = rules._line(no_flags, key)
-    messages = tree.get("messages")
-    if isinstance(messages, dict):
-        for key in messages:
-            lines[f"message {key}"] = rules._line(messages, key)
-    return lines
+        return rules.load_ruleset(path, verify_sign_off=False)
+    return rules.load_ruleset_bytes(raw, name)    # a file object with no file behind it
 
 
 def extract_rules(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
@@ -87,8 +62,9 @@ def extract_rules(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
     the templates pass to gettext). A rules file with faults stops the extraction.
     """
     raw = fileobj.read()
-    ruleset, tree = _load(raw, str(getattr(fileobj, "name", "rules.yaml")))
-    lines = _text_lines(tree)
+    name = str(getattr(fileobj, "name", "rules.yaml"))
+    ruleset = _load(raw, name)
+    lines = rules.text_lines(raw, name)
     for where, text in rule_texts(ruleset):
         yield lines.get(where, 1), None, text, [f"Rules file: {where}"]
 

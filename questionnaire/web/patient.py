@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -10,7 +11,7 @@ from flask import (Blueprint, Response, abort, current_app, g, redirect, render_
 from flask_babel import gettext
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from questionnaire.core import flow
+from questionnaire.core import flow, pages
 
 from questionnaire.web import page_cache
 
@@ -22,7 +23,8 @@ from questionnaire.web.forms import ConfirmForm, page_form
 from questionnaire.web.i18n import current_language, request_translations
 from questionnaire.data.models import Draft, Submission, utcnow
 from questionnaire.core.outcome import compose, paragraphs
-from questionnaire.core.questions import QUESTIONNAIRE, Page, Question
+from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.core.questions import Page, Question
 from questionnaire.core.regulatory import Notice
 from questionnaire.core.rules import Ruleset
 
@@ -194,56 +196,42 @@ def question_page(page_id: str) -> Reply:
         if request.method == "POST":
             return render_template("patient/already_sent.html", submission=sub), 409
         return after_sending(sub)
-    answers = draft.answers or {}
-    route = flow.route(answers)
-    first = route.first_incomplete(draft.done_pages or [])
-    shown = [p.id for p in route.pages]
-    questions = route.questions(page.id)
-    if page.id not in shown or (first is not None and shown.index(page.id) > shown.index(first.id)):
-        if request.method == "POST" and page.id in shown:
-            # Ahead of the pages still to answer (typically after a lost session): keep what was
-            # typed to fill the page in when the patient gets there, and send them to the first gap.
-            form = page_form(questions, formdata=request.form)
-            if form.validate():
-                store.save_page(draft, page.id, form.answers(), draft_ttl(), done=False)
-        return redirect(page_url(first))
-    if request.method == "GET":
-        return render_page(page, questions, answers, {}, back_to_check, route=route)
-
-    form = page_form(questions, formdata=request.form)
-    valid = form.validate()
-    if request.args.get("switch_language") and not form.csrf_token.errors:
-        return switch_language(draft, page, form, back_to_check)
-    if form.csrf_token.errors:
+    at = pages.visit(draft.answers or {}, draft.done_pages or [], page.id)
+    form = page_form(at.questions, formdata=request.form) if request.method == "POST" else None
+    step = pages.decide(at, form.read(switch_language=bool(request.args.get("switch_language")))
+                        if form is not None else None)
+    if step.kind == "switch_language":
+        return switch_language(draft, page, step.store or {}, back_to_check)
+    if step.store is not None:
+        store.save_page(draft, page.id, step.store, draft_ttl(), done=step.done)
+    if step.kind == "ahead":
+        return redirect(page_url(step.go_to))
+    if step.kind == "show" or form is None:
+        return render_page(page, list(at.questions), dict(at.answers), {}, back_to_check, route=at.route)
+    if step.kind == "token_failed":
         # The token did not match (for example a session that was replaced): keep what was
         # typed, say so plainly, and let Continue send it again with a fresh token.
-        return render_page(page, questions, form.filled_in()[0], {}, back_to_check, route=route, notice=gettext(
-            "We could not save this page. Your answers are still here: check them and select Continue."))
-    if not valid:
-        # Nothing given is lost if the patient now goes Back: the answers that are fine are kept (over
-        # what was saved before), and the page waits for Continue again.
-        saved = {q.id: answers[q.id] for q in questions if q.id in answers}
-        store.save_page(draft, page.id, {**saved, **form.answers()}, draft_ttl(), done=False)
-        return render_page(page, questions, *form.filled_in(), back_to_check, route=route)
-    store.save_page(draft, page.id, form.answers(), draft_ttl())
-    assessment = ruleset().evaluate(draft.answers, upto=page.id)
-    if ruleset().level(assessment.level).stops_form:
-        store.submit(draft, ruleset(), assessment, stopped_early=True, on_created=announce, ip=request.remote_addr)
+        return render_page(page, list(at.questions), form.filled_in()[0], {}, back_to_check, route=at.route,
+                           notice=gettext("We could not save this page. Your answers are still here: check them "
+                                          "and select Continue."))
+    if step.kind == "invalid":
+        return render_page(page, list(at.questions), *form.filled_in(), back_to_check, route=at.route)
+    then = pages.after_continue(draft.answers, draft.done_pages, page.id, ruleset(), back_to_check=back_to_check)
+    if then.stops:
+        store.submit(draft, ruleset(), then.assessment, stopped_early=True, on_created=announce, ip=request.remote_addr)
         renew_draft_token(draft)
         return redirect(url_for("patient.emergency"))
-    if back_to_check:
-        return redirect(page_url(flow.first_incomplete_page(draft.answers, draft.done_pages), back_to_check=True))
-    return redirect(page_url(flow.next_page(page.id, draft.answers)))
+    return redirect(page_url(then.go_to, back_to_check=back_to_check))
 
 
-def switch_language(draft: Draft, page: Page, form: Any, back_to_check: bool) -> Reply:
+def switch_language(draft: Draft, page: Page, typed: Mapping[str, Any], back_to_check: bool) -> Reply:
     """The language switcher on a question page: keep every answer typed so far, then show the page again."""
     lang = request.form.get("lang", "")
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
         store.set_draft_language(draft, lang)
     # Kept to fill the page in, not as an answer sent with Continue: the page still needs Continue.
-    store.save_page(draft, page.id, form.answers(), draft_ttl(), done=False)
+    store.save_page(draft, page.id, typed, draft_ttl(), done=False)
     extra: dict[str, Any] = {"return": CHECK} if back_to_check else {}
     return redirect(url_for("patient.question_page", page_id=page.id, **extra))
 

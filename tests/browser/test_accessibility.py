@@ -38,7 +38,7 @@ from questionnaire.core import flow
 
 from questionnaire.data import store
 from questionnaire.extensions import db
-from questionnaire.core.questions import QUESTIONNAIRE
+from questionnaire.core.definition import QUESTIONNAIRE
 from questionnaire.core.rules import DEFAULT_PATH, load_ruleset
 
 from ..conftest import unavailable

@@ -15,7 +15,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from questionnaire.core import flow
-from questionnaire.core.questions import QUESTIONNAIRE, Question
+from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.core.questions import Question
 
 from ..helpers import PERSONAS
 from ..servers import LiveServer

@@ -21,7 +21,7 @@ from flask import Flask
 from playwright.sync_api import Browser, Page, Route, ViewportSize, expect
 
 from questionnaire.core import flow
-from questionnaire.core.questions import QUESTIONNAIRE
+from questionnaire.core.definition import QUESTIONNAIRE
 
 from ..helpers import PERSONAS
 from ..servers import LiveServer

@@ -16,7 +16,8 @@ from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import create_engine, text
 
 from questionnaire.core import flow
-from questionnaire.core.questions import QUESTIONNAIRE, Question
+from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.core.questions import Question
 from questionnaire.core.rules import DEFAULT_PATH, load_ruleset
 
 from ..helpers import EVERY_PAGE, PERSONAS, form_data

@@ -22,7 +22,7 @@ from werkzeug.routing import Rule
 
 from questionnaire.extensions import db
 from questionnaire.data.models import Draft, Staff, Submission
-from questionnaire.core.questions import QUESTIONNAIRE
+from questionnaire.core.definition import QUESTIONNAIRE
 from questionnaire.core.rules import answer_problems
 
 from ..helpers import EVERY_PAGE, NO_FLAGS, Patient, session_data

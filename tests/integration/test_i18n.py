@@ -21,7 +21,8 @@ from flask import Flask
 from questionnaire.core import flow
 
 from questionnaire.web import i18n
-from questionnaire.core.questions import NOT_SURE_HINT, QUESTIONNAIRE, Page
+from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.core.questions import NOT_SURE_HINT, Page
 from questionnaire.core.rules import DEFAULT_PATH, load_ruleset
 from questionnaire.core.wording import PHRASES, WORDS, banned_wording
 

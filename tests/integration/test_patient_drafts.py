@@ -17,7 +17,8 @@ from questionnaire.core import flow
 from questionnaire.data import store
 from questionnaire.extensions import db
 from questionnaire.data.models import Draft, Submission, utcnow
-from questionnaire.core.questions import QUESTIONNAIRE, Page
+from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.core.questions import Page
 
 from ..helpers import (NO_FLAGS, TOKEN, Patient, draft_row, field_values, form_data, inline_errors, session_data,
                       submissions, title_of, visible_text)

@@ -14,7 +14,7 @@ from questionnaire.data import store
 from questionnaire.extensions import db
 from questionnaire.data.models import Submission, SubmissionRule
 from questionnaire.web.i18n import text_in
-from questionnaire.core.questions import QUESTIONNAIRE
+from questionnaire.core.definition import QUESTIONNAIRE
 
 from ..helpers import (EVERY_PAGE, NO_FLAGS, PERSONAS, Patient, draft_row, field_values, form_data, parse_html,
                       session_data, visible_text)

@@ -10,7 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from questionnaire.core import flow
-from questionnaire.core.questions import QUESTIONNAIRE, Page
+from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.core.questions import Page
 from questionnaire.core.wording import banned_wording
 
 from ..helpers import (EVERY_PAGE, NO_FLAGS, PERSONAS, Patient, draft_row, error_summary_links, field_values,

@@ -13,7 +13,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from questionnaire.core import flow
 
 from questionnaire.data import store
-from questionnaire.core.questions import QUESTIONNAIRE, Question
+from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.core.questions import Question
 
 from ..helpers import Patient, error_summary_links, parse_html, session_data
 

@@ -25,7 +25,7 @@ from questionnaire import create_app
 from questionnaire.core import flow
 from questionnaire.extensions import db
 from questionnaire.data.models import AuditEvent, Draft, Submission
-from questionnaire.core.questions import QUESTIONNAIRE
+from questionnaire.core.definition import QUESTIONNAIRE
 
 from ..conftest import unavailable
 from ..helpers import NO_FLAGS, PERSONAS, form_data

@@ -31,7 +31,7 @@ from questionnaire import create_app
 from questionnaire.core import flow
 from questionnaire.extensions import db
 from questionnaire.data.models import Submission
-from questionnaire.core.questions import QUESTIONNAIRE
+from questionnaire.core.definition import QUESTIONNAIRE
 
 from ..conftest import unavailable
 from ..helpers import PERSONAS, form_data

@@ -183,8 +183,8 @@ def test_comment_and_layout_edits_keep_the_sign_off(tmp_path: Path) -> None:
 def test_the_content_hash_leaves_out_only_status_and_sign_off() -> None:
     import yaml
 
-    from questionnaire.core.rules import _Loader
-    data = yaml.load(TEXT, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass  # nosec B506
+    from questionnaire.core.rules import YamlLoader
+    data = yaml.load(TEXT, Loader=YamlLoader)  # noqa: S506 - a SafeLoader subclass  # nosec B506
     base = content_sha256(data)
     approved = dict(data, ruleset=dict(data["ruleset"], status="approved",
                                        sign_off={"by": BY, "date": DATE, "content_sha256": "0" * 64}))

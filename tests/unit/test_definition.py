@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from questionnaire.core import questions
-from questionnaire.core.questions import (NOT_SURE_HINT, PAGES_DEFINITION, QUESTIONNAIRE, DefinitionError, Page,
-                                     Question, build, multi, page, single, text, ynu)
+from questionnaire.core.definition import PAGES_DEFINITION, QUESTIONNAIRE
+from questionnaire.core.questions import (NOT_SURE_HINT, DefinitionError, Page, Question, build, multi, page, single, text,
+                                          yn, ynu)
 from questionnaire.core.wording import banned_wording
 
 # An in-test copy of the table in data-dictionary.md (the contract), so that this test does not

@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from questionnaire.core import fhir
 
 from questionnaire.core import flow
-from questionnaire.core.questions import (PAGES_DEFINITION, QUESTIONNAIRE, Choice, Questionnaire, build, multi, number,
-                                     page, single, text, yn, ynu)
+from questionnaire.core.definition import PAGES_DEFINITION, QUESTIONNAIRE
+from questionnaire.core.questions import Choice, Questionnaire, build, multi, number, page, single, text, yn, ynu
 from questionnaire.core.rules import load_ruleset
 from questionnaire.data.store import fired_to_json
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 
 from questionnaire.core import flow
-from questionnaire.core.questions import QUESTIONNAIRE
+from questionnaire.core.definition import QUESTIONNAIRE
 
 from ..helpers import ALL_NO
 from .test_rule_properties import ANSWER_SETS

@@ -14,7 +14,7 @@ from statistics import mean
 import pytest
 
 from questionnaire.web import i18n
-from questionnaire.core.questions import QUESTIONNAIRE
+from questionnaire.core.definition import QUESTIONNAIRE
 from questionnaire.core.rules import load_ruleset
 
 textstat = pytest.importorskip("textstat")   # a dev extra (setup.cfg); CI fails any skip

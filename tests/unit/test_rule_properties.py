@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from questionnaire.core import flow
-from questionnaire.core.questions import QUESTIONNAIRE, Question
+from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.core.questions import Question
 from questionnaire.core.rules import DEFAULT_PATH, Assessment, Ruleset, load_ruleset
 
 RULES_PATH = Path(DEFAULT_PATH)

@@ -1,0 +1,122 @@
+"""A question page decided (no Flask): what is shown, what is stored, where next, whether the form stops.
+
+A request for a question page walks the draft's answers once (visit()); what the patient sent
+with the page, as the form read it, then decides the step (decide()). After a page sent with
+Continue is stored, the stored answers are walked once more (after_continue()): they decide
+whether the rules stop the form and which page comes next. The view loads, validates, calls
+these, stores what they say and redirects or renders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from questionnaire.core import flow
+from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.core.questions import Page, Question, Questionnaire
+from questionnaire.core.rules import Assessment, Ruleset
+
+# show: the page with its saved answers (a GET);
+# ahead: the page comes after a page still to answer (or is not shown): go to that page instead;
+# switch_language: keep what was typed (the page still needs Continue), change language, show it again;
+# token_failed: the form's token did not match: show what was sent again, store nothing;
+# invalid: show what was sent again with its errors (the answers that are fine are kept);
+# continue: the page is complete: store it as sent with Continue, then after_continue().
+Kind = Literal["show", "ahead", "switch_language", "token_failed", "invalid", "continue"]
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What the patient sent with a question page, as the form read it."""
+
+    answers: Mapping[str, Any]     # the well-formed answers, in stored form
+    valid: bool                    # every answer fine, nothing required missing, the token matched
+    token_ok: bool                 # the form's token matched the session's
+    switch_language: bool = False  # sent with the language switcher rather than Continue
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A question page for the draft's answers: one walk of them."""
+
+    page: Page
+    answers: Mapping[str, Any]         # the draft's answers
+    route: flow.Route                  # the pages shown for them (sections, the Back link)
+    questions: tuple[Question, ...]    # the page's shown questions: what its form reads
+    first_incomplete: Page | None      # the first shown page still to answer (None: all answered)
+
+    @property
+    def shown(self) -> bool:
+        return any(p.id == self.page.id for p in self.route.pages)
+
+    @property
+    def ahead(self) -> bool:
+        """Not shown, or after the first page the patient still has to answer."""
+        if not self.shown:
+            return True
+        ids = [p.id for p in self.route.pages]
+        first = self.first_incomplete
+        return first is not None and ids.index(self.page.id) > ids.index(first.id)
+
+
+@dataclass(frozen=True)
+class Step:
+    """What a question page request does: its kind, and the page answers to store (None: none)."""
+
+    kind: Kind
+    store: Mapping[str, Any] | None = None
+    done: bool = False                 # stored as sent with Continue
+    go_to: Page | None = None          # ahead: where the patient goes instead (None: check answers)
+
+
+@dataclass(frozen=True)
+class Continued:
+    """After a page sent with Continue is stored: the form stops (with this assessment), or goes on."""
+
+    stops: bool
+    assessment: Assessment
+    go_to: Page | None                 # the next page to show (None: check answers)
+
+
+def visit(answers: Mapping[str, Any], done: Collection[str], page_id: str,
+          qn: Questionnaire = QUESTIONNAIRE) -> Visit:
+    """The page `page_id` (KeyError if there is none) for the draft's answers and completed pages."""
+    page = qn.page(page_id)
+    route = flow.route(answers, qn)
+    return Visit(page, answers, route, tuple(route.questions(page.id)), route.first_incomplete(done))
+
+
+def decide(at: Visit, sent: Sent | None) -> Step:
+    """What a request for the page does: `sent` is None for a GET."""
+    if at.ahead:
+        # Typically after a lost session: keep what was typed on a page that is shown, to fill it
+        # in when the patient gets there, and send them to the first gap.
+        keep = sent is not None and sent.valid and at.shown
+        return Step("ahead", store=sent.answers if keep and sent is not None else None, go_to=at.first_incomplete)
+    if sent is None:
+        return Step("show")
+    if sent.switch_language and sent.token_ok:
+        # Kept to fill the page in, not as an answer sent with Continue: the page still needs Continue.
+        return Step("switch_language", store=sent.answers)
+    if not sent.token_ok:
+        return Step("token_failed")
+    if not sent.valid:
+        # Nothing given is lost if the patient now goes Back: the answers that are fine are kept (over
+        # what was saved before), and the page waits for Continue again.
+        saved = {q.id: at.answers[q.id] for q in at.questions if q.id in at.answers}
+        return Step("invalid", store={**saved, **sent.answers})
+    return Step("continue", store=sent.answers, done=True)
+
+
+def after_continue(answers: Mapping[str, Any], done: Collection[str], page_id: str, ruleset: Ruleset, *,
+                   back_to_check: bool = False, qn: Questionnaire = QUESTIONNAIRE) -> Continued:
+    """The stored answers after page `page_id` was sent with Continue: whether the rules stop the
+    form (judging the pages up to this one), else the page that comes next, or the first page still
+    to answer when the patient came from check your answers."""
+    assessment = ruleset.evaluate(answers, upto=page_id)
+    if ruleset.level(assessment.level).stops_form:
+        return Continued(True, assessment, None)
+    route = flow.route(answers, qn)
+    return Continued(False, assessment, route.first_incomplete(done) if back_to_check else route.after(page_id))
