@@ -11,7 +11,7 @@ import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from questionnaire.core.questions import QUESTIONNAIRE
+from questionnaire.core.definition import QUESTIONNAIRE
 
 from ..helpers import NO_FLAGS
 from ..servers import LiveServer
