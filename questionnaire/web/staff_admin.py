@@ -35,11 +35,9 @@ EXPORT_COLUMNS: dict[str, Callable[[Submission], Any]] = {
     "contact_phone": lambda s: s.answers.get("contact_phone", ""),
     "contact_email": lambda s: s.answers.get("contact_email", ""),
 }
-# The actions on one account (the last part of its POST address), each one operation.
-ACCOUNT_ACTIONS: dict[str, Callable[..., None]] = {
-    "deactivate": staff_accounts.deactivate, "activate": staff_accounts.activate,
-    "sign-out-everywhere": staff_accounts.sign_out_everywhere, "reset-otp": staff_accounts.reset_otp,
-}
+# The actions on one account (the last part of its POST address) that redirect back to the accounts
+# page, each the staff_accounts operation of the same name.
+ACCOUNT_ACTIONS = ("deactivate", "activate", "sign-out-everywhere", "reset-otp")
 
 
 class NewStaffForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
@@ -100,7 +98,8 @@ def admin_staff_action(staff_id: int, action: str) -> Reply:
         return _staff_accounts_page(reset=(target.email, password))
     else:
         try:
-            ACCOUNT_ACTIONS[action](target, **who)
+            operation: Callable[..., None] = getattr(staff_accounts, action.replace("-", "_"))
+            operation(target, **who)
         except staff_accounts.LastAdministrator:
             return _staff_accounts_page(refused=f"{target.email} is the only active administrator, so it stays "
                                                 "active: add or activate another administrator first."), 409
