@@ -15,19 +15,17 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import InputRequired
 
 from questionnaire.data import store
-from questionnaire.data.enums import SessionStage, StaffRole
+from questionnaire.data.enums import SessionStage
 from questionnaire.data.models import Staff, StaffSession, utcnow
 from questionnaire.extensions import csrf
 from questionnaire.operations import sign_in as signing_in
-from questionnaire.operations.passwords import (HASHER, check_password, hash_password, needs_rehash,  # noqa: F401
+from questionnaire.operations.passwords import (check_password, hash_password, needs_rehash,  # noqa: F401
                                                 password_context, password_problem, verify_code)
 from questionnaire.web.staff_session import (COOKIE, Reply, client_ip, load_session, page_of_form,  # noqa: F401
                                              safe_next, staff_required)
 from questionnaire.web.throttle import Refusal, Ticket, Unavailable, storage_ok as throttle_storage_ok, throttle
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
-# The roles, as the CLI and the forms offer them.
-ROLES = tuple(role.value for role in StaffRole)
 VAGUE = "The email, password or code is not right, or the account cannot sign in now. Try again."
 # Too many checks for this account (from here, or from unfamiliar addresses): said the same way for an
 # email that has no account, so it tells nobody which emails exist.

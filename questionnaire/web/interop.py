@@ -1,17 +1,13 @@
-"""Fitting into a clinic's systems: FHIR R4 exports and the flagged-submission notifications."""
+"""Fitting into a clinic's systems: FHIR R4 exports (the notifications of flagged submissions are operations/announce.py)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import threading
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, request, stream_with_context
+from flask import Blueprint, Response, current_app, g, request, stream_with_context
 
 from questionnaire.core import fhir
-
-from questionnaire.operations import notify
 
 from questionnaire.data import store
 from questionnaire.data.enums import StaffRole
