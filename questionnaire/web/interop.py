@@ -1,4 +1,4 @@
-"""Fitting into a clinic's systems: FHIR R4 exports (the notifications of flagged submissions are operations/announce.py)."""
+"""Fitting into a clinic's systems: FHIR R4 exports (notifications: operations/announce.py)."""
 
 from __future__ import annotations
 
