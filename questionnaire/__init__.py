@@ -51,7 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from questionnaire import cli
     from questionnaire.operations import announce
-    from questionnaire.web import auth, interop, patient, staff
+    from questionnaire.web import auth, interop, patient, staff, staff_admin  # noqa: F401  # staff_admin: its views join staff.bp
     from questionnaire.web.i18n import current_language, install_template_gettext, text_in
     security.init_app(app)
     app.register_blueprint(patient.bp)
@@ -61,7 +61,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     announce.init_app(app)
     app.register_blueprint(interop.bp)
     cli.init_app(app)
-    app.cli.add_command(staff.staff_cli)
 
     install_template_gettext(app.jinja_env)   # replaces Flask-Babel's slower callables
     app.jinja_env.globals["current_language"] = current_language

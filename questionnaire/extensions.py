@@ -14,7 +14,7 @@ class Base(DeclarativeBase):
 
 
 # A session lives for one request: what it just committed is what the database holds, so nothing
-# is read back after a commit (store.py refreshes explicitly where another writer may have acted).
+# is read back after a commit (the store refreshes explicitly where another writer may have acted).
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 csrf = CSRFProtect()

@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from questionnaire.web import auth
+from questionnaire.operations import passwords
 
 from questionnaire.core import flow
 
@@ -115,8 +115,8 @@ def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     a test in test_staff_auth checks the production parameters separately.
     """
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(auth, "HASHER", cheap)
-    monkeypatch.setattr(auth, "_DUMMY_HASH", cheap.hash("not-a-real-password-for-timing"))
+    monkeypatch.setattr(passwords, "HASHER", cheap)
+    monkeypatch.setattr(passwords, "_DUMMY_HASH", cheap.hash("not-a-real-password-for-timing"))
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """Command-line tools: `flask rules check|test|evaluate`, `flask keys generate|rotate`, `flask purge`,
-`flask submission delete`."""
+`flask submission delete`; `flask staff ...` is in staff.py."""
 
 from __future__ import annotations
 
@@ -184,17 +184,17 @@ submission_cli = AppGroup("submission", help="One submission: deletion on a pati
 def delete_submission_command(reference: str, admin_email: str, yes: bool) -> None:
     """Delete one submission (answers, notes, draft) on the patient's request; audited without personal data."""
     from questionnaire.data import store
+    from questionnaire.data.enums import StaffRole
+    from questionnaire.operations import submissions
     admin = store.staff_by_email(admin_email)
-    if admin is None or admin.role != "admin" or not admin.active:
+    if admin is None or admin.role != StaffRole.ADMIN or not admin.active:
         raise click.ClickException(f"{admin_email} is not an active administrator account")
     sub = store.submission_by_reference(reference)
     if sub is None:
         raise click.ClickException(f"no submission with reference {reference.strip().upper()}")
     if not yes:
         click.confirm(f"Delete submission {sub.reference} and its notes for good?", abort=True)
-    ref = sub.reference
-    store.delete_submission(sub)
-    store.audit("submission_deleted", actor=admin.email, reference=ref, detail="on the patient's request")
+    ref = submissions.delete_submission(sub, actor=admin.email)
     click.echo(f"Deleted submission {ref}.")
 
 
@@ -203,3 +203,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(keys_cli)
     app.cli.add_command(purge)
     app.cli.add_command(submission_cli)
+    from questionnaire.cli.staff import staff_cli
+    app.cli.add_command(staff_cli)

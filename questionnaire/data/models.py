@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 typed models. Only store.py queries or writes them."""
+"""SQLAlchemy 2 typed models. Only the store (data/store/) queries or writes them."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 
 from questionnaire.data import crypto
+from questionnaire.data.enums import SessionStage, SubmissionStatus
 from questionnaire.extensions import db
 
 
@@ -107,7 +108,7 @@ class Submission(db.Model):  # type: ignore[name-defined,misc]
     language: Mapped[str] = mapped_column(String(8))
     stopped_early: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    status: Mapped[str] = mapped_column(String(20), default="new")
+    status: Mapped[str] = mapped_column(String(20), default=SubmissionStatus.NEW)   # a SubmissionStatus
     status_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -180,7 +181,7 @@ class Staff(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "staff"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
-    role: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(20))   # a StaffRole
     password_hash: Mapped[str] = mapped_column(String(200))
     # The TOTP secret: whoever reads it can make codes, so it is encrypted like answers (and rotated).
     otp_secret: Mapped[str | None] = mapped_column(Encrypted, nullable=True)
@@ -205,7 +206,7 @@ class StaffSession(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
-    stage: Mapped[str] = mapped_column(String(10), default="password")  # password -> full
+    stage: Mapped[str] = mapped_column(String(10), default=SessionStage.PASSWORD)  # a SessionStage: password -> full
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

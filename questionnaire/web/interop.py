@@ -1,23 +1,21 @@
-"""Fitting into a clinic's systems: FHIR R4 exports and the flagged-submission notifications."""
+"""Fitting into a clinic's systems: FHIR R4 exports (notifications: operations/announce.py)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import threading
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, request, stream_with_context
+from flask import Blueprint, Response, current_app, g, request, stream_with_context
 
 from questionnaire.core import fhir
 
-from questionnaire.operations import notify
-
 from questionnaire.data import store
-from questionnaire.web.auth import Reply, client_ip, staff_required
-from questionnaire.web.staff import bulk_export_limit
+from questionnaire.data.enums import StaffRole
 from questionnaire.data.models import Submission
+from questionnaire.operations import submissions
 from questionnaire.web.staff import FULL_ANSWERS, parse_date, submission_or_404
+from questionnaire.web.staff_admin import bulk_export_limit
+from questionnaire.web.staff_session import Reply, client_ip, staff_required
 
 bp = Blueprint("interop", __name__)
 FHIR_JSON = "application/fhir+json"
@@ -49,19 +47,19 @@ def submission_response(reference: str) -> Reply:
     """One submission as a FHIR QuestionnaireResponse (the full answer set: clinicians and administrators)."""
     sub = submission_or_404(reference)
     response = _fhir(response_of(sub))     # built before the audit commit expires what was read
-    store.audit("export_fhir", actor=g.staff.email, reference=sub.reference, ip=client_ip())
+    submissions.record_access("export_fhir", actor=g.staff.email, reference=sub.reference, ip=client_ip())
     response.headers["Content-Disposition"] = f"attachment; filename={sub.reference}.fhir.json"
     return response
 
 
 @bp.get("/staff/admin/fhir-bundle")
-@staff_required("admin")
+@staff_required(StaffRole.ADMIN)
 @bulk_export_limit()
 def bundle() -> Reply:
     """Every submission in a date range as one FHIR Bundle, streamed (administrators, audited)."""
     date_from, date_to = parse_date(request.args.get("from")), parse_date(request.args.get("to"), end=True)
-    store.audit("export_fhir_bundle", actor=g.staff.email, ip=client_ip(),
-                detail=f"from={request.args.get('from') or '-'} to={request.args.get('to') or '-'}")
+    submissions.record_access("export_fhir_bundle", actor=g.staff.email, ip=client_ip(),
+                              detail=f"from={request.args.get('from') or '-'} to={request.args.get('to') or '-'}")
     resources = (response_of(s) for s in store.submissions_for_export(date_from, date_to))
     response = Response(stream_with_context(fhir.iter_bundle_json(resources)), mimetype=FHIR_JSON)
     response.headers["Content-Disposition"] = "attachment; filename=submissions.fhir.json"

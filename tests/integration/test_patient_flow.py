@@ -280,7 +280,7 @@ def test_a_send_that_loses_the_race_returns_the_first_submission(app: Flask, pat
         ruleset = app.extensions["ruleset"]
         real = store.submission_for_draft
         calls = iter([None])   # the other click has not committed when this one looks
-        monkeypatch.setattr(store, "submission_for_draft", lambda d: next(calls, real(d)))
+        monkeypatch.setattr(store.submissions, "submission_for_draft", lambda d: next(calls, real(d)))
         again = store.submit(draft, ruleset, ruleset.evaluate(draft.answers))
         assert again.id == sub.id
     assert len(stored(app)) == 1

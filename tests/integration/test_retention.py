@@ -75,13 +75,13 @@ def test_purge_removes_what_is_past_retention_in_batches(app: Flask, monkeypatch
     seeded = seed(app)
     before = counts(app)
     batches: list[int] = []
-    real = store._delete_submissions
+    real = store.submissions.delete_submissions
 
     def counting(ids: list[int]) -> None:
         batches.append(len(ids))
         real(ids)
 
-    monkeypatch.setattr(store, "_delete_submissions", counting)
+    monkeypatch.setattr(store.submissions, "delete_submissions", counting)
     result = app.test_cli_runner().invoke(args=["purge", "--batch", "2"])
     assert result.exit_code == 0, result.output
     assert "Purged 2 expired drafts and 7 submissions past retention (closed: 5, discussed: 2)" in result.output
@@ -197,13 +197,13 @@ def test_staff_reading_during_a_purge_see_a_whole_submission_or_not_found(make_a
             store.add_note(sub, "clinician@clinic.example", f"Note about {ref}")
     client = app.test_client()
     sign_in(client, "clinician@clinic.example", make_staff(app, "clinician@clinic.example", "clinician"))
-    real = store._delete_submissions
+    real = store.submissions.delete_submissions
 
     def slow_delete(ids: list[int]) -> None:
         real(ids)
         time.sleep(0.01)
 
-    monkeypatch.setattr(store, "_delete_submissions", slow_delete)
+    monkeypatch.setattr(store.submissions, "delete_submissions", slow_delete)
     failures: list[BaseException] = []
 
     def purge() -> None:

@@ -19,7 +19,8 @@ from sqlalchemy import select
 from questionnaire.web import auth
 
 from questionnaire.data import store
-from questionnaire.web.auth import HASHER as PRODUCTION_HASHER
+from questionnaire.operations import passwords
+from questionnaire.operations.passwords import HASHER as PRODUCTION_HASHER
 from questionnaire.extensions import db
 from questionnaire.data.models import Clock, Note, StaffSession
 
@@ -672,7 +673,7 @@ def test_a_password_stored_with_older_hashing_settings_is_rehashed_at_sign_in(ap
     with app.app_context():
         before = store.staff_by_email(DESK).password_hash  # type: ignore[union-attr]
     stronger = PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1)
-    monkeypatch.setattr(auth, "HASHER", stronger)
+    monkeypatch.setattr(passwords, "HASHER", stronger)
     assert sign_in(app.test_client(), DESK, secret).status_code == 302
     with app.app_context():
         after = store.staff_by_email(DESK).password_hash  # type: ignore[union-attr]

@@ -24,7 +24,9 @@ PACKAGE = ROOT / "questionnaire"
 FORBIDDEN = ("flask", "wtforms", "sqlalchemy", "flask_babel", "flask_wtf", "flask_sqlalchemy", "flask_migrate",
              "werkzeug", "jinja2", "alembic", "babel", "flask_limiter", "limits", "redis", "psycopg")
 MODULES = sorted(p for p in PACKAGE.rglob("*.py") if "versions" not in p.parts)
-STAFF_SIDE = ("questionnaire.web.staff", "questionnaire.web.auth", "questionnaire.web.interop")
+STAFF_SIDE = ("questionnaire.web.staff", "questionnaire.web.staff_admin", "questionnaire.web.staff_session",
+              "questionnaire.web.auth", "questionnaire.web.interop", "questionnaire.operations.staff_accounts",
+              "questionnaire.operations.submissions", "questionnaire.operations.sign_in", "questionnaire.cli.staff")
 # What each layer may import from the package (besides itself).
 ALLOWED = {
     "core": set(),
