@@ -21,8 +21,8 @@ from questionnaire.data.models import AuditEvent, Draft, Note, QueueCount, Staff
 from questionnaire.extensions import db
 from questionnaire.operations import staff_accounts, submissions
 
-from .staff_factory import add_submission, audit_rows, cheap_hashing, csrf
-from .staff_helpers import make_staff, sign_in
+from ..staff_factory import add_submission, audit_rows, cheap_hashing, csrf
+from ..staff_helpers import make_staff, sign_in
 
 pytestmark = pytest.mark.usefixtures(cheap_hashing.__name__)
 ADMIN = "admin@clinic.example"
