@@ -56,6 +56,7 @@ def add_submissions(app: Flask, specs: list[dict[str, Any]]) -> list[str]:
             try:
                 draft, _token = store.create_draft(spec.get("language") or "en", timedelta(hours=1))
                 draft.answers = answers
+                db.session.commit()   # saved, as save_page does: on PostgreSQL submit's locking refresh drops unsaved changes
                 sub = store.submit(draft, rs, rs.evaluate(answers), ip="127.0.0.1")
                 status = spec.get("status") or "new"
                 if status != "new":

@@ -24,6 +24,7 @@ from typing import Any
 from questionnaire.core import flow
 from questionnaire.core.conditions import has_answer
 from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.core.fhir_narrative import flag_text, questionnaire_text, response_text
 from questionnaire.core.questions import Page, Question, Questionnaire
 
 # --- identifiers: a private URN namespace (stable identifiers, not addresses) -----------------
@@ -250,6 +251,7 @@ def questionnaire_resource(qn: Questionnaire = QUESTIONNAIRE, *, url: str = DEFA
     if publisher:
         resource["publisher"] = publisher
     resource["item"] = items
+    resource["text"] = questionnaire_text(resource)   # the narrative (dom-6)
     return resource
 
 
@@ -287,6 +289,8 @@ def _flag(n: int, fired: Any, reference: str, authored: str) -> dict[str, Any]:
     return {
         "resourceType": "Flag",
         "id": f"flag-{n}",
+        "text": flag_text({"code": {"text": rule_id}, "subject": {"display": f"Questionnaire response {reference}"}},
+                          level),
         "extension": extension,
         "status": "active",
         "category": [{"coding": [{"system": LEVEL_SYSTEM, "code": level}]}],
@@ -337,6 +341,7 @@ def questionnaire_response(sub_answers: Mapping[str, Any], *, reference: str, cr
         "authored": authored,
         "item": items,
     })
+    resource["text"] = response_text(resource, level, flags)   # the narrative (dom-6)
     return resource
 
 

@@ -256,15 +256,3 @@ def build(pages: tuple[Page, ...]) -> Questionnaire:
 def _replace(q: Question, **changes: Any) -> Question:
     from dataclasses import replace
     return replace(q, **changes)
-
-
-# The definition itself moved to definition.py; modules that still import it from here (web/staff.py)
-# get it from there. Import it from questionnaire.core.definition.
-MOVED = ("PAGES_DEFINITION", "LOCAL_ROUTES", "QUESTIONNAIRE")
-
-
-def __getattr__(name: str) -> Any:
-    if name in MOVED:
-        from questionnaire.core import definition
-        return getattr(definition, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

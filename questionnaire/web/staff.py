@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
 from questionnaire.core import flow, replay
-from questionnaire.core.questions import QUESTIONNAIRE
+from questionnaire.core.definition import QUESTIONNAIRE
 from questionnaire.core.rules import Ruleset
 from questionnaire.data import store
 from questionnaire.data.enums import StaffRole, SubmissionStatus
