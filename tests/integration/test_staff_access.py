@@ -35,11 +35,12 @@ GET_ACCESS: dict[str, frozenset[str]] = {
     "staff.print_view": FULL, "interop.submission_response": FULL,   # the full answer set (print, FHIR)
     "staff.admin_staff": ADMIN, "staff.audit_log": ADMIN, "staff.export": ADMIN, "interop.bundle": ADMIN,
     "staff.delete_submission": ADMIN,
+    "report.report": FULL, "report.csv_download": FULL,            # the medical director's report
 }
 POST_ACCESS: dict[str, frozenset[str]] = {
     "staff.add_note": ALL, "staff.set_status": ALL, "auth.change_password": ALL,
     "staff.admin_staff": ADMIN, "staff.admin_staff_action": ADMIN, "staff.export": ADMIN,
-    "staff.delete_submission": ADMIN,
+    "staff.delete_submission": ADMIN, "report.replay_candidate": FULL,
 }
 
 # Actions that remove the submission: tested on their own below, not in the walk of every action.
@@ -81,7 +82,7 @@ def staff_rules(app: Flask) -> list[Rule]:
 
 def url_for_rule(rule: Rule, clinic: Clinic) -> str:
     values: dict[str, Any] = {"reference": clinic.reference, "staff_id": clinic.spare_id,
-                              "action": "sign-out-everywhere"}
+                              "action": "sign-out-everywhere", "table": "levels"}
     with clinic.app.test_request_context():
         from flask import url_for
         return url_for(rule.endpoint, **{k: values[k] for k in rule.arguments})
@@ -174,11 +175,13 @@ def _post_data(endpoint: str, app: Flask, reference: str, n: int) -> dict[str, A
         "staff.admin_staff": {"email": f"new{n}@clinic.example", "role": "front_desk"},
         "staff.admin_staff_action": {},
         "staff.export": {"columns": "reference"},
+        "report.replay_candidate": {},                       # no file: the page says so
     }[endpoint]
 
 
 ALLOWED_POST_STATUS = {"staff.add_note": 303, "staff.set_status": 303, "auth.change_password": 400,
-                       "staff.admin_staff": 200, "staff.admin_staff_action": 303, "staff.export": 200}
+                       "staff.admin_staff": 200, "staff.admin_staff_action": 303, "staff.export": 200,
+                       "report.replay_candidate": 400}
 
 
 def test_each_role_can_do_exactly_the_actions_its_matrix_allows(clinic: Clinic) -> None:
