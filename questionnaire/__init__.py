@@ -55,6 +55,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from questionnaire.web.i18n import current_language, install_template_gettext, text_in
     security.init_app(app)
     app.register_blueprint(patient.bp)
+    from questionnaire.web import pages   # the footer pages (privacy, accessibility, contact) and the favicon
+    app.register_blueprint(pages.bp)
     csrf.exempt(patient.bp)   # every patient form checks its own token and keeps what was typed
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
