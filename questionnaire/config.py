@@ -170,8 +170,9 @@ def frame_ancestor_origins(raw: Any, production: bool) -> list[str]:
 
 def _frame_ancestors(app: Flask) -> None:
     """Framing by the clinic's own site (FLASK_FRAME_ANCESTORS): the origins are checked now, and the
-    patient's session cookie is made SameSite=None, so that it is sent inside the frame, which is a
-    third-party context on the clinic's page; browsers take SameSite=None only with Secure."""
+    patient's session cookie is made SameSite=None and Partitioned (CHIPS), so that it is sent inside
+    the frame, which is a third-party context on the clinic's page: browsers that block third-party
+    cookies still keep a partitioned one, for that top-level site only. Both need Secure."""
     origins = frame_ancestor_origins(app.config.get("FRAME_ANCESTORS"), bool(app.config["PRODUCTION"]))
     app.config["FRAME_ANCESTORS"] = origins
     if not origins:
@@ -180,6 +181,7 @@ def _frame_ancestors(app: Flask) -> None:
         raise ConfigError("FLASK_FRAME_ANCESTORS needs FLASK_SESSION_COOKIE_SECURE=true: a cookie sent inside "
                           "another site's frame must be SameSite=None and Secure")
     app.config["SESSION_COOKIE_SAMESITE"] = "None"
+    app.config["SESSION_COOKIE_PARTITIONED"] = True
 
 
 def _regulatory_notice(app: Flask) -> None:

@@ -177,7 +177,8 @@ def test_the_clinic_origins_may_frame_the_patient_pages_only(make_app: Any) -> N
         response = client.get(url)
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"], url
         assert response.headers["X-Frame-Options"] == "DENY", url
-    assert "SameSite=None" in app.test_client().get("/").headers["Set-Cookie"]
+    cookie = app.test_client().get("/").headers["Set-Cookie"]
+    assert "SameSite=None" in cookie and "Partitioned" in cookie   # kept where third-party cookies are blocked
 
 
 @pytest.mark.parametrize("origin", ["*", "https://*.clinic.example", "https://clinic.example/forms",
