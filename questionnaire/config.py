@@ -159,7 +159,8 @@ def frame_ancestor_origins(raw: Any, production: bool) -> list[str]:
         if (parts is None or parts.scheme not in allowed or not parts.hostname or "*" in text
                 or parts.username is not None or parts.password is not None or parts.path not in ("", "/")
                 or parts.query or parts.fragment or any(ch in text for ch in " ;,'\"\\")):
-            rule = "https://host or https://host:port" if production else "https://host or http://host, with an optional port"
+            rule = ("https://host or https://host:port" if production
+                    else "https://host or http://host, with an optional port")
             raise ConfigError(f"FLASK_FRAME_ANCESTORS: {item!r} is not an origin the patient pages can be framed by: "
                               f"give {rule}, with no path and no wildcard")
         origin = f"{parts.scheme}://{parts.hostname.lower()}" + (f":{port}" if port is not None else "")
