@@ -8,6 +8,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -89,6 +90,9 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_APP_ROLE": None,
     # Tests only: make the commit that stores a submission fail (a crash during the final write).
     "TEST_FAIL_SUBMIT_COMMIT": False,
+    # Origins (scheme://host[:port]) of the clinic's own pages that may show the patient pages in an
+    # <iframe>, as a JSON list; empty: no page may frame them. Staff pages are never framed.
+    "FRAME_ANCESTORS": [],
 }
 
 
@@ -116,6 +120,7 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     elif not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _local_secret(app)
     _regulatory_notice(app)
+    _frame_ancestors(app)
     _secret_key_fallbacks(app)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=int(app.config["DRAFT_TTL_HOURS"]))
     _encryption(app)
@@ -133,6 +138,51 @@ def _secret_key_fallbacks(app: Flask) -> None:
     if fallbacks and not app.config.get("WTF_CSRF_SECRET_KEY"):
         # itsdangerous signs with the last key of a list and accepts any of them.
         app.config["WTF_CSRF_SECRET_KEY"] = [*fallbacks, app.config["SECRET_KEY"]]
+
+
+def frame_ancestor_origins(raw: Any, production: bool) -> list[str]:
+    """FLASK_FRAME_ANCESTORS checked and normalised: each an origin, scheme://host[:port], nothing
+    else (no path, query, user name or wildcard); https only in production. ConfigError otherwise."""
+    if raw in (None, "", []):
+        return []
+    if isinstance(raw, (str, bytes)) or not isinstance(raw, (list, tuple)):
+        raise ConfigError('FLASK_FRAME_ANCESTORS must be a JSON list of origins, e.g. ["https://www.clinic.example"]')
+    origins: list[str] = []
+    for item in raw:
+        text = item.strip() if isinstance(item, str) else ""
+        try:
+            parts = urlsplit(text)
+            port = parts.port
+        except ValueError:
+            parts, port = None, None
+        allowed = ("https",) if production else ("https", "http")
+        if (parts is None or parts.scheme not in allowed or not parts.hostname or "*" in text
+                or parts.username is not None or parts.password is not None or parts.path not in ("", "/")
+                or parts.query or parts.fragment or any(ch in text for ch in " ;,'\"\\")):
+            rule = ("https://host or https://host:port" if production
+                    else "https://host or http://host, with an optional port")
+            raise ConfigError(f"FLASK_FRAME_ANCESTORS: {item!r} is not an origin the patient pages can be framed by: "
+                              f"give {rule}, with no path and no wildcard")
+        origin = f"{parts.scheme}://{parts.hostname.lower()}" + (f":{port}" if port is not None else "")
+        if origin not in origins:
+            origins.append(origin)
+    return origins
+
+
+def _frame_ancestors(app: Flask) -> None:
+    """Framing by the clinic's own site (FLASK_FRAME_ANCESTORS): the origins are checked now, and the
+    patient's session cookie is made SameSite=None and Partitioned (CHIPS), so that it is sent inside
+    the frame, which is a third-party context on the clinic's page: browsers that block third-party
+    cookies still keep a partitioned one, for that top-level site only. Both need Secure."""
+    origins = frame_ancestor_origins(app.config.get("FRAME_ANCESTORS"), bool(app.config["PRODUCTION"]))
+    app.config["FRAME_ANCESTORS"] = origins
+    if not origins:
+        return
+    if app.config["PRODUCTION"] and not app.config.get("SESSION_COOKIE_SECURE"):
+        raise ConfigError("FLASK_FRAME_ANCESTORS needs FLASK_SESSION_COOKIE_SECURE=true: a cookie sent inside "
+                          "another site's frame must be SameSite=None and Secure")
+    app.config["SESSION_COOKIE_SAMESITE"] = "None"
+    app.config["SESSION_COOKIE_PARTITIONED"] = True
 
 
 def _regulatory_notice(app: Flask) -> None:

@@ -37,7 +37,10 @@
     });
   });
 
+  // The print button exists only where this script runs (its paragraph is hidden in the page).
   document.querySelectorAll("[data-print]").forEach(function (link) {
+    var block = link.closest("[data-print-block]");
+    if (block) { block.hidden = false; }
     link.hidden = false;
     link.addEventListener("click", function (event) {
       event.preventDefault();

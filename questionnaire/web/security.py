@@ -14,10 +14,19 @@ from typing import Any
 from flask import Flask, Response, abort, g, request
 from werkzeug.exceptions import BadRequest
 
-CSP = "; ".join([
-    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self'", "font-src 'self'",
-    "connect-src 'self'", "object-src 'none'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'",
-])
+CSP_PARTS = ["default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self'", "font-src 'self'",
+             "connect-src 'self'", "object-src 'none'", "frame-ancestors 'none'", "base-uri 'none'",
+             "form-action 'self'"]
+CSP = "; ".join(CSP_PARTS)
+# The pages a clinic may show in an <iframe> on its own site (FLASK_FRAME_ANCESTORS): the patient's.
+# Every other page (staff, sign-in, FHIR, pages outside a blueprint) keeps frame-ancestors 'none'.
+FRAMEABLE_BLUEPRINTS = ("patient", "pages")
+
+
+def framing_csp(origins: list[str]) -> str:
+    """The policy with frame-ancestors naming the clinic's origins instead of 'none'."""
+    allowed = "frame-ancestors " + " ".join(origins)
+    return "; ".join(allowed if part == "frame-ancestors 'none'" else part for part in CSP_PARTS)
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -147,9 +156,17 @@ def init_app(app: Flask) -> None:
         g.request_id = incoming if REQUEST_ID.match(incoming) else secrets.token_hex(8)
         g.started = time.perf_counter()
 
+    origins = list(app.config.get("FRAME_ANCESTORS") or [])
+    frame_policy = framing_csp(origins) if origins else None
+
     @app.after_request
     def secure_response(response: Response) -> Response:
         present = {name.lower() for name in response.headers.keys()}
+        if frame_policy and request.blueprint in FRAMEABLE_BLUEPRINTS and "content-security-policy" not in present:
+            # A patient page the clinic's site may frame: its origins in frame-ancestors, and no
+            # X-Frame-Options (DENY would block the frame; it has no way to name origins).
+            response.headers["Content-Security-Policy"] = frame_policy
+            present |= {"content-security-policy", "x-frame-options"}
         response.headers.extend((name, value) for name, value in HEADERS.items() if name.lower() not in present)
         if request.is_secure:
             response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
