@@ -21,7 +21,7 @@ import pytest
 from playwright.sync_api import Browser, Frame, Page
 
 from questionnaire.core import flow
-from questionnaire.core.questions import QUESTIONNAIRE
+from questionnaire.core.definition import QUESTIONNAIRE
 
 from ..helpers import PERSONAS, form_data
 from ..servers import LiveServer, free_port

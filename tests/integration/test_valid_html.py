@@ -26,7 +26,7 @@ from flask import Flask
 from werkzeug.test import TestResponse
 
 from questionnaire.core import flow
-from questionnaire.core.questions import QUESTIONNAIRE
+from questionnaire.core.definition import QUESTIONNAIRE
 
 from ..conftest import unavailable
 from ..helpers import EVERY_PAGE, PERSONAS, Patient, form_data
