@@ -102,6 +102,6 @@ def submission_by_id(sub_id: int | None) -> Submission | None:
     return db.session.get(Submission, sub_id) if sub_id is not None else None
 
 
-def checked_in_between(start: datetime, end: datetime) -> Select[tuple[int]]:
+def checked_in_between(start: datetime, end: datetime) -> Select[Any]:
     """The ids of submissions with a check-in completed in [start, end): for the queue's filter."""
     return select(CheckIn.submission_id).where(CheckIn.completed_at >= start, CheckIn.completed_at < end)
