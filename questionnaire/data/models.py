@@ -86,8 +86,9 @@ class Draft(db.Model):  # type: ignore[name-defined,misc]
     previous_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     token_renewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # A rescreen (check-in: "health changed"): the earlier submission this new, empty form replaces.
-    rescreen_of_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="SET NULL"),
-                                                       nullable=True)
+    # No foreign key (here and on submissions): the store clears the link when that submission is
+    # deleted, and SQLite adds a plain column in place, where a foreign key would rebuild the table.
+    rescreen_of_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Submission(db.Model):  # type: ignore[name-defined,misc]
@@ -116,8 +117,8 @@ class Submission(db.Model):  # type: ignore[name-defined,misc]
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     # A rescreen: the earlier submission whose check-in said the patient's health changed (from the draft).
-    rescreen_of_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="SET NULL"),
-                                                       nullable=True, index=True)
+    # (No foreign key: see Draft.rescreen_of_id.)
+    rescreen_of_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
     __table_args__ = (
         # The staff queue: highest level first, oldest first, keyset-paginated on this index.

@@ -38,29 +38,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('token_hash'),
     )
-    with op.batch_alter_table('check_ins', schema=None) as batch_op:
-        batch_op.create_index('ix_check_ins_submission_id', ['submission_id'], unique=False)
-        batch_op.create_index('ix_check_ins_completed_at', ['completed_at'], unique=False)
-    with op.batch_alter_table('drafts', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('rescreen_of_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key('fk_drafts_rescreen_of_id', 'submissions', ['rescreen_of_id'], ['id'],
-                                    ondelete='SET NULL')
-    with op.batch_alter_table('submissions', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('rescreen_of_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key('fk_submissions_rescreen_of_id', 'submissions', ['rescreen_of_id'], ['id'],
-                                    ondelete='SET NULL')
-        batch_op.create_index('ix_submissions_rescreen_of_id', ['rescreen_of_id'], unique=False)
+    op.create_index('ix_check_ins_submission_id', 'check_ins', ['submission_id'], unique=False)
+    op.create_index('ix_check_ins_completed_at', 'check_ins', ['completed_at'], unique=False)
+    # Plain columns without a foreign key (the store keeps the link): SQLite adds them in place. A
+    # foreign key would make batch mode rebuild `submissions`, and dropping the old table would cascade
+    # to submission_rules and notes (the app runs SQLite with foreign_keys=ON).
+    op.add_column('drafts', sa.Column('rescreen_of_id', sa.Integer(), nullable=True))
+    op.add_column('submissions', sa.Column('rescreen_of_id', sa.Integer(), nullable=True))
+    op.create_index('ix_submissions_rescreen_of_id', 'submissions', ['rescreen_of_id'], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('submissions', schema=None) as batch_op:
-        batch_op.drop_index('ix_submissions_rescreen_of_id')
-        batch_op.drop_constraint('fk_submissions_rescreen_of_id', type_='foreignkey')
-        batch_op.drop_column('rescreen_of_id')
-    with op.batch_alter_table('drafts', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_drafts_rescreen_of_id', type_='foreignkey')
-        batch_op.drop_column('rescreen_of_id')
-    with op.batch_alter_table('check_ins', schema=None) as batch_op:
-        batch_op.drop_index('ix_check_ins_completed_at')
-        batch_op.drop_index('ix_check_ins_submission_id')
+    # Native ALTER TABLE ... DROP COLUMN (SQLite 3.35+, PostgreSQL), never a rebuild of `submissions`.
+    op.drop_index('ix_submissions_rescreen_of_id', table_name='submissions')
+    op.drop_column('submissions', 'rescreen_of_id')
+    op.drop_column('drafts', 'rescreen_of_id')
+    op.drop_index('ix_check_ins_completed_at', table_name='check_ins')
+    op.drop_index('ix_check_ins_submission_id', table_name='check_ins')
     op.drop_table('check_ins')
