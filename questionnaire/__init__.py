@@ -62,6 +62,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     announce.init_app(app)
     app.register_blueprint(interop.bp)
     app.register_blueprint(report.bp)
+    from questionnaire.web import checkin   # check-in on the day: the desk's start, patient mode
+    app.register_blueprint(checkin.desk_bp)
+    app.register_blueprint(checkin.bp)
+    csrf.exempt(checkin.bp)   # patient mode checks its own token (the form keeps what was tapped)
     cli.init_app(app)
 
     install_template_gettext(app.jinja_env)   # replaces Flask-Babel's slower callables

@@ -190,8 +190,9 @@ class Questionnaire:
         raise KeyError(page_id)
 
     def is_safety(self, q: Question) -> bool:
-        """Safety questions (for r_required_unanswered): every kind but text, outside contact and declaration."""
-        return q.kind in SAFETY_KINDS and q.page_id not in ("contact", "declaration")
+        """Safety questions (for r_required_unanswered): every kind but text, outside contact, declaration
+        and the check-in on the day (core/checkin.py: asked later, by the front desk, never part of the form)."""
+        return q.kind in SAFETY_KINDS and q.page_id not in ("contact", "declaration", "check-in")
 
 
 def build(pages: tuple[Page, ...]) -> Questionnaire:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from questionnaire.core import flow
-from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.core.checkin import RULES_QUESTIONNAIRE
 from questionnaire.core.questions import Questionnaire
 from questionnaire.core.rules import NO_LEVEL, Assessment, Ruleset, load_ruleset
 
@@ -278,7 +278,7 @@ def _scalar(text: str) -> str:
 
 
 def sign_off(path: str | Path, by: str, date: dt.date | str | None = None, *,
-             questionnaire: Questionnaire = QUESTIONNAIRE) -> Ruleset:
+             questionnaire: Questionnaire = RULES_QUESTIONNAIRE) -> Ruleset:
     """Record a clinical sign-off: `status: approved` and
     `sign_off: {by: NAME, date: YYYY-MM-DD, content_sha256: HASH}`.
 

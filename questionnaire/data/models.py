@@ -85,6 +85,10 @@ class Draft(db.Model):  # type: ignore[name-defined,misc]
     # outcome or the form (a redirect, never the answers), for the twin of a double click.
     previous_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     token_renewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A rescreen (check-in: "health changed"): the earlier submission this new, empty form replaces.
+    # No foreign key (here and on submissions): the store clears the link when that submission is
+    # deleted, and SQLite adds a plain column in place, where a foreign key would rebuild the table.
+    rescreen_of_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Submission(db.Model):  # type: ignore[name-defined,misc]
@@ -112,6 +116,9 @@ class Submission(db.Model):  # type: ignore[name-defined,misc]
     status_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # A rescreen: the earlier submission whose check-in said the patient's health changed (from the draft).
+    # (No foreign key: see Draft.rescreen_of_id.)
+    rescreen_of_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
     __table_args__ = (
         # The staff queue: highest level first, oldest first, keyset-paginated on this index.
@@ -212,6 +219,29 @@ class StaffSession(db.Model):  # type: ignore[name-defined,misc]
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # A form a staff member was sending when the session ended, replayed after signing in again.
     pending: Mapped[dict[str, Any] | None] = mapped_column(Encrypted, nullable=True)
+
+
+class CheckIn(db.Model):  # type: ignore[name-defined,misc]
+    """A check-in on the day (core/checkin.py): started by a staff member, answered in patient mode
+    under a one-time token (only its hash is stored, cleared when used), judged by the rule set."""
+
+    __tablename__ = "check_ins"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"), nullable=True)
+    started_by: Mapped[str] = mapped_column(String(254))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    language: Mapped[str] = mapped_column(String(8))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    # The check-in's answers and the check-in rules that fired (health data: encrypted).
+    answers: Mapped[dict[str, Any] | None] = mapped_column(Encrypted, nullable=True)
+    fired: Mapped[list[dict[str, Any]] | None] = mapped_column(Encrypted, nullable=True)
+    level: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    ruleset_version: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    ruleset_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    rescreen_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class AuditEvent(db.Model):  # type: ignore[name-defined,misc]

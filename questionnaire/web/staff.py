@@ -19,7 +19,7 @@ from questionnaire.core.definition import QUESTIONNAIRE
 from questionnaire.core.rules import Ruleset
 from questionnaire.data import store
 from questionnaire.data.enums import StaffRole, SubmissionStatus
-from questionnaire.data.models import Staff, Submission
+from questionnaire.data.models import Staff, Submission, utcnow
 from questionnaire.operations import submissions
 from questionnaire.web.security import BadInput
 from questionnaire.web.staff_session import Reply, client_ip, staff_required, take_pending
@@ -117,11 +117,13 @@ def queue() -> Reply:
     filters: dict[str, Any] = {"status": status, "level_rank": ruleset().rank(level) if level else None,
                                "rule": rule, "date_from": parse_date(args.get("from")),
                                "date_to": parse_date(args.get("to"), end=True)}
+    if args.get("checked_in") == "today":   # check-in on the day (web/checkin.py): completed today, UTC
+        filters["checked_in"] = checked_in_today()
     size = 25
     rows = store.queue_page(**filters, after=_cursor(args.get("after")), size=size + 1)
     more = len(rows) > size
     rows = rows[:size]
-    keep: dict[str, Any] = {k: v for k, v in args.items() if k in ("level", "rule", "from", "to") and v}
+    keep: dict[str, Any] = {k: v for k, v in args.items() if k in ("level", "rule", "from", "to", "checked_in") and v}
     keep["status"] = status or "any"
     next_url = url_for("staff.queue", **keep, after=cursor_of(rows[-1])) if more and rows else None
     return render_template("staff/queue.html", rows=rows, counts=store.level_counts(status), next_url=next_url,
@@ -277,3 +279,9 @@ def delete_submission(reference: str) -> Reply:
         ref = submissions.delete_submission(sub, actor=g.staff.email, ip=client_ip())
         return render_template("staff/deleted.html", reference=ref)
     return render_template("staff/delete.html", sub=sub, form=form)
+
+
+def checked_in_today() -> tuple[datetime, datetime]:
+    """Today, as the queue's "checked in today" filter reads it: from midnight UTC to the next."""
+    start = datetime.combine(utcnow().date(), time.min, tzinfo=timezone.utc)
+    return start, start + timedelta(days=1)

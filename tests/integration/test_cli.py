@@ -36,7 +36,7 @@ def test_check_accepts_the_rules_file_with_a_one_line_summary(runner: Any) -> No
     assert len(lines) == 1
     summary = lines[0]
     assert summary.startswith(str(RULES_PATH))
-    assert "OK" in summary and "62 rules" in summary and "3 levels" in summary
+    assert "OK" in summary and "65 rules" in summary and "3 levels" in summary
     assert "NOT clinically signed off" in summary
     assert result.stderr == ""
 

@@ -41,10 +41,12 @@ POST_ACCESS: dict[str, frozenset[str]] = {
     "staff.add_note": ALL, "staff.set_status": ALL, "auth.change_password": ALL,
     "staff.admin_staff": ADMIN, "staff.admin_staff_action": ADMIN, "staff.export": ADMIN,
     "staff.delete_submission": ADMIN, "report.replay_candidate": FULL,
+    "checkin_desk.start": ALL,                                     # check-in on the day: ends the session
 }
 
-# Actions that remove the submission: tested on their own below, not in the walk of every action.
-DESTRUCTIVE = {"staff.delete_submission"}
+# Actions that remove the submission, or end the session (Start check-in): tested on their own (below,
+# and in test_checkin.py), not in the walk of every action.
+DESTRUCTIVE = {"staff.delete_submission", "checkin_desk.start"}
 
 # Distinctive answers that are not part of any flag: only the full answer set shows them.
 NOT_A_TRIGGER = {"injection_body_area": "Right shoulder blade", "blood_thinner_name": "Xarelto-Unique-Name",

@@ -329,3 +329,27 @@ def test_build_reports_every_fault_at_once() -> None:
 def test_the_shipped_definition_builds_without_faults() -> None:
     qn = build(PAGES_DEFINITION)
     assert set(qn.questions) == set(BY_ID)
+
+
+# --- check-in on the day (data-dictionary.md "check-in" rows; clinical-content.md A11, R9) ----------
+CHECKIN_DICTIONARY = """
+| page | id | type | values | when |
+|---|---|---|---|---|
+| check-in | checkin_health_changed | yn | | |
+| check-in | checkin_alcohol_drugs_12h | single | yes, no, prefer_private | |
+| check-in | checkin_eaten | yn | | treatment_types any of [blood_drip, not_sure] |
+"""
+CHECKIN_CONTRACT = parse_table(CHECKIN_DICTIONARY)
+
+
+def test_the_check_in_page_has_exactly_the_contracts_check_in_questions() -> None:
+    from questionnaire.core.checkin import CHECKIN_IDS, CHECKIN_PAGE, RULES_QUESTIONNAIRE
+    assert CHECKIN_IDS == tuple(row["id"] for row in CHECKIN_CONTRACT)
+    # Not a page of the patient form; the rules' questionnaire is the form's pages, then the check-in.
+    assert not set(CHECKIN_IDS) & set(QUESTIONNAIRE.questions)
+    assert [p.id for p in RULES_QUESTIONNAIRE.pages] == [p.id for p in QUESTIONNAIRE.pages] + ["check-in"]
+    for row in CHECKIN_CONTRACT:
+        q = RULES_QUESTIONNAIRE.questions[row["id"]]
+        assert q.page_id == CHECKIN_PAGE.id and q.kind == row["kind"] and q.values == row["values"]
+        assert q.shown_when == row["when"] and not q.optional and q.error
+        assert not RULES_QUESTIONNAIRE.is_safety(q)   # a form sent without a check-in is not "unanswered"

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.core.checkin import RULES_QUESTIONNAIRE
 from questionnaire.core.questions import Questionnaire
 from questionnaire.core.rules.catalogue import catalogue_lookup
 from questionnaire.core.rules.evaluator import Ruleset
@@ -175,7 +175,7 @@ def example_answers(example: Mapping[str, Any], base: Mapping[str, Any]) -> Any:
     return {**base, **answers}
 
 
-def answer_problems(answers: Any, qn: Questionnaire = QUESTIONNAIRE) -> list[str]:
+def answer_problems(answers: Any, qn: Questionnaire = RULES_QUESTIONNAIRE) -> list[str]:
     """Why a mapping of answers is not a valid answer set: unknown ids, impossible values."""
     if not isinstance(answers, Mapping):
         return ["answers must be an object of question ids and answers"]

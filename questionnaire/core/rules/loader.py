@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.core.checkin import RULES_QUESTIONNAIRE
 from questionnaire.core.questions import Questionnaire
 from questionnaire.core.rules.catalogue import translation_directories
 from questionnaire.core.rules.evaluator import Ruleset
@@ -16,7 +16,7 @@ from questionnaire.core.rules.reader import line_of, read_yaml
 from questionnaire.core.rules.validator import Validator
 
 
-def load_ruleset(path: str | Path = DEFAULT_PATH, questionnaire: Questionnaire = QUESTIONNAIRE, *,
+def load_ruleset(path: str | Path = DEFAULT_PATH, questionnaire: Questionnaire = RULES_QUESTIONNAIRE, *,
                  verify_sign_off: bool = True, languages: Iterable[str] = (),
                  translations: str | Path | Iterable[str | Path] | None = None) -> Ruleset:
     """Read, validate and compile a rules file; raise RulesFileError with every fault found.
@@ -42,7 +42,7 @@ def load_ruleset(path: str | Path = DEFAULT_PATH, questionnaire: Questionnaire =
                               translations=translations)
 
 
-def load_ruleset_bytes(raw: bytes, name: str, questionnaire: Questionnaire = QUESTIONNAIRE, *,
+def load_ruleset_bytes(raw: bytes, name: str, questionnaire: Questionnaire = RULES_QUESTIONNAIRE, *,
                        verify_sign_off: bool = True, languages: Iterable[str] = (),
                        translations: str | Path | Iterable[str | Path] | None = None) -> Ruleset:
     """load_ruleset() of a file's content already read (`name`: the file, as faults name it)."""

@@ -21,6 +21,9 @@ from questionnaire.data.store.sessions import (create_staff_session, find_staff_
 from questionnaire.data.store.staff import (LastAdministrator, all_staff, create_staff, deactivate_staff,
                                             normalise_email, reset_staff_otp, set_staff_password, staff_by_email,
                                             staff_by_id, staff_count, update_staff, use_otp_step)
+from questionnaire.data.store.checkins import (checked_in_between, checkin_by_id, checkins_for, complete_checkin,
+                                               create_rescreen_draft, find_open_checkin, rescreen_drafts_waiting,
+                                               rescreens_of, start_checkin, submission_by_id)
 from questionnaire.data.store.maintenance import ENCRYPTED_COLUMNS, purge_old_submissions, reencrypt_batch
 
 __all__ = [
@@ -35,4 +38,6 @@ __all__ = [
     "staff_count", "submission_by_reference", "submission_exists", "submission_for_draft", "submission_notes",
     "submissions_for_export", "submit", "token_hash", "touch_staff_session", "transaction", "update_staff",
     "use_otp_step",
+    "checked_in_between", "checkin_by_id", "checkins_for", "complete_checkin", "create_rescreen_draft",
+    "find_open_checkin", "rescreen_drafts_waiting", "rescreens_of", "start_checkin", "submission_by_id",
 ]

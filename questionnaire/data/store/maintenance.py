@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Text, func, literal, select, type_coerce, update
 
 from questionnaire.data.crypto import KeyError_, keyring
-from questionnaire.data.models import Draft, Note, Staff, StaffSession, Submission, SubmissionRule, utcnow
+from questionnaire.data.models import CheckIn, Draft, Note, Staff, StaffSession, Submission, SubmissionRule, utcnow
 from questionnaire.data.store import submissions
 from questionnaire.extensions import db
 
@@ -33,7 +33,7 @@ def purge_old_submissions(retention_days: Mapping[str, int], now: datetime | Non
 
 
 ENCRYPTED_COLUMNS = ((Draft, "answers"), (Submission, "answers"), (Submission, "fired"), (Note, "body"),
-                     (StaffSession, "pending"), (Staff, "otp_secret"))
+                     (StaffSession, "pending"), (Staff, "otp_secret"), (CheckIn, "answers"), (CheckIn, "fired"))
 
 
 def reencrypt_batch(current_key_id: str, batch: int = 200) -> int:

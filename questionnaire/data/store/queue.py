@@ -12,12 +12,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from questionnaire.data.crypto import keyring
 from questionnaire.data.models import QueueCount, Submission, SubmissionRule
+from questionnaire.data.store.checkins import checked_in_between
 from questionnaire.extensions import db
 
 
 def queue_page(*, status: str | None = None, level_rank: int | None = None, rule: str | None = None,
                date_from: datetime | None = None, date_to: datetime | None = None,
-               after: tuple[int, datetime, int] | None = None, size: int = 25) -> list[Submission]:
+               after: tuple[int, datetime, int] | None = None, size: int = 25,
+               checked_in: tuple[datetime, datetime] | None = None) -> list[Submission]:
     """One page of the queue: highest level first, oldest first.
 
     Keyset pagination on an index that starts with the filter and ends with the sort key
@@ -42,6 +44,8 @@ def queue_page(*, status: str | None = None, level_rank: int | None = None, rule
         query = query.where(created_col >= date_from)
     if date_to:
         query = query.where(created_col < date_to)
+    if checked_in is not None:   # "checked in today": the few submissions with a check-in in that span
+        query = query.where(Submission.id.in_(checked_in_between(*checked_in)))
     if after is not None:
         # One row-value comparison, which both databases turn into a range of the index. The same
         # condition spelt out with OR (rank > r OR rank = r AND created > c OR ...) is only a filter:

@@ -14,7 +14,7 @@ from questionnaire.core import fhir, flow
 from questionnaire.core.rules import Assessment, Ruleset
 from questionnaire.data.crypto import keyring
 from questionnaire.data.enums import SubmissionStatus
-from questionnaire.data.models import Delivery, Draft, Note, Submission, SubmissionRule, utcnow
+from questionnaire.data.models import CheckIn, Delivery, Draft, Note, Submission, SubmissionRule, utcnow
 from questionnaire.data.store.audit_log import audit
 from questionnaire.data.store.base import save
 from questionnaire.data.store.drafts import lock_draft
@@ -60,6 +60,7 @@ def submit(draft: Draft, ruleset: Ruleset, assessment: Assessment, *, stopped_ea
             fired=[fired_to_json(f, ruleset) for f in assessment.fired],
             ruleset_version=assessment.version, ruleset_sha256=assessment.sha256, questions_version=QUESTIONS_VERSION,
             language=draft.language, stopped_early=stopped_early, created_at=utcnow(), status=SubmissionStatus.NEW, version=1,
+            rescreen_of_id=draft.rescreen_of_id,
         )
         db.session.add(sub)
         try:
@@ -165,6 +166,10 @@ def delete_submissions(ids: list[int]) -> None:
                                                                                        Submission.status)):
         adjust_count(level, status, -int(n))
     db.session.execute(delete(Delivery).where(Delivery.submission_id.in_(ids)))
+    db.session.execute(delete(CheckIn).where(CheckIn.submission_id.in_(ids)))
+    for linked in (Submission, Draft):   # a rescreen's link to a deleted submission
+        db.session.execute(update(linked).where(linked.rescreen_of_id.in_(ids)).values(rescreen_of_id=None)
+                           .execution_options(synchronize_session=False))
     db.session.execute(delete(Note).where(Note.submission_id.in_(ids)))
     db.session.execute(delete(SubmissionRule).where(SubmissionRule.submission_id.in_(ids)))
     db.session.execute(delete(Draft).where(or_(Draft.submission_id.in_(ids), Draft.token_hash.in_(hashes))))
