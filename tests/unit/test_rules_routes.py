@@ -32,7 +32,7 @@ def test_the_route_scoped_rules_are_the_ones_expected() -> None:
     assert ROUTE_RULES == {"r_anaemia_severe_mah", "r_anaemia_severe_other", "r_blood_thinner_injection",
                            "r_blood_thinner_drip", "r_pfo_high_risk_route", "r_skin_site_problem",
                            "r_g6pd_unknown_mah", "r_g6pd_unknown", "r_listed_thinner_injection",
-                           "r_listed_thinner_other"}
+                           "r_listed_thinner_other", "r_checkin_not_eaten"}
 
 
 @pytest.mark.parametrize(("answers", "fires", "instead_of"), [
