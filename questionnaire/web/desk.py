@@ -14,6 +14,7 @@ from flask import current_app
 from questionnaire.core import desk
 from questionnaire.core.rules import Ruleset
 from questionnaire.core.rules.model import RULE_ID_IN_TEXT
+from questionnaire.data import store
 from questionnaire.data.enums import StaffRole
 from questionnaire.data.models import Submission, utcnow
 
@@ -30,8 +31,8 @@ def clinic_zone() -> zoneinfo.ZoneInfo:
 
 
 def local(moment: datetime | None) -> str:
-    """A moment as the clinic reads it: "2025-03-03 09:00"."""
-    return moment.astimezone(clinic_zone()).strftime("%Y-%m-%d %H:%M") if moment is not None else ""
+    """A moment as the clinic reads it: "2025-03-03 09:00 CET"."""
+    return moment.astimezone(clinic_zone()).strftime("%Y-%m-%d %H:%M %Z") if moment is not None else ""
 
 
 def long_date(day: date) -> str:
@@ -96,3 +97,17 @@ def queue_row(sub: Submission) -> dict[str, Any]:
 def sees_rule_ids(role: str) -> bool:
     """Clinicians and administrators may see a rule's id (in small print); the front desk reads words."""
     return role in (StaffRole.CLINICIAN, StaffRole.ADMIN)
+
+
+def start_here() -> list[dict[str, Any]]:
+    """The queue's shortcuts, one click each: the newest urgent case, and the oldest case of each other
+    level that holds booking (overdue first in line), when there is one waiting."""
+    rs, out = ruleset(), []
+    for lv in rs.levels:
+        if not lv.holds_booking:
+            continue
+        sub = store.first_waiting(rs.rank(lv.id), newest=lv.stops_form)
+        if sub is not None:
+            out.append({"label": f"Newest {lv.id.replace('_', ' ')}" if lv.stops_form
+                        else f"Oldest {lv.id.replace('_', ' ')}", **queue_row(sub)})
+    return out

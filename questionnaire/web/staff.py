@@ -131,6 +131,7 @@ def queue() -> Reply:
     return render_template("staff/queue.html", rows=[desk.queue_row(s) for s in rows], counts=store.level_counts(status),
                            next_url=next_url, filters=keep, not_found=ref if ref else None,
                            first_page=not args.get("after"), newest=store.newest_submission_id(),
+                           start=desk.start_here(),
                            zone=current_app.config["CLINIC_TIMEZONE"])
 
 

@@ -63,7 +63,7 @@ def call_sheet() -> Reply:
 def new_count() -> Reply:
     """How many submissions arrived after the newest one a queue page showed (`after`): JSON, no
     patient data, and not counted as activity (the page polls it)."""
-    after = whole_number(request.args.get("after"))
+    after = whole_number(request.args.get("after", "0"))
     if after is None:
         abort(400)
     response: Response = jsonify({"count": store.submissions_after(after)})

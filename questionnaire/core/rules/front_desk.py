@@ -38,7 +38,8 @@ class FrontDeskChecks(Checks):
         """A rule's title and front_desk words (missing keys are reported by the rule's key check)."""
         title = self.desk_text(item, "title", rid, "title") if "title" in item else ""
         raw = item.get("front_desk")
-        if "front_desk" not in item or not self.keys(raw, FRONT_DESK_KEYS, FRONT_DESK_KEYS, "front_desk", rid):
+        if "front_desk" not in item or not self.keys(raw, FRONT_DESK_KEYS, FRONT_DESK_KEYS, "front_desk", rid) \
+                or not isinstance(raw, Mapping):
             return title, FrontDesk("", "", "")
         return title, FrontDesk(*(self.desk_text(raw, key, rid, f"front_desk {key}") if key in raw else ""
                                   for key in ("say", "do_not_say", "goes_to")))

@@ -60,3 +60,10 @@ def newest_submission_id() -> int:
 def submissions_after(last_id: int) -> int:
     """How many submissions arrived after the one numbered `last_id` (a range of the primary key)."""
     return int(db.session.scalar(select(func.count()).select_from(Submission).where(Submission.id > last_id)) or 0)
+
+
+def first_waiting(level_rank: int, *, newest: bool) -> Submission | None:
+    """The newest (or oldest) new submission of a level: one end of a range of ix_submissions_status_queue."""
+    order = (Submission.created_at.desc(), Submission.id.desc()) if newest else (Submission.created_at, Submission.id)
+    query = select(Submission).where(Submission.status == SubmissionStatus.NEW, Submission.level_rank == level_rank)
+    return db.session.scalar(query.order_by(*order).limit(1))

@@ -31,8 +31,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('submissions', schema=None) as batch_op:
-        batch_op.drop_column('assigned_at')
-        batch_op.drop_column('assigned_to')
+    # Not batch mode: on SQLite it would copy submissions into a new table and drop the old one, and
+    # dropping it (foreign keys on) deletes every row that cascades from it (notes, rule index, calls).
+    # ALTER TABLE ... DROP COLUMN (SQLite 3.35 and later, PostgreSQL) leaves the rows alone.
+    op.drop_column('submissions', 'assigned_at')
+    op.drop_column('submissions', 'assigned_to')
     op.drop_index('ix_call_attempts_submission_id', table_name='call_attempts')
     op.drop_table('call_attempts')
