@@ -88,6 +88,7 @@ def test_front_desk_morning(page: Page, browser: Browser, live_server: LiveServe
     expect(page.locator("h1")).to_have_text("Queue")
 
     # Only new submissions; the top row is the oldest urgent one.
+    page.get_by_text("Filters", exact=True).click()     # the filters fold away (a <details>)
     page.get_by_label("Status").select_option("new")
     page.locator("form.filters").filter(has=page.get_by_label("Status")).get_by_role("button", name="Filter").click()
     page.wait_for_url(re.compile(r"status=new"))
