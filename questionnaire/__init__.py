@@ -51,7 +51,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from questionnaire import cli
     from questionnaire.operations import announce
-    from questionnaire.web import auth, interop, pages, patient, report, staff, staff_admin  # noqa: F401  # staff_admin: its views join staff.bp
+    from questionnaire.web import (auth, interop, pages, patient, report, staff, staff_admin,  # noqa: F401
+                                   staff_desk)  # staff_admin, staff_desk: their views join staff.bp
     from questionnaire.web.i18n import current_language, install_template_gettext, text_in
     security.init_app(app)
     app.register_blueprint(patient.bp)

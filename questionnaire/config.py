@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+import zoneinfo
 
 from flask import Flask
 
@@ -32,6 +33,9 @@ DEFAULTS: dict[str, Any] = {
     "REGULATORY_MARKET": "",
     "REGULATORY_NOTICE": {},
     "CONTACT_WORKING_DAYS": 2,
+    # The clinic's time zone (an IANA name such as "Europe/Madrid"): staff pages show times in it and
+    # count the "within N working days" promise in its days.
+    "CLINIC_TIMEZONE": "UTC",
     "DRAFT_TTL_HOURS": 24,
     # After sending, this browser can show (and print) the answers and outcome for so long; then it
     # forgets them, so that the next person on a shared device cannot read them.
@@ -120,10 +124,24 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     elif not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _local_secret(app)
     _regulatory_notice(app)
+    _clinic_timezone(app)
     _frame_ancestors(app)
     _secret_key_fallbacks(app)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=int(app.config["DRAFT_TTL_HOURS"]))
     _encryption(app)
+
+
+def _clinic_timezone(app: Flask) -> None:
+    """FLASK_CLINIC_TIMEZONE must name a time zone this machine knows (IANA, e.g. "Europe/Madrid")."""
+    name = str(app.config.get("CLINIC_TIMEZONE") or "").strip()
+    try:
+        if not name:
+            raise ValueError
+        zoneinfo.ZoneInfo(name)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        raise ConfigError(f"FLASK_CLINIC_TIMEZONE {name!r} is not a time zone: use an IANA name such as "
+                          "\"Europe/Madrid\" or \"America/New_York\" (default UTC)") from None
+    app.config["CLINIC_TIMEZONE"] = name
 
 
 def _secret_key_fallbacks(app: Flask) -> None:

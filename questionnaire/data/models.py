@@ -119,6 +119,9 @@ class Submission(db.Model):  # type: ignore[name-defined,misc]
     # A rescreen: the earlier submission whose check-in said the patient's health changed (from the draft).
     # (No foreign key: see Draft.rescreen_of_id.)
     rescreen_of_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    # Who on the staff took the case on ("assign to me"): an email, as status_by.
+    assigned_to: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (
         # The staff queue: highest level first, oldest first, keyset-paginated on this index.
@@ -182,6 +185,17 @@ class Note(db.Model):  # type: ignore[name-defined,misc]
     author: Mapped[str] = mapped_column(String(254))
     body: Mapped[str] = mapped_column(Encrypted)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CallAttempt(db.Model):  # type: ignore[name-defined,misc]
+    """One attempt to reach the patient by phone (the call log): append-only, no free text (a note says more)."""
+
+    __tablename__ = "call_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
+    outcome: Mapped[str] = mapped_column(String(20))   # a key of core.desk.CALL_OUTCOMES
+    caller: Mapped[str] = mapped_column(String(254))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Staff(db.Model):  # type: ignore[name-defined,misc]

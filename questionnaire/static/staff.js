@@ -30,3 +30,25 @@
   });
   start();
 })();
+
+// The queue: every 60 seconds, ask how many submissions arrived since the page was shown, and offer a
+// reload (never reload by itself: a half-typed filter or reference would be lost). Without this file
+// the notice simply stays hidden. The count does not count as activity, so idle sign-out still holds.
+(function () {
+  "use strict";
+  var notice = document.getElementById("new-submissions");
+  if (!notice || !window.fetch) { return; }
+  var url = notice.getAttribute("data-count-url");
+  var text = notice.querySelector(".new-submissions__text");
+  function poll() {
+    window.fetch(url, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) {
+        if (data && data.count > 0) {
+          text.textContent = data.count + (data.count === 1 ? " new submission:" : " new submissions:");
+          notice.hidden = false;
+        }
+      }).catch(function () {});
+  }
+  window.setInterval(poll, Number(notice.getAttribute("data-poll-seconds") || 60) * 1000);
+})();

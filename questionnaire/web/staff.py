@@ -16,11 +16,13 @@ from wtforms.validators import InputRequired, Length
 
 from questionnaire.core import flow, replay
 from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.core.desk import CALL_OUTCOMES, flag_words
 from questionnaire.core.rules import Ruleset
 from questionnaire.data import store
 from questionnaire.data.enums import StaffRole, SubmissionStatus
 from questionnaire.data.models import Staff, Submission, utcnow
 from questionnaire.operations import submissions
+from questionnaire.web import desk
 from questionnaire.web.security import BadInput
 from questionnaire.web.staff_session import Reply, client_ip, staff_required, take_pending
 
@@ -44,7 +46,9 @@ def no_store(response: Response) -> Response:
 
 @bp.context_processor
 def staff_context() -> dict[str, Any]:
-    return {"statuses": STATUSES, "ruleset": ruleset(), "me": g.get("staff")}
+    me = g.get("staff")
+    return {"statuses": STATUSES, "ruleset": ruleset(), "me": me, "local": desk.local,
+            "show_ids": me is not None and desk.sees_rule_ids(me.role)}
 
 
 # --- the queue ---------------------------------------------------------------------------------
@@ -126,8 +130,11 @@ def queue() -> Reply:
     keep: dict[str, Any] = {k: v for k, v in args.items() if k in ("level", "rule", "from", "to", "checked_in") and v}
     keep["status"] = status or "any"
     next_url = url_for("staff.queue", **keep, after=cursor_of(rows[-1])) if more and rows else None
-    return render_template("staff/queue.html", rows=rows, counts=store.level_counts(status), next_url=next_url,
-                           filters=keep, not_found=ref if ref else None, first_page=not args.get("after"))
+    return render_template("staff/queue.html", rows=[desk.queue_row(s) for s in rows], counts=store.level_counts(status),
+                           next_url=next_url, filters=keep, not_found=ref if ref else None,
+                           first_page=not args.get("after"), newest=store.newest_submission_id(),
+                           start=desk.start_here(),
+                           zone=current_app.config["CLINIC_TIMEZONE"])
 
 
 # --- one submission ----------------------------------------------------------------------------
@@ -166,7 +173,10 @@ def _detail(sub: Submission, **extra: Any) -> dict[str, Any]:
             # Stored before submissions kept their rules' notes: the current rule set's words.
             about = {"note": rule.staff_note, "evidence": rule.evidence,
                      "sources": [[s, rs.sources.get(s, "")] for s in rule.sources]}
+        if not desk.sees_rule_ids(staff.role):
+            about["note"] = desk.names_in_words(about["note"], rs)
         fired.append({"id": f["id"], "level": f["level"], **about, "terms": f.get("terms", []),
+                      "title": flag_words(f, rs).title,
                       "triggers": [(q, v) for q, v in triggers if q is not None]})
     full = staff.role in FULL_ANSWERS
     groups = []
@@ -174,7 +184,13 @@ def _detail(sub: Submission, **extra: Any) -> dict[str, Any]:
         groups = flow.answers_by_page(sub.answers)
     # A submission judged by an older rule set: show what the current rules would say.
     current = replay.reassess(sub, rs) if sub.ruleset_sha256 != rs.sha256 else None
-    return {"sub": sub, "fired": fired, "full": full, "groups": groups, "notes": store.submission_notes(sub),
+    notes, calls = store.submission_notes(sub), store.calls_for(sub)
+    # Notes and contact attempts in one timeline, oldest first.
+    timeline = sorted([("note", n.created_at, n) for n in notes] + [("call", c.at, c) for c in calls],
+                      key=lambda item: item[1])
+    return {"sub": sub, "fired": fired, "full": full, "groups": groups, "notes": notes, "timeline": timeline,
+            "card": desk.action_card(sub), "outcomes": CALL_OUTCOMES,
+            "current_titles": [rs.rule(r).title for r in current.rule_ids] if current is not None else [],
             "current": current, "deliveries": store.deliveries_for(sub), "action_form": FlaskForm(formdata=None),
             "questions": QUESTIONNAIRE.questions, "contact": {k: sub.answers.get(k) for k in CONTACT_IDS},
             "questions_version": store.QUESTIONS_VERSION,

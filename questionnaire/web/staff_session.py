@@ -49,8 +49,9 @@ def load_session() -> tuple[StaffSession | None, Staff | None]:
     return row, staff
 
 
-def staff_required(*roles: StaffRole) -> Callable[[F], F]:
-    """Only signed-in staff (of these roles, if given) reach the view."""
+def staff_required(*roles: StaffRole, touch: bool = True) -> Callable[[F], F]:
+    """Only signed-in staff (of these roles, if given) reach the view. With touch=False the request
+    does not count as activity (a page's background poll must not keep an idle session alive)."""
 
     def decorate(view: F) -> F:
         @functools.wraps(view)
@@ -64,7 +65,7 @@ def staff_required(*roles: StaffRole) -> Callable[[F], F]:
             if staff.must_change_password and request.endpoint not in ("auth.change_password", "auth.sign_out"):
                 return redirect(url_for("auth.change_password"))
             g.staff, g.staff_session = staff, row
-            if (utcnow() - row.last_seen_at).total_seconds() > 15:
+            if touch and (utcnow() - row.last_seen_at).total_seconds() > 15:
                 store.touch_staff_session(row)
             return view(*args, **kwargs)
 

@@ -88,16 +88,19 @@ def test_front_desk_morning(page: Page, browser: Browser, live_server: LiveServe
     expect(page.locator("h1")).to_have_text("Queue")
 
     # Only new submissions; the top row is the oldest urgent one.
+    page.get_by_text("Filters", exact=True).click()     # the filters fold away (a <details>)
     page.get_by_label("Status").select_option("new")
     page.locator("form.filters").filter(has=page.get_by_label("Status")).get_by_role("button", name="Filter").click()
     page.wait_for_url(re.compile(r"status=new"))
     first_row = page.locator("table tbody tr").first
     expect(first_row.locator(".tag")).to_have_text("Urgent")
-    expect(first_row.get_by_role("link")).to_have_text(urgent)
-    first_row.get_by_role("link").click()
+    expect(first_row).to_contain_text(urgent)
+    expect(first_row.locator("td").first.get_by_role("link")).to_have_text("Morgan <b>Test</b>")
+    first_row.locator("td").first.get_by_role("link").click()
     page.wait_for_url(re.compile(rf"/staff/submissions/{urgent}$"))
     expect(page.locator("h1")).to_contain_text(urgent)
-    expect(page.locator("main")).to_contain_text("r_urgent_chest_pain_now")
+    expect(page.locator("main")).to_contain_text("Chest pain or tightness right now")   # in words, not by id
+    expect(page.locator("main")).not_to_contain_text("r_urgent_chest_pain_now")
     expect(page.locator("main")).to_contain_text("Morgan <b>Test</b>")   # shown as typed, not as markup
     expect(page.locator("main b")).to_have_count(0)
 

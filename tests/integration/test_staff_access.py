@@ -36,12 +36,14 @@ GET_ACCESS: dict[str, frozenset[str]] = {
     "staff.admin_staff": ADMIN, "staff.audit_log": ADMIN, "staff.export": ADMIN, "interop.bundle": ADMIN,
     "staff.delete_submission": ADMIN,
     "report.report": FULL, "report.csv_download": FULL,            # the medical director's report
+    "staff.call_sheet": ALL, "staff.new_count": ALL,                # the front desk's call sheet, the queue's poll
 }
 POST_ACCESS: dict[str, frozenset[str]] = {
     "staff.add_note": ALL, "staff.set_status": ALL, "auth.change_password": ALL,
     "staff.admin_staff": ADMIN, "staff.admin_staff_action": ADMIN, "staff.export": ADMIN,
     "staff.delete_submission": ADMIN, "report.replay_candidate": FULL,
     "checkin_desk.start": ALL,                                     # check-in on the day: ends the session
+    "staff.record_call": ALL, "staff.assign_to_me": ALL,            # the call log, "assign to me"
 }
 
 # Actions that remove the submission, or end the session (Start check-in): tested on their own (below,
@@ -178,12 +180,14 @@ def _post_data(endpoint: str, app: Flask, reference: str, n: int) -> dict[str, A
         "staff.admin_staff_action": {},
         "staff.export": {"columns": "reference"},
         "report.replay_candidate": {},                       # no file: the page says so
+        "staff.record_call": {"outcome": "voicemail"},
+        "staff.assign_to_me": {},
     }[endpoint]
 
 
 ALLOWED_POST_STATUS = {"staff.add_note": 303, "staff.set_status": 303, "auth.change_password": 400,
                        "staff.admin_staff": 200, "staff.admin_staff_action": 303, "staff.export": 200,
-                       "report.replay_candidate": 400}
+                       "report.replay_candidate": 400, "staff.record_call": 303, "staff.assign_to_me": 303}
 
 
 def test_each_role_can_do_exactly_the_actions_its_matrix_allows(clinic: Clinic) -> None:
@@ -212,11 +216,12 @@ def test_each_role_can_do_exactly_the_actions_its_matrix_allows(clinic: Clinic) 
 def test_front_desk_sees_contact_flags_triggers_notes_and_status_but_not_every_answer(clinic: Clinic) -> None:
     page = clinic.clients["front_desk"].get(f"/staff/submissions/{clinic.reference}").get_data(as_text=True)
     for shown in ("Alex Example", "0161 496 0001", "alex@example.com", "Morning",   # contact and preferred time
-                  "r_blood_thinner_injection", "Do you take a medicine that thins your blood",  # flag, trigger
+                  "Takes a blood thinner, injection possible", "Do you take a medicine that thins your blood",  # flag, trigger
                   'id="notes"', 'name="status"', "Staff note:"):
         assert shown in page, shown
     # The free text that raised r_other_info is a triggering answer, so the front desk reads it.
-    assert "r_other_info" in page and "Please call after lunch" in page
+    assert "Patient wrote something else the clinic should know" in page and "Please call after lunch" in page
+    assert "r_blood_thinner_injection" not in page and "r_other_info" not in page     # flags in words, not by id
     for hidden in ("All answers", *NOT_A_TRIGGER.values(), f"/staff/submissions/{clinic.reference}/print"):
         assert hidden not in page, hidden
 

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.usefixtures(cheap_hashing.__name__)
 _ = clock   # a fixture, used by name
 
 LEVELS = ("urgent", "discuss_before_booking", "mention_at_consultation", "none")
-COUNT = re.compile(r'<li><span class="tag tag--([a-z_]+)">[^<]*</span> (\d+)</li>')
+COUNT = re.compile(r'<span class="tag tag--([a-z_]+)">[^<]*</span> (\d+)<span class="visually-hidden">')
 
 
 def signed_in_as(app: Flask, role: str = "front_desk") -> FlaskClient:

@@ -140,6 +140,8 @@ def test_a_new_rule_reports_where_it_would_fire(tmp_path: Path) -> None:
     when: {q: blood_thinner, in: [yes, not_sure]}
     patient_message: [MSG_M]
     staff_note: Any blood thinner.
+    title: Any blood thinner
+    front_desk: {say: Thank you., do_not_say: Never give advice about medicines., goes_to: the clinician at the visit}
     sources: [S13]
     evidence: C
 """

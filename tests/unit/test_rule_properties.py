@@ -178,7 +178,8 @@ ODD_RULES = """
     when: {not: {q: other_concerns, only_says: nothing_to_add}}
 """
 ODD_FIELDS = ("    level: mention_at_consultation\n    patient_message: [MSG_M]\n    staff_note: Test.\n"
-              "    sources: [S1]\n    evidence: X\n")
+              "    sources: [S1]\n    evidence: X\n    title: Test\n"
+              "    front_desk: {say: Test., do_not_say: Test., goes_to: a clinician}\n")
 
 
 @pytest.fixture(scope="module")

@@ -360,8 +360,8 @@ def test_an_unknown_key_in_a_rule_is_refused(tmp_path: Path) -> None:
                               "  - id: r_g6pd_known\n    level: discuss_before_booking\n    severity: high\n",
                               at="severity")
     assert_one_error(path, line, "r_g6pd_known",
-                     "unknown key 'severity' in a rule (allowed: evidence, id, level, patient_message, same_day, "
-                     "sources, staff_note, when)")
+                     "unknown key 'severity' in a rule (allowed: evidence, front_desk, id, level, patient_message, "
+                     "same_day, sources, staff_note, title, when)")
 
 
 def test_an_unknown_top_level_key_is_refused(tmp_path: Path) -> None:

@@ -26,13 +26,18 @@ RULESET_KEYS = {"name", "version", "status", "sign_off"}
 SIGN_OFF_KEYS = {"by", "date", "content_sha256"}
 # What the content hash leaves out: the fields a sign-off itself writes.
 UNSIGNED_KEYS = ("status", "sign_off")
-LEVEL_KEYS = {"id", "title", "outcome", "holds_booking", "stops_form"}
+LEVEL_KEYS = {"id", "title", "outcome", "holds_booking", "stops_form", "front_desk"}
 # `message`: the generic message whose words this level's outcome already says (not repeated on
 # the outcome page); `same_day`: another title and outcome for rules of this level marked same_day
 # (get medical advice today rather than call an emergency number).
 OPTIONAL_LEVEL_KEYS = {"message", "same_day"}
 OUTCOME_KEYS = {"title", "outcome"}
-RULE_KEYS = {"id", "level", "when", "patient_message", "staff_note", "sources", "evidence"}
+NO_FLAGS_KEYS = OUTCOME_KEYS | {"front_desk"}
+RULE_KEYS = {"id", "level", "when", "patient_message", "staff_note", "sources", "evidence", "title", "front_desk"}
+# A rule's plain words for the front desk (not clinicians): what to say, what never to say, who the case goes to.
+FRONT_DESK_KEYS = {"say", "do_not_say", "goes_to"}
+# No rule id in a text for the front desk: flags are named there in words (the rule's title).
+RULE_ID_IN_TEXT = re.compile(r"(?<![\w])r_[a-z0-9_]+")
 OPTIONAL_RULE_KEYS = {"same_day"}
 TERM_LIST_KEYS = {"title", "terms", "sources"}
 OPTIONAL_TERM_LIST_KEYS = {"match"}
@@ -52,6 +57,16 @@ class Level:
     stops_form: bool
     message: str | None = None          # the generic message this outcome already says
     same_day: Level | None = None       # the title and outcome of this level's same-day rules
+    front_desk: str = ""                # what the front desk does with a submission of this level
+
+
+@dataclass(frozen=True)
+class FrontDesk:
+    """A rule's plain words for the front desk."""
+
+    say: str
+    do_not_say: str
+    goes_to: str
 
 
 @dataclass(frozen=True)
@@ -73,6 +88,9 @@ class Rule:
     same_day: bool = False
     # The term lists its `mentions` tests look for, by question: what staff are told was found.
     term_tests: tuple[tuple[str, tuple[TermList, ...]], ...] = field(default=(), compare=False, repr=False)
+    # The flag named in words (the front desk never sees the id), and its words for the front desk.
+    title: str = ""
+    front_desk: FrontDesk = FrontDesk("", "", "")
 
     def found_terms(self, answers: Mapping[str, Any]) -> tuple[str, ...]:
         """The terms this rule's `mentions` tests find in the answers, each once."""

@@ -8,10 +8,11 @@ from typing import Any
 
 from questionnaire.core.conditions import (MULTI_OPS, NUMBER_OPS, ConditionError, Predicate, compile_condition,
                                            references, rule_references, walk)
-from questionnaire.core.rules.checks import Checks, example_answers
+from questionnaire.core.rules.checks import example_answers
 from questionnaire.core.rules.evaluator import Ruleset
+from questionnaire.core.rules.front_desk import FrontDeskChecks
 from questionnaire.core.rules.model import (GRADE, LEVEL_KEYS, MESSAGE_ENTRY_KEYS, MESSAGE_ID, NO_LEVEL,
-                                            OPTIONAL_LEVEL_KEYS, OPTIONAL_RULE_KEYS, OPTIONAL_TERM_LIST_KEYS,
+                                            NO_FLAGS_KEYS, OPTIONAL_LEVEL_KEYS, OPTIONAL_RULE_KEYS, OPTIONAL_TERM_LIST_KEYS,
                                             OPTIONAL_TOP_KEYS, OUTCOME_KEYS, PLACEHOLDER, RULE_KEYS, RULESET_KEYS,
                                             SIGN_OFF_KEYS, STATUSES, TERM_LIST_KEYS, TERMS_PLACEHOLDER, TOP_KEYS,
                                             Level, Rule, RulesFileError)
@@ -19,7 +20,7 @@ from questionnaire.core.rules.reader import LineMap, content_sha256, line_of
 from questionnaire.core.terms import MATCHES, TermList, term_problem
 
 
-class Validator(Checks):
+class Validator(FrontDeskChecks):
     """Checks a parsed rules file against itself and the questionnaire; run() gives the Ruleset or
     raises RulesFileError with every fault found."""
 
@@ -125,7 +126,8 @@ class Validator(Checks):
             out.append(Level(level_id, self.text(lv, "title", None, f"level {level_id} title", True),
                              self.text(lv, "outcome", None, f"level {level_id} outcome", True),
                              lv.get("holds_booking") is True, lv.get("stops_form") is True,
-                             message if isinstance(message, str) else None, same_day))
+                             message if isinstance(message, str) else None, same_day,
+                             self.level_desk(lv, f"level {level_id}")))
         return out
 
     def level_messages(self, raw: Any, levels: Sequence[Level], messages: Mapping[str, str]) -> None:
@@ -176,10 +178,11 @@ class Validator(Checks):
         return out
 
     def no_flags(self, obj: Any) -> Level:
-        if obj is None or not self.keys(obj, OUTCOME_KEYS, OUTCOME_KEYS, "no_flags"):
+        if obj is None or not self.keys(obj, NO_FLAGS_KEYS, NO_FLAGS_KEYS, "no_flags"):
             return Level(NO_LEVEL, "", "", False, False)
         return Level(NO_LEVEL, self.text(obj, "title", None, "no_flags title", True),
-                     self.text(obj, "outcome", None, "no_flags outcome", True), False, False)
+                     self.text(obj, "outcome", None, "no_flags outcome", True), False, False,
+                     front_desk=self.level_desk(obj, "no_flags"))
 
     def named_texts(self, obj: Any, what: str, patient: bool, pattern: re.Pattern[str] | None) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -236,6 +239,7 @@ class Validator(Checks):
             if "evidence" in item and not GRADE.match(evidence):
                 self.error(line_of(item, "evidence"), rid, f"evidence {evidence!r} must be a grade A, B, C, D or X (or B/C)")
             staff_note = self.text(item, "staff_note", rid, "staff_note")
+            title, desk = self.rule_desk(item, rid)
             term_tests = tuple((sub["q"], tuple(term_lists[n] for n in ([sub["mentions"]] if isinstance(
                 sub["mentions"], str) else sub["mentions"]) if n in term_lists))
                 for sub in walk(item.get("when")) if "q" in sub and "mentions" in sub)
@@ -256,7 +260,7 @@ class Validator(Checks):
             out.append(Rule(rid, str(level), item["when"], tuple(msg_ids), staff_note,
                             tuple(map(str, srcs)), evidence, questions, predicate,
                             tuple(conditions) if conditional else (), tuple(checks) if conditional else (),
-                            same_day is True, term_tests))
+                            same_day is True, term_tests, title, desk))
         return out
 
     def patient_messages(self, entries: list[Any], rid: str, messages: Mapping[str, str],

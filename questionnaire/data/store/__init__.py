@@ -7,6 +7,8 @@ transaction commits once (an operation's writes and its audit row together, or n
 
 from questionnaire.data.store.base import in_transaction, save, token_hash, transaction
 from questionnaire.data.store.audit_log import EMAIL_MAX, audit, audit_events, audit_events_for_export
+from questionnaire.data.store.calls import (assign, calls_for, first_waiting, newest_submission_id, record_call, submissions_after,
+                                            waiting_for_a_call)
 from questionnaire.data.store.drafts import (create_draft, delete_draft, find_draft, lock_draft, purge_expired_drafts,
                                              renew_draft_token, retired_token, save_page, set_draft_language)
 from questionnaire.data.store.queue import (adjust_count, level_counts, queue_page, rule_counts,
@@ -28,7 +30,8 @@ from questionnaire.data.store.maintenance import ENCRYPTED_COLUMNS, purge_old_su
 
 __all__ = [
     "ENCRYPTED_COLUMNS", "EMAIL_MAX", "LastAdministrator", "QUESTIONS_VERSION", "REFERENCE_ALPHABET",
-    "add_note", "adjust_count", "all_staff", "audit", "audit_events", "audit_events_for_export", "change_status",
+    "add_note", "adjust_count", "assign", "calls_for", "first_waiting", "newest_submission_id", "record_call", "submissions_after",
+    "waiting_for_a_call", "all_staff", "audit", "audit_events", "audit_events_for_export", "change_status",
     "create_draft", "create_staff", "create_staff_session", "deactivate_staff", "delete_draft", "delete_submission",
     "delete_submissions", "deliveries_for", "find_draft", "find_staff_session", "fired_to_json", "in_transaction",
     "level_counts", "lock_draft", "new_reference", "normalise_email", "purge_expired_drafts",

@@ -14,7 +14,7 @@ from questionnaire.core import fhir, flow
 from questionnaire.core.rules import Assessment, Ruleset
 from questionnaire.data.crypto import keyring
 from questionnaire.data.enums import SubmissionStatus
-from questionnaire.data.models import CheckIn, Delivery, Draft, Note, Submission, SubmissionRule, utcnow
+from questionnaire.data.models import CallAttempt, CheckIn, Delivery, Draft, Note, Submission, SubmissionRule, utcnow
 from questionnaire.data.store.audit_log import audit
 from questionnaire.data.store.base import save
 from questionnaire.data.store.drafts import lock_draft
@@ -104,6 +104,10 @@ def fired_to_json(f: Any, ruleset: Ruleset | None = None) -> dict[str, Any]:
         # The note as the rule set wrote it for these answers ({terms} filled in).
         out.update(staff_note=getattr(f, "staff_note", None) or rule.staff_note, evidence=rule.evidence,
                    sources=[[s, ruleset.sources.get(s, "")] for s in rule.sources])
+        # The flag in words and the front desk's words, as they were (the queue's reason, the action card).
+        if rule.title:
+            out.update(title=rule.title, front_desk={"say": rule.front_desk.say, "do_not_say": rule.front_desk.do_not_say,
+                                                     "goes_to": rule.front_desk.goes_to})
     return out
 
 
@@ -171,6 +175,7 @@ def delete_submissions(ids: list[int]) -> None:
         db.session.execute(update(linked).where(linked.rescreen_of_id.in_(ids)).values(rescreen_of_id=None)
                            .execution_options(synchronize_session=False))
     db.session.execute(delete(Note).where(Note.submission_id.in_(ids)))
+    db.session.execute(delete(CallAttempt).where(CallAttempt.submission_id.in_(ids)))
     db.session.execute(delete(SubmissionRule).where(SubmissionRule.submission_id.in_(ids)))
     db.session.execute(delete(Draft).where(or_(Draft.submission_id.in_(ids), Draft.token_hash.in_(hashes))))
     db.session.execute(delete(Submission).where(Submission.id.in_(ids)))

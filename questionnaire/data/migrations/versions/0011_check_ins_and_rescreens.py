@@ -2,15 +2,14 @@
 submissions.rescreen_of_id (a rescreen's link to the earlier submission)
 
 Revision ID: 0011
-Revises: 0008 (written beside 0009 and 0010 on other branches: when they are merged, set
-down_revision to the newest of them, '0010', so that the chain stays linear)
+Revises: 0009
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0011'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
