@@ -4,6 +4,7 @@ sent with a bad token keeps what was typed."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.usefixtures(cheap_hashing.__name__)
 
 SECRET_TEXT = "SELECT contact_phone FROM submissions WHERE CANARY-ERR-7f3a"
 GIVEAWAYS = ("Traceback", "File \"", "CANARY-ERR-7f3a", "SELECT ", "sqlalchemy", "werkzeug", "psycopg", "sqlite3",
-             "/work/", ".py", "RuntimeError", "OperationalError", "Exception", "The CSRF token", "csrf_token is",
+             str(Path(__file__).resolve().parents[2]), ".py", "RuntimeError", "OperationalError", "Exception", "The CSRF token", "csrf_token is",
              "Werkzeug", "Python", "debugger")
 
 
