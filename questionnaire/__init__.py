@@ -51,10 +51,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from questionnaire import cli
     from questionnaire.operations import announce
-    from questionnaire.web import auth, interop, pages, patient, report, staff, staff_admin  # noqa: F401  # staff_admin: its views join staff.bp
+    from questionnaire.web import auth, callback, interop, pages, patient, report, staff, staff_admin, staff_search  # noqa: F401  # staff_admin, staff_search: their views join staff.bp
     from questionnaire.web.i18n import current_language, install_template_gettext, text_in
     security.init_app(app)
     app.register_blueprint(patient.bp)
+    app.register_blueprint(callback.bp)   # the urgent page's optional callback number
     app.register_blueprint(pages.bp)   # the footer pages (privacy, accessibility, contact) and the favicon
     csrf.exempt(patient.bp)   # every patient form checks its own token and keeps what was typed
     app.register_blueprint(auth.bp)
