@@ -29,14 +29,13 @@ class CallbackForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
 
 def phone_error(value: str) -> str | None:
     if not value:
-        return gettext("Enter a phone number, or leave this part of the page")
+        return str(gettext("Enter a phone number, or leave this part of the page"))
     if not PHONE.match(value) or len(search.digits(value)) < search.MIN_PHONE_DIGITS:
-        return gettext("Enter a phone number, like 0161 496 0000 or +34 600 000 000")
+        return str(gettext("Enter a phone number, like 0161 496 0000 or +34 600 000 000"))
     return None
 
 
 @bp.post("/get-help-now/callback")
-@csrf.exempt   # the form checks its own token and keeps what was typed
 def leave_number() -> Reply:
     sub = sent_submission()
     if sub is None:
@@ -54,3 +53,6 @@ def leave_number() -> Reply:
                                callback_value=value), 400
     leave_callback_number(sub, value, ip=request.remote_addr)
     return redirect(url_for("patient.emergency") + "#callback", code=303)
+
+
+csrf.exempt(bp)   # the form checks its own token and keeps what was typed
