@@ -27,6 +27,8 @@ def _row(sub: Submission) -> dict[str, Any]:
 @bp.get("/search")
 @staff_required()
 def search_view() -> Reply:
+    if "q" not in request.args:
+        return render_template("staff/search.html", q="", rows=[], error=None, kind=None, limit=search.RESULTS)
     text = (request.args.get("q") or "").strip()[:search.MAX_QUERY_LENGTH]
     found: list[Submission] = []
     reference = normalise_reference(text) if text else ""

@@ -30,7 +30,7 @@ ADMIN = frozenset({"admin"})
 PUBLIC = {"auth.sign_in", "auth.code", "auth.enrol", "auth.enrol_qr", "auth.sign_out", "auth.timed_out"}
 # Which roles may GET / POST each staff endpoint. A new route must be added here to pass.
 GET_ACCESS: dict[str, frozenset[str]] = {
-    "staff.queue": ALL, "staff.submission": ALL, "auth.change_password": ALL,
+    "staff.queue": ALL, "staff.submission": ALL, "auth.change_password": ALL, "staff.search_view": ALL,
     "auth.keepalive": ALL,                                            # "Stay signed in": 204, no page
     "staff.print_view": FULL, "interop.submission_response": FULL,   # the full answer set (print, FHIR)
     "staff.admin_staff": ADMIN, "staff.audit_log": ADMIN, "staff.export": ADMIN, "interop.bundle": ADMIN,
