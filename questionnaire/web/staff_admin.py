@@ -91,7 +91,7 @@ def admin_staff_action(staff_id: int, action: str) -> Reply:
         try:
             staff_accounts.unlock(target, throttle().clear, **who)
         except Unavailable:
-            return render_template("errors/error.html", code=503), 503
+            return render_template("errors/staff_error.html", code=503), 503
     elif action == "reset-password":
         password = staff_accounts.reset_password(target, **who)
         # Shown once, on this response only (never in a redirect's URL or the log).
@@ -127,7 +127,7 @@ def bulk_export_limit() -> Callable[[F], F]:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if _bulk_download() and not throttle_storage_ok():
-                return render_template("errors/error.html", code=503), 503
+                return render_template("errors/staff_error.html", code=503), 503
             return limited(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]
