@@ -102,6 +102,7 @@ def cursor_of(sub: Submission) -> str:
 @bp.get("/")
 @staff_required()
 def queue() -> Reply:
+    from questionnaire.web import date_filter   # here: it imports parse_date from this module
     args = request.args
     ref = (args.get("ref") or "").strip()
     if ref:
@@ -114,9 +115,9 @@ def queue() -> Reply:
     status = chosen if chosen in STATUSES else None
     level = args.get("level") if args.get("level") in [*(lv.id for lv in ruleset().levels), "none"] else None
     rule = args.get("rule") if args.get("rule") in {r.id for r in ruleset().rules} else None
+    date_from, date_to, date_error = date_filter.date_range(args.get("from"), args.get("to"))
     filters: dict[str, Any] = {"status": status, "level_rank": ruleset().rank(level) if level else None,
-                               "rule": rule, "date_from": parse_date(args.get("from")),
-                               "date_to": parse_date(args.get("to"), end=True)}
+                               "rule": rule, "date_from": date_from, "date_to": date_to}
     size = 25
     rows = store.queue_page(**filters, after=_cursor(args.get("after")), size=size + 1)
     more = len(rows) > size
@@ -125,7 +126,8 @@ def queue() -> Reply:
     keep["status"] = status or "any"
     next_url = url_for("staff.queue", **keep, after=cursor_of(rows[-1])) if more and rows else None
     return render_template("staff/queue.html", rows=rows, counts=store.level_counts(status), next_url=next_url,
-                           filters=keep, not_found=ref if ref else None, first_page=not args.get("after"))
+                           filters=keep, not_found=ref if ref else None, first_page=not args.get("after"),
+                           date_error=date_error), (400 if date_error else 200)
 
 
 # --- one submission ----------------------------------------------------------------------------

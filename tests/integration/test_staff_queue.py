@@ -84,7 +84,9 @@ def test_queue_filters_by_status_level_rule_and_date(app: Flask) -> None:
     assert queue(client, f"from={day2}&status=any") == [refs[1], refs[4], refs[2], refs[3]]
     assert queue(client, f"to={BASE_TIME:%Y-%m-%d}") == [refs[0]]
     # Unknown filter values are ignored rather than hiding everything.
-    assert len(queue(client, "level=bogus&status=nope&rule=r_none&from=yesterday")) == 5
+    assert len(queue(client, "level=bogus&status=nope&rule=r_none")) == 5
+    # A date that is not one is refused with a message (issue 16), not ignored.
+    assert client.get("/staff/?from=yesterday").status_code == 400
     html = client.get("/staff/?status=contacted&level=urgent").get_data(as_text=True)
     assert '<option value="contacted" selected>' in html and '<option value="urgent" selected>' in html
 
@@ -562,3 +564,21 @@ def test_deactivate_and_reset_password_ask_on_a_page_of_their_own_first(app: Fla
     assert len(audit_rows(app, "staff_reset_password")) == 1
     assert admin.get("/staff/admin/staff/999999/deactivate/confirm").status_code == 404
     assert admin.get(f"/staff/admin/staff/{temp_id}/sign-out-everywhere/confirm").status_code == 404
+
+
+@pytest.mark.parametrize("query, message", [
+    ("from=2025-02-30", "From: enter a real date as year-month-day, like 2025-03-31"),
+    ("to=31/03/2025", "To: enter a real date as year-month-day, like 2025-03-31"),
+    ("from=2025-03-10&to=2025-03-01", "To must be the same day as From or later"),
+    ("to=9999-12-31", "out of range"),
+])
+def test_the_date_filters_say_their_format_and_refuse_impossible_or_reversed_ranges(app: Flask, query: str,
+                                                                                     message: str) -> None:
+    client = signed_in_as(app)
+    page = client.get("/staff/")
+    html = page.get_data(as_text=True)
+    assert "From (year-month-day, like 2025-03-31)" in html and 'id="from" name="from" type="text"' in html
+    response = client.get(f"/staff/?{query}")
+    assert response.status_code == 400 and message in visible_text(response.get_data(as_text=True))
+    # A single day (From and To the same) is a range, not an error.
+    assert client.get("/staff/?from=2025-03-03&to=2025-03-03").status_code == 200
