@@ -22,7 +22,7 @@ from questionnaire.extensions import db
 
 from ..conftest import test_settings
 from ..helpers import NO_FLAGS
-from ..staff_factory import add_submissions, at, audit_rows, cheap_hashing, csrf, queue_references
+from ..staff_factory import add_submissions, at, audit_rows, cheap_hashing, queue_references
 from ..staff_helpers import make_staff, sign_in
 
 pytestmark = pytest.mark.usefixtures(cheap_hashing.__name__)
@@ -31,7 +31,8 @@ KEY1 = "dGVzdC1rZXktb25lLXRoaXJ0eS10d28tYnl0ZXMtISE="
 KEY2 = "cm90YXRpb24tdGVzdC1rZXktMi10aGlydHktdHdvISE="
 
 PEOPLE = [
-    {"contact_name": "María José García-Pérez", "contact_phone": "+34 600 123 456", "contact_email": "MJ.Garcia@Example.ES"},
+    {"contact_name": "María José García-Pérez", "contact_phone": "+34 600 123 456",
+     "contact_email": "MJ.Garcia@Example.ES"},
     {"contact_name": "Alex Example", "contact_phone": "0161 496 0001"},
     {"contact_name": "Ana Garcia", "contact_phone": "", "contact_email": "ana@example.com"},
 ]

@@ -16,7 +16,6 @@ from questionnaire.data.models import Submission, SubmissionSearch
 from questionnaire.extensions import db
 
 
-
 def index_submission(submission_id: int, created_at: datetime, answers: Mapping[str, Any],
                      callback_phone: str | None = None) -> None:
     """(Re)write a submission's search terms, keyed under the current key, in the caller's transaction."""
@@ -61,8 +60,9 @@ def rekey_search_batch(batch: int) -> int:
                                   .where(func.substr(table.c.term, 1, len(prefix)) != prefix)
                                   .order_by(table.c.submission_id).limit(batch)))
     for sub_id in ids:
-        row = db.session.execute(select(type_coerce(Submission.answers, Text), type_coerce(Submission.callback_phone, Text),
-                                        Submission.created_at).where(Submission.id == sub_id)).one()
+        row = db.session.execute(select(type_coerce(Submission.answers, Text),
+                                        type_coerce(Submission.callback_phone, Text), Submission.created_at)
+                                 .where(Submission.id == sub_id)).one()
         answers = json.loads(ring.decrypt(row[0])) if row[0] else {}
         callback = json.loads(ring.decrypt(row[1])) if row[1] else None
         index_submission(sub_id, row[2], answers, callback)

@@ -6,12 +6,11 @@ Revises: 0008
 """
 import json
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from questionnaire.core import search
 from questionnaire.data import crypto
-
 
 revision = '0010'
 down_revision = '0008'
