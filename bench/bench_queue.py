@@ -28,6 +28,12 @@ rendering included), the 10,000 and the 1,000,000 database alternately, median o
                     cursor is computed once, untimed
   middle page       the same after the middle row (5,000 / 500,000): context, no target; it shows
                     that a keyset page costs the same at any depth
+  search phone      /staff/search?q=<a row's phone number, spaced>: one keyed term, one index range (issue 16)
+  search name       /staff/search?q=<a surname>: the newest 50 of a term's range
+  search two words  /staff/search?q=<first name> <surname>: the rows of both terms counted per submission
+                    (context: grows with how common the words are, not with the table)
+The search index (submission_search) gets three keyed terms per row after the load: a first name of 97,
+a surname of 1,009 and a 9-digit phone number of its own (load_search).
 Target (issue 9): time at 1,000,000 / time at 10,000 <= 1.5 for each view; printed last.
 Generating 1,000,000 rows should take well under 3 minutes per database.
 """
@@ -286,6 +292,86 @@ def load_postgres(uri: str, chunks: Iterator[tuple[list[tuple[Any, ...]], list[t
     return total
 
 
+# --- the contact search's index (issue 16) -------------------------------------------------------
+
+FIRST_NAMES, SURNAMES = 97, 1009
+
+
+def search_words(i: int) -> tuple[str, str, str]:
+    """Row i's first name, surname and phone number (9 digits, its own)."""
+    return f"nombre{i % FIRST_NAMES}", f"apellido{(i // FIRST_NAMES) % SURNAMES}", f"6{i:08d}"
+
+
+def load_search(ds: Dataset, app: Any) -> None:
+    """Three keyed terms per submission (core/search.py's terms, keyed as the store keys them)."""
+    from questionnaire.data import crypto
+
+    with app.app_context():
+        ring = crypto.keyring()
+
+    def terms(i: int) -> list[str]:
+        first, last, phone = search_words(i)
+        return [ring.keyed("search", t) for t in ("name:" + first, "name:" + last, "phone9:" + phone)]
+
+    if ds.kind == "sqlite":
+        conn = sqlite3.connect(ds.uri.removeprefix("sqlite:///"), isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=OFF")
+            conn.execute("PRAGMA synchronous=OFF")
+            conn.execute("BEGIN")
+            conn.execute("DROP INDEX ix_submission_search_term")
+            last = 0
+            while True:
+                batch = conn.execute("SELECT id, created_at FROM submissions WHERE id > ? ORDER BY id LIMIT ?",
+                                     (last, CHUNK)).fetchall()
+                if not batch:
+                    break
+                conn.executemany("INSERT INTO submission_search (submission_id, term, created_at) VALUES (?, ?, ?)",
+                                 [(i, t, created) for i, created in batch for t in terms(i)])
+                last = batch[-1][0]
+            conn.execute("CREATE INDEX ix_submission_search_term ON submission_search (term, created_at, submission_id)")
+            conn.execute("COMMIT")
+            conn.execute("PRAGMA journal_mode=WAL")
+        finally:
+            conn.close()
+        return
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(ds.uri)
+    conninfo = {"host": url.host, "port": url.port or 5432, "user": url.username, "dbname": url.database}
+    with psycopg.connect(**conninfo) as conn:
+        with conn.cursor() as cur:
+            cur.execute("SET synchronous_commit = off")
+            cur.execute("SET maintenance_work_mem = '256MB'")
+            cur.execute("DROP INDEX ix_submission_search_term")
+            cur.execute("SELECT id, created_at FROM submissions ORDER BY id")
+            batch = cur.fetchall()
+            with cur.copy("COPY submission_search (submission_id, term, created_at) FROM STDIN") as copy:
+                for i, created in batch:
+                    for t in terms(i):
+                        copy.write_row((i, t, created))
+            cur.execute("CREATE INDEX ix_submission_search_term ON submission_search (term, created_at, submission_id)")
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE submission_search")
+
+
+def search_views(ds: Dataset) -> dict[str, str]:
+    first, last, phone = search_words(ds.size // 3)
+    spaced = f"{phone[:3]}+{phone[3:6]}+{phone[6:]}"
+    return {"search phone": f"/staff/search?q=%2B34+{spaced}", "search name": f"/staff/search?q={last}",
+            "search two words": f"/staff/search?q={first}+{last}"}
+
+
+def search_expected(ds: Dataset) -> dict[str, int]:
+    first, last, _phone = search_words(ds.size // 3)
+    with_last = [i for i in range(1, ds.size + 1) if search_words(i)[1] == last]
+    both = [i for i in with_last if search_words(i)[0] == first]
+    urls = list(search_views(ds).values())
+    return {urls[0]: 1, urls[1]: min(50, len(with_last)), urls[2]: min(50, len(both))}
+
+
 # --- one database of one size -------------------------------------------------------------------
 
 @dataclass
@@ -324,6 +410,7 @@ def generate(ds: Dataset, seed: int, now: datetime) -> None:
         total = load_sqlite(Path(ds.uri.removeprefix("sqlite:///")), chunks, counts)
     else:
         total = load_postgres(ds.uri, chunks, counts)
+    load_search(ds, app)
     ds.seconds_to_generate = time.perf_counter() - started
     assert total == ds.size, (total, ds.size)
     levels: Counter[str] = Counter()
@@ -373,7 +460,8 @@ def deep_cursor(ds: Dataset) -> None:
                                  .where(SubmissionRule.rule_id == crypto.keyring().keyed("rule", RULE_FILTER)))
     urls = list(views(ds).values())
     ds.expected = {urls[0]: min(25, ds.size), urls[1]: min(25, new or 0), urls[2]: min(25, rule or 0),
-                   urls[3]: min(25, ds.size - ds.deep_row), urls[4]: min(25, ds.size - ds.middle_row)}
+                   urls[3]: min(25, ds.size - ds.deep_row), urls[4]: min(25, ds.size - ds.middle_row),
+                   **search_expected(ds)}
 
 
 def views(ds: Dataset) -> dict[str, str]:
@@ -381,7 +469,7 @@ def views(ds: Dataset) -> dict[str, str]:
     return {"first page": "/staff/?status=any", "status=new": "/staff/?status=new",
             f"rule={RULE_FILTER}": f"/staff/?status=any&rule={RULE_FILTER}",
             "page 500": f"/staff/?status=any&after={ds.deep_cursor}",
-            "middle page": f"/staff/?status=any&after={ds.middle_cursor}"}
+            "middle page": f"/staff/?status=any&after={ds.middle_cursor}", **search_views(ds)}
 
 
 LINK = re.compile(r'href="/staff/submissions/([A-Z0-9-]+)"')
@@ -512,7 +600,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     for (kind, name), ratio in ratios.items():
-        if name.startswith("middle page"):   # not one of issue 9's views: shows keyset holds at any depth
+        if name.startswith(("middle page", "search two words")):   # context: not one of issue 9's views
             print(f"ratio queue {kind} {name} {large:,}/{small:,}: {ratio:.2f} (context, no target)")
             continue
         verdict = failures.target(ratio <= TARGET, f"queue {kind} {name}") if not args.quick else "smoke run"

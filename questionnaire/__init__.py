@@ -6,7 +6,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g, render_template, request, session
+from flask import Flask, Response, current_app, g, render_template, request, session
 from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event, text
@@ -51,11 +51,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from questionnaire import cli
     from questionnaire.operations import announce
-    from questionnaire.web import (auth, interop, pages, patient, report, staff, staff_admin,  # noqa: F401
-                                   staff_desk)  # staff_admin, staff_desk: their views join staff.bp
+    from questionnaire.web import (auth, callback, interop, pages, patient, report, staff,  # noqa: F401
+                                   staff_admin, staff_desk, staff_search)  # staff_admin, staff_desk, staff_search: their views join staff.bp
     from questionnaire.web.i18n import current_language, install_template_gettext, text_in
     security.init_app(app)
     app.register_blueprint(patient.bp)
+    app.register_blueprint(callback.bp)   # the urgent page's optional callback number
     app.register_blueprint(pages.bp)   # the footer pages (privacy, accessibility, contact) and the favicon
     csrf.exempt(patient.bp)   # every patient form checks its own token and keeps what was typed
     app.register_blueprint(auth.bp)
@@ -73,7 +74,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["text_in"] = text_in
     app.jinja_env.globals["regulatory_notice_text"] = patient.regulatory_notice_text
-    app.register_error_handler(CSRFError, lambda e: (render_template("errors/csrf.html"), 400))
+    app.register_error_handler(CSRFError, _csrf_error)
     for code in (400, 401, 403, 404, 405, 413, 415, 429, 500):
         app.register_error_handler(code, _error_page(code))
 
@@ -164,7 +165,7 @@ def _database_unavailable(error: DBAPIError) -> tuple[str, int]:
     if request.method == "POST" and request.endpoint == "patient.question_page" and request.view_args:
         from questionnaire.web.patient import unsaved_page
         return unsaved_page(str(request.view_args["page_id"])), 503
-    return render_template("errors/error.html", code=503), 503
+    return error_page(503), 503
 
 
 def _value_out_of_range(error: DataError) -> tuple[str, int]:
@@ -173,7 +174,7 @@ def _value_out_of_range(error: DataError) -> tuple[str, int]:
     discard_database_session()
     security.log.warning("value refused by the database", extra={"fields": {"request_id": g.get("request_id"),
                                                                            "path": request.path}})
-    return render_template("errors/error.html", code=400), 400
+    return error_page(400), 400
 
 
 def discard_database_session() -> None:
@@ -202,8 +203,24 @@ def _error_page(code: int) -> Any:
             # A Host header outside TRUSTED_HOSTS: no URL can be built for it, so no page either.
             return Response("Bad request.\n", code, mimetype="text/plain")
         message = error.description if isinstance(error, security.BadInput) else None
-        return render_template("errors/error.html", code=code, message=message), code
+        return error_page(code, message), code
     return handler
+
+
+def _csrf_error(error: CSRFError) -> tuple[str, int]:
+    if request.path.startswith("/staff/"):
+        return error_page(400, "Your session has timed out: for your security, the form was not sent. Go back, "
+                               "reload the page and try again."), 400
+    return render_template("errors/csrf.html"), 400
+
+
+def error_page(code: int, message: str | None = None) -> str:
+    """An error page: in the staff layout, leading back to the queue, for a request under /staff/;
+    else the patient layout, leading to the start page."""
+    if request.path == "/staff" or request.path.startswith("/staff/"):
+        return render_template("errors/staff_error.html", code=code, message=message, me=g.get("staff"),
+                               ruleset=current_app.extensions.get("ruleset"))
+    return render_template("errors/error.html", code=code, message=message)
 
 
 @event.listens_for(Engine, "connect")

@@ -37,7 +37,8 @@ PREFIX = "v1"
 KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 # HKDF "info" labels: each purpose gets its own key, none of them the AES key itself.
 PURPOSES = {"rule": b"questionnaire keyed index v1: fired rule id",
-            "ip": b"questionnaire keyed index v1: patient ip address"}
+            "ip": b"questionnaire keyed index v1: patient ip address",
+            "search": b"questionnaire keyed index v1: contact search term"}
 # A patient's address is kept as a 96-bit keyed hash: enough to tell addresses apart, and it fits
 # the audit log's 64-character column with any key id.
 IP_HEX_DIGITS = 24

@@ -113,6 +113,8 @@ class Submission(db.Model):  # type: ignore[name-defined,misc]
     stopped_early: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     status: Mapped[str] = mapped_column(String(20), default=SubmissionStatus.NEW)   # a SubmissionStatus
+    # The number a patient left on the urgent page for a call later (web/callback.py): encrypted.
+    callback_phone: Mapped[str | None] = mapped_column(Encrypted, nullable=True)
     status_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
     status_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -143,6 +145,19 @@ class SubmissionRule(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_submission_rules_queue", "rule_id", "level_rank", "created_at", "submission_id"),)
+
+
+class SubmissionSearch(db.Model):  # type: ignore[name-defined,misc]
+    """The contact search's blind index: one keyed term (`KEY_ID:HMAC-SHA256` of a folded name word, the
+    last 6 to 9 digits of a phone number or a case-folded email, core/search.py) per row, never the
+    value itself. Kept in step by the store; the newest first for a term is one index range."""
+
+    __tablename__ = "submission_search"
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True)
+    term: Mapped[str] = mapped_column(String(100), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_submission_search_term", "term", "created_at", "submission_id"),)
 
 
 class QueueCount(db.Model):  # type: ignore[name-defined,misc]

@@ -106,6 +106,7 @@ def cursor_of(sub: Submission) -> str:
 @bp.get("/")
 @staff_required()
 def queue() -> Reply:
+    from questionnaire.web import date_filter   # here: it imports parse_date from this module
     args = request.args
     ref = (args.get("ref") or "").strip()
     if ref:
@@ -118,9 +119,9 @@ def queue() -> Reply:
     status = chosen if chosen in STATUSES else None
     level = args.get("level") if args.get("level") in [*(lv.id for lv in ruleset().levels), "none"] else None
     rule = args.get("rule") if args.get("rule") in {r.id for r in ruleset().rules} else None
+    date_from, date_to, date_error = date_filter.date_range(args.get("from"), args.get("to"))
     filters: dict[str, Any] = {"status": status, "level_rank": ruleset().rank(level) if level else None,
-                               "rule": rule, "date_from": parse_date(args.get("from")),
-                               "date_to": parse_date(args.get("to"), end=True)}
+                               "rule": rule, "date_from": date_from, "date_to": date_to}
     if args.get("checked_in") == "today":   # check-in on the day (web/checkin.py): completed today, UTC
         filters["checked_in"] = checked_in_today()
     size = 25
@@ -133,8 +134,8 @@ def queue() -> Reply:
     return render_template("staff/queue.html", rows=[desk.queue_row(s) for s in rows], counts=store.level_counts(status),
                            next_url=next_url, filters=keep, not_found=ref if ref else None,
                            first_page=not args.get("after"), newest=store.newest_submission_id(),
-                           start=desk.start_here(),
-                           zone=current_app.config["CLINIC_TIMEZONE"])
+                           start=desk.start_here(), zone=current_app.config["CLINIC_TIMEZONE"],
+                           date_error=date_error), (400 if date_error else 200)
 
 
 # --- one submission ----------------------------------------------------------------------------

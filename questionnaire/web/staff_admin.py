@@ -22,7 +22,7 @@ from questionnaire.extensions import limiter
 from questionnaire.operations import staff_accounts, submissions
 from questionnaire.web.security import BadInput
 from questionnaire.web.staff import bp, parse_date, whole_number
-from questionnaire.web.staff_session import Reply, client_ip, staff_required
+from questionnaire.web.staff_session import Reply, client_ip, staff_required, take_pending
 from questionnaire.web.throttle import Unavailable, storage_ok as throttle_storage_ok, throttle
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -45,11 +45,22 @@ class NewStaffForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
     role = SelectField("Role", choices=[SelectChoice(r.value, r.value.replace("_", " ")) for r in StaffRole])
 
 
+# Actions that ask first, on a page of their own (no JavaScript needed): they lock someone out.
+CONFIRM_ACTIONS = {"deactivate": "Deactivate", "reset-password": "Reset the password of"}
+# The one-time password of a new or reset account is shown once, on the page the POST redirects to:
+# kept until then on the administrator's own staff session (encrypted, like a pending form).
+SHOWN_ONCE = "/staff/admin/staff#shown-once"
+
+
+def _show_once(kind: str, email: str, password: str) -> None:
+    store.touch_staff_session(g.staff_session, pending={"path": SHOWN_ONCE,
+                                                        "form": {"kind": kind, "email": email, "password": password}})
+
+
 @bp.route("/admin/staff", methods=["GET", "POST"])
 @staff_required(StaffRole.ADMIN)
 def admin_staff() -> Reply:
     form = NewStaffForm()
-    created = None
     error = None
     if request.method == "POST" and not form.validate():
         error = "The form expired. Try again." if form.errors.get("csrf_token") else \
@@ -63,8 +74,16 @@ def admin_staff() -> Reply:
         except staff_accounts.EmailTaken:
             error = "There is already an account with this email address"
         else:
-            created = (staff.email, password)
-    return _staff_accounts_page(form=form, created=created, error=error), (400 if error else 200)
+            # Post/Redirect/Get: a reload never creates the account twice, and the form comes back empty.
+            _show_once("created", staff.email, password or "")
+            return redirect(url_for("staff.admin_staff"), code=303)
+    if error is not None:
+        return _staff_accounts_page(form=form, error=error), 400
+    shown = take_pending(SHOWN_ONCE)
+    extra: dict[str, Any] = {}
+    if shown is not None and shown[1].get("kind") in ("created", "reset"):
+        extra[shown[1]["kind"]] = (shown[1].get("email", ""), shown[1].get("password", ""))
+    return _staff_accounts_page(**extra)
 
 
 def _staff_accounts_page(form: Any = None, **extra: Any) -> str:
@@ -72,8 +91,19 @@ def _staff_accounts_page(form: Any = None, **extra: Any) -> str:
     password, an error, a refusal)."""
     accounts = store.all_staff()
     return render_template("staff/admin_staff.html", form=form or NewStaffForm(formdata=None),
-                           staff=accounts, action_form=FlaskForm(),
+                           staff=accounts, action_form=FlaskForm(), confirm_actions=CONFIRM_ACTIONS,
                            throttled={s.id for s in accounts if throttle().throttled(s.email)}, **{"created": None, "error": None, **extra})
+
+
+@bp.get("/admin/staff/<int(max=2147483647):staff_id>/<action>/confirm")
+@staff_required(StaffRole.ADMIN)
+def admin_staff_confirm(staff_id: int, action: str) -> Reply:
+    """The second page of deactivate and reset-password: what it does, and the button that does it."""
+    target = store.staff_by_id(staff_id)
+    if target is None or action not in CONFIRM_ACTIONS:
+        abort(404)
+    return render_template("staff/admin_confirm.html", target=target, action=action,
+                           verb=CONFIRM_ACTIONS[action])
 
 
 @bp.post("/admin/staff/<int(max=2147483647):staff_id>/<action>")
@@ -84,6 +114,9 @@ def admin_staff_action(staff_id: int, action: str) -> Reply:
     target = store.staff_by_id(staff_id)
     if target is None or action not in (*ACCOUNT_ACTIONS, "reset-password", "unlock"):
         abort(404)
+    if action in CONFIRM_ACTIONS and request.form.get("confirmed") != "yes":
+        # Not from the confirmation page: ask there first.
+        return redirect(url_for("staff.admin_staff_confirm", staff_id=staff_id, action=action), code=303)
     who = {"actor": g.staff.email, "ip": client_ip()}
     if action == "unlock":
         # Someone's guesses are throttling the account (its owner, from a new address, would wait):
@@ -91,11 +124,14 @@ def admin_staff_action(staff_id: int, action: str) -> Reply:
         try:
             staff_accounts.unlock(target, throttle().clear, **who)
         except Unavailable:
-            return render_template("errors/error.html", code=503), 503
+            return render_template("errors/staff_error.html", code=503), 503
     elif action == "reset-password":
         password = staff_accounts.reset_password(target, **who)
-        # Shown once, on this response only (never in a redirect's URL or the log).
-        return _staff_accounts_page(reset=(target.email, password))
+        # Shown once, on the page this redirects to (never in a redirect's URL or the log).
+        if target.id == g.staff.id:
+            # Their own session has just ended, so the redirect's page could not show it: shown here.
+            return _staff_accounts_page(reset=(target.email, password))
+        _show_once("reset", target.email, password)
     else:
         try:
             operation: Callable[..., None] = getattr(staff_accounts, action.replace("-", "_"))
@@ -127,7 +163,7 @@ def bulk_export_limit() -> Callable[[F], F]:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if _bulk_download() and not throttle_storage_ok():
-                return render_template("errors/error.html", code=503), 503
+                return render_template("errors/staff_error.html", code=503), 503
             return limited(*args, **kwargs)
 
         return wrapped  # type: ignore[return-value]

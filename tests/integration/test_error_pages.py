@@ -33,7 +33,12 @@ def assert_plain(response: Any, status: int) -> str:
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
     assert response.headers["Cache-Control"] == "no-store"
-    assert "<h1" in body and 'href="/"' in body   # a heading and a way back to the start page
+    if response.request.path.startswith("/staff"):
+        # The staff layout, leading back to the queue, never to the patient start page (issue 16).
+        assert "<h1" in body and 'href="/staff/">Back to the queue' in body and 'href="/"' not in body
+        assert "Staff area" in body
+    else:
+        assert "<h1" in body and 'href="/"' in body   # a heading and a way back to the start page
     return body
 
 
@@ -201,3 +206,28 @@ def test_a_flood_gets_429_while_a_second_client_still_works(make_app: Any) -> No
     answered = other.client.post("/questions/urgent", environ_base=second,
                                  data={"csrf_token": other.token, **form_data("urgent", NO_FLAGS)})
     assert answered.status_code == 302 and answered.location.endswith("/questions/about")
+
+
+def test_staff_403_404_and_500_pages_use_the_staff_layout_and_lead_back_to_the_queue(app: Flask) -> None:
+    """Issue 16: a staff member who meets an error stays in the staff area."""
+    desk = app.test_client()
+    sign_in(desk, "desk@clinic.example", make_staff(app))
+    forbidden = assert_plain(desk.get("/staff/admin/staff"), 403)
+    assert "You do not have access to this page" in forbidden
+    missing = assert_plain(desk.get("/staff/submissions/ZZZZ-ZZZZ"), 404)
+    assert "Page not found" in missing and "Sign out" in missing
+    assert "Page not found" in assert_plain(desk.get("/staff/no-such-page"), 404)
+    # The patient side keeps its own page.
+    assert "Go to the start page" in assert_plain(app.test_client().get("/no-such-page"), 404)
+
+
+def test_a_staff_500_uses_the_staff_layout(make_app: Any) -> None:
+    app = make_app()
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/staff/test-crash")
+    def crash() -> str:
+        raise RuntimeError(SECRET_TEXT)
+
+    body = assert_plain(app.test_client().get("/staff/test-crash"), 500)
+    assert "There is a problem with the service" in body and "error code" in body

@@ -280,5 +280,5 @@ def test_a_huge_staff_id_is_not_found(make_app: Any) -> None:
     sign_in(client, "admin@clinic.example", make_staff(app, "admin@clinic.example", "admin"))
     token = token_of(client.get("/staff/").get_data(as_text=True))
     for staff_id in (2**31, 2**63):
-        response = client.post(f"/staff/admin/staff/{staff_id}/deactivate", data={"csrf_token": token})
+        response = client.post(f"/staff/admin/staff/{staff_id}/deactivate", data={"csrf_token": token, "confirmed": "yes"})
         assert response.status_code == 404, (staff_id, response.status_code)

@@ -203,7 +203,7 @@ def test_the_admin_page_and_flask_staff_deactivate_reach_the_same_operation(
         assert desk is not None
         desk_id = desk.id
     token = csrf(admin, "/staff/admin/staff")
-    assert admin.post(f"/staff/admin/staff/{desk_id}/deactivate", data={"csrf_token": token}).status_code == 303
+    assert admin.post(f"/staff/admin/staff/{desk_id}/deactivate", data={"csrf_token": token, "confirmed": "yes"}).status_code == 303
     assert runner.invoke(args=["staff", "deactivate", "nurse@clinic.example"]).exit_code == 0
     assert [c["actor"] for c in calls] == [ADMIN, "cli"]
     assert [r.actor for r in audit_rows(app, "staff_deactivate")] == [ADMIN, "cli"]

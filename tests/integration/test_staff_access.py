@@ -30,10 +30,11 @@ ADMIN = frozenset({"admin"})
 PUBLIC = {"auth.sign_in", "auth.code", "auth.enrol", "auth.enrol_qr", "auth.sign_out", "auth.timed_out"}
 # Which roles may GET / POST each staff endpoint. A new route must be added here to pass.
 GET_ACCESS: dict[str, frozenset[str]] = {
-    "staff.queue": ALL, "staff.submission": ALL, "auth.change_password": ALL,
+    "staff.queue": ALL, "staff.submission": ALL, "auth.change_password": ALL, "staff.search_view": ALL,
     "auth.keepalive": ALL,                                            # "Stay signed in": 204, no page
     "staff.print_view": FULL, "interop.submission_response": FULL,   # the full answer set (print, FHIR)
     "staff.admin_staff": ADMIN, "staff.audit_log": ADMIN, "staff.export": ADMIN, "interop.bundle": ADMIN,
+    "staff.admin_staff_confirm": ADMIN,
     "staff.delete_submission": ADMIN,
     "report.report": FULL, "report.csv_download": FULL,            # the medical director's report
     "staff.call_sheet": ALL, "staff.new_count": ALL,                # the front desk's call sheet, the queue's poll
@@ -87,6 +88,8 @@ def staff_rules(app: Flask) -> list[Rule]:
 def url_for_rule(rule: Rule, clinic: Clinic) -> str:
     values: dict[str, Any] = {"reference": clinic.reference, "staff_id": clinic.spare_id,
                               "action": "sign-out-everywhere", "table": "levels"}
+    if rule.endpoint == "staff.admin_staff_confirm":
+        values["action"] = "deactivate"   # only deactivate and reset-password ask first
     with clinic.app.test_request_context():
         from flask import url_for
         return url_for(rule.endpoint, **{k: values[k] for k in rule.arguments})
@@ -186,7 +189,7 @@ def _post_data(endpoint: str, app: Flask, reference: str, n: int) -> dict[str, A
 
 
 ALLOWED_POST_STATUS = {"staff.add_note": 303, "staff.set_status": 303, "auth.change_password": 400,
-                       "staff.admin_staff": 200, "staff.admin_staff_action": 303, "staff.export": 200,
+                       "staff.admin_staff": 303, "staff.admin_staff_action": 303, "staff.export": 200,
                        "report.replay_candidate": 400, "staff.record_call": 303, "staff.assign_to_me": 303}
 
 
@@ -275,7 +278,7 @@ def test_guessing_references_and_ids_that_do_not_exist_gives_404(clinic: Clinic)
         assert clinician.post(f"/staff/submissions/{guess}/status",
                               data={"csrf_token": token, "status": "closed", "version": "1"}).status_code == 404
     admin_token = csrf(admin, "/staff/")
-    assert admin.post("/staff/admin/staff/999999/deactivate", data={"csrf_token": admin_token}).status_code == 404
+    assert admin.post("/staff/admin/staff/999999/deactivate", data={"csrf_token": admin_token, "confirmed": "yes"}).status_code == 404
     assert admin.post(f"/staff/admin/staff/{clinic.spare_id}/delete", data={"csrf_token": admin_token}).status_code == 404
     with clinic.app.app_context():
         assert db.session.scalars(select(Note)).all() == []

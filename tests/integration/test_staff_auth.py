@@ -312,7 +312,7 @@ def test_deactivation_takes_effect_at_once_and_stops_sign_in_until_reactivated(a
     with app.app_context():
         desk_id = store.staff_by_email(DESK).id  # type: ignore[union-attr]
     token = csrf(admin, "/staff/")
-    assert admin.post(f"/staff/admin/staff/{desk_id}/deactivate", data={"csrf_token": token}).status_code == 303
+    assert admin.post(f"/staff/admin/staff/{desk_id}/deactivate", data={"csrf_token": token, "confirmed": "yes"}).status_code == 303
     assert not signed_in(desk)
     refused = password_step(desk, DESK)
     assert refused.status_code == 400 and error_of(refused) == auth.VAGUE
@@ -330,7 +330,7 @@ def test_the_last_active_administrator_cannot_be_deactivated(app: Flask, clock: 
     with app.app_context():
         boss_id = store.staff_by_email(boss).id  # type: ignore[union-attr]
     token = csrf(admin, "/staff/")
-    refused = admin.post(f"/staff/admin/staff/{boss_id}/deactivate", data={"csrf_token": token})
+    refused = admin.post(f"/staff/admin/staff/{boss_id}/deactivate", data={"csrf_token": token, "confirmed": "yes"})
     assert refused.status_code == 409
     page = refused.get_data(as_text=True)
     assert (f"Not done. {boss} is the only active administrator, so it stays active: add or activate another "
@@ -344,15 +344,15 @@ def test_the_last_active_administrator_cannot_be_deactivated(app: Flask, clock: 
     make_staff(app, other, "admin")
     with app.app_context():
         other_id = store.staff_by_email(other).id  # type: ignore[union-attr]
-    assert admin.post(f"/staff/admin/staff/{other_id}/deactivate", data={"csrf_token": token}).status_code == 303
+    assert admin.post(f"/staff/admin/staff/{other_id}/deactivate", data={"csrf_token": token, "confirmed": "yes"}).status_code == 303
     assert not store_active(app, other)
-    assert admin.post(f"/staff/admin/staff/{boss_id}/deactivate", data={"csrf_token": token}).status_code == 409
+    assert admin.post(f"/staff/admin/staff/{boss_id}/deactivate", data={"csrf_token": token, "confirmed": "yes"}).status_code == 409
     assert store_active(app, boss)
     # A deactivated or non-administrator account does not count as the administrator who stays.
     make_staff(app, DESK)
-    assert admin.post(f"/staff/admin/staff/{boss_id}/deactivate", data={"csrf_token": token}).status_code == 409
+    assert admin.post(f"/staff/admin/staff/{boss_id}/deactivate", data={"csrf_token": token, "confirmed": "yes"}).status_code == 409
     assert admin.post(f"/staff/admin/staff/{other_id}/activate", data={"csrf_token": token}).status_code == 303
-    assert admin.post(f"/staff/admin/staff/{boss_id}/deactivate", data={"csrf_token": token}).status_code == 303
+    assert admin.post(f"/staff/admin/staff/{boss_id}/deactivate", data={"csrf_token": token, "confirmed": "yes"}).status_code == 303
     assert not signed_in(admin) and store_active(app, other)
 
 
@@ -686,7 +686,7 @@ def test_a_one_time_password_expires_and_an_administrator_can_issue_a_new_one(ap
     sign_in(admin, "admin@clinic.example", make_staff(app, "admin@clinic.example", "admin"))
     token = csrf(admin, "/staff/admin/staff")
     page = admin.post("/staff/admin/staff", data={"csrf_token": token, "email": "new@clinic.example",
-                                                  "role": "front_desk"}).get_data(as_text=True)
+                                                  "role": "front_desk"}, follow_redirects=True).get_data(as_text=True)
     first = re.search(r'<code class="reference">([^<]+)</code>', page).group(1)  # type: ignore[union-attr]
     assert "works for 7 days" in visible_text(page)
     clock.offset = timedelta(days=7, minutes=1)
@@ -702,8 +702,9 @@ def test_a_one_time_password_expires_and_an_administrator_can_issue_a_new_one(ap
     with app.app_context():
         admin_secret = store.staff_by_email("admin@clinic.example").otp_secret  # type: ignore[union-attr]
     assert sign_in(admin, "admin@clinic.example", admin_secret).status_code == 302  # type: ignore[arg-type]
-    reset = admin.post(f"/staff/admin/staff/{new_id}/reset-password", data={"csrf_token": csrf(admin, "/staff/")})
-    assert reset.status_code == 200
+    reset = admin.post(f"/staff/admin/staff/{new_id}/reset-password", data={"csrf_token": csrf(admin, "/staff/"), "confirmed": "yes"})
+    assert reset.status_code == 303   # Post/Redirect/Get: the password is on the page it leads to, once
+    reset = admin.get(reset.location)
     second = re.search(r'<code class="reference">([^<]+)</code>', reset.get_data(as_text=True)).group(1)  # type: ignore[union-attr]
     assert second != first and "signed out everywhere" in visible_text(reset.get_data(as_text=True))
     assert password_step(app.test_client(), "new@clinic.example", first).status_code == 400

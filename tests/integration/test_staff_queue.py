@@ -84,7 +84,9 @@ def test_queue_filters_by_status_level_rule_and_date(app: Flask) -> None:
     assert queue(client, f"from={day2}&status=any") == [refs[1], refs[4], refs[2], refs[3]]
     assert queue(client, f"to={BASE_TIME:%Y-%m-%d}") == [refs[0]]
     # Unknown filter values are ignored rather than hiding everything.
-    assert len(queue(client, "level=bogus&status=nope&rule=r_none&from=yesterday")) == 5
+    assert len(queue(client, "level=bogus&status=nope&rule=r_none")) == 5
+    # A date that is not one is refused with a message (issue 16), not ignored.
+    assert client.get("/staff/?from=yesterday").status_code == 400
     html = client.get("/staff/?status=contacted&level=urgent").get_data(as_text=True)
     assert '<option value="contacted" selected>' in html and '<option value="urgent" selected>' in html
 
@@ -390,9 +392,12 @@ def test_an_administrator_adds_a_staff_member_with_a_password_shown_once(app: Fl
     page = admin.get("/staff/admin/staff").get_data(as_text=True)
     response = admin.post("/staff/admin/staff", data={"csrf_token": token_of(page), "email": " New@Clinic.Example ",
                                                       "role": "clinician"})
-    html = response.get_data(as_text=True)
+    # Post/Redirect/Get (issue 16): a reload never sends the form again; the form is empty after success.
+    assert response.status_code == 303 and response.location == "/staff/admin/staff"
+    html = admin.get(response.location).get_data(as_text=True)
     password = re.search(r'<code class="reference">([^<]+)</code>', html).group(1)  # type: ignore[union-attr]
     assert "shown only now" in html and len(password) >= 12
+    assert 'id="email" name="email" type="email" spellcheck="false" value=""' in html
     assert password not in admin.get("/staff/admin/staff").get_data(as_text=True)
     with app.app_context():
         new = store.staff_by_email("new@clinic.example")
@@ -440,7 +445,7 @@ def test_every_event_leaves_an_audit_row_without_answers_or_contact_details(app:
     admin.post("/staff/admin/staff", data={"csrf_token": token, "email": "temp@clinic.example", "role": "front_desk"})
     with app.app_context():
         temp_id = store.staff_by_email("temp@clinic.example").id  # type: ignore[union-attr]
-    admin.post(f"/staff/admin/staff/{temp_id}/deactivate", data={"csrf_token": token})
+    admin.post(f"/staff/admin/staff/{temp_id}/deactivate", data={"csrf_token": token, "confirmed": "yes"})
     # sign-out, then a timeout
     desk.post("/staff/sign-out", data={"csrf_token": token_of(page)})
     clock.offset = timedelta(minutes=30)
@@ -517,3 +522,63 @@ def test_a_flag_shows_the_staff_note_and_sources_of_the_rule_set_that_judged_it(
         assert current_note in text, url   # the legacy entry, stored without a note: the current words
     assert "S99: A source the rules file no longer lists" in visible_text(
         client.get(f"/staff/submissions/{ref}").get_data(as_text=True))
+
+
+# --- administration safety (issue 16) -------------------------------------------------------------------
+
+def test_deactivate_and_reset_password_ask_on_a_page_of_their_own_first(app: Flask) -> None:
+    from questionnaire.data.models import Staff
+    admin = signed_in_as(app, "admin")
+    make_staff(app, "temp@clinic.example", "front_desk")
+    with app.app_context():
+        temp = store.staff_by_email("temp@clinic.example")
+        assert temp is not None
+        temp_id = temp.id
+    accounts = admin.get("/staff/admin/staff").get_data(as_text=True)
+    assert f'href="/staff/admin/staff/{temp_id}/deactivate/confirm"' in accounts
+    assert f'href="/staff/admin/staff/{temp_id}/reset-password/confirm"' in accounts
+    token = token_of(accounts)
+    # A post that did not come from the confirmation page changes nothing: it leads there.
+    unconfirmed = admin.post(f"/staff/admin/staff/{temp_id}/deactivate", data={"csrf_token": token})
+    assert unconfirmed.status_code == 303 and unconfirmed.location == f"/staff/admin/staff/{temp_id}/deactivate/confirm"
+    with app.app_context():
+        assert db.session.get(Staff, temp_id).active   # type: ignore[union-attr]
+    page = admin.get(unconfirmed.location)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Deactivate temp@clinic.example?" in visible_text(html)
+    assert 'name="confirmed" value="yes"' in html and 'href="/staff/admin/staff">Cancel' in html
+    done = admin.post(f"/staff/admin/staff/{temp_id}/deactivate", data={"csrf_token": token_of(html), "confirmed": "yes"})
+    assert done.status_code == 303 and done.location == "/staff/admin/staff"
+    with app.app_context():
+        assert not db.session.get(Staff, temp_id).active   # type: ignore[union-attr]
+    confirm = admin.get(f"/staff/admin/staff/{temp_id}/reset-password/confirm").get_data(as_text=True)
+    assert "Reset the password of temp@clinic.example?" in visible_text(confirm)
+    reset = admin.post(f"/staff/admin/staff/{temp_id}/reset-password",
+                       data={"csrf_token": token_of(confirm), "confirmed": "yes"})
+    assert reset.status_code == 303
+    shown = admin.get(reset.location).get_data(as_text=True)
+    assert "New one-time password for temp@clinic.example" in shown
+    # Shown once: a reload of the page does not show it again, nor reset again.
+    again = admin.get(reset.location).get_data(as_text=True)
+    assert "New one-time password" not in again
+    assert len(audit_rows(app, "staff_reset_password")) == 1
+    assert admin.get("/staff/admin/staff/999999/deactivate/confirm").status_code == 404
+    assert admin.get(f"/staff/admin/staff/{temp_id}/sign-out-everywhere/confirm").status_code == 404
+
+
+@pytest.mark.parametrize("query, message", [
+    ("from=2025-02-30", "From: enter a real date as year-month-day, like 2025-03-31"),
+    ("to=31/03/2025", "To: enter a real date as year-month-day, like 2025-03-31"),
+    ("from=2025-03-10&to=2025-03-01", "To must be the same day as From or later"),
+    ("to=9999-12-31", "out of range"),
+])
+def test_the_date_filters_say_their_format_and_refuse_impossible_or_reversed_ranges(app: Flask, query: str,
+                                                                                     message: str) -> None:
+    client = signed_in_as(app)
+    page = client.get("/staff/")
+    html = page.get_data(as_text=True)
+    assert "From (year-month-day, like 2025-03-31)" in html and 'id="from" name="from" type="text"' in html
+    response = client.get(f"/staff/?{query}")
+    assert response.status_code == 400 and message in visible_text(response.get_data(as_text=True))
+    # A single day (From and To the same) is a range, not an error.
+    assert client.get("/staff/?from=2025-03-03&to=2025-03-03").status_code == 200

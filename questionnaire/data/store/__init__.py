@@ -17,7 +17,7 @@ from questionnaire.data.store.submissions import (QUESTIONS_VERSION, REFERENCE_A
                                                   deliveries_for, delete_submission, delete_submissions,
                                                   fired_to_json, new_reference, record_delivery,
                                                   submission_by_reference, submission_exists, submission_for_draft,
-                                                  submission_notes, submit)
+                                                  submission_notes, set_callback_phone, submit)
 from questionnaire.data.store.sessions import (create_staff_session, find_staff_session, revoke_all_sessions,
                                                revoke_staff_session, touch_staff_session)
 from questionnaire.data.store.staff import (LastAdministrator, all_staff, create_staff, deactivate_staff,
@@ -26,6 +26,7 @@ from questionnaire.data.store.staff import (LastAdministrator, all_staff, create
 from questionnaire.data.store.checkins import (checked_in_between, checkin_by_id, checkins_for, complete_checkin,
                                                create_rescreen_draft, find_open_checkin, rescreen_drafts_waiting,
                                                rescreens_of, start_checkin, submission_by_id)
+from questionnaire.data.store.search import index_submission, rekey_search_batch, search_submissions
 from questionnaire.data.store.maintenance import ENCRYPTED_COLUMNS, purge_old_submissions, reencrypt_batch
 
 __all__ = [
@@ -37,7 +38,8 @@ __all__ = [
     "level_counts", "lock_draft", "new_reference", "normalise_email", "purge_expired_drafts",
     "purge_old_submissions", "queue_page", "record_delivery", "reencrypt_batch", "renew_draft_token",
     "reset_staff_otp", "retired_token", "revoke_all_sessions", "revoke_staff_session", "rule_counts", "save",
-    "save_page", "set_draft_language", "set_staff_password", "staff_by_email", "staff_by_id", "staff_count",
+    "save_page", "search_submissions", "set_callback_phone", "index_submission", "rekey_search_batch",
+    "set_draft_language", "set_staff_password", "staff_by_email", "staff_by_id", "staff_count",
     "staff_count", "submission_by_reference", "submission_exists", "submission_for_draft", "submission_notes",
     "submissions_for_export", "submit", "token_hash", "touch_staff_session", "transaction", "update_staff",
     "use_otp_step",

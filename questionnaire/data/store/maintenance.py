@@ -12,6 +12,7 @@ from sqlalchemy import Text, func, literal, select, type_coerce, update
 from questionnaire.data.crypto import KeyError_, keyring
 from questionnaire.data.models import CheckIn, Draft, Note, Staff, StaffSession, Submission, SubmissionRule, utcnow
 from questionnaire.data.store import submissions
+from questionnaire.data.store.search import rekey_search_batch
 from questionnaire.extensions import db
 
 
@@ -32,8 +33,9 @@ def purge_old_submissions(retention_days: Mapping[str, int], now: datetime | Non
     return removed
 
 
-ENCRYPTED_COLUMNS = ((Draft, "answers"), (Submission, "answers"), (Submission, "fired"), (Note, "body"),
-                     (StaffSession, "pending"), (Staff, "otp_secret"), (CheckIn, "answers"), (CheckIn, "fired"))
+ENCRYPTED_COLUMNS = ((Draft, "answers"), (Submission, "answers"), (Submission, "fired"), (Submission, "callback_phone"),
+                     (Note, "body"), (StaffSession, "pending"), (Staff, "otp_secret"), (CheckIn, "answers"),
+                     (CheckIn, "fired"))
 
 
 def reencrypt_batch(current_key_id: str, batch: int = 200) -> int:
@@ -42,7 +44,8 @@ def reencrypt_batch(current_key_id: str, batch: int = 200) -> int:
     Progress lives in the rows themselves (their key id), so an interrupted run resumes where it stopped.
     Each value is rewritten only if it is still the one read (compare-and-set on the ciphertext), so a
     patient or staff write that lands in between is never overwritten with older data. The keyed rule
-    index (submission_rules.rule_id) is re-keyed to the current key in the same batches.
+    index (submission_rules.rule_id) and the search index (submission_search.term) are re-keyed to the
+    current key in the same batches.
     """
 
     ring = keyring()
@@ -62,6 +65,7 @@ def reencrypt_batch(current_key_id: str, batch: int = 200) -> int:
                                .values({attr: literal(new, Text)}))
         seen += len(rows)
     seen += _rekey_rules_batch(batch)
+    seen += rekey_search_batch(batch)
     db.session.commit()
     return seen
 

@@ -14,11 +14,13 @@ from questionnaire.core import fhir, flow
 from questionnaire.core.rules import Assessment, Ruleset
 from questionnaire.data.crypto import keyring
 from questionnaire.data.enums import SubmissionStatus
-from questionnaire.data.models import CallAttempt, CheckIn, Delivery, Draft, Note, Submission, SubmissionRule, utcnow
+from questionnaire.data.models import (CallAttempt, CheckIn, Delivery, Draft, Note, Submission, SubmissionRule,
+                                      SubmissionSearch, utcnow)
 from questionnaire.data.store.audit_log import audit
 from questionnaire.data.store.base import save
 from questionnaire.data.store.drafts import lock_draft
 from questionnaire.data.store.queue import adjust_count
+from questionnaire.data.store.search import index_submission
 from questionnaire.extensions import db
 
 # The wording version of the questions this release asks (stored with each submission).
@@ -77,6 +79,7 @@ def submit(draft: Draft, ruleset: Ruleset, assessment: Assessment, *, stopped_ea
         db.session.add_all(SubmissionRule(submission_id=sub.id, rule_id=ring.keyed("rule", f.id),
                                           level_rank=sub.level_rank, created_at=sub.created_at)
                            for f in assessment.fired)
+        index_submission(sub.id, sub.created_at, answers)
         adjust_count(sub.level, sub.status, +1)
         draft.submission_id = sub.id
         # The record's creation is audited in the same transaction: both are stored, or neither.
@@ -131,6 +134,14 @@ def add_note(sub: Submission, author: str, body: str) -> Note | None:
     return note
 
 
+def set_callback_phone(sub: Submission, phone: str) -> None:
+    """The number a patient left on the urgent page (encrypted), and the search terms it is found by."""
+    sub.callback_phone = phone
+    db.session.flush()
+    index_submission(sub.id, sub.created_at, sub.answers or {}, phone)
+    save()
+
+
 def submission_exists(sub_id: int) -> bool:
     return db.session.scalar(select(Submission.id).where(Submission.id == sub_id)) is not None
 
@@ -159,7 +170,7 @@ def delete_submission(sub: Submission) -> None:
 
 
 def delete_submissions(ids: list[int]) -> None:
-    """One transaction (or part of the caller's): the submissions, their notes and rule index, and the drafts they came from.
+    """One transaction (or part of the caller's): the submissions, their notes, rule and search index, and the drafts they came from.
 
     The draft goes too: left behind without its submission, it would read as unsent again and offer
     the deleted answers back to whoever holds its cookie.
@@ -177,6 +188,7 @@ def delete_submissions(ids: list[int]) -> None:
     db.session.execute(delete(Note).where(Note.submission_id.in_(ids)))
     db.session.execute(delete(CallAttempt).where(CallAttempt.submission_id.in_(ids)))
     db.session.execute(delete(SubmissionRule).where(SubmissionRule.submission_id.in_(ids)))
+    db.session.execute(delete(SubmissionSearch).where(SubmissionSearch.submission_id.in_(ids)))
     db.session.execute(delete(Draft).where(or_(Draft.submission_id.in_(ids), Draft.token_hash.in_(hashes))))
     db.session.execute(delete(Submission).where(Submission.id.in_(ids)))
     save()
