@@ -303,7 +303,10 @@ def check_answers() -> Reply:
         return (request.method == "POST" and twin_of_a_renewal()) or to_start()
     sub = store.submission_for_draft(draft)
     if sub is not None:
-        # Sending twice (double click, refresh, back then resend) shows the same outcome.
+        # Sending twice (double click, refresh, back then resend) shows the same outcome. No cookie in
+        # the reply: the twin of a double click may have read the draft before the first request
+        # renewed its token, and must not put the retired token back in the browser.
+        g.twin = True
         return after_sending(sub)
     first = flow.first_incomplete_page(draft.answers, draft.done_pages)
     if first is not None and first.id != "declaration":

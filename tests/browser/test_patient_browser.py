@@ -87,8 +87,9 @@ class BrowserPatient:
                 if is_checked != (c.value in value):
                     self.choice(q, c.label).click()
         else:
-            name = q.text + (" (optional)" if q.optional else "")
-            self.page.get_by_label(name, exact=True).fill(str(value))
+            # "(optional)" after the label, except on phone and email: one of the two is needed.
+            optional = " (optional)" if q.optional and q.id not in ("contact_phone", "contact_email") else ""
+            self.page.get_by_label(q.text + optional, exact=True).fill(str(value))
 
     def form_values(self) -> dict[str, list[str]]:
         """What the page's form would send now (without its CSRF token), read in one round trip."""

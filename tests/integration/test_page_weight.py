@@ -61,10 +61,10 @@ def test_the_pages_listing_every_answer_stay_within_the_page_weight_budget(app: 
 
 @pytest.mark.usefixtures(cheap_hashing.__name__)
 def test_only_the_staff_area_loads_the_staff_stylesheet(app: Flask) -> None:
-    """Every HTML page of the site walk: staff and sign-in pages load app.css then staff.css; patient
-    pages and the error pages (patients' templates, also shown in the staff area) load app.css only."""
+    """Every HTML page of the site walk: staff and sign-in pages, and the staff area's error pages (in
+    the staff layout), load app.css then staff.css; patient pages and their error pages load app.css only."""
     staff_pages = {"sign-in page", "code page", "enrol", "password", "queue", "queue filtered", "submission",
-                   "print", "admin staff", "audit", "export", "sign-out"}
+                   "print", "admin staff", "audit", "export", "sign-out", "403", "404 staff"}
     site = build_site(app)
     sheets = {label: stylesheets(response.get_data(as_text=True)) for label, (_url, response) in site.items()
               if response.mimetype == "text/html" and not 300 <= response.status_code < 400}

@@ -183,7 +183,7 @@ G6PD_RULE = "  - id: r_g6pd_unknown\n    level: mention_at_consultation\n"
 
 
 def upload(client: FlaskClient, text: str, name: str = "candidate.yaml") -> Any:
-    token = csrf(client, f"/staff/report/?{RANGE}")
+    token = csrf(client, "/staff/")     # the queue: every role's, so a refused role gets as far as the POST
     return client.post("/staff/report/replay", data={
         "csrf_token": token, "from": "2025-03-01", "to": "2025-03-31",
         "candidate": (io.BytesIO(text.encode()), name)}, content_type="multipart/form-data")
