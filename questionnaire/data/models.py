@@ -85,6 +85,9 @@ class Draft(db.Model):  # type: ignore[name-defined,misc]
     # outcome or the form (a redirect, never the answers), for the twin of a double click.
     previous_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     token_renewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # A page sent with errors (or a notice to show), kept for the GET it redirects to: the page id,
+    # what was typed, the ids of the questions with an error, the notice's key. Cleared by Continue.
+    pending: Mapped[dict[str, Any] | None] = mapped_column(Encrypted, nullable=True)
 
 
 class Submission(db.Model):  # type: ignore[name-defined,misc]

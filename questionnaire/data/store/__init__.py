@@ -8,7 +8,8 @@ transaction commits once (an operation's writes and its audit row together, or n
 from questionnaire.data.store.base import in_transaction, save, token_hash, transaction
 from questionnaire.data.store.audit_log import EMAIL_MAX, audit, audit_events, audit_events_for_export
 from questionnaire.data.store.drafts import (create_draft, delete_draft, find_draft, lock_draft, purge_expired_drafts,
-                                             renew_draft_token, retired_token, save_page, set_draft_language)
+                                             renew_draft_token, retired_token, save_page, set_draft_language,
+                                             set_pending)
 from questionnaire.data.store.queue import (adjust_count, level_counts, queue_page, rule_counts,
                                             submissions_for_export)
 from questionnaire.data.store.submissions import (QUESTIONS_VERSION, REFERENCE_ALPHABET, add_note, change_status,
@@ -31,7 +32,7 @@ __all__ = [
     "level_counts", "lock_draft", "new_reference", "normalise_email", "purge_expired_drafts",
     "purge_old_submissions", "queue_page", "record_delivery", "reencrypt_batch", "renew_draft_token",
     "reset_staff_otp", "retired_token", "revoke_all_sessions", "revoke_staff_session", "rule_counts", "save",
-    "save_page", "set_draft_language", "set_staff_password", "staff_by_email", "staff_by_id", "staff_count",
+    "save_page", "set_draft_language", "set_pending", "set_staff_password", "staff_by_email", "staff_by_id", "staff_count",
     "staff_count", "submission_by_reference", "submission_exists", "submission_for_draft", "submission_notes",
     "submissions_for_export", "submit", "token_hash", "touch_staff_session", "transaction", "update_staff",
     "use_otp_step",

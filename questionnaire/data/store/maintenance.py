@@ -32,7 +32,7 @@ def purge_old_submissions(retention_days: Mapping[str, int], now: datetime | Non
     return removed
 
 
-ENCRYPTED_COLUMNS = ((Draft, "answers"), (Submission, "answers"), (Submission, "fired"), (Note, "body"),
+ENCRYPTED_COLUMNS = ((Draft, "answers"), (Draft, "pending"), (Submission, "answers"), (Submission, "fired"), (Note, "body"),
                      (StaffSession, "pending"), (Staff, "otp_secret"))
 
 
