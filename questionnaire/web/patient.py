@@ -232,7 +232,7 @@ def question_page(page_id: str) -> Reply:
         store.submit(draft, ruleset(), then.assessment, stopped_early=True, on_created=announce, ip=request.remote_addr)
         renew_draft_token(draft)
         return redirect(url_for("patient.emergency"))
-    if back_to_check and then.go_to is not None:
+    if back_to_check and then.go_to is not None and then.go_to.id != "declaration":
         # Led on from a Change: the next page's Back link returns to this one.
         led_on: dict[str, Any] = {"return": CHECK, "from": page.id}
         return redirect(url_for("patient.question_page", page_id=then.go_to.id, **led_on))
@@ -375,17 +375,18 @@ def check_answers() -> Reply:
             renew_draft_token(draft)
             return redirect(url_for("patient.outcome"))
         # Post/Redirect/Get: the error (or the notice) waits in the draft for the GET.
-        store.set_pending(draft, {"page": declaration.id, "values": {}, "errors": [] if form.csrf_token.errors
-                                  else sorted(form.filled_in()[1]),
+        store.set_pending(draft, {"page": declaration.id, "values": form.filled_in()[0],
+                                  "errors": [] if form.csrf_token.errors else sorted(form.filled_in()[1]),
                                   "notice": "send_failed" if form.csrf_token.errors else None})
         return redirect(url_for("patient.check_answers"), code=303)
     held = pending_for(draft, declaration.id) or {}
-    errors = {k: v for k, v in page_errors(questions, {}).items() if k in (held.get("errors") or [])}
+    values = dict(held.get("values") or {})
+    errors = {k: v for k, v in page_errors(questions, values).items() if k in (held.get("errors") or [])}
     notice = gettext("We could not send your answers. They are still saved: select Send my answers again.") \
         if held.get("notice") == "send_failed" else None
     previous = flow.previous_page(declaration.id, draft.answers)
     return render_template("patient/check_answers.html", groups=flow.answers_by_page(draft.answers), form=form,
-                           errors=errors, notice=notice,
+                           values=values, errors=errors, notice=notice,
                            back_url=page_url(previous) if previous else url_for("patient.start"))
 
 

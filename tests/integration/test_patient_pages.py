@@ -103,7 +103,9 @@ def test_continue_with_nothing_shows_the_summary_and_says_what_to_do(app: Flask,
     assert all(message.startswith("Select yes if") for _, message in links)
     assert inline_errors(html)["blood_thinner-error"] == "Select yes if you take a medicine that thins your blood or stops clots"
     # The fieldset names the error for screen readers, and nothing was stored.
-    assert 'aria-describedby="blood_thinner-hint1 blood_thinner-hint2 blood_thinner-error"' in html
+    # Every question here offers "Not sure": the page says so once, not under each question (issue 18).
+    assert 'aria-describedby="blood_thinner-hint1 blood_thinner-error"' in html
+    assert visible_text(html).count("Not sure\u201d") == 1 and 'id="not-sure-hint"' in html
     assert draft_row(patient.client).answers == before
 
 
@@ -327,7 +329,11 @@ def test_answers_that_are_fine_are_kept_when_the_page_has_an_error_and_the_patie
     patient.get("/questions/about")
     typed = {"respondent_role": "family_or_carer", "patient_age_years": "abc", "treatment_types": ["spine_neck"]}
     assert patient.post("/questions/about", typed).status_code == 200   # the page again, with its errors
-    patient.get("/questions/urgent")                                      # Back, then forward again
+    assert patient.see_other is not None                                  # after a redirect (Post/Redirect/Get)
+    patient.get("/questions/urgent")                                      # Back, then forward again:
+    html = patient.get("/questions/about").get_data(as_text=True)        # the page as sent, like a reload
+    assert field_values(html)["patient_age_years"] == "abc" and "patient_age_years-error" in inline_errors(html)
+    patient.post("/questions/urgent", form_data("urgent", NO_FLAGS))     # Back, then Continue
     values = field_values(patient.get("/questions/about").get_data(as_text=True))
     assert values["respondent_role"] == "family_or_carer" and values["treatment_types"] == ["spine_neck"]
     assert values["patient_age_years"] == str(NO_FLAGS["patient_age_years"])   # the last good age, not "abc"
