@@ -37,6 +37,25 @@
     });
   });
 
+  // A page sent with errors comes back after a redirect to itself (Post/Redirect/Get). Sent from
+  // here, that page replaces the one in the history, so Back goes to the page before, not to the
+  // same page again; any other answer is a normal navigation. Without this file, Back shows the
+  // page again (a GET, never "Confirm Form Resubmission").
+  document.querySelectorAll("form[data-replace-on-error]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (event.submitter && event.submitter.hasAttribute("formaction")) { return; }
+      event.preventDefault();
+      var here = location.href.split("#")[0];
+      fetch(form.action, { method: "POST", body: new URLSearchParams(new FormData(form)), credentials: "same-origin" })
+        .then(function (response) {
+          if (!response.redirected) { form.submit(); return; }
+          if (response.url.split("#")[0] === here) { location.replace(response.url); }
+          else { location.assign(response.url); }
+        })
+        .catch(function () { form.submit(); });
+    });
+  });
+
   // The print button exists only where this script runs (its paragraph is hidden in the page).
   document.querySelectorAll("[data-print]").forEach(function (link) {
     var block = link.closest("[data-print-block]");
