@@ -15,7 +15,7 @@ from questionnaire.core.questions import Page
 from questionnaire.core.wording import banned_wording
 
 from ..helpers import (EVERY_PAGE, NO_FLAGS, PERSONAS, Patient, draft_row, error_summary_links, field_values,
-                      form_data, html_problems, inline_errors, title_of, visible_text)
+                      form_data, html_problems, inline_errors, session_data, title_of, visible_text)
 
 QUESTION_PAGES = [p.id for p in QUESTIONNAIRE.pages if p.id != "declaration"]
 
@@ -339,3 +339,31 @@ def test_answers_that_are_fine_are_kept_when_the_page_has_an_error_and_the_patie
     assert values["patient_age_years"] == str(NO_FLAGS["patient_age_years"])   # the last good age, not "abc"
     # Not sent with Continue: the form does not go past this page.
     assert patient.get("/check-answers").location == "/questions/about"
+
+
+def test_a_page_sent_with_errors_redirects_to_itself_and_its_get_shows_the_errors_and_what_was_typed(
+        patient: Patient) -> None:
+    """Issue 18, Post/Redirect/Get: errors and typed values wait in the draft, never in the cookie."""
+    patient.reach("about", NO_FLAGS)
+    typed = {"respondent_role": "family_or_carer", "patient_age_years": "abc", "treatment_types": ["muscle", "not_sure"]}
+    response = patient.client.post("/questions/about", data={"csrf_token": patient.token, **typed})
+    assert response.status_code == 303 and response.location == "/questions/about"
+    assert "abc" not in repr(session_data(patient.client))
+    assert draft_row(patient.client).pending["values"]["patient_age_years"] == "abc"
+    for _ in range(2):                                        # the redirect's GET, then a reload
+        html = patient.get("/questions/about").get_data(as_text=True)
+        assert title_of(html).startswith("Error: ")
+        assert set(inline_errors(html)) == {"patient_age_years-error", "treatment_types-error", "decision_help-error"}
+        assert field_values(html) == {k: v for k, v in typed.items()}
+    patient.post("/questions/about", form_data("about", NO_FLAGS))
+    assert draft_row(patient.client).pending is None           # cleared by a valid Continue
+    assert patient.get("/questions/about").get_data(as_text=True).count("There is a problem") == 0
+
+
+def test_the_declaration_error_redirects_to_check_your_answers(patient: Patient) -> None:
+    patient.complete(NO_FLAGS, send=False)
+    response = patient.client.post("/check-answers", data={"csrf_token": patient.token})
+    assert response.status_code == 303 and response.location == "/check-answers"
+    for _ in range(2):
+        html = patient.get("/check-answers").get_data(as_text=True)
+        assert error_summary_links(html) == [("#declaration", "Confirm the declaration to send your answers")]
