@@ -91,7 +91,8 @@ class BrowserPatient:
                 if is_checked != (c.value in value):
                     self.choice(q, c.label).click()
         else:
-            name = q.text + (" (optional)" if q.optional else "")
+            either = q.id in ("contact_phone", "contact_email")   # no "(optional)": one of the two is needed
+            name = q.text + (" (optional)" if q.optional and not either else "")
             self.page.get_by_label(name, exact=True).fill(str(value))
 
     def form_values(self) -> dict[str, list[str]]:
