@@ -88,8 +88,14 @@ class Patient:
         return response
 
     def post(self, url: str, data: dict[str, Any] | None = None, **kw: Any) -> TestResponse:
+        """POST like a browser: a 303 (Post/Redirect/Get, a page sent with errors or a notice) is
+        followed to the page it names, whose GET is returned (`see_other` keeps the 303 itself)."""
         payload = {"csrf_token": self.token, **(data or {})}
         response = self.client.post(url, data=payload, **kw)
+        self.see_other: TestResponse | None = None
+        if response.status_code == 303:
+            self.see_other = response
+            return self.get(response.location)
         found = TOKEN.search(response.get_data(as_text=True))
         if found:
             self.token = found.group(1)

@@ -161,9 +161,9 @@ PAGES_DEFINITION: tuple[Page, ...] = (
              why=N_("Different blood thinners work in different ways. The name helps the clinician plan."),
              shown_when={"q": "blood_thinner", "in": ["yes", "not_sure"]}),
     ),
-    # --- A4. Heart and circulation ---
+    # --- A4. Heart and circulation (two short pages) ---
     page(
-        "heart", N_("Your heart and circulation"),
+        "heart", N_("Your heart"),
         ynu("heart_event_6m",
             N_("In the last 6 months, have you had a heart attack, heart surgery, or a stent (a small tube) put "
                "in a heart artery?"),
@@ -192,6 +192,9 @@ PAGES_DEFINITION: tuple[Page, ...] = (
                     "PFO, short for patent foramen ovale, or an ASD.)"),
             why=N_("With a hole in the heart, gas bubbles can travel to the brain. This has been reported after "
                    "some ozone treatments.")),
+    ),
+    page(
+        "circulation", N_("Your blood pressure and fainting"),
         ynu("high_bp",
             N_("Has a doctor told you that you have high blood pressure?"),
             N_("Select yes if a doctor has told you that you have high blood pressure"),

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from questionnaire.core import flow
 from questionnaire.core.definition import QUESTIONNAIRE
-from questionnaire.core.questions import Page, Question, Questionnaire
+from questionnaire.core.questions import NOT_SURE_HINT, Page, Question, Questionnaire
 from questionnaire.core.rules import Assessment, Ruleset
 
 # show: the page with its saved answers (a GET);
@@ -120,3 +120,42 @@ def after_continue(answers: Mapping[str, Any], done: Collection[str], page_id: s
         return Continued(True, assessment, None)
     route = flow.route(answers, qn)
     return Continued(False, assessment, route.first_incomplete(done) if back_to_check else route.after(page_id))
+
+
+def section_heads(qn: Questionnaire = QUESTIONNAIRE) -> tuple[Page, ...]:
+    """The pages every patient sees (at least one question without a shown-when condition), the
+    declaration aside: one section each. A page only some patients see (a follow-up, the injection
+    site) belongs to the section before it, so the number of sections never changes while answering."""
+    return tuple(p for p in qn.pages
+                 if p.id != "declaration" and any(q.shown_when is None for q in p.questions))
+
+
+def progress(page_id: str, qn: Questionnaire = QUESTIONNAIRE) -> tuple[int, int]:
+    """("Section N of M") for a page: N its section's place, M every section; from the definition
+    alone, so neither moves when an answer reveals or hides pages."""
+    heads = [p.id for p in section_heads(qn)]
+    number = 1
+    for p in qn.pages:
+        if p.id in heads:
+            number = heads.index(p.id) + 1
+        if p.id == page_id:
+            break
+    return number, len(heads)
+
+
+def not_sure_once(questions: Collection[Question]) -> bool:
+    """Whether the page says the "Not sure" reassurance once, above its questions, rather than under
+    each: when it has several questions and every one of them carries it."""
+    return len(questions) > 1 and all(NOT_SURE_HINT in q.hints for q in questions)
+
+
+def back_to(route: flow.Route, page_id: str, back_to_check: bool, came_from: str | None) -> Page | None | bool:
+    """Where a question page's Back link goes: a page, None for the start page, True for check your
+    answers. Reached from check your answers, it goes back there, except on a page that a Change
+    led on to (`came_from`, the page just changed, before this one): Back goes to that page."""
+    if back_to_check:
+        ids = [p.id for p in route.pages]
+        if came_from in ids and page_id in ids and ids.index(came_from) < ids.index(page_id):
+            return route.pages[ids.index(came_from)]
+        return True
+    return route.before(page_id)

@@ -89,6 +89,9 @@ class Draft(db.Model):  # type: ignore[name-defined,misc]
     # No foreign key (here and on submissions): the store clears the link when that submission is
     # deleted, and SQLite adds a plain column in place, where a foreign key would rebuild the table.
     rescreen_of_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # A page sent with errors (or a notice to show), kept for the GET it redirects to: the page id,
+    # what was typed, the ids of the questions with an error, the notice's key. Cleared by Continue.
+    pending: Mapped[dict[str, Any] | None] = mapped_column(Encrypted, nullable=True)
 
 
 class Submission(db.Model):  # type: ignore[name-defined,misc]

@@ -1,11 +1,9 @@
-// Small enhancements only: every page works without this file.
+// Enhancements only (README, "The patient questionnaire").
 (function () {
   "use strict";
-  // Focus the error summary (the autofocus attribute does it too, in browsers that support it).
   var summary = document.querySelector("[data-error-summary]");
   if (summary) { summary.focus(); }
 
-  // Error summary links: move to the field and bring its question into view.
   document.querySelectorAll(".error-summary a").forEach(function (link) {
     link.addEventListener("click", function (event) {
       var input = document.getElementById(link.getAttribute("href").slice(1));
@@ -17,7 +15,6 @@
     });
   });
 
-  // "None of these" and "Not sure" cannot be combined with other choices.
   document.querySelectorAll("[data-exclusive-group]").forEach(function (group) {
     group.addEventListener("change", function (event) {
       var box = event.target;
@@ -30,14 +27,25 @@
     });
   });
 
-  // One click sends once: the server makes a second send harmless, this only avoids the wait.
   document.querySelectorAll("[data-prevent-double-click]").forEach(function (button) {
     button.form.addEventListener("submit", function () {
       window.setTimeout(function () { button.disabled = true; }, 0);
     });
   });
 
-  // The print button exists only where this script runs (its paragraph is hidden in the page).
+  document.querySelectorAll("form[data-prg]").forEach(function (f) {
+    f.addEventListener("submit", function (e) {
+      if (e.submitter && e.submitter.hasAttribute("formaction")) { return; }
+      e.preventDefault();
+      var here = location.href.split("#")[0];
+      fetch(f.action, { method: "POST", body: new URLSearchParams(new FormData(f)) })
+        .then(function (r) {
+          if (!r.redirected) { f.submit(); } else if (r.url.split("#")[0] === here) { location.replace(r.url); }
+          else { location.assign(r.url); }
+        }, function () { f.submit(); });
+    });
+  });
+
   document.querySelectorAll("[data-print]").forEach(function (link) {
     var block = link.closest("[data-print-block]");
     if (block) { block.hidden = false; }

@@ -7,7 +7,7 @@ flags and levels are the rule engine's business, never the form's.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -35,17 +35,10 @@ class QuestionPageForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
 
     def validate(self, extra_validators: Any = None) -> bool:  # noqa: ARG002 - WTForms signature
         ok: bool = super().validate()  # the CSRF token
-        for q in self.questions:
-            field: Field = self[q.id]
-            message = question_error(q, field.data)
-            if message:
-                field.errors = [message]
-                ok = False
-        if self.questions and self.questions[0].page_id == "contact" and "contact_phone" in self:
-            phone, email = self["contact_phone"], self["contact_email"]
-            if not has_answer(phone.data) and not has_answer(email.data) and not phone.errors and not email.errors:
-                phone.errors = [gettext("Enter a phone number or an email address so we can contact you")]
-                ok = False
+        for qid, message in page_errors(self.questions, {q.id: self[q.id].data for q in self.questions}).items():
+            field: Field = self[qid]
+            field.errors = [message]
+            ok = False
         return ok
 
     def read(self, switch_language: bool = False) -> Sent:
@@ -72,6 +65,22 @@ class QuestionPageForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
             if has_answer(value):
                 out[q.id] = value
         return out
+
+
+def page_errors(questions: Sequence[Question], values: Mapping[str, Any]) -> dict[str, str]:
+    """Each question's error message for the values of a page as sent (what the form holds), in the
+    request's language: what validate() says, and what a page shows again after its redirect."""
+    errors: dict[str, str] = {}
+    for q in questions:
+        message = question_error(q, values.get(q.id))
+        if message:
+            errors[q.id] = str(message)
+    ids = {q.id for q in questions}
+    if questions and questions[0].page_id == "contact" and {"contact_phone", "contact_email"} <= ids:
+        phone, email = values.get("contact_phone"), values.get("contact_email")
+        if not has_answer(phone) and not has_answer(email) and not errors.keys() & {"contact_phone", "contact_email"}:
+            errors["contact_phone"] = str(gettext("Enter a phone number or an email address so we can contact you"))
+    return errors
 
 
 def question_error(q: Question, value: Any) -> str | None:

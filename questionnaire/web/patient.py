@@ -19,7 +19,7 @@ from questionnaire.data import store
 from questionnaire.extensions import limiter
 from questionnaire.operations.announce import announce
 from questionnaire.web.security import local_path
-from questionnaire.web.forms import ConfirmForm, page_form
+from questionnaire.web.forms import ConfirmForm, page_errors, page_form
 from questionnaire.web.i18n import current_language, request_translations
 from questionnaire.data.models import Draft, Submission, utcnow
 from questionnaire.core.outcome import compose, paragraphs
@@ -196,48 +196,106 @@ def question_page(page_id: str) -> Reply:
         if request.method == "POST":
             return render_template("patient/already_sent.html", submission=sub), 409
         return after_sending(sub)
+    held = pending_for(draft, page.id)
+    if request.method == "GET" and held is not None and held.get("questions") is not None:
+        # After a lost session: the questions the patient was answering, whatever the new draft says.
+        return show_pending(page, [q for q in page.questions if q.id in held["questions"]], held, back_to_check)
     at = pages.visit(draft.answers or {}, draft.done_pages or [], page.id)
     form = page_form(at.questions, formdata=request.form) if request.method == "POST" else None
     step = pages.decide(at, form.read(switch_language=bool(request.args.get("switch_language")))
                         if form is not None else None)
-    if step.kind == "switch_language":
-        return switch_language(draft, page, step.store or {}, back_to_check)
+    if step.kind == "switch_language" and form is not None:
+        return switch_language(draft, page, step.store or {}, form, held, back_to_check)
+    if step.kind == "token_failed" and form is not None:
+        # The token did not match (for example a session that was replaced): keep what was typed
+        # (in the draft), say so plainly, and let Continue send it again with a fresh token.
+        store.set_pending(draft, {"page": page.id, "values": form.filled_in()[0], "errors": [],
+                                  "notice": "token_failed"})
+        return again(page)
+    if step.kind == "invalid" and form is not None:
+        # Post/Redirect/Get: what was typed and which answers need a change wait in the draft for
+        # the GET, so Back and reload never meet a form to send again.
+        values, errors = form.filled_in()
+        store.save_page(draft, page.id, step.store or {}, draft_ttl(), done=False,
+                        pending={"page": page.id, "values": values, "errors": sorted(errors)})
+        return again(page)
     if step.store is not None:
         store.save_page(draft, page.id, step.store, draft_ttl(), done=step.done)
     if step.kind == "ahead":
         return redirect(page_url(step.go_to))
-    if step.kind == "show" or form is None:
+    if form is None:
+        if held is not None:
+            return show_pending(page, list(at.questions), held, back_to_check, route=at.route)
         return render_page(page, list(at.questions), dict(at.answers), {}, back_to_check, route=at.route)
-    if step.kind == "token_failed":
-        # The token did not match (for example a session that was replaced): keep what was
-        # typed, say so plainly, and let Continue send it again with a fresh token.
-        return render_page(page, list(at.questions), form.filled_in()[0], {}, back_to_check, route=at.route,
-                           notice=gettext("We could not save this page. Your answers are still here: check them "
-                                          "and select Continue."))
-    if step.kind == "invalid":
-        return render_page(page, list(at.questions), *form.filled_in(), back_to_check, route=at.route)
     then = pages.after_continue(draft.answers, draft.done_pages, page.id, ruleset(), back_to_check=back_to_check)
     if then.stops:
         store.submit(draft, ruleset(), then.assessment, stopped_early=True, on_created=announce, ip=request.remote_addr)
         renew_draft_token(draft)
         return redirect(url_for("patient.emergency"))
+    if back_to_check and then.go_to is not None and then.go_to.id != "declaration":
+        # Led on from a Change: the next page's Back link returns to this one.
+        led_on: dict[str, Any] = {"return": CHECK, "from": page.id}
+        return redirect(url_for("patient.question_page", page_id=then.go_to.id, **led_on))
     return redirect(page_url(then.go_to, back_to_check=back_to_check))
 
 
-def switch_language(draft: Draft, page: Page, typed: Mapping[str, Any], back_to_check: bool) -> Reply:
+def pending_for(draft: Draft, page_id: str) -> dict[str, Any] | None:
+    """The draft's pending page (sent with errors or with a notice) when it is this page."""
+    held = draft.pending
+    return held if isinstance(held, dict) and held.get("page") == page_id else None
+
+
+def again(page: Page) -> WerkzeugResponse:
+    """After a POST that did not go on: back to the same page (same query) with a GET."""
+    query: dict[str, Any] = {k: v for k, v in request.args.items() if k in ("return", "from")}
+    return redirect(url_for("patient.question_page", page_id=page.id, **query), code=303)
+
+
+NOTICES = {
+    "token_failed": lambda: gettext("We could not save this page. Your answers are still here: check them "
+                                    "and select Continue."),
+    "timed_out_here": lambda: gettext("Your session had timed out, so we could not save this page. What you "
+                                      "typed is still here: check it and select Continue."),
+    "timed_out_kept": lambda: gettext("Your session had timed out, so your answers to the earlier pages are no "
+                                      "longer here. We have kept what you typed on this page. Select Continue, "
+                                      "then answer the earlier pages again."),
+    "timed_out_gone": lambda: gettext("Your session had timed out, so your answers are no longer here. Select "
+                                      "Continue to start again from the first question."),
+}
+
+
+def show_pending(page: Page, questions: list[Question], held: Mapping[str, Any], back_to_check: bool,
+                 route: flow.Route | None = None) -> Reply:
+    """The page as it was sent: what was typed, its error messages (worded again in this request's
+    language) and its notice; shown on every GET (reload, Back then Forward) until Continue."""
+    values = dict(held.get("values") or {})
+    wanted = set(held.get("errors") or [])
+    errors = {k: v for k, v in page_errors(questions, values).items() if k in wanted}
+    notice = NOTICES[held["notice"]]() if held.get("notice") in NOTICES else None
+    return render_page(page, questions, values, errors, back_to_check, notice=notice, route=route)
+
+
+def switch_language(draft: Draft, page: Page, typed: Mapping[str, Any], form: Any,
+                    held: Mapping[str, Any] | None, back_to_check: bool) -> Reply:
     """The language switcher on a question page: keep every answer typed so far, then show the page again."""
     lang = request.form.get("lang", "")
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
         store.set_draft_language(draft, lang)
     # Kept to fill the page in, not as an answer sent with Continue: the page still needs Continue.
-    store.save_page(draft, page.id, typed, draft_ttl(), done=False)
+    # Errors already shown stay shown (in the new language) while they still apply.
+    values, errors = form.filled_in()
+    still = sorted(set(errors) & set((held or {}).get("errors") or []))
+    pending = {"page": page.id, "values": values, "errors": still} if held is not None or still else None
+    store.save_page(draft, page.id, typed, draft_ttl(), done=False, pending=pending)
     extra: dict[str, Any] = {"return": CHECK} if back_to_check else {}
+    extra.update({k: v for k, v in request.args.items() if k == "from"})
     return redirect(url_for("patient.question_page", page_id=page.id, **extra))
 
 
 def session_timed_out(page: Page) -> Reply:
-    """The session ended before Continue: show the page again with what was typed, in a new draft."""
+    """The session ended before Continue: the page again (after a redirect) with what was typed, in a
+    new draft."""
     draft = start_draft()
     # The earlier answers that decided which questions this page showed are gone with the session,
     # so keep every question the patient was answering.
@@ -245,24 +303,21 @@ def session_timed_out(page: Page) -> Reply:
     form = page_form(questions, formdata=request.form)
     form.validate()   # the token fails (the session is new); the answers are checked all the same
     typed = form.answers()
-    if not any(form[q.id].errors for q in questions):
-        # Kept in the new draft, so nothing typed is lost even if the earlier pages come first.
-        store.save_page(draft, page.id, typed, draft_ttl(), done=False)
+    values, errors = form.filled_in()
     # Answers to follow-up questions cannot be kept: without the earlier answers they are not shown.
     visible = flow.route({**(draft.answers or {}), **typed}).visible
     kept = bool(typed) and all(k in visible for k in typed)
     first = flow.first_incomplete_page(draft.answers, draft.done_pages)
-    if first is not None and first.id == page.id:
-        notice = gettext("Your session had timed out, so we could not save this page. What you typed is still "
-                         "here: check it and select Continue.")
-    elif kept:
-        notice = gettext("Your session had timed out, so your answers to the earlier pages are no longer here. "
-                         "We have kept what you typed on this page. Select Continue, then answer the earlier "
-                         "pages again.")
+    notice = "timed_out_here" if first is not None and first.id == page.id else (
+        "timed_out_kept" if kept else "timed_out_gone")
+    pending = {"page": page.id, "values": values, "errors": sorted(errors), "notice": notice,
+               "questions": [q.id for q in questions]}
+    if not errors:
+        # Kept in the new draft, so nothing typed is lost even if the earlier pages come first.
+        store.save_page(draft, page.id, typed, draft_ttl(), done=False, pending=pending)
     else:
-        notice = gettext("Your session had timed out, so your answers are no longer here. Select Continue to "
-                         "start again from the first question.")
-    return render_page(page, questions, *form.filled_in(), False, notice=notice)
+        store.set_pending(draft, pending)
+    return redirect(url_for("patient.question_page", page_id=page.id), code=303)
 
 
 def unsaved_page(page_id: str) -> str:
@@ -278,21 +333,22 @@ def unsaved_page(page_id: str) -> str:
 def render_page(page: Page, questions: list[Question], values: dict[str, Any], errors: dict[str, str],
                 back_to_check: bool, notice: str | None = None, route: flow.Route | None = None) -> Reply:
     """A question page showing `values` (saved answers, or what was sent) and `errors` (first message
-    per question id); `route` (default: the draft's) decides the sections and the Back link."""
+    per question id); `route` (default: the draft's) decides the Back link."""
     if route is None:
         draft = current_draft()
         route = flow.route(draft.answers if draft else {})
     values = {q.id: values[q.id] for q in questions if q.id in values}   # this page's own, nothing else
-    sections = list(dict.fromkeys(p.section for p in route.pages if p.id != "declaration"))
-    previous = route.before(page.id)
-    back = url_for("patient.check_answers") if back_to_check else (
-        page_url(previous) if previous else url_for("patient.start"))
+    back = pages.back_to(route, page.id, back_to_check, request.args.get("from"))
+    back_url = url_for("patient.check_answers") if back is True else (
+        page_url(back, back_to_check=back_to_check) if isinstance(back, Page) else url_for("patient.start"))
+    section_number, section_count = pages.progress(page.id)
+    # Never cached: a page holding typed text, an error or a notice.
+    cacheable = page_cache.only_choices(questions, values) and not errors and not notice
     return page_cache.render(
-        "patient/page.html", page_cache.only_choices(questions, values),
+        "patient/page.html", cacheable,
         page=page, questions=questions, values=values, errors=errors, notice=notice,
-        back_url=back, back_to_check=back_to_check,
-        section_number=sections.index(page.section) + 1 if page.section in sections else 1,
-        section_count=len(sections),
+        back_url=back_url, back_to_check=back_to_check, not_sure_once=pages.not_sure_once(questions),
+        section_number=section_number, section_count=section_count,
     )
 
 
@@ -314,7 +370,6 @@ def check_answers() -> Reply:
     declaration = QUESTIONNAIRE.page("declaration")
     questions = list(declaration.questions)
     form = page_form(questions, formdata=request.form if request.method == "POST" else None)
-    notice = None
     if request.method == "POST":
         if form.validate():
             store.save_page(draft, declaration.id, form.answers(), draft_ttl())
@@ -322,10 +377,19 @@ def check_answers() -> Reply:
             store.submit(draft, ruleset(), assessment, on_created=announce, ip=request.remote_addr)
             renew_draft_token(draft)
             return redirect(url_for("patient.outcome"))
-        if form.csrf_token.errors:
-            notice = gettext("We could not send your answers. They are still saved: select Send my answers again.")
+        # Post/Redirect/Get: the error (or the notice) waits in the draft for the GET.
+        store.set_pending(draft, {"page": declaration.id, "values": form.filled_in()[0],
+                                  "errors": [] if form.csrf_token.errors else sorted(form.filled_in()[1]),
+                                  "notice": "send_failed" if form.csrf_token.errors else None})
+        return redirect(url_for("patient.check_answers"), code=303)
+    held = pending_for(draft, declaration.id) or {}
+    values = dict(held.get("values") or {})
+    errors = {k: v for k, v in page_errors(questions, values).items() if k in (held.get("errors") or [])}
+    notice = gettext("We could not send your answers. They are still saved: select Send my answers again.") \
+        if held.get("notice") == "send_failed" else None
     previous = flow.previous_page(declaration.id, draft.answers)
-    return render_template("patient/check_answers.html", groups=flow.answers_by_page(draft.answers), form=form, notice=notice,
+    return render_template("patient/check_answers.html", groups=flow.answers_by_page(draft.answers), form=form,
+                           values=values, errors=errors, notice=notice,
                            back_url=page_url(previous) if previous else url_for("patient.start"))
 
 

@@ -55,10 +55,14 @@ class BrowserPatient:
         self.page.wait_for_url(re.compile(re.escape(path) + r"(\?[^#]*)?(#.*)?$"))
 
     def continue_with_errors(self) -> None:
-        """Select Continue on a page that is not complete: the same page comes back (200, not 302)."""
+        """Select Continue on a page that is not complete: a 303 to the same page (Post/Redirect/Get),
+        whose GET shows the errors."""
+        before = self.page.url
         with self.page.expect_response(lambda r: r.request.method == "POST") as posted:
             self.page.get_by_role("button", name="Continue").click()
-        assert posted.value.status == 200, posted.value.status
+        assert posted.value.status == 303, posted.value.status
+        self.page.wait_for_load_state()
+        assert self.page.url.split("#")[0] == before.split("#")[0], self.page.url
 
     def current_page_id(self) -> str:
         found = re.search(r"/questions/([a-z0-9-]+)", self.page.url)
@@ -381,3 +385,55 @@ def test_every_change_link_is_named_for_its_question(page: Page, live_server: Li
         link = page.get_by_role("link", name=f"Change {q.text}", exact=True)
         expect(link).to_have_text("Change")
         expect(link).to_have_attribute("href", re.compile(rf"\?return=check#{q.id}$"))
+
+
+# --- Post/Redirect/Get: Back and reload after every kind of error (issue 18) ------------------------
+
+ERROR_KINDS = {
+    # kind: (page, the page before it, what to type, the question whose error shows)
+    "missing radio": ("blood", "about", {}, "g6pd_deficiency"),
+    "bad number": ("about", "urgent", {"patient_age_years": "abc"}, "patient_age_years"),
+    "exclusive combination": ("about", "urgent", {"treatment_types": ["muscle", "not_sure"]}, "treatment_types"),
+    "missing contact": ("contact", "other", {"contact_phone": "", "contact_email": ""}, "contact_phone"),
+}
+
+
+@pytest.mark.parametrize("kind", list(ERROR_KINDS))
+def test_back_and_reload_after_an_error_never_ask_to_send_the_form_again(
+        js_page: Page, live_server: LiveServer, kind: str) -> None:
+    page = js_page
+    target, previous, typed, errored = ERROR_KINDS[kind]
+    answers = dict(PERSONAS["none"])
+    patient = BrowserPatient(page, live_server)
+    patient.answer_without_rendering(answers, upto=target)
+    page.goto(live_server.url(f"/questions/{previous}"))
+    patient.continue_to(f"/questions/{target}")
+    shown = {q.id for q in flow.shown_questions(target, answers)}
+    if kind != "missing radio":
+        patient.fill(target, {k: v for k, v in answers.items() if k in shown and k not in typed})
+        for qid, value in typed.items():
+            q = QUESTIONNAIRE.questions[qid]
+            if q.kind == "multi":   # both boxes ticked, as a browser without app.js would send them
+                page.locator(f"input[name={qid}]").evaluate_all(
+                    "(boxes, values) => boxes.forEach(b => { b.checked = values.includes(b.value); })", value)
+            else:
+                page.locator(f"#{qid}").fill(str(value))
+    patient.continue_with_errors()
+    expect(page.locator(f"#{errored}-error")).to_be_visible()
+    expect(page).to_have_title(re.compile("^Error: "))
+    kept = patient.form_values()
+
+    # Reload: a GET of the same page, the errors and what was typed again, no resubmission prompt.
+    with page.expect_response(lambda r: f"/questions/{target}" in r.url) as reloaded:
+        page.reload()
+    assert reloaded.value.request.method == "GET" and reloaded.value.status == 200
+    expect(page.locator(f"#{errored}-error")).to_be_visible()
+    assert patient.form_values() == kept
+
+    # Back: the previous page, with its answers; never ERR_CACHE_MISS or "Confirm Form Resubmission".
+    page.go_back()
+    page.wait_for_load_state()
+    assert re.search(rf"/questions/{re.escape(previous)}$", page.url), page.url
+    expect(page.locator("h1, legend h1").first).to_be_visible()
+    assert "ERR_CACHE_MISS" not in page.content() and "Confirm Form Resubmission" not in page.content()
+    assert patient.form_values() == patient.expected_values(previous, answers)

@@ -56,6 +56,8 @@ def test_a_page_from_the_cache_is_the_page_a_fresh_render_gives(make_app: Any) -
     # The states really differ: the cache key told them apart.
     assert len({without_tokens(p) for p in cached}) == 5
     assert "There is a problem" in cached[2] and 'lang="es"' in cached[-1]
+    # A page with errors is never kept (issue 18): only pages without an error summary are.
+    assert cached_pages(cached_app) and not any("There is a problem" in html for html in cached_pages(cached_app).values())
 
 
 def test_each_session_gets_its_own_token_in_a_reused_page(app: Flask) -> None:

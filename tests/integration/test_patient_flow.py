@@ -212,10 +212,13 @@ def test_a_change_that_reveals_a_follow_up_page_goes_there_first_then_back_to_th
         app: Flask, patient: Patient) -> None:
     patient.complete(NO_FLAGS, send=False)
     response = patient.post("/questions/blood?return=check", {**form_data("blood", NO_FLAGS), "blood_thinner": "yes"})
-    assert response.location == "/questions/blood-follow-up?return=check"
+    assert response.location == "/questions/blood-follow-up?return=check&from=blood"
     page = patient.get(response.location).get_data(as_text=True)
-    assert 'class="back-link" href="/check-answers"' in page
-    response = patient.post("/questions/blood-follow-up?return=check", {"blood_thinner_name": "Rivaroxaban"})
+    # Back goes to the page just changed (issue 18), which itself goes back to check your answers.
+    assert 'class="back-link" href="/questions/blood?return=check"' in page
+    assert 'class="back-link" href="/check-answers"' in patient.get("/questions/blood?return=check").get_data(
+        as_text=True)
+    response = patient.post("/questions/blood-follow-up?return=check&from=blood", {"blood_thinner_name": "Rivaroxaban"})
     assert response.location == "/check-answers"
     html = patient.get("/check-answers").get_data(as_text=True)
     assert "Rivaroxaban" in visible_text(html)

@@ -15,7 +15,7 @@ from questionnaire.core.questions import Page
 from questionnaire.core.wording import banned_wording
 
 from ..helpers import (EVERY_PAGE, NO_FLAGS, PERSONAS, Patient, draft_row, error_summary_links, field_values,
-                      form_data, html_problems, inline_errors, title_of, visible_text)
+                      form_data, html_problems, inline_errors, session_data, title_of, visible_text)
 
 QUESTION_PAGES = [p.id for p in QUESTIONNAIRE.pages if p.id != "declaration"]
 
@@ -103,7 +103,9 @@ def test_continue_with_nothing_shows_the_summary_and_says_what_to_do(app: Flask,
     assert all(message.startswith("Select yes if") for _, message in links)
     assert inline_errors(html)["blood_thinner-error"] == "Select yes if you take a medicine that thins your blood or stops clots"
     # The fieldset names the error for screen readers, and nothing was stored.
-    assert 'aria-describedby="blood_thinner-hint1 blood_thinner-hint2 blood_thinner-error"' in html
+    # Every question here offers "Not sure": the page says so once, not under each question (issue 18).
+    assert 'aria-describedby="blood_thinner-hint1 blood_thinner-error"' in html
+    assert visible_text(html).count("Not sure\u201d") == 1 and 'id="not-sure-hint"' in html
     assert draft_row(patient.client).answers == before
 
 
@@ -327,9 +329,41 @@ def test_answers_that_are_fine_are_kept_when_the_page_has_an_error_and_the_patie
     patient.get("/questions/about")
     typed = {"respondent_role": "family_or_carer", "patient_age_years": "abc", "treatment_types": ["spine_neck"]}
     assert patient.post("/questions/about", typed).status_code == 200   # the page again, with its errors
-    patient.get("/questions/urgent")                                      # Back, then forward again
+    assert patient.see_other is not None                                  # after a redirect (Post/Redirect/Get)
+    patient.get("/questions/urgent")                                      # Back, then forward again:
+    html = patient.get("/questions/about").get_data(as_text=True)        # the page as sent, like a reload
+    assert field_values(html)["patient_age_years"] == "abc" and "patient_age_years-error" in inline_errors(html)
+    patient.post("/questions/urgent", form_data("urgent", NO_FLAGS))     # Back, then Continue
     values = field_values(patient.get("/questions/about").get_data(as_text=True))
     assert values["respondent_role"] == "family_or_carer" and values["treatment_types"] == ["spine_neck"]
     assert values["patient_age_years"] == str(NO_FLAGS["patient_age_years"])   # the last good age, not "abc"
     # Not sent with Continue: the form does not go past this page.
     assert patient.get("/check-answers").location == "/questions/about"
+
+
+def test_a_page_sent_with_errors_redirects_to_itself_and_its_get_shows_the_errors_and_what_was_typed(
+        patient: Patient) -> None:
+    """Issue 18, Post/Redirect/Get: errors and typed values wait in the draft, never in the cookie."""
+    patient.reach("about", NO_FLAGS)
+    typed = {"respondent_role": "family_or_carer", "patient_age_years": "abc", "treatment_types": ["muscle", "not_sure"]}
+    response = patient.client.post("/questions/about", data={"csrf_token": patient.token, **typed})
+    assert response.status_code == 303 and response.location == "/questions/about"
+    assert "abc" not in repr(session_data(patient.client))
+    assert draft_row(patient.client).pending["values"]["patient_age_years"] == "abc"
+    for _ in range(2):                                        # the redirect's GET, then a reload
+        html = patient.get("/questions/about").get_data(as_text=True)
+        assert title_of(html).startswith("Error: ")
+        assert set(inline_errors(html)) == {"patient_age_years-error", "treatment_types-error", "decision_help-error"}
+        assert field_values(html) == {k: v for k, v in typed.items()}
+    patient.post("/questions/about", form_data("about", NO_FLAGS))
+    assert draft_row(patient.client).pending is None           # cleared by a valid Continue
+    assert patient.get("/questions/about").get_data(as_text=True).count("There is a problem") == 0
+
+
+def test_the_declaration_error_redirects_to_check_your_answers(patient: Patient) -> None:
+    patient.complete(NO_FLAGS, send=False)
+    response = patient.client.post("/check-answers", data={"csrf_token": patient.token})
+    assert response.status_code == 303 and response.location == "/check-answers"
+    for _ in range(2):
+        html = patient.get("/check-answers").get_data(as_text=True)
+        assert error_summary_links(html) == [("#declaration", "Confirm the declaration to send your answers")]

@@ -104,7 +104,7 @@ class PatientMachine(RuleBasedStateMachine):
         self.visit(self.where)
 
     def answer_one_page(self, data: st.DataObject) -> None:
-        page_id, back_to_check = self.page_id(), self.where.endswith("return=check")
+        page_id, back_to_check = self.page_id(), "return=check" in self.where
         shown = flow.shown_questions(page_id, self.given)
         posted = {q.id: data.draw(answer_strategy(q), label=q.id) for q in shown}
         if page_id == "contact" and not posted.get("contact_phone") and not posted.get("contact_email"):
@@ -125,7 +125,7 @@ class PatientMachine(RuleBasedStateMachine):
             expected = "/check-answers" if following.id == "declaration" else f"/questions/{following.id}"
             assert response.location == expected
         else:
-            assert response.location == "/check-answers" or response.location.endswith("?return=check")
+            assert response.location == "/check-answers" or "?return=check" in response.location
         self.where = response.location   # the rule GETs the last page only
 
     def continue_with_nothing(self) -> None:

@@ -10,7 +10,8 @@ from questionnaire.data.store.audit_log import EMAIL_MAX, audit, audit_events, a
 from questionnaire.data.store.calls import (assign, calls_for, first_waiting, newest_submission_id, record_call, submissions_after,
                                             waiting_for_a_call)
 from questionnaire.data.store.drafts import (create_draft, delete_draft, find_draft, lock_draft, purge_expired_drafts,
-                                             renew_draft_token, retired_token, save_page, set_draft_language)
+                                             renew_draft_token, retired_token, save_page, set_draft_language,
+                                             set_pending)
 from questionnaire.data.store.queue import (adjust_count, level_counts, queue_page, rule_counts,
                                             submissions_for_export)
 from questionnaire.data.store.submissions import (QUESTIONS_VERSION, REFERENCE_ALPHABET, add_note, change_status,
@@ -39,7 +40,7 @@ __all__ = [
     "purge_old_submissions", "queue_page", "record_delivery", "reencrypt_batch", "renew_draft_token",
     "reset_staff_otp", "retired_token", "revoke_all_sessions", "revoke_staff_session", "rule_counts", "save",
     "save_page", "search_submissions", "set_callback_phone", "index_submission", "rekey_search_batch",
-    "set_draft_language", "set_staff_password", "staff_by_email", "staff_by_id", "staff_count",
+    "set_draft_language", "set_pending", "set_staff_password", "staff_by_email", "staff_by_id", "staff_count",
     "staff_count", "submission_by_reference", "submission_exists", "submission_for_draft", "submission_notes",
     "submissions_for_export", "submit", "token_hash", "touch_staff_session", "transaction", "update_staff",
     "use_otp_step",

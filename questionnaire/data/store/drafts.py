@@ -84,11 +84,13 @@ def retired_token(token: str | None, within: timedelta) -> bool | None:
 
 
 def save_page(draft: Draft, page_id: str, page_answers: Mapping[str, Any], ttl: timedelta, *,
-              done: bool = True) -> None:
+              done: bool = True, pending: Mapping[str, Any] | None = None) -> None:
     """Store one page's answers; answers to questions no longer shown are removed from the draft.
 
     With done=False the answers are kept to fill the page in later, but the page still has to be
     sent with Continue (what a patient typed after losing their session, ahead of the pages before).
+    `pending` replaces the draft's pending page (set_pending): None, as with every page sent with
+    Continue, clears it.
 
     Two pages of one draft saved at the same moment (two tabs, two instances) both keep their answers:
     the draft is read again under a write lock (SELECT ... FOR UPDATE on PostgreSQL; SQLite's one
@@ -104,6 +106,7 @@ def save_page(draft: Draft, page_id: str, page_answers: Mapping[str, Any], ttl: 
     visible, shown = dict(after.visible), {p.id for p in after.pages}
     kept = [p for p in (draft.done_pages or []) if p in shown and p != page_id]
     draft.answers, draft.done_pages = visible, (kept + [page_id] if done else kept)
+    draft.pending = dict(pending) if pending is not None else None
     draft.updated_at = utcnow()
     draft.expires_at = draft.updated_at + ttl
     db.session.commit()
@@ -119,6 +122,14 @@ def lock_draft(draft: Draft) -> None:
         db.session.refresh(draft)
     else:
         db.session.refresh(draft, with_for_update=True)
+
+
+def set_pending(draft: Draft, pending: Mapping[str, Any] | None) -> None:
+    """Keep (encrypted, in the draft, never in the cookie) a page sent with errors or with a notice to
+    show, for the GET its POST redirects to: {"page", "values", "errors", "notice", ...}; None clears it."""
+    lock_draft(draft)
+    draft.pending = dict(pending) if pending is not None else None
+    db.session.commit()
 
 
 def set_draft_language(draft: Draft, language: str) -> None:

@@ -33,9 +33,9 @@ def purge_old_submissions(retention_days: Mapping[str, int], now: datetime | Non
     return removed
 
 
-ENCRYPTED_COLUMNS = ((Draft, "answers"), (Submission, "answers"), (Submission, "fired"), (Submission, "callback_phone"),
-                     (Note, "body"), (StaffSession, "pending"), (Staff, "otp_secret"), (CheckIn, "answers"),
-                     (CheckIn, "fired"))
+ENCRYPTED_COLUMNS = ((Draft, "answers"), (Draft, "pending"), (Submission, "answers"), (Submission, "fired"),
+                     (Submission, "callback_phone"), (Note, "body"), (StaffSession, "pending"), (Staff, "otp_secret"),
+                     (CheckIn, "answers"), (CheckIn, "fired"))
 
 
 def reencrypt_batch(current_key_id: str, batch: int = 200) -> int:
