@@ -134,7 +134,9 @@ def test_a_patient_page_with_a_bad_token_keeps_what_was_typed(app: Flask) -> Non
     typed = {"contact_name": "Ana Typed-Twice", "contact_phone": "0161 496 0999", "contact_time": "evening"}
     before = draft_row(patient.client).answers
     for token in ("forged-token", ""):
-        response = patient.client.post("/questions/contact", data={"csrf_token": token, **typed})
+        # Post/Redirect/Get: the page comes back after a redirect, with what was typed.
+        response = patient.client.post("/questions/contact", data={"csrf_token": token, **typed},
+                                       follow_redirects=True)
         assert response.status_code in (200, 400)
         body = response.get_data(as_text=True)
         for giveaway in GIVEAWAYS:
@@ -154,7 +156,8 @@ def test_a_patient_page_with_a_bad_token_keeps_what_was_typed(app: Flask) -> Non
 def test_sending_with_a_bad_token_keeps_the_answers_and_sends_nothing(app: Flask) -> None:
     patient = Patient(app.test_client())
     patient.complete(NO_FLAGS, send=False)
-    response = patient.client.post("/check-answers", data={"csrf_token": "forged", "declaration": "yes"})
+    response = patient.client.post("/check-answers", data={"csrf_token": "forged", "declaration": "yes"},
+                                   follow_redirects=True)
     body = response.get_data(as_text=True)
     assert response.status_code in (200, 400) and "still saved" in body
     assert NO_FLAGS["contact_name"] in body   # the answers are shown again
@@ -168,7 +171,8 @@ def test_a_patient_page_sent_after_the_session_was_lost_keeps_what_was_typed(app
     patient.reach("about", NO_FLAGS)
     token = patient.token
     fresh = app.test_client()   # a browser that lost its cookie
-    response = fresh.post("/questions/about", data={"csrf_token": token, **form_data("about", NO_FLAGS)})
+    response = fresh.post("/questions/about", data={"csrf_token": token, **form_data("about", NO_FLAGS)},
+                          follow_redirects=True)
     assert response.status_code in (200, 400)
     body = response.get_data(as_text=True)
     assert field_values(body).get("respondent_role") == NO_FLAGS["respondent_role"]

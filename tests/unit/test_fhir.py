@@ -300,12 +300,12 @@ def _changed(page_id: str, question_id: str, **changes: Any) -> Questionnaire:
 
 
 @pytest.mark.parametrize("page_id, question_id, changes", [
-    ("heart", "high_bp", {"text": "Do you have high blood pressure (hypertension)?"}),
+    ("circulation", "high_bp", {"text": "Do you have high blood pressure (hypertension)?"}),
     ("about", "respondent_role", {"choices": (Choice("patient", "Me"), Choice("someone_else", "Someone else"))}),
     ("blood-follow-up", "blood_thinner_name", {"shown_when": {"q": "blood_thinner", "eq": "yes"}}),
     ("about", "patient_age_years", {"max": 110}),
     ("other", "other_concerns", {"optional": False, "error": "Tell us, or write none"}),
-    ("heart", "high_bp", {"why": "A different explanation."}),
+    ("circulation", "high_bp", {"why": "A different explanation."}),
 ])
 def test_the_version_changes_whenever_the_definition_changes(page_id: str, question_id: str,
                                                              changes: dict[str, Any]) -> None:
