@@ -7,7 +7,6 @@ requests and in time; every server started here is stopped by its own process id
 from __future__ import annotations
 
 import argparse
-
 import http.client
 import json
 import os
@@ -31,14 +30,28 @@ BENCH = ROOT / "bench"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.servers import (HOST, LiveServer, ServiceMissing, fresh_postgres_database,  # noqa: E402
-                           shared_postgres_url)
+from tests.servers import HOST, LiveServer, ServiceMissing, fresh_postgres_database, shared_postgres_url  # noqa: E402
 
-__all__ = ["BENCH", "HOST", "ROOT", "BenchServer", "Failures", "LoadResult", "ServiceMissing", "fresh_postgres_database",
-           "machine_summary", "percentile", "postgres_or_none", "python_load", "shared_postgres_url", "wrk_load"]
+__all__ = [
+    "BENCH",
+    "HOST",
+    "ROOT",
+    "BenchServer",
+    "Failures",
+    "LoadResult",
+    "ServiceMissing",
+    "fresh_postgres_database",
+    "machine_summary",
+    "percentile",
+    "postgres_or_none",
+    "python_load",
+    "shared_postgres_url",
+    "wrk_load",
+]
 
 
 # --- the machine -----------------------------------------------------------------------------------
+
 
 def _cpu_model() -> str:
     try:
@@ -53,17 +66,25 @@ def _cpu_model() -> str:
 def machine_summary() -> str:
     """One line: date, CPU, cores, memory, load average, Python: printed first by every script."""
     try:
-        mem_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
-                          if line.startswith("MemTotal")))
+        mem_kb = int(
+            next(
+                line.split()[1]
+                for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")
+            )
+        )
         mem = f"{mem_kb / 1024 / 1024:.0f} GiB"
     except (OSError, StopIteration, ValueError):
         mem = "? GiB"
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{time.strftime('%Y-%m-%d %H:%M')} {platform.node() or 'host'}: {os.cpu_count()} cores "
-            f"({_cpu_model()}), {mem}, load average {load}; Python {platform.python_version()}")
+    return (
+        f"{time.strftime('%Y-%m-%d %H:%M')} {platform.node() or 'host'}: {os.cpu_count()} cores "
+        f"({_cpu_model()}), {mem}, load average {load}; Python {platform.python_version()}"
+    )
 
 
 # --- failures: a run that produced errors exits non-zero ----------------------------------------------
+
 
 class Failures:
     """Errors seen during a run. Any error makes the script exit 1 (targets missed do not, unless --strict)."""
@@ -111,12 +132,20 @@ def median(values: Sequence[float]) -> float:
 
 # --- servers ---------------------------------------------------------------------------------------
 
+
 class BenchServer(LiveServer):
     """tests/servers.py's LiveServer (production gunicorn settings from questionnaire/gunicorn_conf.py,
     loopback, bounded start and stop) for any WSGI module, with extra gunicorn arguments."""
 
-    def __init__(self, workdir: Path, *, app_module: str = "wsgi:app", gunicorn_args: Sequence[str] = (),
-                 access_log: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        app_module: str = "wsgi:app",
+        gunicorn_args: Sequence[str] = (),
+        access_log: bool = True,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(workdir, **kwargs)
         self.app_module = app_module
         self.gunicorn_args = list(gunicorn_args)
@@ -127,7 +156,7 @@ class BenchServer(LiveServer):
         cmd[cmd.index("wsgi:app")] = self.app_module
         if not self.access_log:
             i = cmd.index("--access-logfile")
-            del cmd[i:i + 2]
+            del cmd[i : i + 2]
         return cmd + self.gunicorn_args
 
     def worker_pids(self) -> list[int]:
@@ -158,7 +187,7 @@ class BenchServer(LiveServer):
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            total += (int(fields[11]) + int(fields[12])) / tick   # utime, stime (fields 14 and 15)
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14 and 15)
         return total
 
     def log_problems(self) -> list[str]:
@@ -174,6 +203,8 @@ class BenchServer(LiveServer):
 def migrate_in_process(database_uri: str) -> None:
     """`flask db upgrade` (Alembic, the project's migrations) in this process: one interpreter start
     fewer than tests/servers.migrate(), which matters on a busy machine."""
+    import contextlib
+    import io
     import logging
 
     from flask_migrate import upgrade
@@ -181,13 +212,11 @@ def migrate_in_process(database_uri: str) -> None:
     from questionnaire import create_app
     from tests.servers import app_config
 
-    import contextlib
-    import io
-
     app = create_app(app_config(database_uri))
-    with app.app_context(), contextlib.redirect_stderr(io.StringIO()):   # Alembic's INFO lines
+    with app.app_context(), contextlib.redirect_stderr(io.StringIO()):  # Alembic's INFO lines
         upgrade()
         from questionnaire.extensions import db
+
         db.engine.dispose()
     # Alembic's env.py runs logging.fileConfig, which disables the loggers that existed before.
     for logger in logging.root.manager.loggerDict.values():
@@ -219,6 +248,7 @@ def postgres_or_none(failures: Failures, required: bool) -> str | None:
 
 def sqlite_version() -> str:
     import sqlite3
+
     return sqlite3.sqlite_version
 
 
@@ -237,6 +267,7 @@ def postgres_version(url: str) -> str:
 
 # --- load generators -------------------------------------------------------------------------------
 
+
 @dataclass
 class LoadResult:
     """One timed run of a load generator against one URL."""
@@ -244,7 +275,7 @@ class LoadResult:
     rps: float
     requests: int
     seconds: float
-    bad: int = 0                       # responses with another status than the expected one
+    bad: int = 0  # responses with another status than the expected one
     socket_errors: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
     latency_ms: dict[str, float] = field(default_factory=dict)
@@ -262,13 +293,36 @@ def wrk_available() -> bool:
     return shutil.which("wrk") is not None
 
 
-def wrk_load(url: str, *, seconds: float, expect: int, method: str = "GET", body: str = "",
-             cookie: str = "", connections: int = 2, timeout_s: float = 10) -> LoadResult:
+def wrk_load(
+    url: str,
+    *,
+    seconds: float,
+    expect: int,
+    method: str = "GET",
+    body: str = "",
+    cookie: str = "",
+    connections: int = 2,
+    timeout_s: float = 10,
+) -> LoadResult:
     """wrk (one thread) for `seconds` against url; every response's status is checked by the Lua script."""
     parts = urllib.parse.urlsplit(url)
     assert parts.hostname in ("127.0.0.1", "localhost", "::1"), "loopback only"
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", f"--timeout={int(timeout_s)}s",
-           "--latency", "-s", str(WRK_SCRIPT), url, "--", str(expect), method, cookie, body]
+    cmd = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        f"--timeout={int(timeout_s)}s",
+        "--latency",
+        "-s",
+        str(WRK_SCRIPT),
+        url,
+        "--",
+        str(expect),
+        method,
+        cookie,
+        body,
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + timeout_s + 30, check=False)
     out = done.stdout
     if done.returncode != 0:
@@ -295,8 +349,17 @@ def wrk_load(url: str, *, seconds: float, expect: int, method: str = "GET", body
     return LoadResult(rps, requests_done, seconds, bad, socket_errors, statuses, latency, "wrk")
 
 
-def python_load(url: str, *, seconds: float, expect: int, method: str = "GET", body: str = "",
-                cookie: str = "", connections: int = 2, max_requests: int = 200_000) -> LoadResult:
+def python_load(
+    url: str,
+    *,
+    seconds: float,
+    expect: int,
+    method: str = "GET",
+    body: str = "",
+    cookie: str = "",
+    connections: int = 2,
+    max_requests: int = 200_000,
+) -> LoadResult:
     """A bounded Python load generator (threads, one connection per request as gunicorn's sync worker
     closes them): used when wrk is not installed. Slower than wrk, so its ratios are lower bounds."""
     parts = urllib.parse.urlsplit(url)
@@ -347,11 +410,20 @@ def python_load(url: str, *, seconds: float, expect: int, method: str = "GET", b
         t.join(seconds + 15)
     elapsed = time.monotonic() - started
     done = sum(statuses.values())
-    return LoadResult(done / elapsed, done, elapsed, counts["bad"], counts["sock"], statuses,
-                      {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99)}, "python")
+    return LoadResult(
+        done / elapsed,
+        done,
+        elapsed,
+        counts["bad"],
+        counts["sock"],
+        statuses,
+        {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99)},
+        "python",
+    )
 
 
 # --- misc ------------------------------------------------------------------------------------------
+
 
 @contextmanager
 def timer() -> Iterator[list[float]]:
@@ -372,6 +444,9 @@ def parser(doc: str | None, *, targets: bool = True) -> argparse.ArgumentParser:
     """The command line every benchmark shares: --quick for a smoke run, --strict as run_all passes it."""
     p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="a tiny smoke run")
-    p.add_argument("--strict", action="store_true",
-                   help="exit 1 when a target is missed" if targets else "accepted for run_all; no target here")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when a target is missed" if targets else "accepted for run_all; no target here",
+    )
     return p

@@ -70,8 +70,10 @@ class Patient:
     def expect(self, reply: Reply, status: int, location: str | None = None, what: str = "") -> bool:
         ok = reply.status == status and (location is None or reply.location == location)
         if not ok:
-            self.errors.append(f"{what or reply.method + ' ' + reply.url}: {reply.status} -> {reply.location!r} "
-                               f"(expected {status}{' -> ' + location if location else ''})")
+            self.errors.append(
+                f"{what or reply.method + ' ' + reply.url}: {reply.status} -> {reply.location!r} "
+                f"(expected {status}{' -> ' + location if location else ''})"
+            )
         return ok
 
     def complete(self, answers: dict[str, Any]) -> bool:
@@ -90,8 +92,9 @@ class Patient:
             if reply.status == 302 and reply.location == "/get-help-now":
                 return self.expect(client.timed("outcome", "GET", "/get-help-now"), 200)
             following = flow.next_page(page.id, answers)
-            expected = "/check-answers" if following is None or following.id == "declaration" else \
-                f"/questions/{following.id}"
+            expected = (
+                "/check-answers" if following is None or following.id == "declaration" else f"/questions/{following.id}"
+            )
             if not self.expect(reply, 302, expected, f"POST {url}"):
                 return False
             page = following
@@ -102,8 +105,9 @@ class Patient:
         return self.expect(client.timed("outcome", "GET", "/sent"), 200)
 
 
-def run_load(server: c.BenchServer, patients: int, rounds: int, deadline_s: float
-             ) -> tuple[Counter[str], list[tuple[str, float]], list[str], float]:
+def run_load(
+    server: c.BenchServer, patients: int, rounds: int, deadline_s: float
+) -> tuple[Counter[str], list[tuple[str, float]], list[str], float]:
     """`patients` threads, each completing `rounds` questionnaires; bounded by `deadline_s` seconds."""
     completed: Counter[str] = Counter()
     samples: list[tuple[str, float]] = []
@@ -166,35 +170,46 @@ def check_stored(uri: str, completed: Counter[str], failures: c.Failures, label:
     engine = create_engine(normalise_database_uri(uri))
     try:
         with engine.connect() as conn:
-            rows = conn.execute(text("SELECT COUNT(*), COUNT(DISTINCT draft_token_hash), COUNT(DISTINCT reference) "
-                                     "FROM submissions")).one()
-            levels = Counter({lv: n for lv, n in conn.execute(text("SELECT level, COUNT(*) FROM submissions "
-                                                                   "GROUP BY level"))})
+            rows = conn.execute(
+                text("SELECT COUNT(*), COUNT(DISTINCT draft_token_hash), COUNT(DISTINCT reference) FROM submissions")
+            ).one()
+            levels = Counter(
+                {lv: n for lv, n in conn.execute(text("SELECT level, COUNT(*) FROM submissions GROUP BY level"))}
+            )
             rule_rows = conn.execute(text("SELECT COUNT(*) FROM submission_rules")).scalar()
-            counters = Counter({lv: n for lv, n in conn.execute(text("SELECT level, SUM(n) FROM queue_counts "
-                                                                     "GROUP BY level")) if n})
+            counters = Counter(
+                {lv: n for lv, n in conn.execute(text("SELECT level, SUM(n) FROM queue_counts GROUP BY level")) if n}
+            )
     finally:
         engine.dispose()
     failures.check(rows[0] == total, f"{label}: {rows[0]} submissions stored for {total} completed questionnaires")
     failures.check(rows[1] == rows[0] == rows[2], f"{label}: submissions not one per draft / per reference: {rows}")
-    failures.check(levels == expected_levels, f"{label}: levels stored {dict(levels)} != expected {dict(expected_levels)}")
+    failures.check(
+        levels == expected_levels, f"{label}: levels stored {dict(levels)} != expected {dict(expected_levels)}"
+    )
     failures.check(rule_rows == expected_rules, f"{label}: {rule_rows} rule rows, expected {expected_rules}")
     failures.check(counters == levels, f"{label}: queue_counts {dict(counters)} != rows {dict(levels)}")
-    print(f"  stored: {rows[0]} submissions for {total} completed ({rows[1]} distinct drafts), levels "
-          f"{dict(sorted(levels.items()))}, {rule_rows} rule rows, queue_counts in step: {counters == levels}")
+    print(
+        f"  stored: {rows[0]} submissions for {total} completed ({rows[1]} distinct drafts), levels "
+        f"{dict(sorted(levels.items()))}, {rule_rows} rule rows, queue_counts in step: {counters == levels}"
+    )
 
 
 def report(samples: list[tuple[str, float]], elapsed: float) -> dict[str, float]:
     all_ms = [ms for _, ms in samples]
-    print(f"  {len(samples)} requests in {elapsed:.1f} s ({len(samples) / elapsed:,.0f} requests/s); "
-          f"latency p50 {c.percentile(all_ms, 50):.0f} ms, p99 {c.percentile(all_ms, 99):.0f} ms, "
-          f"max {max(all_ms):.0f} ms")
+    print(
+        f"  {len(samples)} requests in {elapsed:.1f} s ({len(samples) / elapsed:,.0f} requests/s); "
+        f"latency p50 {c.percentile(all_ms, 50):.0f} ms, p99 {c.percentile(all_ms, 99):.0f} ms, "
+        f"max {max(all_ms):.0f} ms"
+    )
     kinds: dict[str, list[float]] = {}
     for kind, ms in samples:
         kinds.setdefault(kind, []).append(ms)
     for kind, values in kinds.items():
-        print(f"    {kind:<20} {len(values):>6} requests  p50 {c.percentile(values, 50):>6.0f} ms  "
-              f"p99 {c.percentile(values, 99):>6.0f} ms")
+        print(
+            f"    {kind:<20} {len(values):>6} requests  p50 {c.percentile(values, 50):>6.0f} ms  "
+            f"p99 {c.percentile(values, 99):>6.0f} ms"
+        )
     return {"p50": c.percentile(all_ms, 50), "p99": c.percentile(all_ms, 99), "rps": len(samples) / elapsed}
 
 
@@ -208,8 +223,10 @@ def main(argv: list[str] | None = None) -> int:
     rounds = args.rounds or (1 if args.quick else 3)
     failures = c.Failures()
     print(c.machine_summary())
-    print(f"{patients} concurrent patients x {rounds} questionnaire(s) each; gunicorn 2 sync workers; "
-          f"SQLite {c.sqlite_version()}")
+    print(
+        f"{patients} concurrent patients x {rounds} questionnaire(s) each; gunicorn 2 sync workers; "
+        f"SQLite {c.sqlite_version()}"
+    )
     pg = None if args.sqlite_only else c.postgres_or_none(failures, required=not args.quick)
     databases = ["sqlite"] + (["postgresql"] if pg else [])
     results: dict[str, dict[str, float]] = {}
@@ -225,8 +242,9 @@ def main(argv: list[str] | None = None) -> int:
                     uri = stack.enter_context(c.fresh_postgres_database(pg, prefix="oq_bench_flow"))
                     label = f"PostgreSQL {c.postgres_version(pg)}"
                 c.migrate_in_process(uri)
-                server = c.BenchServer(workdir / kind, database_uri=uri, workers=2, name=kind, start_timeout=90,
-                                       migrate=False)
+                server = c.BenchServer(
+                    workdir / kind, database_uri=uri, workers=2, name=kind, start_timeout=90, migrate=False
+                )
                 stack.callback(server.stop)
                 servers[kind] = (uri, label, server)
             # Started together (the start-up is what takes longest on a busy machine); loaded one at a time.
@@ -240,8 +258,10 @@ def main(argv: list[str] | None = None) -> int:
                     failures.error(f"{label}: ... and {len(errors) - 10} more")
                 problems = server.log_problems()
                 failures.check(not problems, f"{label}: server log shows {len(problems)} error line(s): {problems[:3]}")
-                failures.check(sum(completed.values()) == patients * rounds,
-                               f"{label}: {sum(completed.values())} of {patients * rounds} questionnaires completed")
+                failures.check(
+                    sum(completed.values()) == patients * rounds,
+                    f"{label}: {sum(completed.values())} of {patients * rounds} questionnaires completed",
+                )
                 if samples:
                     results[kind] = report(samples, elapsed)
                 server.stop()
@@ -255,8 +275,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"server logs kept in {workdir}")
     for kind, r in results.items():
-        print(f"ratio p99/p50 latency {kind}: {r['p99'] / r['p50']:.1f} (p50 {r['p50']:.0f} ms, p99 {r['p99']:.0f} ms, "
-              f"{r['rps']:,.0f} requests/s, {len(failures.errors)} error(s))")
+        print(
+            f"ratio p99/p50 latency {kind}: {r['p99'] / r['p50']:.1f} (p50 {r['p50']:.0f} ms, p99 {r['p99']:.0f} ms, "
+            f"{r['rps']:,.0f} requests/s, {len(failures.errors)} error(s))"
+        )
     if "sqlite" in results and "postgresql" in results:
         print(f"ratio PostgreSQL/SQLite throughput: {results['postgresql']['rps'] / results['sqlite']['rps']:.2f}")
     return failures.exit_code(args.strict)

@@ -49,15 +49,19 @@ def patient_session(server: c.BenchServer, failures: c.Failures) -> tuple[str, s
     client = HttpClient(server)
     client.get("/")
     started = client.post("/start")
-    failures.check(started.status == 302 and started.location == f"/questions/{PAGE}",
-                   f"POST /start gave {started.status} -> {started.location!r}, not /questions/{PAGE}")
+    failures.check(
+        started.status == 302 and started.location == f"/questions/{PAGE}",
+        f"POST /start gave {started.status} -> {started.location!r}, not /questions/{PAGE}",
+    )
     page = client.get(f"/questions/{PAGE}")
     failures.check(page.status == 200 and 'name="csrf_token"' in page.text, f"GET /questions/{PAGE} gave {page.status}")
     fields = {"csrf_token": client.token, **form_data(PAGE, NO_FLAGS)}
     body = urllib.parse.urlencode(fields, doseq=True)
     sent = client.post(f"/questions/{PAGE}", form_data(PAGE, NO_FLAGS))
-    failures.check(sent.status == 302 and sent.location.startswith("/questions/") and PAGE not in sent.location,
-                   f"POST /questions/{PAGE} gave {sent.status} -> {sent.location!r}, not the next page")
+    failures.check(
+        sent.status == 302 and sent.location.startswith("/questions/") and PAGE not in sent.location,
+        f"POST /questions/{PAGE} gave {sent.status} -> {sent.location!r}, not the next page",
+    )
     cookie = "; ".join(f"{k.name}={k.value}" for k in client.jar)
     return cookie, body, sent.location
 
@@ -73,12 +77,13 @@ def profile(server: c.BenchServer, cookie: str, body: str, requests: int) -> str
     client.set_cookie(name, value)
     headers = {"Accept-Language": "en"}
     with contextlib.redirect_stderr(open(os.devnull, "w")):
-        for _ in range(20):   # warm up: templates compiled, form classes built
+        for _ in range(20):  # warm up: templates compiled, form classes built
             client.get(f"/questions/{PAGE}", headers=headers)
-            client.post(f"/questions/{PAGE}", data=body, content_type="application/x-www-form-urlencoded",
-                        headers=headers)
+            client.post(
+                f"/questions/{PAGE}", data=body, content_type="application/x-www-form-urlencoded", headers=headers
+            )
     out = io.StringIO()
-    quiet = contextlib.redirect_stderr(open(os.devnull, "w"))   # the app's one JSON log line per request
+    quiet = contextlib.redirect_stderr(open(os.devnull, "w"))  # the app's one JSON log line per request
     with quiet:
         _profile_both(client, body, headers, requests, out)
     return out.getvalue()
@@ -93,8 +98,9 @@ def _profile_both(client: Any, body: str, headers: dict[str, str], requests: int
                 response = client.get(f"/questions/{PAGE}", headers=headers)
                 assert response.status_code == 200, response.status_code
             else:
-                response = client.post(f"/questions/{PAGE}", data=body,
-                                       content_type="application/x-www-form-urlencoded", headers=headers)
+                response = client.post(
+                    f"/questions/{PAGE}", data=body, content_type="application/x-www-form-urlencoded", headers=headers
+                )
                 assert response.status_code == 302, response.status_code
         prof.disable()
         stats = pstats.Stats(prof, stream=out).strip_dirs()
@@ -118,19 +124,24 @@ def main(argv: list[str] | None = None) -> int:
     failures = c.Failures()
 
     print(c.machine_summary())
-    print(f"load generator: {'wrk (Debian), 1 thread, 2 connections' if use_wrk else 'Python threads, 2 connections (wrk not installed)'}; "
-          f"{rounds} alternating round(s) of {seconds:g} s per load; gunicorn 1 sync worker each, --max-requests 0")
+    print(
+        "load generator: "
+        + ("wrk (Debian), 1 thread, 2 connections" if use_wrk else "Python threads, 2 connections (wrk not installed)")
+        + "; "
+        f"{rounds} alternating round(s) of {seconds:g} s per load; gunicorn 1 sync worker each, --max-requests 0"
+    )
     workdir = Path(tempfile.mkdtemp(prefix="bench_pages_"))
     extra = ["--max-requests", "0"]
     (workdir / "app").mkdir(parents=True)
     uri = f"sqlite:///{workdir / 'app' / 'pages.db'}"
     c.migrate_in_process(uri)
     app = c.BenchServer(workdir / "app", database_uri=uri, workers=1, gunicorn_args=extra, name="app", migrate=False)
-    hello = c.BenchServer(workdir / "hello", app_module="bench.hello_app:app", workers=1, migrate=False,
-                          gunicorn_args=extra, name="hello")
+    hello = c.BenchServer(
+        workdir / "hello", app_module="bench.hello_app:app", workers=1, migrate=False, gunicorn_args=extra, name="hello"
+    )
     rates: dict[str, list[float]] = {"hello": [], "GET": [], "POST": []}
     latency: dict[str, list[float]] = {"hello": [], "GET": [], "POST": []}
-    per_cpu: dict[str, list[float]] = {"hello": [], "GET": [], "POST": []}   # requests per worker CPU second
+    per_cpu: dict[str, list[float]] = {"hello": [], "GET": [], "POST": []}  # requests per worker CPU second
     try:
         start_together(app, hello)
         cookie, body, _next = patient_session(app, failures)
@@ -139,25 +150,32 @@ def main(argv: list[str] | None = None) -> int:
         loads: dict[str, dict[str, Any]] = {
             "hello": {"url": hello.url("/"), "expect": 200},
             "GET": {"url": app.url(f"/questions/{PAGE}"), "expect": 200, "cookie": cookie},
-            "POST": {"url": app.url(f"/questions/{PAGE}"), "expect": 302, "cookie": cookie, "method": "POST",
-                     "body": body},
+            "POST": {
+                "url": app.url(f"/questions/{PAGE}"),
+                "expect": 302,
+                "cookie": cookie,
+                "method": "POST",
+                "body": body,
+            },
         }
         if not args.quick:
-            for key, spec in loads.items():   # warm-up, not recorded
+            for spec in loads.values():  # warm-up, not recorded
                 load(seconds=1, **spec)
         order = list(loads)
         owner = {"hello": hello, "GET": app, "POST": app}
         for i in range(rounds):
-            for key in (order if i % 2 == 0 else order[::-1]):
+            for key in order if i % 2 == 0 else order[::-1]:
                 cpu_before = owner[key].cpu_seconds()
                 result = load(seconds=seconds, **loads[key])
                 cpu = owner[key].cpu_seconds() - cpu_before
                 rates[key].append(result.rps)
                 per_cpu[key].append(result.requests / cpu if cpu > 0 else float("nan"))
                 latency[key].append(result.latency_ms.get("p50", float("nan")))
-                failures.check(result.errors == 0 and result.requests > 0,
-                               f"{key}: {result.bad} unexpected status(es) {result.statuses}, "
-                               f"{result.socket_errors} socket error(s) in {result.requests} requests")
+                failures.check(
+                    result.errors == 0 and result.requests > 0,
+                    f"{key}: {result.bad} unexpected status(es) {result.statuses}, "
+                    f"{result.socket_errors} socket error(s) in {result.requests} requests",
+                )
             print(f"round {i + 1}: " + ", ".join(f"{k} {rates[k][-1]:,.0f}/s" for k in order), flush=True)
         problems = app.log_problems() + hello.log_problems()
         failures.check(not problems, f"server log shows {len(problems)} error line(s): {problems[:3]}")
@@ -169,19 +187,29 @@ def main(argv: list[str] | None = None) -> int:
             print(profile(app, cookie, body, 100 if args.quick else 400))
         cpu_med = {k: c.median(v) for k, v in per_cpu.items()}
         print("median requests per second (median p50 latency; requests per CPU second of the worker):")
-        print(f"  plain Flask route        {med['hello']:>9,.0f}/s  ({c.median(latency['hello']):5.1f} ms; "
-              f"{cpu_med['hello']:>7,.0f} per CPU s)")
-        print(f"  GET  /questions/{PAGE}   {med['GET']:>9,.0f}/s  ({c.median(latency['GET']):5.1f} ms; "
-              f"{cpu_med['GET']:>7,.0f} per CPU s)")
-        print(f"  POST /questions/{PAGE}   {med['POST']:>9,.0f}/s  ({c.median(latency['POST']):5.1f} ms; "
-              f"{cpu_med['POST']:>7,.0f} per CPU s)")
-        print(f"  by worker CPU time (insensitive to other load on the machine): GET/plain "
-              f"{cpu_med['GET'] / cpu_med['hello']:.2f}, POST/plain {cpu_med['POST'] / cpu_med['hello']:.2f}")
+        print(
+            f"  plain Flask route        {med['hello']:>9,.0f}/s  ({c.median(latency['hello']):5.1f} ms; "
+            f"{cpu_med['hello']:>7,.0f} per CPU s)"
+        )
+        print(
+            f"  GET  /questions/{PAGE}   {med['GET']:>9,.0f}/s  ({c.median(latency['GET']):5.1f} ms; "
+            f"{cpu_med['GET']:>7,.0f} per CPU s)"
+        )
+        print(
+            f"  POST /questions/{PAGE}   {med['POST']:>9,.0f}/s  ({c.median(latency['POST']):5.1f} ms; "
+            f"{cpu_med['POST']:>7,.0f} per CPU s)"
+        )
+        print(
+            f"  by worker CPU time (insensitive to other load on the machine): GET/plain "
+            f"{cpu_med['GET'] / cpu_med['hello']:.2f}, POST/plain {cpu_med['POST'] / cpu_med['hello']:.2f}"
+        )
         for key in ("GET", "POST"):
             verdict = failures.target(ratios[key] >= TARGETS[key], f"pages {key} ratio")
-            print(f"ratio page {key}/plain route: {ratios[key]:.2f} (per round {min(per_round[key]):.2f}-"
-                  f"{max(per_round[key]):.2f}; target >= {TARGETS[key]}: {verdict}; by worker CPU time "
-                  f"{cpu_med[key] / cpu_med['hello']:.2f})")
+            print(
+                f"ratio page {key}/plain route: {ratios[key]:.2f} (per round {min(per_round[key]):.2f}-"
+                f"{max(per_round[key]):.2f}; target >= {TARGETS[key]}: {verdict}; by worker CPU time "
+                f"{cpu_med[key] / cpu_med['hello']:.2f})"
+            )
     except Exception as exc:  # noqa: BLE001 - any failure is an error of the run, reported loudly
         failures.error(f"{type(exc).__name__}: {exc}")
     finally:

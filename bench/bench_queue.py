@@ -56,7 +56,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -71,32 +71,47 @@ DEEP_ROW = 12_500
 RULE_FILTER = "r_blood_thinner_injection"
 STAFF_EMAIL = "desk@clinic.example"
 CHUNK = 20_000
-SPAN = timedelta(days=3 * 365)           # the rows are spread over three years, up to now
+SPAN = timedelta(days=3 * 365)  # the rows are spread over three years, up to now
 STATUS_COLUMNS = ("new", "contacted", "with_clinician", "discussed", "closed")
-SUBMISSION_COLUMNS = ("id", "reference", "draft_token_hash", "answers", "level", "level_rank", "fired",
-                      "ruleset_version", "ruleset_sha256", "language", "stopped_early", "created_at", "status",
-                      "status_by", "status_at", "version")
+SUBMISSION_COLUMNS = (
+    "id",
+    "reference",
+    "draft_token_hash",
+    "answers",
+    "level",
+    "level_rank",
+    "fired",
+    "ruleset_version",
+    "ruleset_sha256",
+    "language",
+    "stopped_early",
+    "created_at",
+    "status",
+    "status_by",
+    "status_at",
+    "version",
+)
 RULE_COLUMNS = ("submission_id", "rule_id", "level_rank", "created_at")
-REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"   # as store.new_reference
+REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # as store.new_reference
 
 
 # --- profiles: what a row's answers fired, made by the real rule set ---------------------------------
+
 
 @dataclass(frozen=True)
 class Profile:
     level: str
     rank: int
-    fired_blob: str                 # pre-encrypted, as the Encrypted column stores it
-    rules: tuple[str, ...]   # the keyed values stored in submission_rules.rule_id (crypto.Keyring.keyed)
+    fired_blob: str  # pre-encrypted, as the Encrypted column stores it
+    rules: tuple[str, ...]  # the keyed values stored in submission_rules.rule_id (crypto.Keyring.keyed)
     stopped_early: bool
 
 
 def make_profiles(app: Any, seed: int) -> tuple[list[Profile], list[float], str]:
     """Profiles with weights (0 changed answers: half the rows; 1: 30 %; 2: 15 %; 3: 5 %) and the
     one encrypted answers blob every row reuses."""
-    from questionnaire.data import crypto
     from questionnaire.core import flow
-    from questionnaire.data import store
+    from questionnaire.data import crypto, store
 
     rs: Ruleset = app.extensions["ruleset"]
     rng = random.Random(seed)
@@ -106,6 +121,7 @@ def make_profiles(app: Any, seed: int) -> tuple[list[Profile], list[float], str]
 
         def encrypt(value: Any) -> str:
             import json
+
             return ring.encrypt(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
 
         answers_blob = encrypt(flow.visible_answers(dict(NO_FLAGS)))
@@ -117,14 +133,19 @@ def make_profiles(app: Any, seed: int) -> tuple[list[Profile], list[float], str]
                 answers = dict(NO_FLAGS)
                 for q in rng.sample(flippable, changed):
                     answers[q] = "yes"
-                urgent_page = any(answers[q] == "yes" for q in ("chest_pain_now", "breathing_trouble_now",
-                                                                "stroke_signs_now"))
+                urgent_page = any(
+                    answers[q] == "yes" for q in ("chest_pain_now", "breathing_trouble_now", "stroke_signs_now")
+                )
                 assessment = rs.evaluate(answers, upto="urgent" if urgent_page else None)
                 key = (assessment.level, tuple(assessment.rule_ids), urgent_page)
                 if key not in seen:
-                    seen[key] = Profile(assessment.level, rs.rank(assessment.level),
-                                        encrypt([store.fired_to_json(f) for f in assessment.fired]),
-                                        tuple(ring.keyed("rule", r) for r in assessment.rule_ids), urgent_page)
+                    seen[key] = Profile(
+                        assessment.level,
+                        rs.rank(assessment.level),
+                        encrypt([store.fired_to_json(f) for f in assessment.fired]),
+                        tuple(ring.keyed("rule", r) for r in assessment.rule_ids),
+                        urgent_page,
+                    )
                 weights[key] += share / draws
     keys = list(seen)
     return [seen[k] for k in keys], [weights[k] for k in keys], answers_blob
@@ -132,7 +153,7 @@ def make_profiles(app: Any, seed: int) -> tuple[list[Profile], list[float], str]
 
 def reference_of(i: int) -> str:
     """A unique reference number per row id (a bijection of the id, spelt as store.new_reference)."""
-    x = (i * 2_654_435_761) % (31 ** 8)
+    x = (i * 2_654_435_761) % (31**8)
     chars = []
     for _ in range(8):
         x, r = divmod(x, 31)
@@ -148,8 +169,9 @@ def status_for(rng: random.Random, age: timedelta) -> str:
     return rng.choices(STATUS_COLUMNS, (0.3, 0.7, 0.5, 25, 73.5))[0]
 
 
-def rows(n: int, profiles: list[Profile], weights: list[float], answers_blob: str, rs: Ruleset, seed: int,
-         now: datetime) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]:
+def rows(
+    n: int, profiles: list[Profile], weights: list[float], answers_blob: str, rs: Ruleset, seed: int, now: datetime
+) -> Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]]:
     """Chunks of (submission rows, submission_rules rows), ids 1..n, oldest first; created_at aware UTC."""
     rng = random.Random(seed)
     start = now - SPAN
@@ -163,19 +185,36 @@ def rows(n: int, profiles: list[Profile], weights: list[float], answers_blob: st
             created = start + step * (i - 1) + timedelta(microseconds=rng.randrange(1, 1000))
             status = status_for(rng, now - created)
             later = status != "new"
-            subs.append((i, reference_of(i), hashlib.sha256(b"bench-draft-%d" % i).hexdigest(), answers_blob,
-                         p.level, p.rank, p.fired_blob, rs.version, rs.sha256, "es" if i % 7 == 0 else "en",
-                         p.stopped_early, created, status, STAFF_EMAIL if later else None,
-                         created + timedelta(hours=20) if later else None, 2 if later else 1))
+            subs.append(
+                (
+                    i,
+                    reference_of(i),
+                    hashlib.sha256(b"bench-draft-%d" % i).hexdigest(),
+                    answers_blob,
+                    p.level,
+                    p.rank,
+                    p.fired_blob,
+                    rs.version,
+                    rs.sha256,
+                    "es" if i % 7 == 0 else "en",
+                    p.stopped_early,
+                    created,
+                    status,
+                    STAFF_EMAIL if later else None,
+                    created + timedelta(hours=20) if later else None,
+                    2 if later else 1,
+                )
+            )
             rules.extend((i, rule_id, p.rank, created) for rule_id in p.rules)
         yield subs, rules
 
 
 # --- loading: SQLite ----------------------------------------------------------------------------
 
+
 def sqlite_datetime(value: datetime) -> str:
     """What SQLAlchemy stores for a UTCDateTime on SQLite (checked against its bind processor once)."""
-    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def check_sqlite_datetime_format() -> None:
@@ -186,14 +225,15 @@ def check_sqlite_datetime_format() -> None:
     dialect = sqlite_dialect.dialect()
     column_type = Submission.__table__.c.created_at.type
     process = column_type._cached_bind_processor(dialect)  # the TypeDecorator and the SQLite DATETIME
-    sample = datetime(2025, 3, 3, 8, 0, 1, 5, tzinfo=timezone.utc)
+    sample = datetime(2025, 3, 3, 8, 0, 1, 5, tzinfo=UTC)
     stored = process(sample) if process else sample
     if stored != sqlite_datetime(sample):
         raise AssertionError(f"SQLite datetime format {stored!r} != {sqlite_datetime(sample)!r}")
 
 
-def load_sqlite(path: Path, chunks: Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]],
-                counts: Counter[tuple[str, str]]) -> int:
+def load_sqlite(
+    path: Path, chunks: Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]], counts: Counter[tuple[str, str]]
+) -> int:
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         # Generation only, on this connection: no journal, no fsync (the app's own connections are
@@ -202,8 +242,10 @@ def load_sqlite(path: Path, chunks: Iterator[tuple[list[tuple[Any, ...]], list[t
         conn.execute("PRAGMA synchronous=OFF")
         conn.execute("PRAGMA cache_size=-400000")
         conn.execute("PRAGMA foreign_keys=OFF")
-        indexes = conn.execute("SELECT name, sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL AND "
-                               "tbl_name IN ('submissions', 'submission_rules') AND name LIKE 'ix_%'").fetchall()
+        indexes = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL AND "
+            "tbl_name IN ('submissions', 'submission_rules') AND name LIKE 'ix_%'"
+        ).fetchall()
         conn.execute("BEGIN")
         for name, _sql in indexes:
             conn.execute(f'DROP INDEX "{name}"')
@@ -213,15 +255,29 @@ def load_sqlite(path: Path, chunks: Iterator[tuple[list[tuple[Any, ...]], list[t
         for subs, rules in chunks:
             for s in subs:
                 counts[(s[4], s[12])] += 1
-            conn.executemany(sub_sql, [s[:10] + (int(s[10]), sqlite_datetime(s[11]), s[12], s[13],
-                                                 sqlite_datetime(s[14]) if s[14] else None, s[15])
-                                       for s in subs])
+            conn.executemany(
+                sub_sql,
+                [
+                    s[:10]
+                    + (
+                        int(s[10]),
+                        sqlite_datetime(s[11]),
+                        s[12],
+                        s[13],
+                        sqlite_datetime(s[14]) if s[14] else None,
+                        s[15],
+                    )
+                    for s in subs
+                ],
+            )
             conn.executemany(rule_sql, [(r[0], r[1], r[2], sqlite_datetime(r[3])) for r in rules])
             total += len(subs)
-        for name, sql in indexes:
+        for _name, sql in indexes:
             conn.execute(sql)
-        conn.executemany("INSERT INTO queue_counts (level, status, n) VALUES (?, ?, ?)",
-                         [(lv, st, n) for (lv, st), n in counts.items()])
+        conn.executemany(
+            "INSERT INTO queue_counts (level, status, n) VALUES (?, ?, ?)",
+            [(lv, st, n) for (lv, st), n in counts.items()],
+        )
         conn.execute("COMMIT")
         conn.execute("PRAGMA journal_mode=WAL")
         return total
@@ -231,8 +287,10 @@ def load_sqlite(path: Path, chunks: Iterator[tuple[list[tuple[Any, ...]], list[t
 
 # --- loading: PostgreSQL ------------------------------------------------------------------------
 
-def load_postgres(uri: str, chunks: Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]],
-                  counts: Counter[tuple[str, str]]) -> int:
+
+def load_postgres(
+    uri: str, chunks: Iterator[tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]], counts: Counter[tuple[str, str]]
+) -> int:
     import psycopg
     from sqlalchemy.engine import make_url
 
@@ -251,14 +309,18 @@ def load_postgres(uri: str, chunks: Iterator[tuple[list[tuple[Any, ...]], list[t
                 cur.execute("SET session_replication_role = replica")
             except psycopg.Error:
                 conn.rollback()
-            cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('submissions', "
-                        "'submission_rules') AND indexname LIKE 'ix\\_%'")
+            cur.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('submissions', "
+                "'submission_rules') AND indexname LIKE 'ix\\_%'"
+            )
             indexes = cur.fetchall()
             for name, _sql in indexes:
                 cur.execute(f'DROP INDEX "{name}"')
             # The unique constraints (reference, draft) are rebuilt once after the load, not row by row.
-            cur.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                        "WHERE conrelid = 'submissions'::regclass AND contype = 'u'")
+            cur.execute(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = 'submissions'::regclass AND contype = 'u'"
+            )
             uniques = cur.fetchall()
             for name, _definition in uniques:
                 cur.execute(f'ALTER TABLE submissions DROP CONSTRAINT "{name}"')
@@ -277,12 +339,16 @@ def load_postgres(uri: str, chunks: Iterator[tuple[list[tuple[Any, ...]], list[t
                 cur.execute(sql)
             for name, definition in uniques:
                 cur.execute(f'ALTER TABLE submissions ADD CONSTRAINT "{name}" {definition}')
-            cur.execute("SELECT COUNT(*) FROM submission_rules r LEFT JOIN submissions s ON s.id = r.submission_id "
-                        "WHERE s.id IS NULL")
+            cur.execute(
+                "SELECT COUNT(*) FROM submission_rules r LEFT JOIN submissions s ON s.id = r.submission_id "
+                "WHERE s.id IS NULL"
+            )
             orphans = cur.fetchone()
             assert orphans is not None and orphans[0] == 0, f"{orphans} rule rows without their submission"
-            cur.executemany("INSERT INTO queue_counts (level, status, n) VALUES (%s, %s, %s)",
-                            [(lv, st, n) for (lv, st), n in counts.items()])
+            cur.executemany(
+                "INSERT INTO queue_counts (level, status, n) VALUES (%s, %s, %s)",
+                [(lv, st, n) for (lv, st), n in counts.items()],
+            )
             cur.execute("SELECT setval(pg_get_serial_sequence('submissions', 'id'), %s)", (max(total, 1),))
         conn.commit()
         conn.autocommit = True
@@ -322,14 +388,19 @@ def load_search(ds: Dataset, app: Any) -> None:
             conn.execute("DROP INDEX ix_submission_search_term")
             last = 0
             while True:
-                batch = conn.execute("SELECT id, created_at FROM submissions WHERE id > ? ORDER BY id LIMIT ?",
-                                     (last, CHUNK)).fetchall()
+                batch = conn.execute(
+                    "SELECT id, created_at FROM submissions WHERE id > ? ORDER BY id LIMIT ?", (last, CHUNK)
+                ).fetchall()
                 if not batch:
                     break
-                conn.executemany("INSERT INTO submission_search (submission_id, term, created_at) VALUES (?, ?, ?)",
-                                 [(i, t, created) for i, created in batch for t in terms(i)])
+                conn.executemany(
+                    "INSERT INTO submission_search (submission_id, term, created_at) VALUES (?, ?, ?)",
+                    [(i, t, created) for i, created in batch for t in terms(i)],
+                )
                 last = batch[-1][0]
-            conn.execute("CREATE INDEX ix_submission_search_term ON submission_search (term, created_at, submission_id)")
+            conn.execute(
+                "CREATE INDEX ix_submission_search_term ON submission_search (term, created_at, submission_id)"
+            )
             conn.execute("COMMIT")
             conn.execute("PRAGMA journal_mode=WAL")
         finally:
@@ -360,8 +431,11 @@ def load_search(ds: Dataset, app: Any) -> None:
 def search_views(ds: Dataset) -> dict[str, str]:
     first, last, phone = search_words(ds.size // 3)
     spaced = f"{phone[:3]}+{phone[3:6]}+{phone[6:]}"
-    return {"search phone": f"/staff/search?q=%2B34+{spaced}", "search name": f"/staff/search?q={last}",
-            "search two words": f"/staff/search?q={first}+{last}"}
+    return {
+        "search phone": f"/staff/search?q=%2B34+{spaced}",
+        "search name": f"/staff/search?q={last}",
+        "search two words": f"/staff/search?q={first}+{last}",
+    }
 
 
 def search_expected(ds: Dataset) -> dict[str, int]:
@@ -373,6 +447,7 @@ def search_expected(ds: Dataset) -> dict[str, int]:
 
 
 # --- one database of one size -------------------------------------------------------------------
+
 
 @dataclass
 class Dataset:
@@ -387,7 +462,7 @@ class Dataset:
     middle_cursor: str = ""
     middle_row: int = 0
     level_spread: str = ""
-    expected: dict[str, int] | None = None     # rows each view lists: min(25, matching rows)
+    expected: dict[str, int] | None = None  # rows each view lists: min(25, matching rows)
 
 
 def quiet() -> contextlib.AbstractContextManager[Any]:
@@ -416,7 +491,9 @@ def generate(ds: Dataset, seed: int, now: datetime) -> None:
     levels: Counter[str] = Counter()
     for (level, _status), n in counts.items():
         levels[level] += n
-    ds.level_spread = ", ".join(f"{lv} {n / ds.size:.0%}" for lv, n in sorted(levels.items(), key=lambda x: rs.rank(x[0])))
+    ds.level_spread = ", ".join(
+        f"{lv} {n / ds.size:.0%}" for lv, n in sorted(levels.items(), key=lambda x: rs.rank(x[0]))
+    )
     ds.app = app
 
 
@@ -424,7 +501,8 @@ def sign_in(ds: Dataset) -> None:
     from argon2 import PasswordHasher
 
     from questionnaire.web import auth
-    from tests.staff_helpers import make_staff, sign_in as staff_sign_in
+    from tests.staff_helpers import make_staff
+    from tests.staff_helpers import sign_in as staff_sign_in
 
     # argon2id with small parameters, as the staff tests do (tests/staff_factory.py cheap_hashing):
     # signing in is not what is measured.
@@ -444,8 +522,8 @@ def deep_cursor(ds: Dataset) -> None:
     from sqlalchemy import func, select
 
     from questionnaire.data import crypto
-    from questionnaire.extensions import db
     from questionnaire.data.models import Submission, SubmissionRule
+    from questionnaire.extensions import db
     from questionnaire.web.staff import cursor_of
 
     ds.deep_row = min(DEEP_ROW, ds.size - 50)
@@ -456,20 +534,32 @@ def deep_cursor(ds: Dataset) -> None:
             sub = db.session.scalars(select(Submission).order_by(*order).offset(row - 1).limit(1)).one()
             setattr(ds, attr, cursor_of(sub))
         new = db.session.scalar(select(func.count()).select_from(Submission).where(Submission.status == "new"))
-        rule = db.session.scalar(select(func.count()).select_from(SubmissionRule)
-                                 .where(SubmissionRule.rule_id == crypto.keyring().keyed("rule", RULE_FILTER)))
+        rule = db.session.scalar(
+            select(func.count())
+            .select_from(SubmissionRule)
+            .where(SubmissionRule.rule_id == crypto.keyring().keyed("rule", RULE_FILTER))
+        )
     urls = list(views(ds).values())
-    ds.expected = {urls[0]: min(25, ds.size), urls[1]: min(25, new or 0), urls[2]: min(25, rule or 0),
-                   urls[3]: min(25, ds.size - ds.deep_row), urls[4]: min(25, ds.size - ds.middle_row),
-                   **search_expected(ds)}
+    ds.expected = {
+        urls[0]: min(25, ds.size),
+        urls[1]: min(25, new or 0),
+        urls[2]: min(25, rule or 0),
+        urls[3]: min(25, ds.size - ds.deep_row),
+        urls[4]: min(25, ds.size - ds.middle_row),
+        **search_expected(ds),
+    }
 
 
 def views(ds: Dataset) -> dict[str, str]:
     # status=any: every submission (the queue opens on new ones only).
-    return {"first page": "/staff/?status=any", "status=new": "/staff/?status=new",
-            f"rule={RULE_FILTER}": f"/staff/?status=any&rule={RULE_FILTER}",
-            "page 500": f"/staff/?status=any&after={ds.deep_cursor}",
-            "middle page": f"/staff/?status=any&after={ds.middle_cursor}", **search_views(ds)}
+    return {
+        "first page": "/staff/?status=any",
+        "status=new": "/staff/?status=new",
+        f"rule={RULE_FILTER}": f"/staff/?status=any&rule={RULE_FILTER}",
+        "page 500": f"/staff/?status=any&after={ds.deep_cursor}",
+        "middle page": f"/staff/?status=any&after={ds.middle_cursor}",
+        **search_views(ds),
+    }
 
 
 LINK = re.compile(r'href="/staff/submissions/([A-Z0-9-]+)"')
@@ -499,7 +589,9 @@ def explain(ds: Dataset, url: str) -> str:
         engine = db.engine
 
         def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-            if statement.lstrip().upper().startswith("SELECT") and ("submission" in statement or "queue_counts" in statement):
+            if statement.lstrip().upper().startswith("SELECT") and (
+                "submission" in statement or "queue_counts" in statement
+            ):
                 statements.append((statement, parameters))
 
         event.listen(engine, "before_cursor_execute", capture)
@@ -539,10 +631,12 @@ def main(argv: list[str] | None = None) -> int:
     pg = None if args.sqlite_only else c.postgres_or_none(failures, required=not args.quick)
     if pg:
         kinds.append("postgresql")
-    print(f"sizes {small:,} and {large:,}; {runs} alternating runs per view; SQLite {c.sqlite_version()}"
-          + (f", PostgreSQL {c.postgres_version(pg)}" if pg else ""))
+    print(
+        f"sizes {small:,} and {large:,}; {runs} alternating runs per view; SQLite {c.sqlite_version()}"
+        + (f", PostgreSQL {c.postgres_version(pg)}" if pg else "")
+    )
     workdir = Path(tempfile.mkdtemp(prefix="bench_queue_"))
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     ratios: dict[tuple[str, str], float] = {}
     try:
         for kind in kinds:
@@ -560,15 +654,18 @@ def main(argv: list[str] | None = None) -> int:
                     sign_in(ds)
                     deep_cursor(ds)
                     assert ds.expected is not None
-                    print(f"{kind} {size:>9,} rows generated in {ds.seconds_to_generate:6.1f} s "
-                          f"({ds.size / ds.seconds_to_generate:,.0f} rows/s); levels: {ds.level_spread}; "
-                          f"rows listed per view: {', '.join(map(str, ds.expected.values()))}", flush=True)
+                    print(
+                        f"{kind} {size:>9,} rows generated in {ds.seconds_to_generate:6.1f} s "
+                        f"({ds.size / ds.seconds_to_generate:,.0f} rows/s); levels: {ds.level_spread}; "
+                        f"rows listed per view: {', '.join(map(str, ds.expected.values()))}",
+                        flush=True,
+                    )
                     sets.append(ds)
                 if large >= 1_000_000:
                     failures.target(sets[1].seconds_to_generate < 180, f"{kind} generation under 3 minutes")
                 names = list(views(sets[0]))
                 timings: dict[tuple[int, str], list[float]] = {}
-                for ds in sets:                         # warm-up, untimed
+                for ds in sets:  # warm-up, untimed
                     for url in views(ds).values():
                         fetch(ds, url, failures)
                 for r in range(runs):
@@ -579,28 +676,32 @@ def main(argv: list[str] | None = None) -> int:
                             timings.setdefault((ds.size, name), []).append(fetch(ds, url, failures))
                 print(f"{kind}: median ms per request (Flask test client, rendering included)")
                 missed = False
-                for i, name in enumerate(names):
+                for name in names:
                     a = statistics.median(timings[(small, name)])
                     b = statistics.median(timings[(large, name)])
-                    label = {"page 500": f"page 500 (after row {sets[0].deep_row:,} / {sets[1].deep_row:,})",
-                             "middle page": f"middle page (after row {sets[0].middle_row:,} / "
-                                            f"{sets[1].middle_row:,})"}.get(name, name)
+                    label = {
+                        "page 500": f"page 500 (after row {sets[0].deep_row:,} / {sets[1].deep_row:,})",
+                        "middle page": f"middle page (after row {sets[0].middle_row:,} / {sets[1].middle_row:,})",
+                    }.get(name, name)
                     ratios[(kind, label)] = b / a
                     missed = missed or b / a > TARGET
-                    print(f"  {label:<44} {a:7.1f} ms at {small:>9,}   {b:7.1f} ms at {large:>9,}   "
-                          f"ratio {b / a:.2f}", flush=True)
+                    print(
+                        f"  {label:<44} {a:7.1f} ms at {small:>9,}   {b:7.1f} ms at {large:>9,}   ratio {b / a:.2f}",
+                        flush=True,
+                    )
                 if args.explain or (missed and not args.quick):
                     for ds in sets:
                         for name, url in views(ds).items():
                             print(f"-- plans: {kind} {ds.size:,} {name}\n{explain(ds, url)}")
     except Exception as exc:  # noqa: BLE001 - any failure is an error of the run, reported loudly
         import traceback
+
         traceback.print_exc()
         failures.error(f"{type(exc).__name__}: {exc}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     for (kind, name), ratio in ratios.items():
-        if name.startswith(("middle page", "search two words")):   # context: not one of issue 9's views
+        if name.startswith(("middle page", "search two words")):  # context: not one of issue 9's views
             print(f"ratio queue {kind} {name} {large:,}/{small:,}: {ratio:.2f} (context, no target)")
             continue
         verdict = failures.target(ratio <= TARGET, f"queue {kind} {name}") if not args.quick else "smoke run"

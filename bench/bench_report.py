@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from contextlib import ExitStack
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import _common as c
@@ -42,7 +42,7 @@ def sign_in_clinician(ds: q.Dataset) -> None:
     from questionnaire.web import auth
     from tests.staff_helpers import make_staff, sign_in
 
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)   # sign-in is not measured
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)  # sign-in is not measured
     auth.HASHER = cheap
     secret = make_staff(ds.app, EMAIL, "clinician")
     ds.client = ds.app.test_client()
@@ -71,11 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     print(c.machine_summary())
     pg = c.postgres_or_none(failures, required=not args.quick)
     kind = "postgresql" if pg else "sqlite"
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     first = (now - q.SPAN + timedelta(days=1)).date()
-    views = {"last 90 days": "/staff/report/",
-             "three years": f"/staff/report/?from={first}&to={now.date()}",
-             "rules CSV, three years": f"/staff/report/rules.csv?from={first}&to={now.date()}"}
+    views = {
+        "last 90 days": "/staff/report/",
+        "three years": f"/staff/report/?from={first}&to={now.date()}",
+        "rules CSV, three years": f"/staff/report/rules.csv?from={first}&to={now.date()}",
+    }
     medians: dict[str, float] = {}
     workdir = Path(tempfile.mkdtemp(prefix="bench_report_"))
     try:
@@ -88,25 +90,33 @@ def main(argv: list[str] | None = None) -> int:
             q.generate(ds, seed=20261207, now=now)
             ds.app.config["RATELIMIT_ENABLED"] = False
             stack.callback(lambda: ds.app and q._dispose(ds.app))
-            print(f"{kind} {size:,} rows generated in {ds.seconds_to_generate:.1f} s; levels: {ds.level_spread}",
-                  flush=True)
+            print(
+                f"{kind} {size:,} rows generated in {ds.seconds_to_generate:.1f} s; levels: {ds.level_spread}",
+                flush=True,
+            )
             sign_in_clinician(ds)
-            for url in views.values():      # warm-up, untimed
+            for url in views.values():  # warm-up, untimed
                 timed(ds, url, failures)
             for name, url in views.items():
                 medians[name] = statistics.median(timed(ds, url, failures) for _ in range(runs))
                 print(f"  {name:<24} {medians[name] * 1000:8.0f} ms (median of {runs})", flush=True)
     except Exception as exc:  # noqa: BLE001 - any failure is an error of the run, reported loudly
         import traceback
+
         traceback.print_exc()
         failures.error(f"{type(exc).__name__}: {exc}")
     for name, seconds in medians.items():
         if name.startswith("rules CSV"):
             continue
-        verdict = (failures.target(seconds < TARGET_SECONDS, f"report {name} at {size:,} on {kind}")
-                   if size >= 1_000_000 and kind == "postgresql" else "smoke run")
-        print(f"report {kind} {name} at {size:,}: {seconds:.2f} s (target < {TARGET_SECONDS:.0f} s at 1,000,000 "
-              f"on PostgreSQL: {verdict})")
+        verdict = (
+            failures.target(seconds < TARGET_SECONDS, f"report {name} at {size:,} on {kind}")
+            if size >= 1_000_000 and kind == "postgresql"
+            else "smoke run"
+        )
+        print(
+            f"report {kind} {name} at {size:,}: {seconds:.2f} s (target < {TARGET_SECONDS:.0f} s at 1,000,000 "
+            f"on PostgreSQL: {verdict})"
+        )
     return failures.exit_code(args.strict)
 
 

@@ -55,7 +55,7 @@ LOAD_TARGET_MS = 200.0
 # answers read with a dict look-up, value sets as constants, a rule other rules refer to kept in a
 # local boolean. Generated from each rule's `when` (plain data), so a rule change needs no edit here.
 
-_OR, _AND, _NOT, _CMP, _ATOM = range(5)     # operator precedence of a generated expression
+_OR, _AND, _NOT, _CMP, _ATOM = range(5)  # operator precedence of a generated expression
 _RESERVED = {"a", "unanswered", "get", "fired", "add", "v", "NONE", "hand_fire"}
 
 
@@ -81,10 +81,10 @@ class _HandSource:
         self.rs = rs
         self.names = set(_RESERVED) | set(dir(builtins))
         self.constants: dict[str, Any] = {"NONE": ()}
-        self.shown: dict[str, str] = {"NONE": "()"}     # how each constant is written in --show-hand
+        self.shown: dict[str, str] = {"NONE": "()"}  # how each constant is written in --show-hand
         self.constant_names: dict[Any, str] = {}
-        self.rule_locals: dict[str, str] = {}      # rule id -> local boolean (rules other rules refer to)
-        self.answer_locals: dict[str, str] = {}    # question id -> local answer (questions read twice or more)
+        self.rule_locals: dict[str, str] = {}  # rule id -> local boolean (rules other rules refer to)
+        self.answer_locals: dict[str, str] = {}  # question id -> local answer (questions read twice or more)
 
     def unique(self, base: str) -> str:
         name, n = _identifier(base), 2
@@ -148,13 +148,17 @@ class _HandSource:
             return f"{self.read(qid)} in {tuple(arg)!r}", _CMP
         if op in ("any_of", "all_of", "none_of"):
             values = frozenset(arg)
-            const = self.constant(("set", qid, values), f"{qid.upper()}_SET", values,
-                                  f"frozenset({{{', '.join(map(repr, sorted(values, key=str)))}}})")
+            const = self.constant(
+                ("set", qid, values),
+                f"{qid.upper()}_SET",
+                values,
+                f"frozenset({{{', '.join(map(repr, sorted(values, key=str)))}}})",
+            )
             if op == "any_of":
                 return f"not {const}.isdisjoint({self.read(qid)} or NONE)", _NOT
             if op == "all_of":
                 return f"{const}.issubset({self.read(qid)} or NONE)", _ATOM
-            first, later = self.bind(qid)      # an answer is needed: no answer is not "none of these"
+            first, later = self.bind(qid)  # an answer is needed: no answer is not "none of these"
             return f"{first} and {const}.isdisjoint({later})", _AND
         if op in ("lt", "le", "gt", "ge"):
             first, later = self.bind(qid)
@@ -173,15 +177,23 @@ class _HandSource:
             return f"isinstance({first}, str) and {later}.strip()", _AND
         if op == "mentions":
             names = arg if isinstance(arg, list) else [arg]
-            calls = [self.constant(("found", n), f"FOUND_{n.upper()}", self.rs.term_lists[n].found,
-                                   f"rs.term_lists[{n!r}].found") for n in names]
+            calls = [
+                self.constant(
+                    ("found", n), f"FOUND_{n.upper()}", self.rs.term_lists[n].found, f"rs.term_lists[{n!r}].found"
+                )
+                for n in names
+            ]
             if len(calls) == 1:
                 return f"{calls[0]}({self.read(qid)})", _ATOM
             first, later = self.bind(qid)
             return " or ".join(f"{c}({first if i == 0 else later})" for i, c in enumerate(calls)), _OR
         if op == "only_says":
-            call = self.constant(("says_only", arg), f"SAYS_ONLY_{arg.upper()}", self.rs.term_lists[arg].says_only,
-                                 f"rs.term_lists[{arg!r}].says_only")
+            call = self.constant(
+                ("says_only", arg),
+                f"SAYS_ONLY_{arg.upper()}",
+                self.rs.term_lists[arg].says_only,
+                f"rs.term_lists[{arg!r}].says_only",
+            )
             return f"{call}({self.read(qid)})", _ATOM
         raise ValueError(f"cannot write {dict(cond)} by hand: no operator {op!r}")
 
@@ -190,9 +202,13 @@ class _HandSource:
         parts = [c for rule in rules for c in _parts(rule.when)]
         referred = {c["rule"] for c in parts if "rule" in c}
         reads = Counter(c["q"] for c in parts if "q" in c)
-        lines = ["def hand_fire(a, unanswered):",
-                 f'    """The {len(rules)} rules of {self.rs.name} {self.rs.version}, written out as `if`s."""',
-                 "    get = a.get", "    fired = []", "    add = fired.append"]
+        lines = [
+            "def hand_fire(a, unanswered):",
+            f'    """The {len(rules)} rules of {self.rs.name} {self.rs.version}, written out as `if`s."""',
+            "    get = a.get",
+            "    fired = []",
+            "    add = fired.append",
+        ]
         for qid in sorted(q for q, n in reads.items() if n > 1):
             self.answer_locals[qid] = self.unique(qid)
             lines.append(f"    {self.answer_locals[qid]} = get({qid!r})")
@@ -222,7 +238,7 @@ def make_hand_fire(rs: Ruleset) -> Callable[[Mapping[str, Any], frozenset[str]],
     """The rules written out by hand, compiled once: hand_fire(expanded answers, unanswered) -> fired rule ids."""
     source, constants, _listing = hand_source(rs)
     namespace = dict(constants)
-    exec(compile(source, "<hand-written rules>", "exec"), namespace)   # our own source, from the rules file
+    exec(compile(source, "<hand-written rules>", "exec"), namespace)  # our own source, from the rules file
     fn: Callable[[Mapping[str, Any], frozenset[str]], list[str]] = namespace["hand_fire"]
     return fn
 
@@ -230,20 +246,49 @@ def make_hand_fire(rs: Ruleset) -> Callable[[Mapping[str, Any], frozenset[str]],
 # --- answer sets ---------------------------------------------------------------------------
 
 ALL_NO: dict[str, Any] = {
-    "chest_pain_now": "no", "breathing_trouble_now": "no", "stroke_signs_now": "no",
-    "recent_ozone_7d": "no", "unwell_now": "no",
-    "respondent_role": "patient", "patient_age_years": 45, "decision_help": "no", "treatment_types": ["joint"],
-    "g6pd_deficiency": "no", "red_cell_breakdown": "no", "anaemia_recent": "no", "bleeding_problem": "no",
-    "low_platelets": "no", "blood_thinner": "no",
-    "heart_event_6m": "no", "stroke_ever": "no", "heart_condition": "no", "chest_pain_past_month": "no",
-    "hole_in_heart": "no", "high_bp": "no", "pril_medicine": "no", "fainting_12m": "no", "faint_with_needles": "no",
-    "overactive_thyroid": "no", "diabetes": "no", "seizures": "no", "lung_condition": "no",
-    "pregnant": "not_applicable", "breastfeeding": "not_applicable",
-    "prior_ozone": "no", "severe_allergy_ever": "no", "allergy_items": ["none_of_these"],
-    "injection_body_area": "Left knee", "skin_problem_at_site": "no", "hot_swollen_joint": "no",
-    "recent_surgery": "no", "replacing_advised_treatment": "no", "doctor_said_no": "no",
+    "chest_pain_now": "no",
+    "breathing_trouble_now": "no",
+    "stroke_signs_now": "no",
+    "recent_ozone_7d": "no",
+    "unwell_now": "no",
+    "respondent_role": "patient",
+    "patient_age_years": 45,
+    "decision_help": "no",
+    "treatment_types": ["joint"],
+    "g6pd_deficiency": "no",
+    "red_cell_breakdown": "no",
+    "anaemia_recent": "no",
+    "bleeding_problem": "no",
+    "low_platelets": "no",
+    "blood_thinner": "no",
+    "heart_event_6m": "no",
+    "stroke_ever": "no",
+    "heart_condition": "no",
+    "chest_pain_past_month": "no",
+    "hole_in_heart": "no",
+    "high_bp": "no",
+    "pril_medicine": "no",
+    "fainting_12m": "no",
+    "faint_with_needles": "no",
+    "overactive_thyroid": "no",
+    "diabetes": "no",
+    "seizures": "no",
+    "lung_condition": "no",
+    "pregnant": "not_applicable",
+    "breastfeeding": "not_applicable",
+    "prior_ozone": "no",
+    "severe_allergy_ever": "no",
+    "allergy_items": ["none_of_these"],
+    "injection_body_area": "Left knee",
+    "skin_problem_at_site": "no",
+    "hot_swollen_joint": "no",
+    "recent_surgery": "no",
+    "replacing_advised_treatment": "no",
+    "doctor_said_no": "no",
     "medicines_list": "none",
-    "contact_name": "Alex Example", "contact_phone": "0161 496 0001", "contact_time": "morning",
+    "contact_name": "Alex Example",
+    "contact_phone": "0161 496 0001",
+    "contact_time": "morning",
     "declaration": "yes",
 }
 
@@ -252,23 +297,54 @@ TYPICAL: dict[str, dict[str, Any]] = {
     "all no": ALL_NO,
     "one mention flag": ALL_NO | {"faint_with_needles": "yes"},
     "one discuss flag": ALL_NO | {"blood_thinner": "yes", "blood_thinner_name": "warfarin"},
-    "a few flags": ALL_NO | {"treatment_types": ["not_sure"], "high_bp": "yes", "high_bp_controlled": "yes",
-                             "pril_medicine": "yes", "other_concerns": "A knee operation two years ago."},
-    "urgent, stopped on page 1": {"chest_pain_now": "yes", "breathing_trouble_now": "no", "stroke_signs_now": "no",
-                                  "recent_ozone_7d": "no", "unwell_now": "no"},
+    "a few flags": ALL_NO
+    | {
+        "treatment_types": ["not_sure"],
+        "high_bp": "yes",
+        "high_bp_controlled": "yes",
+        "pril_medicine": "yes",
+        "other_concerns": "A knee operation two years ago.",
+    },
+    "urgent, stopped on page 1": {
+        "chest_pain_now": "yes",
+        "breathing_trouble_now": "no",
+        "stroke_signs_now": "no",
+        "recent_ozone_7d": "no",
+        "unwell_now": "no",
+    },
     "nothing answered": {},
 }
 # Stress: answer sets that trigger most rules.
 FLAG_HEAVY: dict[str, dict[str, Any]] = {
-    "many flags": ALL_NO | {
-        "recent_ozone_7d": "yes", "post_ozone_red_flags": ["none_of_these"], "post_ozone_site_problem": "no",
-        "respondent_role": "family_or_carer", "patient_age_years": 16, "treatment_types": ["blood_drip", "spine_neck"],
-        "anaemia_recent": "yes", "anaemia_needed_transfusion": "not_sure", "blood_thinner": "yes",
-        "blood_thinner_name": "warfarin", "stroke_ever": "yes", "stroke_recent_or_bleed": "no",
-        "heart_condition": "yes", "heart_condition_worse": "no", "hole_in_heart": "yes", "high_bp": "yes",
-        "high_bp_controlled": "yes", "diabetes": "yes", "diabetes_unstable": "no", "diabetes_low_sugar_meds": "yes",
-        "lung_condition": "yes", "lung_flare_4w": "no", "prior_ozone": "yes", "prior_ozone_types": ["direct_iv_gas"],
-        "prior_ozone_problem": "yes", "prior_ozone_problem_type": ["rash"], "allergy_items": ["latex", "citrate"],
+    "many flags": ALL_NO
+    | {
+        "recent_ozone_7d": "yes",
+        "post_ozone_red_flags": ["none_of_these"],
+        "post_ozone_site_problem": "no",
+        "respondent_role": "family_or_carer",
+        "patient_age_years": 16,
+        "treatment_types": ["blood_drip", "spine_neck"],
+        "anaemia_recent": "yes",
+        "anaemia_needed_transfusion": "not_sure",
+        "blood_thinner": "yes",
+        "blood_thinner_name": "warfarin",
+        "stroke_ever": "yes",
+        "stroke_recent_or_bleed": "no",
+        "heart_condition": "yes",
+        "heart_condition_worse": "no",
+        "hole_in_heart": "yes",
+        "high_bp": "yes",
+        "high_bp_controlled": "yes",
+        "diabetes": "yes",
+        "diabetes_unstable": "no",
+        "diabetes_low_sugar_meds": "yes",
+        "lung_condition": "yes",
+        "lung_flare_4w": "no",
+        "prior_ozone": "yes",
+        "prior_ozone_types": ["direct_iv_gas"],
+        "prior_ozone_problem": "yes",
+        "prior_ozone_problem_type": ["rash"],
+        "allergy_items": ["latex", "citrate"],
         "other_concerns": "A knee operation two years ago.",
     },
     "not sure everywhere": {q.id: "not_sure" for q in QUESTIONNAIRE.questions.values() if q.kind == "ynu"}
@@ -298,10 +374,11 @@ def random_answers(rng: random.Random, q_list: list[Question], terms: Sequence[T
         elif q.kind == "int":
             assert q.min is not None and q.max is not None
             answers[q.id] = rng.randint(q.min, q.max)
-        elif terms and rng.random() < 0.4:   # names from the term lists, as a patient might type them
+        elif terms and rng.random() < 0.4:  # names from the term lists, as a patient might type them
             picked = [rng.choice(rng.choice(terms).terms) for _ in range(rng.randint(1, 2))]
             answers[q.id] = rng.choice([", ", " and ", "; "]).join(
-                rng.choice([t, t.upper(), t.capitalize(), f"{t} 5 mg"]) for t in picked)
+                rng.choice([t, t.upper(), t.capitalize(), f"{t} 5 mg"]) for t in picked
+            )
         else:
             answers[q.id] = rng.choice(TEXTS)
     return answers
@@ -332,12 +409,15 @@ def check_equal(rs: Ruleset, hand_fire: HandFire, answer_sets: list[tuple[str, M
         if compiled != set(by_hand) or evaluated != compiled or len(by_hand) != len(set(by_hand)):
             differences += 1
             if differences <= 5:
-                print(f"DIFFERENCE on {name!r}: compiled only {sorted(compiled - set(by_hand))}, "
-                      f"hand only {sorted(set(by_hand) - compiled)}, evaluate {sorted(evaluated ^ compiled)}")
+                print(
+                    f"DIFFERENCE on {name!r}: compiled only {sorted(compiled - set(by_hand))}, "
+                    f"hand only {sorted(set(by_hand) - compiled)}, evaluate {sorted(evaluated ^ compiled)}"
+                )
     return differences
 
 
 # --- timing --------------------------------------------------------------------------------
+
 
 def best_time(fn: Callable[[], Any], batches: int) -> float:
     """The fastest of several short batches: a batch the scheduler did not interrupt."""
@@ -350,8 +430,9 @@ def best_time(fn: Callable[[], Any], batches: int) -> float:
     return best
 
 
-def time_side_by_side(rs: Ruleset, hand_fire: HandFire, personas: Mapping[str, Mapping[str, Any]], rounds: int,
-                      batches: int) -> dict[str, list[float]]:
+def time_side_by_side(
+    rs: Ruleset, hand_fire: HandFire, personas: Mapping[str, Mapping[str, Any]], rounds: int, batches: int
+) -> dict[str, list[float]]:
     """Evaluations per second of each way, per round; the ways alternate within every round."""
     sets = [prepared(rs, a) for a in personas.values()]
     raw = list(personas.values())
@@ -369,16 +450,20 @@ def time_side_by_side(rs: Ruleset, hand_fire: HandFire, personas: Mapping[str, M
         for answers in raw:
             rs.evaluate(answers)
 
-    def evaluate_by_hand() -> None:   # the same pipeline as evaluate, with the hand-written rules
+    def evaluate_by_hand() -> None:  # the same pipeline as evaluate, with the hand-written rules
         for answers in raw:
             hand_fire(*prepared(rs, answers))
 
-    runs: dict[str, Callable[[], None]] = {"compiled": compiled, "hand": by_hand,
-                                           "evaluate": evaluate, "evaluate_hand": evaluate_by_hand}
+    runs: dict[str, Callable[[], None]] = {
+        "compiled": compiled,
+        "hand": by_hand,
+        "evaluate": evaluate,
+        "evaluate_hand": evaluate_by_hand,
+    }
     rates: dict[str, list[float]] = {k: [] for k in runs}
     order = list(runs)
     for i in range(rounds):
-        for key in (order if i % 2 == 0 else order[::-1]):   # alternate, so drift hits both sides
+        for key in order if i % 2 == 0 else order[::-1]:  # alternate, so drift hits both sides
             rates[key].append(len(sets) / best_time(runs[key], batches))
     return rates
 
@@ -407,8 +492,12 @@ print((time.perf_counter() - start) * 1000)
 
 def time_loading_fresh(times: int) -> list[float]:
     """The same, as the first load in a fresh interpreter (after the imports)."""
-    return [float(subprocess.run([sys.executable, "-c", FRESH], cwd=ROOT, capture_output=True, text=True,
-                                 check=True).stdout) for _ in range(times)]
+    return [
+        float(
+            subprocess.run([sys.executable, "-c", FRESH], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        )
+        for _ in range(times)
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -432,8 +521,10 @@ def main(argv: list[str] | None = None) -> int:
     terms = list(rs.term_lists.values())
     answer_sets += [(f"random #{i}", random_answers(rng, q_list, terms)) for i in range(random_sets)]
     differences = check_equal(rs, hand_fire, answer_sets)
-    print(f"checked {len(answer_sets)} answer sets ({len(PERSONAS)} personas, {len(rs.examples)} examples, "
-          f"{random_sets} random): {differences} difference(s)")
+    print(
+        f"checked {len(answer_sets)} answer sets ({len(PERSONAS)} personas, {len(rs.examples)} examples, "
+        f"{random_sets} random): {differences} difference(s)"
+    )
     if differences:
         print("FAIL: the hand-written rules and the compiled rule set disagree")
         return 1
@@ -443,11 +534,15 @@ def main(argv: list[str] | None = None) -> int:
     in_process = time_loading(loads)
     fresh = time_loading_fresh(max(1, loads // 2))
     load_ok = statistics.median(in_process) < LOAD_TARGET_MS and statistics.median(fresh) < LOAD_TARGET_MS
-    print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores; "
-          f"{rounds} alternating rounds, best of {batches} batches each")
-    print(f"load + validate rules file and definitions: median {statistics.median(in_process):.1f} ms, "
-          f"max {max(in_process):.1f} ms in process; {statistics.median(fresh):.1f} ms first load in a fresh "
-          f"process (target < {LOAD_TARGET_MS:.0f} ms: {'met' if load_ok else 'MISSED'})")
+    print(
+        f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores; "
+        f"{rounds} alternating rounds, best of {batches} batches each"
+    )
+    print(
+        f"load + validate rules file and definitions: median {statistics.median(in_process):.1f} ms, "
+        f"max {max(in_process):.1f} ms in process; {statistics.median(fresh):.1f} ms first load in a fresh "
+        f"process (target < {LOAD_TARGET_MS:.0f} ms: {'met' if load_ok else 'MISSED'})"
+    )
 
     ratios: dict[str, float] = {}
     for group, personas in (("typical", TYPICAL), ("flag-heavy", FLAG_HEAVY)):
@@ -457,14 +552,20 @@ def main(argv: list[str] | None = None) -> int:
         eval_ratio = statistics.median(c / h for c, h in zip(rates["evaluate"], rates["evaluate_hand"]))
         print(f"{group} answer sets ({', '.join(personas)}):")
         print(f"  full evaluate (visible answers + rules): {med['evaluate']:>10,.0f} evaluations/s")
-        print(f"  same pipeline, hand-written rules:       {med['evaluate_hand']:>10,.0f} evaluations/s "
-              f"(ratio {eval_ratio:.2f})")
+        print(
+            f"  same pipeline, hand-written rules:       {med['evaluate_hand']:>10,.0f} evaluations/s "
+            f"(ratio {eval_ratio:.2f})"
+        )
         print(f"  compiled rule set (Ruleset.fire):        {med['compiled']:>10,.0f} evaluations/s")
-        print(f"  hand-written if statements:              {med['hand']:>10,.0f} evaluations/s "
-              f"(ratio {ratios[group]:.2f})")
+        print(
+            f"  hand-written if statements:              {med['hand']:>10,.0f} evaluations/s "
+            f"(ratio {ratios[group]:.2f})"
+        )
     ratio_ok = ratios["typical"] >= RATIO_TARGET
-    print(f"ratio compiled/hand: {ratios['typical']:.2f} on typical answer sets (target >= {RATIO_TARGET}: "
-          f"{'met' if ratio_ok else 'MISSED'}); {ratios['flag-heavy']:.2f} on flag-heavy ones")
+    print(
+        f"ratio compiled/hand: {ratios['typical']:.2f} on typical answer sets (target >= {RATIO_TARGET}: "
+        f"{'met' if ratio_ok else 'MISSED'}); {ratios['flag-heavy']:.2f} on flag-heavy ones"
+    )
     if args.strict and not (load_ok and ratio_ok):
         return 1
     return 0

@@ -35,15 +35,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import _common as c
-
 import bench_rules as br  # noqa: E402  (bench/ is on sys.path: the script's own folder)
+
 from questionnaire.core.conditions import QUESTION_OPS  # noqa: E402
 from questionnaire.core.definition import QUESTIONNAIRE  # noqa: E402
 from questionnaire.core.rules import Ruleset, load_ruleset  # noqa: E402
 
 UNANSWERED_VAR = "any_safety_unanswered"
 RULE_PREFIX = "fired_"
-MENTIONS, ONLY_SAYS = "mentions", "only_says"   # the custom operation / function calling a term list
+MENTIONS, ONLY_SAYS = "mentions", "only_says"  # the custom operation / function calling a term list
 
 
 def _list_names(arg: Any) -> list[str]:
@@ -59,10 +59,12 @@ def term_functions(rs: Ruleset) -> dict[str, Callable[..., bool]]:
 
     def only_says(text: Any, name: str) -> bool:
         return lists[name].says_only(text)
+
     return {MENTIONS: mentions, ONLY_SAYS: only_says}
 
 
 # --- translation to JsonLogic ------------------------------------------------------------------------
+
 
 def to_jsonlogic(cond: Mapping[str, Any]) -> Any:
     if "all" in cond:
@@ -83,11 +85,11 @@ def to_jsonlogic(cond: Mapping[str, Any]) -> Any:
         return {"===": [var, arg]}
     if op == "in":
         return {"in": [var, list(arg)]}
-    if op == "any_of":    # a multi answer is a list: "in" is membership of the list
+    if op == "any_of":  # a multi answer is a list: "in" is membership of the list
         return {"or": [{"in": [v, var]} for v in arg]}
     if op == "all_of":
         return {"and": [{"in": [v, var]} for v in arg]}
-    if op == "none_of":   # needs an answer: no answer is never "none of these"
+    if op == "none_of":  # needs an answer: no answer is never "none of these"
         return {"and": [{"!!": [var]}, {"!": [{"or": [{"in": [v, var]} for v in arg]}]}]}
     if op in ("lt", "le", "gt", "ge"):
         return {{"lt": "<", "le": "<=", "gt": ">", "ge": ">="}[op]: [var, arg]}
@@ -97,7 +99,7 @@ def to_jsonlogic(cond: Mapping[str, Any]) -> Any:
         return {"==": [var, None]} if QUESTIONNAIRE.questions[qid].kind == "int" else {"!": [var]}
     if op == "nonempty":
         return {"!!": [var]}
-    if op == "mentions":   # custom operations (jsonlogic_runner): a term list's found() / says_only()
+    if op == "mentions":  # custom operations (jsonlogic_runner): a term list's found() / says_only()
         return {MENTIONS: [var, *_list_names(arg)]}
     if op == "only_says":
         return {ONLY_SAYS: [var, arg]}
@@ -105,6 +107,7 @@ def to_jsonlogic(cond: Mapping[str, Any]) -> Any:
 
 
 # --- translation to rule-engine ---------------------------------------------------------------------
+
 
 def _lit(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
@@ -142,7 +145,7 @@ def to_rule_engine(cond: Mapping[str, Any]) -> str:
         return f"({qid} == null or {qid} == '' or {qid} == [])"
     if op == "nonempty":
         return f"({qid} != null and {qid} != '')"
-    if op == "mentions":   # functions in the data (rule_engine_runner): a term list's found() / says_only()
+    if op == "mentions":  # functions in the data (rule_engine_runner): a term list's found() / says_only()
         return "(" + " or ".join(f"{MENTIONS}({qid}, {_lit(name)})" for name in _list_names(arg)) + ")"
     if op == "only_says":
         return f"{ONLY_SAYS}({qid}, {_lit(arg)})"
@@ -150,6 +153,7 @@ def to_rule_engine(cond: Mapping[str, Any]) -> str:
 
 
 # --- the drivers ---------------------------------------------------------------------------------
+
 
 def jsonlogic_runner(rs: Ruleset) -> Callable[[Mapping[str, Any], frozenset[str]], list[str]]:
     from json_logic import add_operation, jsonLogic
@@ -167,6 +171,7 @@ def jsonlogic_runner(rs: Ruleset) -> Callable[[Mapping[str, Any], frozenset[str]
                 data[RULE_PREFIX + rule_id] = True
                 fired.append(rule_id)
         return fired
+
     return run
 
 
@@ -191,6 +196,7 @@ def rule_engine_runner(rs: Ruleset) -> Callable[[Mapping[str, Any], frozenset[st
                 data[RULE_PREFIX + rule_id] = True
                 fired.append(rule_id)
         return fired
+
     return run
 
 
@@ -214,8 +220,10 @@ def main(argv: list[str] | None = None) -> int:
         "json-logic": jsonlogic_runner(rs),
         "rule-engine": rule_engine_runner(rs),
     }
-    print(f"{len(rs.rules)} rules translated to JsonLogic and to rule-engine (all of them); "
-          f"rule-engine {rule_engine.__version__}")
+    print(
+        f"{len(rs.rules)} rules translated to JsonLogic and to rule-engine (all of them); "
+        f"rule-engine {rule_engine.__version__}"
+    )
 
     rng = random.Random(20261129)
     q_list = list(QUESTIONNAIRE.questions.values())
@@ -231,8 +239,10 @@ def main(argv: list[str] | None = None) -> int:
             if got != expected:
                 differences += 1
                 if differences <= 5:
-                    failures.error(f"{way} disagrees on {name!r}: only compiled {sorted(expected - got)}, "
-                                   f"only {way} {sorted(got - expected)}")
+                    failures.error(
+                        f"{way} disagrees on {name!r}: only compiled {sorted(expected - got)}, "
+                        f"only {way} {sorted(got - expected)}"
+                    )
     print(f"checked {len(answer_sets)} answer sets: {differences} difference(s)")
     if differences:
         failures.error(f"{differences} disagreement(s) between the compiled rules and the libraries")
@@ -245,12 +255,13 @@ def main(argv: list[str] | None = None) -> int:
         rates: dict[str, list[float]] = {k: [] for k in ways}
         order = list(ways)
         for r in range(rounds):
-            for way in (order if r % 2 == 0 else order[::-1]):
+            for way in order if r % 2 == 0 else order[::-1]:
                 fn = ways[way]
 
                 def batch(fn: Callable[..., Any] = fn) -> None:
                     for answers, unanswered in sets:
                         fn(answers, unanswered)
+
                 repeat = 1 if way in ("json-logic", "rule-engine") else 50
                 best = br.best_time(lambda: [batch() for _ in range(repeat)], batches)
                 rates[way].append(len(sets) * repeat / best)
@@ -259,9 +270,11 @@ def main(argv: list[str] | None = None) -> int:
         for way, rate in results[group].items():
             print(f"  {way:<14} {rate:>12,.0f}/s")
     for group, med in results.items():
-        print(f"ratio json-logic/compiled ({group}): {med['json-logic'] / med['compiled']:.3f}; "
-              f"rule-engine/compiled: {med['rule-engine'] / med['compiled']:.3f}; "
-              f"hand-written/compiled: {med['hand-written'] / med['compiled']:.2f}")
+        print(
+            f"ratio json-logic/compiled ({group}): {med['json-logic'] / med['compiled']:.3f}; "
+            f"rule-engine/compiled: {med['rule-engine'] / med['compiled']:.3f}; "
+            f"hand-written/compiled: {med['hand-written'] / med['compiled']:.2f}"
+        )
     return failures.exit_code(args.strict)
 
 

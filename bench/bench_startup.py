@@ -44,8 +44,15 @@ def time_to_first_request(server: c.BenchServer, timeout: float = 90) -> float:
     command = server.command()
     try:
         start = time.perf_counter()
-        server.process = subprocess.Popen(command, cwd=c.ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                          stderr=subprocess.STDOUT, start_new_session=True)
+        server.process = subprocess.Popen(
+            command,
+            cwd=c.ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if server.process.poll() is not None:
@@ -81,16 +88,24 @@ def main(argv: list[str] | None = None) -> int:
         c.migrate_in_process(uri)
         servers = {
             "app": c.BenchServer(workdir / "app", database_uri=uri, workers=2, migrate=False, name="app"),
-            "hello": c.BenchServer(workdir / "hello", app_module="bench.hello_app:app", workers=2, migrate=False,
-                                   name="hello"),
+            "hello": c.BenchServer(
+                workdir / "hello", app_module="bench.hello_app:app", workers=2, migrate=False, name="hello"
+            ),
         }
         env = server_environment(uri)
         for r in range(rounds):
-            for name in (("app", "hello") if r % 2 == 0 else ("hello", "app")):
+            for name in ("app", "hello") if r % 2 == 0 else ("hello", "app"):
                 times[name].append(time_to_first_request(servers[name]))
             if not args.quick:
-                done = subprocess.run([sys.executable, "-c", IMPORT_ONLY], cwd=c.ROOT, env=env, capture_output=True,
-                                      text=True, timeout=120, check=False)
+                done = subprocess.run(
+                    [sys.executable, "-c", IMPORT_ONLY],
+                    cwd=c.ROOT,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    check=False,
+                )
                 if failures.check(done.returncode == 0, f"import + create_app failed: {done.stderr[-500:]}"):
                     times["import"].append(float(done.stdout.strip().splitlines()[-1]) / 1000)
             print(f"round {r + 1}: app {times['app'][-1]:.2f} s, plain Flask {times['hello'][-1]:.2f} s", flush=True)

@@ -47,8 +47,19 @@ CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+)['"]?\s*\)|@import\s+['"]([^'"]+)
 class Resources(html.parser.HTMLParser):
     """What a browser fetches by itself for one HTML page; and the links a person may follow."""
 
-    LOADING_LINK_RELS = {"stylesheet", "icon", "shortcut", "apple-touch-icon", "preload", "modulepreload",
-                         "manifest", "prefetch", "dns-prefetch", "preconnect", "mask-icon"}
+    LOADING_LINK_RELS = {
+        "stylesheet",
+        "icon",
+        "shortcut",
+        "apple-touch-icon",
+        "preload",
+        "modulepreload",
+        "manifest",
+        "prefetch",
+        "dns-prefetch",
+        "preconnect",
+        "mask-icon",
+    }
 
     def __init__(self) -> None:
         super().__init__()
@@ -98,8 +109,15 @@ def fetch_bytes(client: HttpClient, server: c.BenchServer, url: str) -> tuple[in
     return reply.status, body, headers
 
 
-def weigh(name: str, html: str, base: str, client: HttpClient, server: c.BenchServer, failures: c.Failures,
-          css_cache: dict[str, tuple[int, list[str]]]) -> dict[str, Any]:
+def weigh(
+    name: str,
+    html: str,
+    base: str,
+    client: HttpClient,
+    server: c.BenchServer,
+    failures: c.Failures,
+    css_cache: dict[str, tuple[int, list[str]]],
+) -> dict[str, Any]:
     """Bytes of one page with everything it loads; errors for third-party requests and failed loads."""
     parser = Resources()
     parser.feed(html)
@@ -130,8 +148,7 @@ def weigh(name: str, html: str, base: str, client: HttpClient, server: c.BenchSe
                 css_cache[url] = (body, css_urls(text))
             queue += [urllib.parse.urljoin(url, u) for u in css_cache[url][1]]
     failures.check(not third_party, f"{name}: requests to other hosts: {third_party}")
-    others = sorted({urllib.parse.urlsplit(urllib.parse.urljoin(base, u)).netloc for u in parser.links}
-                    - {own, ""})
+    others = sorted({urllib.parse.urlsplit(urllib.parse.urljoin(base, u)).netloc for u in parser.links} - {own, ""})
     return {"name": name, "total": total, "parts": parts, "third_party": third_party, "links_out": others}
 
 
@@ -203,14 +220,16 @@ def exercise(server: c.BenchServer, requests: int, failures: c.Failures) -> int:
         turn += 1
         share = min(requests - done, max(50, requests // 12))
         result = c.python_load(seconds=60, max_requests=share, connections=2, **spec)
-        failures.check(result.errors == 0, f"memory load: {result.bad} bad status(es) {result.statuses}, "
-                                           f"{result.socket_errors} socket error(s)")
+        failures.check(
+            result.errors == 0,
+            f"memory load: {result.bad} bad status(es) {result.statuses}, {result.socket_errors} socket error(s)",
+        )
         done += result.requests
-        if turn % 3 == 0:   # now and then a whole questionnaire by a new patient (new drafts, a submission)
+        if turn % 3 == 0:  # now and then a whole questionnaire by a new patient (new drafts, a submission)
             patient = HttpClient(server)
             patient.get("/")
             patient.post("/start")
-            patient.get("/questions/urgent")       # the new session's CSRF token
+            patient.get("/questions/urgent")  # the new session's CSRF token
             page = QUESTIONNAIRE.pages[0]
             answers = PERSONAS["discuss_before_booking"]
             while page is not None and page.id != "declaration":
@@ -240,13 +259,19 @@ def main(argv: list[str] | None = None) -> int:
     made = 0
     try:
         c.migrate_in_process(uri)
-        server = c.BenchServer(workdir / "app", database_uri=uri, workers=1, migrate=False,
-                               gunicorn_args=["--max-requests", "0"], name="weight")
+        server = c.BenchServer(
+            workdir / "app",
+            database_uri=uri,
+            workers=1,
+            migrate=False,
+            gunicorn_args=["--max-requests", "0"],
+            name="weight",
+        )
         try:
             server.start()
             pages = walk_pages(server, failures)
             (worker,) = server.worker_pids()
-            exercise(server, 50 if args.quick else 200, failures)   # warm-up: every code path once
+            exercise(server, 50 if args.quick else 200, failures)  # warm-up: every code path once
             rss["after warm-up"] = rss_kib(worker)
             made = exercise(server, requests, failures)
             failures.check(server.worker_pids() == [worker], "the worker was replaced during the run")
@@ -269,8 +294,10 @@ def main(argv: list[str] | None = None) -> int:
         heaviest = max(pages, key=lambda p: p["total"])
         links = sorted({h for p in pages for h in p["links_out"]})
         third = [u for p in pages for u in p["third_party"]]
-        print(f"requests to other hosts: {len(third)}; links a patient may follow to other sites: "
-              f"{', '.join(links) or 'none'}")
+        print(
+            f"requests to other hosts: {len(third)}; links a patient may follow to other sites: "
+            f"{', '.join(links) or 'none'}"
+        )
     if rss:
         for label, kib in rss.items():
             print(f"worker RSS {label}: {kib / 1024:.1f} MiB")
@@ -278,9 +305,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"worker RSS growth: {(values[-1] - values[0]) / 1024:+.1f} MiB over {made:,} requests")
     if pages:
         verdict = failures.target(heaviest["total"] <= BUDGET, "page weight budget")
-        print(f"ratio heaviest page/budget: {heaviest['total'] / BUDGET:.2f} ({heaviest['name']}, "
-              f"{heaviest['total']:,} bytes; every page within 30 KB: {verdict}; third-party requests: "
-              f"{len(third)})")
+        print(
+            f"ratio heaviest page/budget: {heaviest['total'] / BUDGET:.2f} ({heaviest['name']}, "
+            f"{heaviest['total']:,} bytes; every page within 30 KB: {verdict}; third-party requests: "
+            f"{len(third)})"
+        )
     if rss:
         print(f"ratio worker RSS after/before {made:,} requests: {values[-1] / values[0]:.2f}")
     return failures.exit_code(args.strict)

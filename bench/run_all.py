@@ -33,8 +33,15 @@ def run(name: str, extra: list[str], timeout: float) -> tuple[int, float, list[s
     env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
     start = time.monotonic()
     ratios: list[str] = []
-    process = subprocess.Popen([sys.executable, str(script), *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, str(script), *extra],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     assert process.stdout is not None
     try:
         for line in process.stdout:
@@ -45,7 +52,7 @@ def run(name: str, extra: list[str], timeout: float) -> tuple[int, float, list[s
                 raise subprocess.TimeoutExpired(process.args, timeout)
         code = process.wait(timeout=max(1.0, timeout - (time.monotonic() - start)))
     except subprocess.TimeoutExpired:
-        process.kill()   # this script's own child, by its process id
+        process.kill()  # this script's own child, by its process id
         process.wait(timeout=30)
         print(f"ERROR: {script.name} ran longer than {timeout:.0f} s and was stopped", flush=True)
         code = 124

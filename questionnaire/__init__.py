@@ -6,7 +6,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app, g, render_template, request, session
+from flask import Flask, Response, current_app, g, render_template, request
 from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import event, text
@@ -15,13 +15,10 @@ from sqlalchemy.exc import DataError, DBAPIError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from questionnaire import config
-
-from questionnaire.web import security
-
-from questionnaire.web import throttle
-from questionnaire.extensions import babel, csrf, db, limiter, migrate
-from questionnaire.web.i18n import select_language
 from questionnaire.core.rules import DEFAULT_PATH, load_ruleset
+from questionnaire.extensions import babel, csrf, db, limiter, migrate
+from questionnaire.web import security, throttle
+from questionnaire.web.i18n import select_language
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,7 +30,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     # The rules file is checked before anything can serve a request: a broken file stops the
     # app here with every fault as FILE:LINE: rule ID: message.
-    app.extensions["ruleset"] = load_ruleset(app.config.get("RULES_PATH") or DEFAULT_PATH, languages=app.config.get("LANGUAGES") or (), translations=app.config.get("BABEL_TRANSLATION_DIRECTORIES"))
+    app.extensions["ruleset"] = load_ruleset(
+        app.config.get("RULES_PATH") or DEFAULT_PATH,
+        languages=app.config.get("LANGUAGES") or (),
+        translations=app.config.get("BABEL_TRANSLATION_DIRECTORIES"),
+    )
 
     if int(app.config["PROXY_COUNT"] or 0) > 0:
         # Trust exactly as many proxies as there are in front of the app, no more.
@@ -51,26 +52,41 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from questionnaire import cli
     from questionnaire.operations import announce
-    from questionnaire.web import (auth, callback, interop, pages, patient, report, staff,  # noqa: F401
-                                   staff_admin, staff_desk, staff_search)  # staff_admin, staff_desk, staff_search: their views join staff.bp
+
+    # patient_sent's views join patient.bp; staff_admin's, staff_desk's and staff_search's join staff.bp.
+    from questionnaire.web import (  # noqa: F401
+        auth,
+        callback,
+        interop,
+        pages,
+        patient,
+        patient_sent,
+        report,
+        staff,
+        staff_admin,
+        staff_desk,
+        staff_search,
+    )
     from questionnaire.web.i18n import current_language, install_template_gettext, text_in
+
     security.init_app(app)
     app.register_blueprint(patient.bp)
-    app.register_blueprint(callback.bp)   # the urgent page's optional callback number
-    app.register_blueprint(pages.bp)   # the footer pages (privacy, accessibility, contact) and the favicon
-    csrf.exempt(patient.bp)   # every patient form checks its own token and keeps what was typed
+    app.register_blueprint(callback.bp)  # the urgent page's optional callback number
+    app.register_blueprint(pages.bp)  # the footer pages (privacy, accessibility, contact) and the favicon
+    csrf.exempt(patient.bp)  # every patient form checks its own token and keeps what was typed
     app.register_blueprint(auth.bp)
     app.register_blueprint(staff.bp)
     announce.init_app(app)
     app.register_blueprint(interop.bp)
     app.register_blueprint(report.bp)
-    from questionnaire.web import checkin   # check-in on the day: the desk's start, patient mode
+    from questionnaire.web import checkin  # check-in on the day: the desk's start, patient mode
+
     app.register_blueprint(checkin.desk_bp)
     app.register_blueprint(checkin.bp)
-    csrf.exempt(checkin.bp)   # patient mode checks its own token (the form keeps what was tapped)
+    csrf.exempt(checkin.bp)  # patient mode checks its own token (the form keeps what was tapped)
     cli.init_app(app)
 
-    install_template_gettext(app.jinja_env)   # replaces Flask-Babel's slower callables
+    install_template_gettext(app.jinja_env)  # replaces Flask-Babel's slower callables
     app.jinja_env.globals["current_language"] = current_language
     app.jinja_env.globals["text_in"] = text_in
     app.jinja_env.globals["regulatory_notice_text"] = patient.regulatory_notice_text
@@ -145,13 +161,12 @@ def _install_submit_commit_fault() -> None:
         session.info.pop("inserted_submission", None)
 
 
-
-
 @functools.cache
 def _head_revision() -> str | None:
     """The newest migration of this release (read once: it cannot change while the process runs)."""
     from alembic.config import Config
     from alembic.script import ScriptDirectory
+
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "data" / "migrations"))
     return ScriptDirectory.from_config(cfg).get_current_head()
@@ -160,10 +175,12 @@ def _head_revision() -> str | None:
 def _database_unavailable(error: DBAPIError) -> tuple[str, int]:
     """A database that went away (restart, failover): a clean page; the pool reconnects by itself."""
     discard_database_session()
-    security.log.warning("database unavailable", extra={"fields": {"request_id": g.get("request_id"),
-                                                                   "path": request.path}})
+    security.log.warning(
+        "database unavailable", extra={"fields": {"request_id": g.get("request_id"), "path": request.path}}
+    )
     if request.method == "POST" and request.endpoint == "patient.question_page" and request.view_args:
         from questionnaire.web.patient import unsaved_page
+
         return unsaved_page(str(request.view_args["page_id"])), 503
     return error_page(503), 503
 
@@ -172,8 +189,9 @@ def _value_out_of_range(error: DataError) -> tuple[str, int]:
     """The database refused a value (a number larger than its column holds, a text too long): the
     request was bad, not the database down. A 400, logged; what was written before is rolled back."""
     discard_database_session()
-    security.log.warning("value refused by the database", extra={"fields": {"request_id": g.get("request_id"),
-                                                                           "path": request.path}})
+    security.log.warning(
+        "value refused by the database", extra={"fields": {"request_id": g.get("request_id"), "path": request.path}}
+    )
     return error_page(400), 400
 
 
@@ -204,13 +222,17 @@ def _error_page(code: int) -> Any:
             return Response("Bad request.\n", code, mimetype="text/plain")
         message = error.description if isinstance(error, security.BadInput) else None
         return error_page(code, message), code
+
     return handler
 
 
 def _csrf_error(error: CSRFError) -> tuple[str, int]:
     if request.path.startswith("/staff/"):
-        return error_page(400, "Your session has timed out: for your security, the form was not sent. Go back, "
-                               "reload the page and try again."), 400
+        return error_page(
+            400,
+            "Your session has timed out: for your security, the form was not sent. Go back, "
+            "reload the page and try again.",
+        ), 400
     return render_template("errors/csrf.html"), 400
 
 
@@ -218,8 +240,13 @@ def error_page(code: int, message: str | None = None) -> str:
     """An error page: in the staff layout, leading back to the queue, for a request under /staff/;
     else the patient layout, leading to the start page."""
     if request.path == "/staff" or request.path.startswith("/staff/"):
-        return render_template("errors/staff_error.html", code=code, message=message, me=g.get("staff"),
-                               ruleset=current_app.extensions.get("ruleset"))
+        return render_template(
+            "errors/staff_error.html",
+            code=code,
+            message=message,
+            me=g.get("staff"),
+            ruleset=current_app.extensions.get("ruleset"),
+        )
     return render_template("errors/error.html", code=code, message=message)
 
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 import copy
 import os
 import secrets
+import zoneinfo
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-import zoneinfo
 
 from flask import Flask
 
-from questionnaire.data import crypto
-
 from questionnaire.core import regulatory
+from questionnaire.data import crypto
 
 
 class ConfigError(RuntimeError):
@@ -139,8 +138,10 @@ def _clinic_timezone(app: Flask) -> None:
             raise ValueError
         zoneinfo.ZoneInfo(name)
     except (ValueError, zoneinfo.ZoneInfoNotFoundError):
-        raise ConfigError(f"FLASK_CLINIC_TIMEZONE {name!r} is not a time zone: use an IANA name such as "
-                          "\"Europe/Madrid\" or \"America/New_York\" (default UTC)") from None
+        raise ConfigError(
+            f"FLASK_CLINIC_TIMEZONE {name!r} is not a time zone: use an IANA name such as "
+            '"Europe/Madrid" or "America/New_York" (default UTC)'
+        ) from None
     app.config["CLINIC_TIMEZONE"] = name
 
 
@@ -174,13 +175,27 @@ def frame_ancestor_origins(raw: Any, production: bool) -> list[str]:
         except ValueError:
             parts, port = None, None
         allowed = ("https",) if production else ("https", "http")
-        if (parts is None or parts.scheme not in allowed or not parts.hostname or "*" in text
-                or parts.username is not None or parts.password is not None or parts.path not in ("", "/")
-                or parts.query or parts.fragment or any(ch in text for ch in " ;,'\"\\")):
-            rule = ("https://host or https://host:port" if production
-                    else "https://host or http://host, with an optional port")
-            raise ConfigError(f"FLASK_FRAME_ANCESTORS: {item!r} is not an origin the patient pages can be framed by: "
-                              f"give {rule}, with no path and no wildcard")
+        if (
+            parts is None
+            or parts.scheme not in allowed
+            or not parts.hostname
+            or "*" in text
+            or parts.username is not None
+            or parts.password is not None
+            or parts.path not in ("", "/")
+            or parts.query
+            or parts.fragment
+            or any(ch in text for ch in " ;,'\"\\")
+        ):
+            rule = (
+                "https://host or https://host:port"
+                if production
+                else "https://host or http://host, with an optional port"
+            )
+            raise ConfigError(
+                f"FLASK_FRAME_ANCESTORS: {item!r} is not an origin the patient pages can be framed by: "
+                f"give {rule}, with no path and no wildcard"
+            )
         origin = f"{parts.scheme}://{parts.hostname.lower()}" + (f":{port}" if port is not None else "")
         if origin not in origins:
             origins.append(origin)
@@ -197,8 +212,10 @@ def _frame_ancestors(app: Flask) -> None:
     if not origins:
         return
     if app.config["PRODUCTION"] and not app.config.get("SESSION_COOKIE_SECURE"):
-        raise ConfigError("FLASK_FRAME_ANCESTORS needs FLASK_SESSION_COOKIE_SECURE=true: a cookie sent inside "
-                          "another site's frame must be SameSite=None and Secure")
+        raise ConfigError(
+            "FLASK_FRAME_ANCESTORS needs FLASK_SESSION_COOKIE_SECURE=true: a cookie sent inside "
+            "another site's frame must be SameSite=None and Secure"
+        )
     app.config["SESSION_COOKIE_SAMESITE"] = "None"
     app.config["SESSION_COOKIE_PARTITIONED"] = True
 
@@ -207,8 +224,9 @@ def _regulatory_notice(app: Flask) -> None:
     """The notice for the clinic's market, checked now: an unknown market, a clinic text missing in one
     of the app's languages, or one with clearance or legality wording stops the app."""
     try:
-        notice = regulatory.build(app.config.get("REGULATORY_MARKET"), app.config.get("REGULATORY_NOTICE"),
-                                  app.config.get("LANGUAGES") or ())
+        notice = regulatory.build(
+            app.config.get("REGULATORY_MARKET"), app.config.get("REGULATORY_NOTICE"), app.config.get("LANGUAGES") or ()
+        )
     except regulatory.NoticeError as exc:
         raise ConfigError(f"regulatory notice: {exc}") from exc
     app.extensions["regulatory_notice"] = notice
@@ -221,8 +239,10 @@ def _encryption(app: Flask) -> None:
             keys = crypto.parse_keys(raw)
             current = app.config.get("ENCRYPTION_KEY_ID") or list(keys)[-1]
         elif app.config["PRODUCTION"]:
-            raise ConfigError("FLASK_ENCRYPTION_KEYS is not set: production needs encryption keys "
-                              "(generate one with `flask keys generate`)")
+            raise ConfigError(
+                "FLASK_ENCRYPTION_KEYS is not set: production needs encryption keys "
+                "(generate one with `flask keys generate`)"
+            )
         else:
             stored, current = crypto.local_keys(Path(app.instance_path))
             keys = crypto.parse_keys(stored)
@@ -247,11 +267,15 @@ def refuse_unsafe(cfg: Any) -> None:
     elif len(key) < 32 or key.lower() in WEAK_SECRETS or len(set(key)) < 10:
         problems.append("FLASK_SECRET_KEY must be a random value of at least 32 characters")
     if not cfg.get("ENCRYPTION_KEYS"):
-        problems.append("FLASK_ENCRYPTION_KEYS is not set: production needs encryption keys "
-                        "(generate one with `flask keys generate`)")
+        problems.append(
+            "FLASK_ENCRYPTION_KEYS is not set: production needs encryption keys "
+            "(generate one with `flask keys generate`)"
+        )
     if cfg.get("SESSION_COOKIE_DOMAIN") or str(cfg.get("SESSION_COOKIE_PATH") or "/") != "/":
-        problems.append("FLASK_SESSION_COOKIE_DOMAIN and FLASK_SESSION_COOKIE_PATH must not be set: the session "
-                        "cookie is a __Host- cookie (this host only, path /)")
+        problems.append(
+            "FLASK_SESSION_COOKIE_DOMAIN and FLASK_SESSION_COOKIE_PATH must not be set: the session "
+            "cookie is a __Host- cookie (this host only, path /)"
+        )
     if not cfg.get("SESSION_COOKIE_SECURE"):
         problems.append("FLASK_SESSION_COOKIE_SECURE must be true (cookies only over HTTPS)")
     if cfg.get("DEBUG"):
@@ -268,18 +292,24 @@ def refuse_unsafe(cfg: Any) -> None:
         problems.append("FLASK_CLINIC_NAME is not set: patients see it on every page")
     # Every start and outcome page carries the notice for the clinic's market (R8).
     if not str(cfg.get("REGULATORY_MARKET") or "").strip():
-        problems.append("FLASK_REGULATORY_MARKET is not set: patients must see the regulatory notice for the "
-                        "clinic's market (US, CA, AU, or another country code with FLASK_REGULATORY_NOTICE)")
+        problems.append(
+            "FLASK_REGULATORY_MARKET is not set: patients must see the regulatory notice for the "
+            "clinic's market (US, CA, AU, or another country code with FLASK_REGULATORY_NOTICE)"
+        )
     proxies = cfg.get("PROXY_COUNT")
     if proxies is None or str(proxies).strip() == "":
-        problems.append("FLASK_PROXY_COUNT is not set: give the number of proxies in front of the app (0 when "
-                        "clients connect directly), or client addresses and rate limits are wrong")
+        problems.append(
+            "FLASK_PROXY_COUNT is not set: give the number of proxies in front of the app (0 when "
+            "clients connect directly), or client addresses and rate limits are wrong"
+        )
     elif not str(proxies).strip().isdecimal() or not 0 <= int(str(proxies).strip()) <= 10:
         problems.append("FLASK_PROXY_COUNT must be a whole number of proxies from 0 to 10")
     hosts = cfg.get("TRUSTED_HOSTS")
     if not hosts or isinstance(hosts, (str, bytes)) or not all(isinstance(h, str) and h.strip() for h in hosts):
-        problems.append('FLASK_TRUSTED_HOSTS is not set: give the host names of this site as a JSON list, '
-                        'e.g. ["forms.clinic.example"], so that requests for other Host headers are refused')
+        problems.append(
+            "FLASK_TRUSTED_HOSTS is not set: give the host names of this site as a JSON list, "
+            'e.g. ["forms.clinic.example"], so that requests for other Host headers are refused'
+        )
     if cfg.get("TESTING") or cfg.get("TEST_FAIL_SUBMIT_COMMIT"):
         problems.append("FLASK_TESTING and FLASK_TEST_FAIL_SUBMIT_COMMIT are for tests only and must be off")
     if problems:
@@ -290,12 +320,12 @@ def normalise_database_uri(uri: str) -> str:
     """Accept the usual postgres:// spellings and use the psycopg 3 driver for them."""
     for prefix in ("postgres://", "postgresql://"):
         if uri.startswith(prefix):
-            return "postgresql+psycopg://" + uri[len(prefix):]
+            return "postgresql+psycopg://" + uri[len(prefix) :]
     return uri
 
 
 def _prefixed() -> dict[str, str]:
-    return {k[len("FLASK_"):]: v for k, v in os.environ.items() if k.startswith("FLASK_")}
+    return {k[len("FLASK_") :]: v for k, v in os.environ.items() if k.startswith("FLASK_")}
 
 
 def _local_secret(app: Flask) -> str:

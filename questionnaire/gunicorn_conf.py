@@ -13,7 +13,7 @@ UNSAFE = re.compile(r'[\x00-\x1f\x7f-\x9f"\\]')
 def escape(value: str) -> str:
     """A request's text as one log field: "%0A" in a path is decoded to a line break by the time it
     is logged, and would start a forged line; every unsafe character becomes \\xNN."""
-    return UNSAFE.sub(lambda m: "\\x%02x" % ord(m.group()), value)
+    return UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
 
 
 class EscapingLogger(Logger):  # type: ignore[misc]  # gunicorn is untyped

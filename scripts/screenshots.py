@@ -77,8 +77,9 @@ def main() -> int:
         app = create_app({**server.app_config(), "TESTING": True})
         try:
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=chromium, headless=True,
-                                             args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+                browser = pw.chromium.launch(
+                    executable_path=chromium, headless=True, args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
+                )
                 try:
                     if not args.no_patient:
                         for language in [lang.strip() for lang in args.languages.split(",") if lang.strip()]:
@@ -91,8 +92,9 @@ def main() -> int:
                             tour_patient_pages(page, server, visit, language)
                             context.close()
                     if not args.no_staff:
-                        tour_staff_pages(browser, server, app, lambda page, name: shoot(page, "staff", name),
-                                         bypass_csp=False)
+                        tour_staff_pages(
+                            browser, server, app, lambda page, name: shoot(page, "staff", name), bypass_csp=False
+                        )
                 finally:
                     browser.close()
         finally:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
@@ -15,7 +17,9 @@ from sqlalchemy.engine import make_url
 
 from questionnaire import create_app
 from questionnaire.config import normalise_database_uri
+from questionnaire.data.models import CLOCK, Clock
 from questionnaire.extensions import db
+from questionnaire.operations import passwords
 
 from .helpers import Patient
 
@@ -140,9 +144,12 @@ def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
 
 
 def pytest_addoption(parser: Any) -> None:
-    parser.addoption("--database-tests-only", action="store_true",
-                     help="run only the tests that touch a database (the PostgreSQL pass of scripts/test: "
-                          "pure logic does not change with the database, so it runs once, on the SQLite pass)")
+    parser.addoption(
+        "--database-tests-only",
+        action="store_true",
+        help="run only the tests that touch a database (the PostgreSQL pass of scripts/test: "
+        "pure logic does not change with the database, so it runs once, on the SQLite pass)",
+    )
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
@@ -151,9 +158,36 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     database_fixtures = {"database_uri", "postgres_url"}
     keep, drop = [], []
     for item in items:
-        uses_database = bool(database_fixtures & set(getattr(item, "fixturenames", ()))) or \
-            item.get_closest_marker("slow") is not None
+        uses_database = (
+            bool(database_fixtures & set(getattr(item, "fixturenames", ())))
+            or item.get_closest_marker("slow") is not None
+        )
         (keep if uses_database else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+# --- fixtures used across the test folders, by name --------------------------------------------
+
+
+@pytest.fixture
+def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id with small parameters, so that each test's sign-ins cost milliseconds, not ~0.3 s.
+
+    Verification reads the parameters from the stored hash, so sign-in still runs the real code;
+    a test in test_staff_auth checks the production parameters separately.
+    """
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(passwords, "HASHER", cheap)
+    monkeypatch.setattr(passwords, "_DUMMY_HASH", cheap.hash("not-a-real-password-for-timing"))
+
+
+@pytest.fixture
+def clock() -> Iterator[Clock]:
+    """The app's clock, put back to real time after the test."""
+    CLOCK.offset = timedelta(0)
+    try:
+        yield CLOCK
+    finally:
+        CLOCK.offset = timedelta(0)

@@ -16,22 +16,50 @@ TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 # A complete answer set that raises no flag: every safety question answered, nothing to flag.
 NO_FLAGS: dict[str, Any] = {
-    "chest_pain_now": "no", "breathing_trouble_now": "no", "stroke_signs_now": "no",
-    "recent_ozone_7d": "no", "unwell_now": "no",
-    "respondent_role": "patient", "patient_age_years": 45, "decision_help": "no", "treatment_types": ["joint"],
+    "chest_pain_now": "no",
+    "breathing_trouble_now": "no",
+    "stroke_signs_now": "no",
+    "recent_ozone_7d": "no",
+    "unwell_now": "no",
+    "respondent_role": "patient",
+    "patient_age_years": 45,
+    "decision_help": "no",
+    "treatment_types": ["joint"],
     "injection_body_area": "Left knee",
-    "g6pd_deficiency": "no", "red_cell_breakdown": "no", "anaemia_recent": "no", "bleeding_problem": "no",
-    "low_platelets": "no", "blood_thinner": "no",
-    "heart_event_6m": "no", "stroke_ever": "no", "heart_condition": "no", "chest_pain_past_month": "no",
-    "hole_in_heart": "no", "high_bp": "no", "pril_medicine": "no", "fainting_12m": "no", "faint_with_needles": "no",
-    "overactive_thyroid": "no", "diabetes": "no",
-    "seizures": "no", "lung_condition": "no",
-    "pregnant": "not_applicable", "breastfeeding": "not_applicable",
-    "prior_ozone": "no", "severe_allergy_ever": "no", "allergy_items": ["none_of_these"],
-    "skin_problem_at_site": "no", "hot_swollen_joint": "no",
-    "recent_surgery": "no", "replacing_advised_treatment": "no", "doctor_said_no": "no", "immune_weakened": "no",
+    "g6pd_deficiency": "no",
+    "red_cell_breakdown": "no",
+    "anaemia_recent": "no",
+    "bleeding_problem": "no",
+    "low_platelets": "no",
+    "blood_thinner": "no",
+    "heart_event_6m": "no",
+    "stroke_ever": "no",
+    "heart_condition": "no",
+    "chest_pain_past_month": "no",
+    "hole_in_heart": "no",
+    "high_bp": "no",
+    "pril_medicine": "no",
+    "fainting_12m": "no",
+    "faint_with_needles": "no",
+    "overactive_thyroid": "no",
+    "diabetes": "no",
+    "seizures": "no",
+    "lung_condition": "no",
+    "pregnant": "not_applicable",
+    "breastfeeding": "not_applicable",
+    "prior_ozone": "no",
+    "severe_allergy_ever": "no",
+    "allergy_items": ["none_of_these"],
+    "skin_problem_at_site": "no",
+    "hot_swollen_joint": "no",
+    "recent_surgery": "no",
+    "replacing_advised_treatment": "no",
+    "doctor_said_no": "no",
+    "immune_weakened": "no",
     "medicines_list": "none",
-    "contact_name": "Alex Example", "contact_phone": "0161 496 0001", "contact_time": "morning",
+    "contact_name": "Alex Example",
+    "contact_phone": "0161 496 0001",
+    "contact_time": "morning",
 }
 
 # The same, with the declaration given: every question of the form answered.
@@ -47,17 +75,33 @@ PERSONAS: dict[str, dict[str, Any]] = {
 # Answers that show every page and every question (each follow-up page too), without an urgent stop.
 EVERY_PAGE: dict[str, Any] = {
     **NO_FLAGS,
-    "recent_ozone_7d": "yes", "post_ozone_red_flags": ["none_of_these"], "post_ozone_site_problem": "no",
-    "anaemia_recent": "yes", "anaemia_needed_transfusion": "no", "blood_thinner": "yes",
+    "recent_ozone_7d": "yes",
+    "post_ozone_red_flags": ["none_of_these"],
+    "post_ozone_site_problem": "no",
+    "anaemia_recent": "yes",
+    "anaemia_needed_transfusion": "no",
+    "blood_thinner": "yes",
     "blood_thinner_name": "apixaban",
-    "stroke_ever": "yes", "stroke_recent_or_bleed": "no", "heart_condition": "yes", "heart_condition_worse": "no",
-    "high_bp": "yes", "high_bp_controlled": "yes",
-    "overactive_thyroid": "yes", "thyroid_controlled": "yes", "diabetes": "yes", "diabetes_unstable": "no",
+    "stroke_ever": "yes",
+    "stroke_recent_or_bleed": "no",
+    "heart_condition": "yes",
+    "heart_condition_worse": "no",
+    "high_bp": "yes",
+    "high_bp_controlled": "yes",
+    "overactive_thyroid": "yes",
+    "thyroid_controlled": "yes",
+    "diabetes": "yes",
+    "diabetes_unstable": "no",
     "diabetes_low_sugar_meds": "no",
-    "lung_condition": "yes", "lung_flare_4w": "no",
-    "prior_ozone": "yes", "prior_ozone_types": ["joint"], "prior_ozone_problem": "yes",
-    "prior_ozone_problem_type": ["rash"], "prior_ozone_problem_details": "An itchy rash for a day, in 2023",
-    "other_concerns": "Nothing else", "contact_email": "alex@example.com",
+    "lung_condition": "yes",
+    "lung_flare_4w": "no",
+    "prior_ozone": "yes",
+    "prior_ozone_types": ["joint"],
+    "prior_ozone_problem": "yes",
+    "prior_ozone_problem_type": ["rash"],
+    "prior_ozone_problem_details": "An itchy rash for a day, in 2023",
+    "other_concerns": "Nothing else",
+    "contact_email": "alex@example.com",
 }
 
 
@@ -149,6 +193,7 @@ class Patient:
 
 # --- reading pages: strict HTML5, accessibility checks, visible text, the session cookie --------
 
+
 def parse_html(html: str) -> Any:
     """Parse with html5lib's strict parser (any parse error raises) into an ElementTree."""
     import html5lib
@@ -190,8 +235,9 @@ def html_problems(html: str) -> list[str]:
 
     for el in elements:
         if el.tag in ("input", "textarea", "select") and el.get("type") not in ("hidden", "submit", "button"):
-            in_legend_fieldset = any(a.tag == "fieldset" and any(c.tag == "legend" and _text(c).strip() for c in a)
-                                     for a in ancestors(el))
+            in_legend_fieldset = any(
+                a.tag == "fieldset" and any(c.tag == "legend" and _text(c).strip() for c in a) for a in ancestors(el)
+            )
             wrapped = any(a.tag == "label" for a in ancestors(el))
             if not ((el.get("id") in labelled) or wrapped or in_legend_fieldset):
                 problems.append(f"{el.tag} name={el.get('name')!r} has no label and no fieldset legend")
@@ -270,16 +316,22 @@ def session_data(client: FlaskClient) -> dict[str, Any]:
 def error_summary_links(html: str) -> list[tuple[str, str]]:
     """(href, text) of each link in the error summary."""
     root = parse_html(html)
-    return [(a.get("href"), " ".join(_text(a).split()))
-            for el in root.iter() if "error-summary" in (el.get("class") or "").split()
-            for a in el.iter("a")]
+    return [
+        (a.get("href"), " ".join(_text(a).split()))
+        for el in root.iter()
+        if "error-summary" in (el.get("class") or "").split()
+        for a in el.iter("a")
+    ]
 
 
 def inline_errors(html: str) -> dict[str, str]:
     """Inline error messages by the id of their element, without the hidden "Error:" prefix."""
     root = parse_html(html)
-    return {el.get("id"): " ".join(_text(el).split()).removeprefix("Error:").strip()
-            for el in root.iter() if "error-message" in (el.get("class") or "").split()}
+    return {
+        el.get("id"): " ".join(_text(el).split()).removeprefix("Error:").strip()
+        for el in root.iter()
+        if "error-message" in (el.get("class") or "").split()
+    }
 
 
 def field_values(html: str) -> dict[str, Any]:
@@ -324,8 +376,8 @@ def draft_row(client: FlaskClient) -> Any:
 def submissions(app: Any) -> list[Any]:
     from sqlalchemy import select
 
-    from questionnaire.extensions import db
     from questionnaire.data.models import Submission
+    from questionnaire.extensions import db
 
     with app.app_context():
         return list(db.session.scalars(select(Submission).order_by(Submission.id)))

@@ -1,8 +1,8 @@
 """A small HTTP client for tests against a LiveServer (standard library only, loopback only).
 
-    client = HttpClient(server.base_url)
-    reference = complete_patient(client, answers)      # the whole patient flow, like a browser
-    staff_sign_in(client, app, "desk@clinic.example", secret)
+client = HttpClient(server.base_url)
+reference = complete_patient(client, answers)      # the whole patient flow, like a browser
+staff_sign_in(client, app, "desk@clinic.example", secret)
 """
 
 from __future__ import annotations
@@ -57,8 +57,15 @@ class HttpClient:
         self.headers = dict(headers or {})
         self.token = ""
 
-    def request(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None,
-                *, keep_cookies: bool = True) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        *,
+        keep_cookies: bool = True,
+    ) -> Reply:
         conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
             sent = {"Host": f"{self.host}:{self.port}", **self.headers, **(headers or {})}
@@ -90,14 +97,26 @@ class HttpClient:
     def get(self, path: str, headers: dict[str, str] | None = None) -> Reply:
         return self.request("GET", path, headers=headers)
 
-    def post(self, path: str, data: dict[str, Any] | list[tuple[str, Any]] | None = None, *,
-             token: bool = True, headers: dict[str, str] | None = None, keep_cookies: bool = True) -> Reply:
+    def post(
+        self,
+        path: str,
+        data: dict[str, Any] | list[tuple[str, Any]] | None = None,
+        *,
+        token: bool = True,
+        headers: dict[str, str] | None = None,
+        keep_cookies: bool = True,
+    ) -> Reply:
         fields: Any = dict(data or {}) if not isinstance(data, list) else list(data)
         if token and isinstance(fields, dict):
             fields = {"csrf_token": self.token, **fields}
         body = urlencode(fields, doseq=True).encode()
-        return self.request("POST", path, body=body, keep_cookies=keep_cookies,
-                            headers={"Content-Type": "application/x-www-form-urlencoded", **(headers or {})})
+        return self.request(
+            "POST",
+            path,
+            body=body,
+            keep_cookies=keep_cookies,
+            headers={"Content-Type": "application/x-www-form-urlencoded", **(headers or {})},
+        )
 
 
 def reach_check_answers(client: HttpClient, answers: dict[str, Any]) -> Reply | None:

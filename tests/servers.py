@@ -115,8 +115,11 @@ def fresh_database(folder: Path, base_url: str | None = None) -> Iterator[str]:
 
 def server_environment(database_uri: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The parent's environment without any FLASK_ setting or DATABASE_URL, plus the test settings."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("FLASK_") and k not in ("DATABASE_URL", "PYTHONWARNINGS")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("FLASK_") and k not in ("DATABASE_URL", "PYTHONWARNINGS")
+    }
     env.update(TEST_SETTINGS)
     env["FLASK_SQLALCHEMY_DATABASE_URI"] = database_uri
     env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -130,25 +133,30 @@ def app_config(database_uri: str, extra: Mapping[str, str] | None = None) -> dic
     config: dict[str, object] = {}
     for key, raw in {**TEST_SETTINGS, **(extra or {})}.items():
         if key.startswith("FLASK_"):
-            try:   # as Flask's from_prefixed_env() reads them
-                config[key[len("FLASK_"):]] = json.loads(raw)
+            try:  # as Flask's from_prefixed_env() reads them
+                config[key[len("FLASK_") :]] = json.loads(raw)
             except json.JSONDecodeError:
-                config[key[len("FLASK_"):]] = raw
+                config[key[len("FLASK_") :]] = raw
     config["SQLALCHEMY_DATABASE_URI"] = database_uri
     return config
 
 
-def migrate(database_uri: str, log_path: Path, extra_env: Mapping[str, str] | None = None,
-            timeout: float = 60) -> None:
+def migrate(database_uri: str, log_path: Path, extra_env: Mapping[str, str] | None = None, timeout: float = 60) -> None:
     """`flask --app wsgi db upgrade` on this database; ServerError with the output if it fails."""
     with open(log_path, "a", encoding="utf-8") as log:
         log.write(f"\n=== {time.strftime('%H:%M:%S')} flask db upgrade\n")
         log.flush()
         try:
             done = subprocess.run(
-                [venv_tool("flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT,
-                env=server_environment(database_uri, extra_env), stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, timeout=timeout, check=False)
+                [venv_tool("flask"), "--app", "wsgi", "db", "upgrade"],
+                cwd=ROOT,
+                env=server_environment(database_uri, extra_env),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=timeout,
+                check=False,
+            )
         except subprocess.TimeoutExpired as exc:
             raise ServerError(f"flask db upgrade took more than {timeout} s; see {log_path}") from exc
     if done.returncode != 0:
@@ -165,10 +173,20 @@ def tail(path: Path, lines: int = 40) -> str:
 class LiveServer:
     """gunicorn serving wsgi:app on 127.0.0.1:<port>, restartable on the same port and database."""
 
-    def __init__(self, workdir: Path, *, database_uri: str | None = None, port: int | None = None,
-                 workers: int = 2, threads: int = 1, env: Mapping[str, str] | None = None,
-                 migrate: bool = True, start_timeout: float = 30, stop_timeout: float = 15,
-                 name: str = "server") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        database_uri: str | None = None,
+        port: int | None = None,
+        workers: int = 2,
+        threads: int = 1,
+        env: Mapping[str, str] | None = None,
+        migrate: bool = True,
+        start_timeout: float = 30,
+        stop_timeout: float = 15,
+        name: str = "server",
+    ) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.database_uri = database_uri or sqlite_uri(self.workdir)
@@ -208,10 +226,22 @@ class LiveServer:
         cmd = [venv_tool("gunicorn"), "wsgi:app"]
         if GUNICORN_CONF.exists():
             cmd += ["--config", "python:questionnaire.gunicorn_conf"]
-        cmd += ["--bind", f"{HOST}:{self.port}",
-               "--workers", str(self.workers),
-               "--timeout", "30", "--graceful-timeout", "5",
-               "--access-logfile", "-", "--error-logfile", "-", "--log-level", "info"]
+        cmd += [
+            "--bind",
+            f"{HOST}:{self.port}",
+            "--workers",
+            str(self.workers),
+            "--timeout",
+            "30",
+            "--graceful-timeout",
+            "5",
+            "--access-logfile",
+            "-",
+            "--error-logfile",
+            "-",
+            "--log-level",
+            "info",
+        ]
         if self.threads > 1:
             cmd += ["--worker-class", "gthread", "--threads", str(self.threads)]
         return cmd
@@ -228,9 +258,14 @@ class LiveServer:
         self._log.write(f"\n=== {time.strftime('%H:%M:%S')} start {' '.join(self.command())}\n")
         self._log.flush()
         self.process = subprocess.Popen(
-            self.command(), cwd=ROOT, env=server_environment(self.database_uri, self.extra_env),
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True)   # its own process group: stop() can end the workers too
+            self.command(),
+            cwd=ROOT,
+            env=server_environment(self.database_uri, self.extra_env),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # its own process group: stop() can end the workers too
         self.starts += 1
         try:
             self._wait_healthy()
@@ -264,8 +299,9 @@ class LiveServer:
     def __enter__(self) -> LiveServer:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     # --- helpers -----------------------------------------------------------------------------
@@ -290,8 +326,10 @@ class LiveServer:
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
-                raise ServerError(f"{self.name} exited with code {self.process.returncode} before it was "
-                                  f"healthy:\n{tail(self.log_path)}")
+                raise ServerError(
+                    f"{self.name} exited with code {self.process.returncode} before it was "
+                    f"healthy:\n{tail(self.log_path)}"
+                )
             try:
                 with urllib.request.urlopen(self.url("/healthz"), timeout=2) as response:  # noqa: S310
                     if response.status == 200:
@@ -303,8 +341,10 @@ class LiveServer:
             except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as exc:
                 last = str(exc)
             time.sleep(0.1)
-        raise ServerError(f"{self.name} was not healthy on {self.base_url} within {self.start_timeout} s "
-                          f"({last}):\n{tail(self.log_path)}")
+        raise ServerError(
+            f"{self.name} was not healthy on {self.base_url} within {self.start_timeout} s "
+            f"({last}):\n{tail(self.log_path)}"
+        )
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
@@ -325,18 +365,27 @@ def start_together(*servers: LiveServer) -> None:
         raise failed[0]
 
 
-def run_flask(server: LiveServer, *args: str, stdin: str | None = None,
-              timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_flask(
+    server: LiveServer, *args: str, stdin: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     """`flask --app wsgi ARGS` with exactly the settings (database, keys) this server runs with."""
     try:
-        done = subprocess.run([venv_tool("flask"), "--app", "wsgi", *args], cwd=ROOT,
-                              env=server_environment(server.database_uri, server.extra_env), input=stdin,
-                              capture_output=True, text=True, timeout=timeout, check=False)
+        done = subprocess.run(
+            [venv_tool("flask"), "--app", "wsgi", *args],
+            cwd=ROOT,
+            env=server_environment(server.database_uri, server.extra_env),
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
     except subprocess.TimeoutExpired as exc:
         raise ServerError(f"flask {' '.join(args)} took more than {timeout} s") from exc
     if done.returncode != 0:
-        raise ServerError(f"flask {' '.join(args)} failed with exit code {done.returncode}:\n"
-                          f"{done.stdout}{done.stderr}")
+        raise ServerError(
+            f"flask {' '.join(args)} failed with exit code {done.returncode}:\n{done.stdout}{done.stderr}"
+        )
     return done
 
 
@@ -397,8 +446,9 @@ class HttpClient:
     def __init__(self, *servers: LiveServer, forwarded_for: str | None = None, timeout: float = 20) -> None:
         self.servers = list(servers)
         self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
-                                                  urllib.request.HTTPCookieProcessor(self.jar), _HandBack())
+        self.opener = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(self.jar), _HandBack()
+        )
         self.forwarded_for = forwarded_for
         self.timeout = timeout
         self.token = ""
@@ -414,8 +464,9 @@ class HttpClient:
         self.turn += 1
         return chosen
 
-    def request(self, method: str, path: str, data: Mapping[str, Any] | None = None,
-                on: LiveServer | int | None = None) -> Reply:
+    def request(
+        self, method: str, path: str, data: Mapping[str, Any] | None = None, on: LiveServer | int | None = None
+    ) -> Reply:
         server = self.server(on)
         headers = {"Accept-Language": "en"}
         if self.forwarded_for:
@@ -437,8 +488,9 @@ class HttpClient:
     def get(self, path: str, on: LiveServer | int | None = None) -> Reply:
         return self.request("GET", path, on=on)
 
-    def post(self, path: str, data: Mapping[str, Any] | None = None, on: LiveServer | int | None = None,
-             token: bool = True) -> Reply:
+    def post(
+        self, path: str, data: Mapping[str, Any] | None = None, on: LiveServer | int | None = None, token: bool = True
+    ) -> Reply:
         payload = dict(data or {})
         if token:
             payload.setdefault("csrf_token", self.token)
@@ -449,6 +501,7 @@ class HttpClient:
 
 
 # --- services a test starts, stops and restarts itself -------------------------------------------
+
 
 class ServiceMissing(RuntimeError):
     """A service or program the test needs is not on this machine (the test is skipped, or fails in CI)."""
@@ -483,8 +536,9 @@ def fresh_postgres_database(server_url: str | None = None, prefix: str = "oq_liv
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # noqa: BLE001 - any failure to connect means the server is not there
         engine.dispose()
-        raise ServiceMissing(f"PostgreSQL at {admin.render_as_string(hide_password=True)} is not reachable: "
-                             f"{exc}") from exc
+        raise ServiceMissing(
+            f"PostgreSQL at {admin.render_as_string(hide_password=True)} is not reachable: {exc}"
+        ) from exc
     try:
         yield admin.set(database=name).render_as_string(hide_password=False)
     finally:
@@ -521,10 +575,10 @@ def delete_redis_keys(url: str, pattern: str) -> int:
 class RedisServer:
     """A private redis-server on a free loopback port, without persistence, stopped by process id.
 
-        redis = RedisServer(tmp_path).start()
-        ... redis.url() ...
-        redis.kill()        # SIGKILL by pid: Redis is gone
-        redis.start()       # again, on the same port
+    redis = RedisServer(tmp_path).start()
+    ... redis.url() ...
+    redis.kill()        # SIGKILL by pid: Redis is gone
+    redis.start()       # again, on the same port
     """
 
     def __init__(self, workdir: Path, port: int | None = None, start_timeout: float = 15) -> None:
@@ -553,10 +607,27 @@ class RedisServer:
             time.sleep(0.1)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [binary, "--port", str(self.port), "--bind", HOST, "--save", "", "--appendonly", "no",
-                 "--daemonize", "no", "--dir", str(self.workdir)],
-                cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                [
+                    binary,
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    HOST,
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--daemonize",
+                    "no",
+                    "--dir",
+                    str(self.workdir),
+                ],
+                cwd=self.workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         while not redis_answers(self.url(), timeout=0.5):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
@@ -614,6 +685,7 @@ class PostgresCluster:
         owner: tuple[int, int] | None = None
         if os.geteuid() == 0:
             import pwd
+
             try:
                 entry = pwd.getpwnam("postgres")
             except KeyError as exc:
@@ -639,9 +711,26 @@ class PostgresCluster:
     def init(self) -> PostgresCluster:
         assert self.initdb is not None
         with open(self.log_path, "ab") as log:
-            done = subprocess.run([self.initdb, "-D", str(self.data), "-U", "postgres", "-A", "trust",
-                                   "-E", "UTF8", "--locale=C", "--no-sync"],
-                                  stdout=log, stderr=subprocess.STDOUT, timeout=120, check=False, **self._as_owner())
+            done = subprocess.run(
+                [
+                    self.initdb,
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                    "--no-sync",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=120,
+                check=False,
+                **self._as_owner(),
+            )
         if done.returncode != 0:
             raise ServerError(f"initdb failed with exit code {done.returncode}:\n{tail(self.log_path)}")
         return self
@@ -651,8 +740,10 @@ class PostgresCluster:
 
     def _connect(self, database: str = "postgres") -> Any:
         import psycopg
-        return psycopg.connect(host=HOST, port=self.port, user="postgres", dbname=database,
-                               autocommit=True, connect_timeout=3)
+
+        return psycopg.connect(
+            host=HOST, port=self.port, user="postgres", dbname=database, autocommit=True, connect_timeout=3
+        )
 
     def answers(self) -> bool:
         try:
@@ -675,11 +766,32 @@ class PostgresCluster:
             time.sleep(0.1)
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [self.postgres, "-D", str(self.data), "-p", str(self.port), "-c", f"listen_addresses={HOST}",
-                 "-c", f"unix_socket_directories={self.folder}", "-c", "max_connections=40",
-                 "-c", "shared_buffers=16MB", "-c", "fsync=off", "-c", "synchronous_commit=off",
-                 "-c", "full_page_writes=off"],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **self._as_owner())
+                [
+                    self.postgres,
+                    "-D",
+                    str(self.data),
+                    "-p",
+                    str(self.port),
+                    "-c",
+                    f"listen_addresses={HOST}",
+                    "-c",
+                    f"unix_socket_directories={self.folder}",
+                    "-c",
+                    "max_connections=40",
+                    "-c",
+                    "shared_buffers=16MB",
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                **self._as_owner(),
+            )
         while not self.answers():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
@@ -696,7 +808,7 @@ class PostgresCluster:
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGQUIT)   # immediate shutdown
+            os.kill(process.pid, signal.SIGQUIT)  # immediate shutdown
             try:
                 process.wait(timeout=5)
             except subprocess.TimeoutExpired:
@@ -705,6 +817,7 @@ class PostgresCluster:
 
     def create_database(self, name: str) -> str:
         from psycopg import sql
+
         with self._connect() as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         return self.url(name)
@@ -722,8 +835,9 @@ OTP_SECRET = re.compile(r'data-testid="otp-secret">([A-Z2-7]+)<')
 _USED_OTP_STEPS: dict[str, int] = {}
 
 
-def fill_in(client: HttpClient, answers: Mapping[str, Any], *, until: str | None = None,
-            get_pages: bool = True) -> list[str]:
+def fill_in(
+    client: HttpClient, answers: Mapping[str, Any], *, until: str | None = None, get_pages: bool = True
+) -> list[str]:
     """Start a form and answer each page shown for these answers, in order, stopping before `until`
     (or at the declaration). Each page is fetched, then sent (so with two servers in turn, one renders
     the form and the other takes it); get_pages=False sends every page with the first page's token."""
@@ -734,7 +848,7 @@ def fill_in(client: HttpClient, answers: Mapping[str, Any], *, until: str | None
     from .helpers import form_data
 
     client.get("/")
-    started = client.post("/start", token=False)   # beginning or continuing needs no token
+    started = client.post("/start", token=False)  # beginning or continuing needs no token
     assert started.status == 302, (started, started.text[:1000])
     if not get_pages:
         client.get(started.location)
@@ -743,14 +857,15 @@ def fill_in(client: HttpClient, answers: Mapping[str, Any], *, until: str | None
     while page is not None and page.id not in ("declaration", until):
         url = f"/questions/{page.id}"
         if len(answered) % 2 == 1:
-            client.turn += 1   # with two servers: a renders and b takes one page, then the other way round
+            client.turn += 1  # with two servers: a renders and b takes one page, then the other way round
         if get_pages:
             shown = client.get(url)
             assert shown.status == 200, (shown, shown.text[:1000])
         sent = client.post(url, form_data(page.id, dict(answers)))
         following = flow.next_page(page.id, dict(answers))
-        expected = "/check-answers" if following is None or following.id == "declaration" \
-            else f"/questions/{following.id}"
+        expected = (
+            "/check-answers" if following is None or following.id == "declaration" else f"/questions/{following.id}"
+        )
         assert (sent.status, sent.location) == (302, expected), (page.id, sent, sent.text[:1000])
         answered.append(page.id)
         page = following
@@ -787,8 +902,7 @@ def fresh_otp_code(secret: str) -> str:
     return str(totp.at(step * 30))
 
 
-def staff_sign_in(client: HttpClient, email: str, password: str = STAFF_PASSWORD,
-                  secret: str | None = None) -> str:
+def staff_sign_in(client: HttpClient, email: str, password: str = STAFF_PASSWORD, secret: str | None = None) -> str:
     """Sign in over HTTP: password, then a one-time code (set up on /staff/enrol at the first
     sign-in). Returns the account's code secret, needed for later sign-ins."""
     client.get("/staff/sign-in")
@@ -807,8 +921,9 @@ def staff_sign_in(client: HttpClient, email: str, password: str = STAFF_PASSWORD
     return secret
 
 
-def create_staff_account(server: LiveServer, email: str, role: str = "front_desk",
-                         password: str = STAFF_PASSWORD) -> None:
+def create_staff_account(
+    server: LiveServer, email: str, role: str = "front_desk", password: str = STAFF_PASSWORD
+) -> None:
     """`flask staff create EMAIL --role ROLE --password-stdin` with the server's settings."""
     run_flask(server, "staff", "create", email, "--role", role, "--password-stdin", stdin=password + "\n")
 
@@ -862,8 +977,8 @@ def as_sent(answers: Mapping[str, Any]) -> dict[str, Any]:
 def add_staff(server: LiveServer, *emails: str, role: str = "front_desk", password: str = STAFF_PASSWORD) -> None:
     """Accounts as `flask staff create` makes them (one-time code not set up yet), without a
     process each; create_staff_account() is the command itself."""
-    from questionnaire.web import auth
     from questionnaire.data import store
+    from questionnaire.web import auth
 
     with in_process(server):
         for email in emails:

@@ -7,35 +7,39 @@ dozens, so answers are judged by the real rule set and stored by store.submit at
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from questionnaire.operations import passwords
-
 from questionnaire.core import flow
-
 from questionnaire.data import store
+from questionnaire.data.models import CLOCK, AuditEvent, Submission
 from questionnaire.extensions import db
-from questionnaire.data.models import CLOCK, AuditEvent, Clock, Submission
 
 from .helpers import PERSONAS
 from .staff_helpers import token_of
 
-BASE_TIME = datetime(2025, 3, 3, 8, 0, tzinfo=timezone.utc)
+BASE_TIME = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 
 
-def add_submission(app: Flask, answers: dict[str, Any] | None = None, *, persona: str = "none",
-                   created_at: datetime | None = None, status: str = "new", language: str = "en") -> str:
+def add_submission(
+    app: Flask,
+    answers: dict[str, Any] | None = None,
+    *,
+    persona: str = "none",
+    created_at: datetime | None = None,
+    status: str = "new",
+    language: str = "en",
+) -> str:
     """One submission judged by the app's rule set; returns its reference."""
-    return add_submissions(app, [{"answers": answers, "persona": persona, "created_at": created_at,
-                                  "status": status, "language": language}])[0]
+    return add_submissions(
+        app,
+        [{"answers": answers, "persona": persona, "created_at": created_at, "status": status, "language": language}],
+    )[0]
 
 
 def _frozen(moment: datetime) -> Callable[[], datetime]:
@@ -56,15 +60,16 @@ def add_submissions(app: Flask, specs: list[dict[str, Any]]) -> list[str]:
             try:
                 draft, _token = store.create_draft(spec.get("language") or "en", timedelta(hours=1))
                 draft.answers = answers
-                db.session.commit()   # saved, as save_page does: on PostgreSQL submit's locking refresh drops unsaved changes
+                # Saved, as save_page does: on PostgreSQL submit's locking refresh drops unsaved changes.
+                db.session.commit()
                 sub = store.submit(draft, rs, rs.evaluate(answers), ip="127.0.0.1")
                 status = spec.get("status") or "new"
                 if status != "new":
                     assert store.change_status(sub, sub.version, status, "factory@clinic.example")
-                store.delete_draft(draft)   # as if the patient's draft had expired since
+                store.delete_draft(draft)  # as if the patient's draft had expired since
                 references.append(sub.reference)
             finally:
-                del CLOCK.now   # back to the class's clock (real time plus CLOCK.offset)
+                del CLOCK.now  # back to the class's clock (real time plus CLOCK.offset)
     return references
 
 
@@ -106,25 +111,3 @@ def version_on(html: str) -> str:
 
 def at(minutes: float = 0, **kw: float) -> datetime:
     return BASE_TIME + timedelta(minutes=minutes, **kw)
-
-
-@pytest.fixture
-def cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """argon2id with small parameters, so that each test's sign-ins cost milliseconds, not ~0.3 s.
-
-    Verification reads the parameters from the stored hash, so sign-in still runs the real code;
-    a test in test_staff_auth checks the production parameters separately.
-    """
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(passwords, "HASHER", cheap)
-    monkeypatch.setattr(passwords, "_DUMMY_HASH", cheap.hash("not-a-real-password-for-timing"))
-
-
-@pytest.fixture
-def clock() -> Iterator[Clock]:
-    """The app's clock, put back to real time after the test."""
-    CLOCK.offset = timedelta(0)
-    try:
-        yield CLOCK
-    finally:
-        CLOCK.offset = timedelta(0)

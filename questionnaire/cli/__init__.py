@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC
 from pathlib import Path
 from typing import IO
 
@@ -12,7 +13,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from questionnaire.core.rules import DEFAULT_PATH, RulesFileError, Ruleset, answer_problems, load_ruleset
+from questionnaire.core.rules import DEFAULT_PATH, Ruleset, RulesFileError, answer_problems, load_ruleset
 
 rules_cli = AppGroup("rules", help="Check, test and try the rules file.")
 
@@ -24,8 +25,9 @@ def _load(path: str | None, *, translations: bool = False) -> Ruleset:
     target = Path(path) if path else Path(current_app.config.get("RULES_PATH") or DEFAULT_PATH)
     languages = (current_app.config.get("LANGUAGES") or ()) if translations else ()
     try:
-        return load_ruleset(target, languages=languages,
-                            translations=current_app.config.get("BABEL_TRANSLATION_DIRECTORIES"))
+        return load_ruleset(
+            target, languages=languages, translations=current_app.config.get("BABEL_TRANSLATION_DIRECTORIES")
+        )
     except RulesFileError as exc:
         for error in exc.errors:
             click.echo(str(error), err=True)
@@ -43,18 +45,23 @@ def check(path: str | None) -> None:
     without a translation into one of the app's languages.
     """
     rs = _load(path, translations=True)
-    status = (f"signed off by {rs.sign_off_by} on {rs.sign_off_date} for exactly this content"
-              if rs.signed_off else "NOT clinically signed off")
-    click.echo(f"{rs.path}: OK: {rs.name} version {rs.version} ({rs.status}, {status}): "
-               f"{len(rs.rules)} rules, {len(rs.levels)} levels, {len(rs.examples)} examples, sha256 {rs.sha256[:12]}, "
-               f"content sha256 {rs.content_sha256[:12]}")
+    status = (
+        f"signed off by {rs.sign_off_by} on {rs.sign_off_date} for exactly this content"
+        if rs.signed_off
+        else "NOT clinically signed off"
+    )
+    click.echo(
+        f"{rs.path}: OK: {rs.name} version {rs.version} ({rs.status}, {status}): "
+        f"{len(rs.rules)} rules, {len(rs.levels)} levels, {len(rs.examples)} examples, sha256 {rs.sha256[:12]}, "
+        f"content sha256 {rs.content_sha256[:12]}"
+    )
 
 
 @rules_cli.command("test")
 @click.argument("path", required=False)
 def test(path: str | None) -> None:
     """Run the example cases in a rules file (a failing example is reported with its line)."""
-    rs = _load(path, translations=True)   # loading runs every example and refuses the file if one does not hold
+    rs = _load(path, translations=True)  # loading runs every example and refuses the file if one does not hold
     for ex in rs.examples:
         result = rs.evaluate(ex["answers"])
         click.echo(f"ok  {ex['name']}  ->  {result.level}: {', '.join(result.rule_ids) or '-'}")
@@ -80,27 +87,26 @@ def evaluate(answers_file: IO[str], path: str | None) -> None:
     click.echo(json.dumps(rs.evaluate(answers).summary()))
 
 
-
-
 @rules_cli.command("replay")
 @click.argument("candidate")
 @click.option("--since", help="Only submissions received on or after this date (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def replay_command(candidate: str, since: str | None, as_json: bool) -> None:
     """Show which stored submissions a candidate rules file would judge differently (no health data)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from questionnaire.core import replay
-
     from questionnaire.data import store
+
     start = None
     if since:
         try:
-            start = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+            start = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=UTC)
         except ValueError:
             raise click.BadParameter("use YYYY-MM-DD", param_hint="--since") from None
-    report = replay.replay(store.submissions_for_export(start, None), current_app.extensions["ruleset"],
-                           _load(candidate))
+    report = replay.replay(
+        store.submissions_for_export(start, None), current_app.extensions["ruleset"], _load(candidate)
+    )
     click.echo(json.dumps(report.as_dict(), indent=2) if as_json else replay.format_report(report))
 
 
@@ -113,6 +119,7 @@ def sign_off_command(by: str, date: str | None, path: str | None) -> None:
     the content approved: any later change to the rules needs a new sign-off)."""
     from questionnaire.core import replay
     from questionnaire.data import store
+
     target = Path(path) if path else Path(current_app.config.get("RULES_PATH") or DEFAULT_PATH)
     try:
         rs = replay.sign_off(target, by=by, date=date)
@@ -123,9 +130,15 @@ def sign_off_command(by: str, date: str | None, path: str | None) -> None:
     except replay.SignOffError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    store.audit("rules_signed_off", actor="cli", detail=f"version {rs.version} by {by}, content sha256 {rs.content_sha256}"[:500])
-    click.echo(f"{target}: version {rs.version} signed off by {rs.sign_off_by} on {rs.sign_off_date} "
-               f"(content sha256 {rs.content_sha256[:12]}). Restart the app to use it.")
+    store.audit(
+        "rules_signed_off",
+        actor="cli",
+        detail=f"version {rs.version} by {by}, content sha256 {rs.content_sha256}"[:500],
+    )
+    click.echo(
+        f"{target}: version {rs.version} signed off by {rs.sign_off_by} on {rs.sign_off_date} "
+        f"(content sha256 {rs.content_sha256[:12]}). Restart the app to use it."
+    )
 
 
 keys_cli = AppGroup("keys", help="Encryption keys for answers, contact details and notes.")
@@ -135,6 +148,7 @@ keys_cli = AppGroup("keys", help="Encryption keys for answers, contact details a
 def generate_key() -> None:
     """Print a new random key to add to FLASK_ENCRYPTION_KEYS."""
     from questionnaire.data.crypto import new_key
+
     click.echo(new_key())
 
 
@@ -144,6 +158,7 @@ def rotate(batch: int) -> None:
     """Re-encrypt every stored value with the current key (FLASK_ENCRYPTION_KEY_ID); safe to stop and rerun."""
     from questionnaire.data import store
     from questionnaire.data.crypto import KeyError_, keyring
+
     current = keyring().current
     total = 0
     while True:
@@ -166,12 +181,15 @@ def rotate(batch: int) -> None:
 def purge(batch: int) -> None:
     """Delete expired drafts and submissions past their retention; idempotent, audited without personal data."""
     from questionnaire.data import store
+
     drafts = store.purge_expired_drafts(batch=batch)
     removed = store.purge_old_submissions(current_app.config["RETENTION_DAYS"], batch=batch)
     detail = f"drafts={drafts} " + " ".join(f"{status}={n}" for status, n in sorted(removed.items()))
     store.audit("purge", actor="cli", detail=detail.strip())
-    click.echo(f"Purged {drafts} expired drafts and {sum(removed.values())} submissions past retention "
-               f"({', '.join(f'{k}: {v}' for k, v in sorted(removed.items())) or 'none'}).")
+    click.echo(
+        f"Purged {drafts} expired drafts and {sum(removed.values())} submissions past retention "
+        f"({', '.join(f'{k}: {v}' for k, v in sorted(removed.items())) or 'none'})."
+    )
 
 
 submission_cli = AppGroup("submission", help="One submission: deletion on a patient's request.")
@@ -186,6 +204,7 @@ def delete_submission_command(reference: str, admin_email: str, yes: bool) -> No
     from questionnaire.data import store
     from questionnaire.data.enums import StaffRole
     from questionnaire.operations import submissions
+
     admin = store.staff_by_email(admin_email)
     if admin is None or admin.role != StaffRole.ADMIN or not admin.active:
         raise click.ClickException(f"{admin_email} is not an active administrator account")
@@ -204,4 +223,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(purge)
     app.cli.add_command(submission_cli)
     from questionnaire.cli.staff import staff_cli
+
     app.cli.add_command(staff_cli)

@@ -26,7 +26,7 @@ ACTOR = "cli"
 def create_command(email: str, role: str, password_stdin: bool) -> None:
     """Create a staff account (the password is asked for with a hidden prompt)."""
     try:
-        email = staff_accounts.check_new_email(email)   # before the password is asked for
+        email = staff_accounts.check_new_email(email)  # before the password is asked for
     except staff_accounts.NotAnEmail:
         raise click.UsageError("EMAIL must be an email address") from None
     except staff_accounts.Refused as exc:
@@ -57,8 +57,10 @@ def deactivate_command(email: str) -> None:
     try:
         staff_accounts.deactivate(staff, actor=ACTOR)
     except staff_accounts.LastAdministrator:
-        raise click.ClickException(f"{staff.email} is the only active administrator, so it stays active: create "
-                                   "another one first (flask staff create EMAIL --role admin)") from None
+        raise click.ClickException(
+            f"{staff.email} is the only active administrator, so it stays active: create "
+            "another one first (flask staff create EMAIL --role admin)"
+        ) from None
     click.echo(f"Deactivated {staff.email} and ended its sessions.")
 
 
@@ -103,5 +105,7 @@ def bootstrap_command(email: str) -> None:
     click.echo("No staff accounts existed, so one administrator was created.")
     click.echo(f"  Sign in at /staff/ as {email} with this one-time password (shown only now): {password}")
     click.echo("  You will choose a new password and set up a one-time code at first sign-in.")
-    click.echo(f"  It works for {current_app.config['ONE_TIME_PASSWORD_DAYS']} days; after that, "
-               f"`flask staff reset-password {email}` gives a new one.")
+    click.echo(
+        f"  It works for {current_app.config['ONE_TIME_PASSWORD_DAYS']} days; after that, "
+        f"`flask staff reset-password {email}` gives a new one."
+    )

@@ -22,20 +22,28 @@ from questionnaire.core.questions import N_, Page, Question, Questionnaire, buil
 CHECKIN_PAGE_ID = "check-in"
 
 CHECKIN_PAGE_DEFINITION: Page = page(
-    CHECKIN_PAGE_ID, N_("Check-in"),
-    yn("checkin_health_changed",
-       N_("Has anything about your health, your medicines, or a possible pregnancy changed since you filled in "
-          "the form?"),
-       N_("Select yes if anything about your health, your medicines, or a possible pregnancy has changed")),
-    single("checkin_alcohol_drugs_12h",
-           N_("In the last 12 hours, have you had alcohol or recreational drugs?"),
-           N_("Select yes, no, or that you would rather talk about this in private"),
-           choices=[("yes", N_("Yes")), ("no", N_("No")),
-                    ("prefer_private", N_("I'd rather talk about this in private"))]),
-    yn("checkin_eaten",
-       N_("Have you eaten something in the last 4 hours?"),
-       N_("Select yes if you have eaten something in the last 4 hours"),
-       shown_when={"q": "treatment_types", "any_of": ["blood_drip", "not_sure"]}),
+    CHECKIN_PAGE_ID,
+    N_("Check-in"),
+    yn(
+        "checkin_health_changed",
+        N_(
+            "Has anything about your health, your medicines, or a possible pregnancy changed since you filled in "
+            "the form?"
+        ),
+        N_("Select yes if anything about your health, your medicines, or a possible pregnancy has changed"),
+    ),
+    single(
+        "checkin_alcohol_drugs_12h",
+        N_("In the last 12 hours, have you had alcohol or recreational drugs?"),
+        N_("Select yes, no, or that you would rather talk about this in private"),
+        choices=[("yes", N_("Yes")), ("no", N_("No")), ("prefer_private", N_("I'd rather talk about this in private"))],
+    ),
+    yn(
+        "checkin_eaten",
+        N_("Have you eaten something in the last 4 hours?"),
+        N_("Select yes if you have eaten something in the last 4 hours"),
+        shown_when={"q": "treatment_types", "any_of": ["blood_drip", "not_sure"]},
+    ),
     intro=N_("Please answer these questions before your treatment today."),
 )
 

@@ -59,8 +59,9 @@ class Reference:
     values: tuple[Any, ...]
 
 
-def compile_condition(cond: Any, *, allow_rules: bool = False, path: str = "when",
-                      terms: Mapping[str, TermList] | None = None) -> Predicate:
+def compile_condition(
+    cond: Any, *, allow_rules: bool = False, path: str = "when", terms: Mapping[str, TermList] | None = None
+) -> Predicate:
     """Compile a condition to a predicate, or raise ConditionError naming what is wrong.
 
     `terms` are the term lists `mentions` and `only_says` may name (the rules file's)."""
@@ -87,20 +88,20 @@ def compile_condition(cond: Any, *, allow_rules: bool = False, path: str = "when
     raise ConditionError(f"unknown condition keys {sorted(map(str, keys))}", path)
 
 
-def _compile_logic(cond: Mapping[str, Any], allow_rules: bool, path: str,
-                   terms: Mapping[str, TermList] | None) -> Predicate:
-    (op, arg), = cond.items()
+def _compile_logic(
+    cond: Mapping[str, Any], allow_rules: bool, path: str, terms: Mapping[str, TermList] | None
+) -> Predicate:
+    ((op, arg),) = cond.items()
     if op == "not":
         inner = compile_condition(arg, allow_rules=allow_rules, path=f"{path}.not", terms=terms)
-        if isinstance(arg, Mapping) and set(arg) == {"rule"}:   # {not: {rule: id}} in one call
+        if isinstance(arg, Mapping) and set(arg) == {"rule"}:  # {not: {rule: id}} in one call
             rule_id = arg["rule"]
             return lambda a, r, u: not r.get(rule_id, False)
         return lambda a, r, u: not inner(a, r, u)
     if not isinstance(arg, list) or not arg:
         raise ConditionError(f"'{op}' needs a non-empty list of conditions", path)
     parts = tuple(
-        compile_condition(c, allow_rules=allow_rules, path=f"{path}.{op}[{i}]", terms=terms)
-        for i, c in enumerate(arg)
+        compile_condition(c, allow_rules=allow_rules, path=f"{path}.{op}[{i}]", terms=terms) for i, c in enumerate(arg)
     )
     if len(parts) == 1:
         return parts[0]
@@ -116,11 +117,13 @@ def _compile_logic(cond: Mapping[str, Any], allow_rules: bool, path: str,
             return lambda a, r, u: q0(a, r, u) and q1(a, r, u) and q2(a, r, u)
         return lambda a, r, u: q0(a, r, u) or q1(a, r, u) or q2(a, r, u)
     if op == "all":
+
         def every(a: Answers, r: Mapping[str, bool], u: frozenset[str]) -> bool:
             for p in parts:
                 if not p(a, r, u):
                     return False
             return True
+
         return every
 
     def some(a: Answers, r: Mapping[str, bool], u: frozenset[str]) -> bool:
@@ -128,6 +131,7 @@ def _compile_logic(cond: Mapping[str, Any], allow_rules: bool, path: str,
             if p(a, r, u):
                 return True
         return False
+
     return some
 
 
@@ -162,7 +166,7 @@ def _compile_question(cond: Mapping[str, Any], path: str, terms: Mapping[str, Te
     if op in NUMBER_OPS:
         if not isinstance(arg, (int, float)) or isinstance(arg, bool):
             raise ConditionError(f"'{op}' needs a number", path)
-        limit: Any = arg   # the answer is checked to be a number first
+        limit: Any = arg  # the answer is checked to be a number first
         if op == "lt":
             return lambda a, r, u: type(v := a.get(qid)) in _NUMBERS and v < limit
         if op == "le":
@@ -208,13 +212,14 @@ def _term_lists(op: str, arg: Any, path: str, terms: Mapping[str, TermList] | No
     wanted = "whole_answer" if op == "only_says" else "words"
     wrong = [n for n in names if terms[n].match != wanted]
     if wrong:
-        raise ConditionError(f"'{op}' needs a term list with match: {wanted}; {wrong[0]!r} has match: "
-                             f"{terms[wrong[0]].match}", path)
+        raise ConditionError(
+            f"'{op}' needs a term list with match: {wanted}; {wrong[0]!r} has match: {terms[wrong[0]].match}", path
+        )
     return tuple(terms[n] for n in names)
 
 
 _LISTS = (list, tuple, frozenset, set)
-_NUMBERS = (int, float)   # exact types: True and False are not numbers here
+_NUMBERS = (int, float)  # exact types: True and False are not numbers here
 
 
 def _is_list(value: Any) -> bool:

@@ -12,8 +12,12 @@ from typing import Any
 from questionnaire.core.rules import NO_LEVEL, Ruleset
 
 # What a contact attempt came to (the call log); the stored values and the words staff read.
-CALL_OUTCOMES = {"reached": "Reached", "voicemail": "Left a voicemail", "no_answer": "No answer",
-                 "wrong_number": "Wrong number"}
+CALL_OUTCOMES = {
+    "reached": "Reached",
+    "voicemail": "Left a voicemail",
+    "no_answer": "No answer",
+    "wrong_number": "Wrong number",
+}
 
 
 def add_working_days(day: date, days: int) -> date:
@@ -76,8 +80,12 @@ def flag_words(fired: Mapping[str, Any], ruleset: Ruleset) -> FlagWords:
     a submission stored before they were kept; a rule no longer in the rule set gets plain words."""
     stored = fired.get("front_desk")
     if fired.get("title") and isinstance(stored, Mapping):
-        return FlagWords(str(fired["title"]), str(stored.get("say", "")), str(stored.get("do_not_say", "")),
-                         str(stored.get("goes_to", "")))
+        return FlagWords(
+            str(fired["title"]),
+            str(stored.get("say", "")),
+            str(stored.get("do_not_say", "")),
+            str(stored.get("goes_to", "")),
+        )
     rule = next((r for r in ruleset.rules if r.id == fired.get("id")), None)
     if rule is None:
         return FlagWords("A flag no longer in the rule set", "", "", "a clinician")

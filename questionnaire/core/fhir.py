@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from questionnaire.core import flow
@@ -30,18 +29,18 @@ from questionnaire.core.questions import Page, Question, Questionnaire
 # --- identifiers: a private URN namespace (stable identifiers, not addresses) -----------------
 
 NS = "urn:ozone-questionnaire"
-DEFAULT_URL = f"{NS}:questionnaire"              # the Questionnaire's canonical url (configurable)
+DEFAULT_URL = f"{NS}:questionnaire"  # the Questionnaire's canonical url (configurable)
 QUESTIONNAIRE_ID = "ozone-pre-consultation"
-ANSWER_SYSTEM = f"{NS}:answer"                   # + ":" + question id: one code system per question
-RULE_SYSTEM = f"{NS}:rule"                       # Flag.code: the rule id
-LEVEL_SYSTEM = f"{NS}:level"                     # Flag.category and the level extensions
-REFERENCE_SYSTEM = f"{NS}:reference"             # QuestionnaireResponse.identifier: the reference number
-EXT_SHOWN_WHEN = f"{NS}:extension:shown-when"    # valueString: a condition enableWhen cannot express (JSON)
-EXT_LEVEL = f"{NS}:extension:level"              # valueCode on the response: the submission's level
-EXT_FLAG = f"{NS}:extension:flag"                # valueReference on the response: "#flag-N", one per Flag
-EXT_FLAG_LEVEL = f"{NS}:extension:flag-level"    # valueCode on a Flag: the level of its rule
+ANSWER_SYSTEM = f"{NS}:answer"  # + ":" + question id: one code system per question
+RULE_SYSTEM = f"{NS}:rule"  # Flag.code: the rule id
+LEVEL_SYSTEM = f"{NS}:level"  # Flag.category and the level extensions
+REFERENCE_SYSTEM = f"{NS}:reference"  # QuestionnaireResponse.identifier: the reference number
+EXT_SHOWN_WHEN = f"{NS}:extension:shown-when"  # valueString: a condition enableWhen cannot express (JSON)
+EXT_LEVEL = f"{NS}:extension:level"  # valueCode on the response: the submission's level
+EXT_FLAG = f"{NS}:extension:flag"  # valueReference on the response: "#flag-N", one per Flag
+EXT_FLAG_LEVEL = f"{NS}:extension:flag-level"  # valueCode on a Flag: the level of its rule
 EXT_FLAG_TRIGGER = f"{NS}:extension:flag-trigger"  # valueString on a Flag: a question id the rule looked at
-EXT_RULESET = f"{NS}:extension:ruleset"          # complex: version, sha256 of the rules file that judged
+EXT_RULESET = f"{NS}:extension:ruleset"  # complex: version, sha256 of the rules file that judged
 # Core FHIR extensions.
 EXT_OPTION_EXCLUSIVE = "http://hl7.org/fhir/StructureDefinition/questionnaire-optionExclusive"
 EXT_MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
@@ -61,6 +60,7 @@ class FhirError(ValueError):
 
 # --- the definition's version --------------------------------------------------------------
 
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -73,15 +73,16 @@ def _jsonable(value: Any) -> Any:
 
 def definition_digest(qn: Questionnaire = QUESTIONNAIRE) -> str:
     """sha256 of every field of every page and question (ids, kinds, texts, hints, choices, shown-when...)."""
-    skip = {"shown", "page_id"}   # compiled from shown_when / implied by the page
+    skip = {"shown", "page_id"}  # compiled from shown_when / implied by the page
     pages = []
     for p in qn.pages:
-        questions = [{f.name: _jsonable(getattr(q, f.name)) for f in fields(q) if f.name not in skip}
-                     for q in p.questions]
-        pages.append({"id": p.id, "title": p.title, "intro": p.intro, "follow_up": p.follow_up,
-                      "questions": questions})
-    text = json.dumps({"format": EXPORT_FORMAT, "pages": pages}, sort_keys=True, ensure_ascii=False,
-                      separators=(",", ":"))
+        questions = [
+            {f.name: _jsonable(getattr(q, f.name)) for f in fields(q) if f.name not in skip} for q in p.questions
+        ]
+        pages.append({"id": p.id, "title": p.title, "intro": p.intro, "follow_up": p.follow_up, "questions": questions})
+    text = json.dumps(
+        {"format": EXPORT_FORMAT, "pages": pages}, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -96,6 +97,7 @@ def canonical(qn: Questionnaire = QUESTIONNAIRE, url: str = DEFAULT_URL) -> str:
 
 
 # --- shown-when conditions as enableWhen ------------------------------------------------------
+
 
 def _coding(q: Question, value: str) -> dict[str, Any]:
     return {"system": f"{ANSWER_SYSTEM}:{q.id}", "code": value, "display": q.label_for(value)}
@@ -189,14 +191,16 @@ def _page_enable_when(page: Page, qn: Questionnaire) -> dict[str, Any]:
 
 # --- the Questionnaire ------------------------------------------------------------------------
 
+
 def _question_item(q: Question, qn: Questionnaire) -> dict[str, Any]:
     item: dict[str, Any] = {"linkId": q.id, "text": q.text}
     ew = enable_when(q.shown_when, qn)
     if ew is None:
         # Conservative: always enabled and never required, with the original condition carried
         # as JSON so that a consumer can apply it; nothing a patient might need to answer is hidden.
-        item["extension"] = [{"url": EXT_SHOWN_WHEN,
-                              "valueString": json.dumps(_jsonable(q.shown_when), sort_keys=True)}]
+        item["extension"] = [
+            {"url": EXT_SHOWN_WHEN, "valueString": json.dumps(_jsonable(q.shown_when), sort_keys=True)}
+        ]
     if q.kind in CHOICE_KINDS:
         item["type"] = "choice"
     elif q.kind == "int":
@@ -228,8 +232,9 @@ def _question_item(q: Question, qn: Questionnaire) -> dict[str, Any]:
     return item
 
 
-def questionnaire_resource(qn: Questionnaire = QUESTIONNAIRE, *, url: str = DEFAULT_URL,
-                           publisher: str | None = None) -> dict[str, Any]:
+def questionnaire_resource(
+    qn: Questionnaire = QUESTIONNAIRE, *, url: str = DEFAULT_URL, publisher: str | None = None
+) -> dict[str, Any]:
     """The definition as a FHIR R4 Questionnaire: one group item per page, one item per question."""
     items = []
     for p in qn.pages:
@@ -251,18 +256,19 @@ def questionnaire_resource(qn: Questionnaire = QUESTIONNAIRE, *, url: str = DEFA
     if publisher:
         resource["publisher"] = publisher
     resource["item"] = items
-    resource["text"] = questionnaire_text(resource)   # the narrative (dom-6)
+    resource["text"] = questionnaire_text(resource)  # the narrative (dom-6)
     return resource
 
 
 # --- the QuestionnaireResponse ----------------------------------------------------------------
 
-def _fhir_datetime(value: datetime | str) -> str:
+
+def fhir_datetime(value: datetime | str) -> str:
     if isinstance(value, str):
         return value
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _get(obj: Any, key: str, default: Any = None) -> Any:
@@ -284,13 +290,13 @@ def _answers_of(q: Question, value: Any) -> list[dict[str, Any]]:
 def _flag(n: int, fired: Any, reference: str, authored: str) -> dict[str, Any]:
     rule_id, level = str(_get(fired, "id")), str(_get(fired, "level"))
     extension = [{"url": EXT_FLAG_LEVEL, "valueCode": level}]
-    extension += [{"url": EXT_FLAG_TRIGGER, "valueString": str(qid)}
-                  for qid in (_get(fired, "triggers") or {})]
+    extension += [{"url": EXT_FLAG_TRIGGER, "valueString": str(qid)} for qid in (_get(fired, "triggers") or {})]
     return {
         "resourceType": "Flag",
         "id": f"flag-{n}",
-        "text": flag_text({"code": {"text": rule_id}, "subject": {"display": f"Questionnaire response {reference}"}},
-                          level),
+        "text": flag_text(
+            {"code": {"text": rule_id}, "subject": {"display": f"Questionnaire response {reference}"}}, level
+        ),
         "extension": extension,
         "status": "active",
         "category": [{"coding": [{"system": LEVEL_SYSTEM, "code": level}]}],
@@ -300,11 +306,21 @@ def _flag(n: int, fired: Any, reference: str, authored: str) -> dict[str, Any]:
     }
 
 
-def questionnaire_response(sub_answers: Mapping[str, Any], *, reference: str, created: datetime | str,
-                           language: str, fired: Sequence[Any], ruleset_version: str, ruleset_sha256: str,
-                           level: str | None = None, stopped_early: bool = False,
-                           qn: Questionnaire = QUESTIONNAIRE, url: str = DEFAULT_URL,
-                           questionnaire_version: str | None = None) -> dict[str, Any]:
+def questionnaire_response(
+    sub_answers: Mapping[str, Any],
+    *,
+    reference: str,
+    created: datetime | str,
+    language: str,
+    fired: Sequence[Any],
+    ruleset_version: str,
+    ruleset_sha256: str,
+    level: str | None = None,
+    stopped_early: bool = False,
+    qn: Questionnaire = QUESTIONNAIRE,
+    url: str = DEFAULT_URL,
+    questionnaire_version: str | None = None,
+) -> dict[str, Any]:
     """One submission as a FHIR R4 QuestionnaireResponse.
 
     Only answers to questions that are shown count (flow.visible_answers), nested page group ->
@@ -314,38 +330,49 @@ def questionnaire_response(sub_answers: Mapping[str, Any], *, reference: str, cr
     "in-progress", a sent one "completed".
     """
     visible = flow.visible_answers(sub_answers, qn)
-    authored = _fhir_datetime(created)
+    authored = fhir_datetime(created)
     items = []
     for p in qn.pages:
-        children = [{"linkId": q.id, "text": q.text, "answer": _answers_of(q, visible[q.id])}
-                    for q in p.questions if q.id in visible and has_answer(visible[q.id])]
+        children = [
+            {"linkId": q.id, "text": q.text, "answer": _answers_of(q, visible[q.id])}
+            for q in p.questions
+            if q.id in visible and has_answer(visible[q.id])
+        ]
         if children:
             items.append({"linkId": PAGE_PREFIX + p.id, "text": p.title, "item": children})
     flags = [_flag(n, f, reference, authored) for n, f in enumerate(fired, start=1)]
-    extension: list[dict[str, Any]] = [{"url": EXT_RULESET, "extension": [
-        {"url": "version", "valueString": str(ruleset_version)},
-        {"url": "sha256", "valueString": str(ruleset_sha256)},
-    ]}]
+    extension: list[dict[str, Any]] = [
+        {
+            "url": EXT_RULESET,
+            "extension": [
+                {"url": "version", "valueString": str(ruleset_version)},
+                {"url": "sha256", "valueString": str(ruleset_sha256)},
+            ],
+        }
+    ]
     if level is not None:
         extension.append({"url": EXT_LEVEL, "valueCode": level})
     extension += [{"url": EXT_FLAG, "valueReference": {"reference": f"#{f['id']}"}} for f in flags]
     resource: dict[str, Any] = {"resourceType": "QuestionnaireResponse", "id": reference, "language": language}
     if flags:
         resource["contained"] = flags
-    resource.update({
-        "extension": extension,
-        "identifier": {"system": REFERENCE_SYSTEM, "value": reference},
-        # The wording the patient answered, when the submission recorded it.
-        "questionnaire": f"{url}|{questionnaire_version}" if questionnaire_version else canonical(qn, url),
-        "status": "in-progress" if stopped_early else "completed",
-        "authored": authored,
-        "item": items,
-    })
-    resource["text"] = response_text(resource, level, flags)   # the narrative (dom-6)
+    resource.update(
+        {
+            "extension": extension,
+            "identifier": {"system": REFERENCE_SYSTEM, "value": reference},
+            # The wording the patient answered, when the submission recorded it.
+            "questionnaire": f"{url}|{questionnaire_version}" if questionnaire_version else canonical(qn, url),
+            "status": "in-progress" if stopped_early else "completed",
+            "authored": authored,
+            "item": items,
+        }
+    )
+    resource["text"] = response_text(resource, level, flags)  # the narrative (dom-6)
     return resource
 
 
 # --- reading a response back -----------------------------------------------------------------
+
 
 def _walk_items(items: Any) -> Iterator[Mapping[str, Any]]:
     for item in items or ():
@@ -424,8 +451,13 @@ def response_flags(resource: Mapping[str, Any]) -> list[dict[str, Any]]:
         levels = [e.get("valueCode") for e in _extensions(flag, EXT_FLAG_LEVEL)]
         if len(codes) != 1 or len(levels) != 1:
             raise FhirError(f"Flag {flag.get('id')!r} needs one rule code and one level")
-        out.append({"id": codes[0], "level": levels[0],
-                    "triggers": [e.get("valueString") for e in _extensions(flag, EXT_FLAG_TRIGGER)]})
+        out.append(
+            {
+                "id": codes[0],
+                "level": levels[0],
+                "triggers": [e.get("valueString") for e in _extensions(flag, EXT_FLAG_TRIGGER)],
+            }
+        )
     return out
 
 
@@ -434,40 +466,13 @@ def response_meta(resource: Mapping[str, Any]) -> dict[str, Any]:
     ruleset = next(iter(_extensions(resource, EXT_RULESET)), {})
     parts = {e.get("url"): e.get("valueString") for e in ruleset.get("extension") or ()}
     level = next((e.get("valueCode") for e in _extensions(resource, EXT_LEVEL)), None)
-    return {"reference": (resource.get("identifier") or {}).get("value"), "status": resource.get("status"),
-            "authored": resource.get("authored"), "language": resource.get("language"),
-            "questionnaire": resource.get("questionnaire"), "level": level,
-            "ruleset_version": parts.get("version"), "ruleset_sha256": parts.get("sha256")}
-
-
-# --- bundles ---------------------------------------------------------------------------------
-
-def _full_url(resource: Mapping[str, Any]) -> str:
-    rid = resource.get("id")
-    if not rid:
-        return f"urn:uuid:{uuid.uuid4()}"
-    key = f"{NS}:{resource.get('resourceType')}/{rid}|{resource.get('version', '')}"
-    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, key)}"
-
-
-def _bundle_head(timestamp: datetime | None) -> dict[str, Any]:
-    head: dict[str, Any] = {"resourceType": "Bundle", "type": "collection"}
-    if timestamp is not None:
-        head["timestamp"] = _fhir_datetime(timestamp)
-    return head
-
-
-def bundle(resources: Iterable[Mapping[str, Any]], *, timestamp: datetime | None = None) -> dict[str, Any]:
-    """A Bundle of type collection (put questionnaire_resource() first to make it self-contained)."""
-    out = _bundle_head(timestamp)
-    out["entry"] = [{"fullUrl": _full_url(r), "resource": r} for r in resources]
-    return out
-
-
-def iter_bundle_json(resources: Iterable[Mapping[str, Any]], *, timestamp: datetime | None = None) -> Iterator[str]:
-    """The same Bundle as JSON text, one entry at a time (for a streamed download of a date range)."""
-    head = json.dumps(_bundle_head(timestamp), ensure_ascii=False)
-    yield head[:-1] + ', "entry": ['
-    for n, r in enumerate(resources):
-        yield ("," if n else "") + json.dumps({"fullUrl": _full_url(r), "resource": r}, ensure_ascii=False)
-    yield "]}"
+    return {
+        "reference": (resource.get("identifier") or {}).get("value"),
+        "status": resource.get("status"),
+        "authored": resource.get("authored"),
+        "language": resource.get("language"),
+        "questionnaire": resource.get("questionnaire"),
+        "level": level,
+        "ruleset_version": parts.get("version"),
+        "ruleset_sha256": parts.get("sha256"),
+    }

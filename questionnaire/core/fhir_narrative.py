@@ -23,11 +23,15 @@ def narrative(parts: Iterable[str]) -> dict[str, str]:
 def questionnaire_text(resource: Mapping[str, Any]) -> dict[str, str]:
     pages = resource.get("item") or []
     questions = sum(len(page.get("item") or []) for page in pages)
-    return narrative([
-        f"<p><b>{escape(str(resource.get('title', '')))}</b> (version {escape(str(resource.get('version', '')))}): "
-        f"{len(pages)} pages, {questions} questions.</p>",
-        "<ul>", *(f"<li>{escape(str(page.get('text', '')))}</li>" for page in pages), "</ul>",
-    ])
+    return narrative(
+        [
+            f"<p><b>{escape(str(resource.get('title', '')))}</b> (version {escape(str(resource.get('version', '')))}): "
+            f"{len(pages)} pages, {questions} questions.</p>",
+            "<ul>",
+            *(f"<li>{escape(str(page.get('text', '')))}</li>" for page in pages),
+            "</ul>",
+        ]
+    )
 
 
 def answer_text(answer: Mapping[str, Any]) -> str:
@@ -48,14 +52,21 @@ def response_text(resource: Mapping[str, Any], level: str | None, flags: Iterabl
         for item in page.get("item") or []:
             answers = "; ".join(answer_text(a) for a in item.get("answer") or [])
             lines.append(f"<li>{escape(str(item.get('text', '')))}: <b>{escape(answers)}</b></li>")
-    head = (f"<p>Questionnaire response <b>{escape(str(resource.get('id', '')))}</b>, "
-            f"{escape(str(resource.get('status', '')))}, {escape(str(resource.get('authored', '')))}"
-            + (f"; level {escape(level)}" if level else "")
-            + (f"; rules: {escape(rules)}" if rules else "") + ".</p>")
+    head = (
+        f"<p>Questionnaire response <b>{escape(str(resource.get('id', '')))}</b>, "
+        f"{escape(str(resource.get('status', '')))}, {escape(str(resource.get('authored', '')))}"
+        + (f"; level {escape(level)}" if level else "")
+        + (f"; rules: {escape(rules)}" if rules else "")
+        + ".</p>"
+    )
     return narrative([head, "<ul>", *lines, "</ul>"] if lines else [head])
 
 
 def flag_text(flag: Mapping[str, Any], level: str) -> dict[str, str]:
     rule = str(flag.get("code", {}).get("text", ""))
-    return narrative([f"<p>Rule <b>{escape(rule)}</b> fired: level {escape(level)}. "
-                      f"{escape(str(flag.get('subject', {}).get('display', '')))}.</p>"])
+    return narrative(
+        [
+            f"<p>Rule <b>{escape(rule)}</b> fired: level {escape(level)}. "
+            f"{escape(str(flag.get('subject', {}).get('display', '')))}.</p>"
+        ]
+    )

@@ -43,8 +43,8 @@ class Route:
     as often as a request needs (the functions below each walk again)."""
 
     steps: tuple[tuple[Page, tuple[Question, ...]], ...]
-    order: tuple[str, ...]   # every page id of the questionnaire, shown or not
-    visible: Mapping[str, Any]   # the answers to shown questions (visible_answers)
+    order: tuple[str, ...]  # every page id of the questionnaire, shown or not
+    visible: Mapping[str, Any]  # the answers to shown questions (visible_answers)
 
     @property
     def pages(self) -> list[Page]:
@@ -56,7 +56,7 @@ class Route:
 
     def after(self, page_id: str) -> Page | None:
         """The first shown page after page_id, or None at the end."""
-        later = set(self.order[self.order.index(page_id) + 1:])
+        later = set(self.order[self.order.index(page_id) + 1 :])
         return next((page for page, _shown in self.steps if page.id in later), None)
 
     def before(self, page_id: str) -> Page | None:
@@ -75,7 +75,7 @@ class Route:
 def route(answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIRE) -> Route:
     steps: list[tuple[Page, tuple[Question, ...]]] = []
     visible: dict[str, Any] = {}
-    for page, shown, visible in _walk(answers, qn):
+    for page, shown, visible in _walk(answers, qn):  # noqa: B007 - the route keeps the last step's answers
         steps.append((page, tuple(shown)))
     return Route(tuple(steps), tuple(p.id for p in qn.pages), dict(visible))
 
@@ -108,14 +108,16 @@ def unanswered_required(page_id: str, answers: Mapping[str, Any], qn: Questionna
     return [q for q in shown_questions(page_id, answers, qn) if not q.optional and not has_answer(answers.get(q.id))]
 
 
-def first_incomplete_page(answers: Mapping[str, Any], done: Collection[str],
-                          qn: Questionnaire = QUESTIONNAIRE) -> Page | None:
+def first_incomplete_page(
+    answers: Mapping[str, Any], done: Collection[str], qn: Questionnaire = QUESTIONNAIRE
+) -> Page | None:
     """The first shown page the patient has not completed (sent with Continue, nothing required missing)."""
     return route(answers, qn).first_incomplete(done)
 
 
-def unanswered_safety(answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIRE,
-                      upto: str | None = None) -> list[str]:
+def unanswered_safety(
+    answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIRE, upto: str | None = None
+) -> list[str]:
     """Ids of shown safety questions without an answer, on pages up to and including `upto`."""
     missing: list[str] = []
     for page, shown, _visible in _walk(answers, qn):
@@ -125,8 +127,9 @@ def unanswered_safety(answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNA
     return missing
 
 
-def answers_by_page(answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIRE,
-                    upto: str | None = None) -> list[tuple[Page, list[tuple[Question, Any]]]]:
+def answers_by_page(
+    answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIRE, upto: str | None = None
+) -> list[tuple[Page, list[tuple[Question, Any]]]]:
     """Every shown question with its answer (None when unanswered), grouped by page, in order.
 
     Nothing from hidden questions; the declaration is left out; with `upto`, pages after that one

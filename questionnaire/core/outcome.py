@@ -21,15 +21,15 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 @dataclass(frozen=True)
 class Outcome:
-    level: Level                     # the title and outcome to show (a same-day variant where it applies)
-    message_ids: tuple[str, ...]     # the fired rules' own messages to show after it, each once
+    level: Level  # the title and outcome to show (a same-day variant where it applies)
+    message_ids: tuple[str, ...]  # the fired rules' own messages to show after it, each once
     same_day: bool = False
 
 
 def _is_same_day(fired: Mapping[str, Any], rs: Ruleset) -> bool:
     if "same_day" in fired:
         return bool(fired["same_day"])
-    rule = next((r for r in rs.rules if r.id == fired.get("id")), None)   # stored before the flag was kept
+    rule = next((r for r in rs.rules if r.id == fired.get("id")), None)  # stored before the flag was kept
     return rule is not None and rule.same_day
 
 

@@ -31,9 +31,9 @@ Kind = Literal["show", "ahead", "switch_language", "token_failed", "invalid", "c
 class Sent:
     """What the patient sent with a question page, as the form read it."""
 
-    answers: Mapping[str, Any]     # the well-formed answers, in stored form
-    valid: bool                    # every answer fine, nothing required missing, the token matched
-    token_ok: bool                 # the form's token matched the session's
+    answers: Mapping[str, Any]  # the well-formed answers, in stored form
+    valid: bool  # every answer fine, nothing required missing, the token matched
+    token_ok: bool  # the form's token matched the session's
     switch_language: bool = False  # sent with the language switcher rather than Continue
 
 
@@ -42,10 +42,10 @@ class Visit:
     """A question page for the draft's answers: one walk of them."""
 
     page: Page
-    answers: Mapping[str, Any]         # the draft's answers
-    route: flow.Route                  # the pages shown for them (sections, the Back link)
-    questions: tuple[Question, ...]    # the page's shown questions: what its form reads
-    first_incomplete: Page | None      # the first shown page still to answer (None: all answered)
+    answers: Mapping[str, Any]  # the draft's answers
+    route: flow.Route  # the pages shown for them (sections, the Back link)
+    questions: tuple[Question, ...]  # the page's shown questions: what its form reads
+    first_incomplete: Page | None  # the first shown page still to answer (None: all answered)
 
     @property
     def shown(self) -> bool:
@@ -67,8 +67,8 @@ class Step:
 
     kind: Kind
     store: Mapping[str, Any] | None = None
-    done: bool = False                 # stored as sent with Continue
-    go_to: Page | None = None          # ahead: where the patient goes instead (None: check answers)
+    done: bool = False  # stored as sent with Continue
+    go_to: Page | None = None  # ahead: where the patient goes instead (None: check answers)
 
 
 @dataclass(frozen=True)
@@ -77,11 +77,10 @@ class Continued:
 
     stops: bool
     assessment: Assessment
-    go_to: Page | None                 # the next page to show (None: check answers)
+    go_to: Page | None  # the next page to show (None: check answers)
 
 
-def visit(answers: Mapping[str, Any], done: Collection[str], page_id: str,
-          qn: Questionnaire = QUESTIONNAIRE) -> Visit:
+def visit(answers: Mapping[str, Any], done: Collection[str], page_id: str, qn: Questionnaire = QUESTIONNAIRE) -> Visit:
     """The page `page_id` (KeyError if there is none) for the draft's answers and completed pages."""
     page = qn.page(page_id)
     route = flow.route(answers, qn)
@@ -110,8 +109,15 @@ def decide(at: Visit, sent: Sent | None) -> Step:
     return Step("continue", store=sent.answers, done=True)
 
 
-def after_continue(answers: Mapping[str, Any], done: Collection[str], page_id: str, ruleset: Ruleset, *,
-                   back_to_check: bool = False, qn: Questionnaire = QUESTIONNAIRE) -> Continued:
+def after_continue(
+    answers: Mapping[str, Any],
+    done: Collection[str],
+    page_id: str,
+    ruleset: Ruleset,
+    *,
+    back_to_check: bool = False,
+    qn: Questionnaire = QUESTIONNAIRE,
+) -> Continued:
     """The stored answers after page `page_id` was sent with Continue: whether the rules stop the
     form (judging the pages up to this one), else the page that comes next, or the first page still
     to answer when the patient came from check your answers."""
@@ -126,8 +132,7 @@ def section_heads(qn: Questionnaire = QUESTIONNAIRE) -> tuple[Page, ...]:
     """The pages every patient sees (at least one question without a shown-when condition), the
     declaration aside: one section each. A page only some patients see (a follow-up, the injection
     site) belongs to the section before it, so the number of sections never changes while answering."""
-    return tuple(p for p in qn.pages
-                 if p.id != "declaration" and any(q.shown_when is None for q in p.questions))
+    return tuple(p for p in qn.pages if p.id != "declaration" and any(q.shown_when is None for q in p.questions))
 
 
 def progress(page_id: str, qn: Questionnaire = QUESTIONNAIRE) -> tuple[int, int]:

@@ -35,7 +35,7 @@ class Choice:
     exclusive: bool = False
 
 
-@dataclass(frozen=True, eq=False)   # compared and hashed by identity: each question exists once
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: each question exists once
 class Question:
     id: str
     kind: str
@@ -151,14 +151,27 @@ def ynu(id: str, text: str, error: str, **kw: Any) -> Question:
 
 
 def single(id: str, text: str, error: str, choices: list[tuple[str, str]], **kw: Any) -> Question:
-    return Question(id=id, kind="single", text=text, error=error,
-                    choices=tuple(Choice(v, label) for v, label in choices), **kw)
+    return Question(
+        id=id, kind="single", text=text, error=error, choices=tuple(Choice(v, label) for v, label in choices), **kw
+    )
 
 
-def multi(id: str, text: str, error: str, choices: list[tuple[str, str]],
-          exclusive: tuple[str, ...] = ("none_of_these", "not_sure"), **kw: Any) -> Question:
-    return Question(id=id, kind="multi", text=text, error=error,
-                    choices=tuple(Choice(v, label, v in exclusive) for v, label in choices), **kw)
+def multi(
+    id: str,
+    text: str,
+    error: str,
+    choices: list[tuple[str, str]],
+    exclusive: tuple[str, ...] = ("none_of_these", "not_sure"),
+    **kw: Any,
+) -> Question:
+    return Question(
+        id=id,
+        kind="multi",
+        text=text,
+        error=error,
+        choices=tuple(Choice(v, label, v in exclusive) for v, label in choices),
+        **kw,
+    )
 
 
 def number(id: str, text: str, error: str, min: int, max: int, **kw: Any) -> Question:
@@ -170,8 +183,13 @@ def text(id: str, text: str, error: str = "", **kw: Any) -> Question:
 
 
 def page(id: str, title: str, *questions: Question, intro: str | None = None) -> Page:
-    return Page(id=id, title=title, questions=questions, intro=intro,
-                follow_up=id.endswith("-follow-up") or id.endswith("-detail"))
+    return Page(
+        id=id,
+        title=title,
+        questions=questions,
+        intro=intro,
+        follow_up=id.endswith("-follow-up") or id.endswith("-detail"),
+    )
 
 
 class DefinitionError(ValueError):
@@ -193,6 +211,11 @@ class Questionnaire:
         """Safety questions (for r_required_unanswered): every kind but text, outside contact, declaration
         and the check-in on the day (core/checkin.py: asked later, by the front desk, never part of the form)."""
         return q.kind in SAFETY_KINDS and q.page_id not in ("contact", "declaration", "check-in")
+
+
+def always_shown(a: Any, r: Any, u: Any) -> bool:
+    """The shown-when of a question without one."""
+    return True
 
 
 def build(pages: tuple[Page, ...]) -> Questionnaire:
@@ -228,7 +251,7 @@ def build(pages: tuple[Page, ...]) -> Questionnaire:
                 errors.append(f"{where}: has no choices")
             if not q.optional and not q.error:
                 errors.append(f"{where}: a required question needs an error message")
-            shown: Predicate = lambda a, r, u: True
+            shown: Predicate = always_shown
             if q.shown_when is not None:
                 try:
                     shown = compile_condition(q.shown_when, path="shown_when")
@@ -237,12 +260,18 @@ def build(pages: tuple[Page, ...]) -> Questionnaire:
                 for ref in references(q.shown_when):
                     target = earlier.get(ref.question)
                     if target is None:
-                        errors.append(f"{where}: shown_when refers to {ref.question!r}, "
-                                      "which is not a question on an earlier page")
+                        errors.append(
+                            f"{where}: shown_when refers to {ref.question!r}, "
+                            "which is not a question on an earlier page"
+                        )
                         continue
-                    bad = [v for v in ref.values if target.choices and ref.op not in ("answered", "unanswered",
-                                                                                      "nonempty")
-                           and v not in target.values]
+                    bad = [
+                        v
+                        for v in ref.values
+                        if target.choices
+                        and ref.op not in ("answered", "unanswered", "nonempty")
+                        and v not in target.values
+                    ]
                     if bad:
                         errors.append(f"{where}: shown_when uses {bad[0]!r}, which {ref.question} cannot take")
             built.append(_replace(q, page_id=p.id, shown=shown))
@@ -256,4 +285,5 @@ def build(pages: tuple[Page, ...]) -> Questionnaire:
 
 def _replace(q: Question, **changes: Any) -> Question:
     from dataclasses import replace
+
     return replace(q, **changes)

@@ -25,15 +25,15 @@ from questionnaire.core.checkin import RULES_QUESTIONNAIRE
 from questionnaire.core.questions import Questionnaire
 from questionnaire.core.rules import NO_LEVEL, Assessment, Ruleset, load_ruleset
 
-
 # --- replay --------------------------------------------------------------------------------------
+
 
 @dataclass
 class RuleChange:
     """One rule's effect: which submissions it would newly fire on, or no longer fire on."""
 
     rule_id: str
-    current_level: str | None      # None: the rule is not in that rule set
+    current_level: str | None  # None: the rule is not in that rule set
     candidate_level: str | None
     fires_current: int = 0
     fires_candidate: int = 0
@@ -53,7 +53,8 @@ class RuleChange:
     @property
     def changed(self) -> bool:
         return bool(self.newly_firing or self.no_longer_firing) or (
-            self.status == "level changed" and self.fires_candidate > 0)
+            self.status == "level changed" and self.fires_candidate > 0
+        )
 
 
 @dataclass
@@ -90,17 +91,29 @@ class Report:
             "submissions": self.total,
             "level_changes": self.level_changes,
             "levels": {"current": self.current_levels, "candidate": self.candidate_levels},
-            "level_moves": [{"from": a, "to": b, "count": len(refs), "references": refs}
-                            for (a, b), refs in self.level_moves.items()],
+            "level_moves": [
+                {"from": a, "to": b, "count": len(refs), "references": refs}
+                for (a, b), refs in self.level_moves.items()
+            ],
             "same_level_other_rules": self.rules_changed_same_level,
-            "rules": [{"id": r.rule_id, "status": r.status, "current_level": r.current_level,
-                       "candidate_level": r.candidate_level, "fires_current": r.fires_current,
-                       "fires_candidate": r.fires_candidate,
-                       "newly_firing": {"count": len(r.newly_firing), "references": r.newly_firing},
-                       "no_longer_firing": {"count": len(r.no_longer_firing), "references": r.no_longer_firing}}
-                      for r in self.rules.values()],
-            "judged_by_an_older_rule_set": {"count": len(self.stale), "references": self.stale,
-                                            "versions": self.stale_versions},
+            "rules": [
+                {
+                    "id": r.rule_id,
+                    "status": r.status,
+                    "current_level": r.current_level,
+                    "candidate_level": r.candidate_level,
+                    "fires_current": r.fires_current,
+                    "fires_candidate": r.fires_candidate,
+                    "newly_firing": {"count": len(r.newly_firing), "references": r.newly_firing},
+                    "no_longer_firing": {"count": len(r.no_longer_firing), "references": r.no_longer_firing},
+                }
+                for r in self.rules.values()
+            ],
+            "judged_by_an_older_rule_set": {
+                "count": len(self.stale),
+                "references": self.stale,
+                "versions": self.stale_versions,
+            },
         }
 
 
@@ -115,8 +128,9 @@ def _fired_ids(fired: Any) -> set[str]:
 
 
 def _level_order(current: Ruleset, candidate: Ruleset) -> list[str]:
-    order = [lv.id for lv in current.levels] + [lv.id for lv in candidate.levels if lv.id not in
-                                                 {c.id for c in current.levels}]
+    order = [lv.id for lv in current.levels] + [
+        lv.id for lv in candidate.levels if lv.id not in {c.id for c in current.levels}
+    ]
     return order + [NO_LEVEL]
 
 
@@ -155,14 +169,21 @@ def replay(submissions: Iterable[Any], current: Ruleset, candidate: Ruleset) -> 
         stored_level = _field(sub, "level")
         stored_fired = _field(sub, "fired")
         if (stored_level is not None and stored_level != before.level) or (
-                stored_fired is not None and _fired_ids(stored_fired) != ids_before):
+            stored_fired is not None and _fired_ids(stored_fired) != ids_before
+        ):
             report.stale.append(reference)
             version = str(_field(sub, "ruleset_version") or "unknown")
             report.stale_versions[version] = report.stale_versions.get(version, 0) + 1
     order = _level_order(current, candidate)
-    report.level_moves = dict(sorted(report.level_moves.items(),
-                                     key=lambda kv: (order.index(kv[0][0]) if kv[0][0] in order else len(order),
-                                                     order.index(kv[0][1]) if kv[0][1] in order else len(order))))
+    report.level_moves = dict(
+        sorted(
+            report.level_moves.items(),
+            key=lambda kv: (
+                order.index(kv[0][0]) if kv[0][0] in order else len(order),
+                order.index(kv[0][1]) if kv[0][1] in order else len(order),
+            ),
+        )
+    )
     report.rules = rules
     return report
 
@@ -210,8 +231,10 @@ def format_report(report: Report, max_references: int | None = None) -> str:
     else:
         lines.append("  no submission changes level")
     order = list(dict.fromkeys([*report.current_levels, *report.candidate_levels]))
-    lines.append("  totals: " + ", ".join(f"{lv} {report.current_levels.get(lv, 0)} -> "
-                                          f"{report.candidate_levels.get(lv, 0)}" for lv in order))
+    lines.append(
+        "  totals: "
+        + ", ".join(f"{lv} {report.current_levels.get(lv, 0)} -> {report.candidate_levels.get(lv, 0)}" for lv in order)
+    )
     lines += ["", "By rule:"]
     changed = report.changed_rules
     structural = [r for r in report.rules.values() if r.status != "kept" and not r.changed]
@@ -233,12 +256,16 @@ def format_report(report: Report, max_references: int | None = None) -> str:
             lines.append(f"    no longer fires: {len(r.no_longer_firing)}  [{refs(r.no_longer_firing)}]")
     if report.stale:
         versions = ", ".join(f"{v}: {n}" for v, n in sorted(report.stale_versions.items()))
-        lines += ["", f"Note: {len(report.stale)} submission(s) were judged by an older rule set ({versions}); "
-                  f"the comparison uses what the current rules say now.  [{refs(report.stale)}]"]
+        lines += [
+            "",
+            f"Note: {len(report.stale)} submission(s) were judged by an older rule set ({versions}); "
+            f"the comparison uses what the current rules say now.  [{refs(report.stale)}]",
+        ]
     return "\n".join(lines) + "\n"
 
 
 # --- sign-off ------------------------------------------------------------------------------------
+
 
 class SignOffError(ValueError):
     """The file cannot be signed off (no ruleset block, or it would not load afterwards)."""
@@ -261,8 +288,8 @@ def _split_comment(rest: str) -> tuple[str, str]:
         elif ch == "#" and (i == 0 or rest[i - 1] in " \t"):
             value = rest[:i]
             stripped = value.rstrip(" \t")
-            return stripped, rest[len(stripped):]
-    return rest.rstrip(" \t"), rest[len(rest.rstrip(" \t")):]
+            return stripped, rest[len(stripped) :]
+    return rest.rstrip(" \t"), rest[len(rest.rstrip(" \t")) :]
 
 
 def _line_ending(line: str) -> tuple[str, str]:
@@ -277,8 +304,9 @@ def _scalar(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def sign_off(path: str | Path, by: str, date: dt.date | str | None = None, *,
-             questionnaire: Questionnaire = RULES_QUESTIONNAIRE) -> Ruleset:
+def sign_off(
+    path: str | Path, by: str, date: dt.date | str | None = None, *, questionnaire: Questionnaire = RULES_QUESTIONNAIRE
+) -> Ruleset:
     """Record a clinical sign-off: `status: approved` and
     `sign_off: {by: NAME, date: YYYY-MM-DD, content_sha256: HASH}`.
 
@@ -313,7 +341,7 @@ def sign_off(path: str | Path, by: str, date: dt.date | str | None = None, *,
     if start is None:
         raise SignOffError(f"{path}: no top-level 'ruleset:' block")
     end = next((i for i in range(start + 1, len(lines)) if _TOP_KEY.match(lines[i])), len(lines))
-    block = lines[start + 1:end]
+    block = lines[start + 1 : end]
     key_indent = next((m.group("indent") for line in block if (m := _KEY_LINE.match(_line_ending(line)[0]))), None)
     if key_indent is None:
         raise SignOffError(f"{path}: the 'ruleset:' block is not a block mapping")
@@ -336,12 +364,13 @@ def sign_off(path: str | Path, by: str, date: dt.date | str | None = None, *,
         if key == "status":
             out.append(f"{key_indent}status: approved{comment}{eol}")
             continue
-        out.append(f"{key_indent}sign_off: {{by: {_scalar(name)}, date: \"{when.isoformat()}\", "
-                   f"content_sha256: \"{content}\"}}{comment}{eol}")
+        out.append(
+            f'{key_indent}sign_off: {{by: {_scalar(name)}, date: "{when.isoformat()}", '
+            f'content_sha256: "{content}"}}{comment}{eol}'
+        )
         if not value:
             # A block mapping below (by: / date: lines, more indented): replaced by the flow line.
-            while i < len(block) and block[i].strip() and \
-                    len(block[i]) - len(block[i].lstrip(" \t")) > len(key_indent):
+            while i < len(block) and block[i].strip() and len(block[i]) - len(block[i].lstrip(" \t")) > len(key_indent):
                 i += 1
         elif value.startswith("{") and "}" not in value:
             # A flow mapping continued on the next lines: up to the line that closes it.

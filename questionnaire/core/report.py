@@ -21,7 +21,7 @@ from questionnaire.core.definition import QUESTIONNAIRE
 from questionnaire.core.questions import NOT_SURE, Questionnaire
 
 DEFAULT_DAYS = 90
-MAX_DAYS = 3 * 366 + 1            # three years: longer ranges are the export's job
+MAX_DAYS = 3 * 366 + 1  # three years: longer ranges are the export's job
 EARLIEST = date(2000, 1, 1)
 # The forms held for a call before booking (issue 19): the levels that hold booking.
 HELD_LEVELS = ("urgent", "discuss_before_booking")
@@ -73,8 +73,10 @@ def parse_period(start: str | None, end: str | None, today: date) -> Period:
     last = parse_day(end, "end") if end else today
     first = parse_day(start, "start") if start else last - timedelta(days=DEFAULT_DAYS - 1)
     if first > last:
-        raise PeriodError(f"The start date {first.isoformat()} is after the end date {last.isoformat()}: "
-                          "choose a start date on or before the end date.")
+        raise PeriodError(
+            f"The start date {first.isoformat()} is after the end date {last.isoformat()}: "
+            "choose a start date on or before the end date."
+        )
     if first < EARLIEST or last > today + timedelta(days=1):
         raise PeriodError(f"Choose dates between {EARLIEST.isoformat()} and today.")
     if (last - first).days + 1 > MAX_DAYS:
@@ -123,8 +125,9 @@ class LevelFigures:
 
     def language_rows(self) -> list[tuple[str, int, int]]:
         """(language, submissions, held for a call), most submissions first."""
-        rows = [(lang, sum(c.values()), sum(c.get(lv, 0) for lv in HELD_LEVELS))
-                for lang, c in self.by_language.items()]
+        rows = [
+            (lang, sum(c.values()), sum(c.get(lv, 0) for lv in HELD_LEVELS)) for lang, c in self.by_language.items()
+        ]
         return sorted(rows, key=lambda r: (-r[1], r[0]))
 
 
@@ -233,9 +236,19 @@ class QuestionTally:
 
     def rows(self) -> list[QuestionRow]:
         """The questions shown at least once, most "Not sure" (as a share of times shown) first."""
-        out = [QuestionRow(q.id, q.text, NOT_SURE in q.values, self.shown[q.id], self.not_sure.get(q.id, 0),
-                           self.unanswered.get(q.id, 0))
-               for page in self.qn.pages for q in page.questions if self.shown.get(q.id)]
+        out = [
+            QuestionRow(
+                q.id,
+                q.text,
+                NOT_SURE in q.values,
+                self.shown[q.id],
+                self.not_sure.get(q.id, 0),
+                self.unanswered.get(q.id, 0),
+            )
+            for page in self.qn.pages
+            for q in page.questions
+            if self.shown.get(q.id)
+        ]
         return sorted(out, key=lambda r: (-share(r.not_sure, r.shown), -share(r.unanswered, r.shown)))
 
 
@@ -245,6 +258,7 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     writer = csv.writer(buffer)
     writer.writerow(header)
     for row in rows:
-        writer.writerow(["'" + c if isinstance(c, str) and c[:1] in ("=", "+", "-", "@", "\t", "\r") else c
-                         for c in row])
+        writer.writerow(
+            ["'" + c if isinstance(c, str) and c[:1] in ("=", "+", "-", "@", "\t", "\r") else c for c in row]
+        )
     return buffer.getvalue()

@@ -21,7 +21,7 @@ from typing import Any
 PHONE_TAILS = (6, 7, 8, 9)
 MIN_PHONE_DIGITS = PHONE_TAILS[0]
 MAX_QUERY_LENGTH = 200
-RESULTS = 50   # at most this many results, newest first
+RESULTS = 50  # at most this many results, newest first
 WORD = re.compile(r"[^\W_]+")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 # What a phone number may be typed with besides digits.

@@ -39,8 +39,10 @@ def term_problem(term: object, match: str) -> str | None:
     if not isinstance(term, str) or not term.strip():
         return "a term must be non-empty text"
     if match == "words" and not _TERM.match(term.strip()):
-        return (f"term {term!r} is not a word or words: write whole names (letters and digits, with spaces, "
-                "hyphens or apostrophes between them), never a part such as '-pril' or a pattern")
+        return (
+            f"term {term!r} is not a word or words: write whole names (letters and digits, with spaces, "
+            "hyphens or apostrophes between them), never a part such as '-pril' or a pattern"
+        )
     return None
 
 
@@ -48,7 +50,7 @@ def term_problem(term: object, match: str) -> str | None:
 class TermList:
     name: str
     title: str
-    terms: tuple[str, ...]            # as written in the rules file (shown to staff)
+    terms: tuple[str, ...]  # as written in the rules file (shown to staff)
     sources: tuple[str, ...] = ()
     match: str = "words"
     # Folded words of each term -> the term as written; and the term lengths, longest first.
@@ -71,7 +73,7 @@ class TermList:
         hits: dict[str, None] = {}
         for start in range(len(seq)):
             for n in lengths:
-                term = keyed.get(seq[start:start + n])
+                term = keyed.get(seq[start : start + n])
                 if term is not None:
                     hits[term] = None
                     break

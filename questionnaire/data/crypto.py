@@ -36,9 +36,11 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 PREFIX = "v1"
 KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 # HKDF "info" labels: each purpose gets its own key, none of them the AES key itself.
-PURPOSES = {"rule": b"questionnaire keyed index v1: fired rule id",
-            "ip": b"questionnaire keyed index v1: patient ip address",
-            "search": b"questionnaire keyed index v1: contact search term"}
+PURPOSES = {
+    "rule": b"questionnaire keyed index v1: fired rule id",
+    "ip": b"questionnaire keyed index v1: patient ip address",
+    "search": b"questionnaire keyed index v1: contact search term",
+}
 # A patient's address is kept as a 96-bit keyed hash: enough to tell addresses apart, and it fits
 # the audit log's 64-character column with any key id.
 IP_HEX_DIGITS = 24
@@ -62,8 +64,9 @@ class Keyring:
             if len(key) != 32:
                 raise KeyError_(f"key {kid!r} must be 32 bytes (base64 of 32 random bytes)")
         self._aead = {kid: AESGCM(key) for kid, key in keys.items()}
-        self._index = {purpose: {kid: _derive(key, label) for kid, key in keys.items()}
-                       for purpose, label in PURPOSES.items()}
+        self._index = {
+            purpose: {kid: _derive(key, label) for kid, key in keys.items()} for purpose, label in PURPOSES.items()
+        }
         self.current = current
 
     def keyed(self, purpose: str, value: str, kid: str | None = None) -> str:
@@ -80,7 +83,7 @@ class Keyring:
 
     def keyed_ip(self, ip: str) -> str:
         """A patient's address as stored: `h:KEY_ID:` and 96 bits of its keyed hash (never the address)."""
-        return "h:" + self.keyed("ip", ip)[:len(self.current) + 1 + IP_HEX_DIGITS]
+        return "h:" + self.keyed("ip", ip)[: len(self.current) + 1 + IP_HEX_DIGITS]
 
     def encrypt(self, plaintext: str) -> str:
         nonce = os.urandom(12)

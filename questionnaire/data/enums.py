@@ -23,9 +23,13 @@ class SubmissionStatus(StrEnum):
         return LABELS[self]
 
 
-LABELS = {SubmissionStatus.NEW: "New", SubmissionStatus.CONTACTED: "Contacted",
-          SubmissionStatus.WITH_CLINICIAN: "With clinician", SubmissionStatus.DISCUSSED: "Discussed",
-          SubmissionStatus.CLOSED: "Closed"}
+LABELS = {
+    SubmissionStatus.NEW: "New",
+    SubmissionStatus.CONTACTED: "Contacted",
+    SubmissionStatus.WITH_CLINICIAN: "With clinician",
+    SubmissionStatus.DISCUSSED: "Discussed",
+    SubmissionStatus.CLOSED: "Closed",
+}
 
 
 class StaffRole(StrEnum):

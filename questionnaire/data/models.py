@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import (DDL, JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, TypeDecorator,
-                        UniqueConstraint)
-from sqlalchemy import event
+from sqlalchemy import (
+    DDL,
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,7 +36,7 @@ class Clock:
     offset = timedelta(0)
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc) + self.offset
+        return datetime.now(UTC) + self.offset
 
 
 CLOCK = Clock()
@@ -43,11 +55,11 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime")
-        return value.astimezone(timezone.utc) if value is not None else None
+        return value.astimezone(UTC) if value is not None else None
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value
 
 
@@ -115,7 +127,7 @@ class Submission(db.Model):  # type: ignore[name-defined,misc]
     language: Mapped[str] = mapped_column(String(8))
     stopped_early: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    status: Mapped[str] = mapped_column(String(20), default=SubmissionStatus.NEW)   # a SubmissionStatus
+    status: Mapped[str] = mapped_column(String(20), default=SubmissionStatus.NEW)  # a SubmissionStatus
     # The number a patient left on the urgent page for a call later (web/callback.py): encrypted.
     callback_phone: Mapped[str | None] = mapped_column(Encrypted, nullable=True)
     status_by: Mapped[str | None] = mapped_column(String(254), nullable=True)
@@ -178,15 +190,15 @@ class Delivery(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "deliveries"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
-    channel: Mapped[str] = mapped_column(String(10))          # email | webhook
-    delivery_id: Mapped[str] = mapped_column(String(32))      # the same across retries
+    channel: Mapped[str] = mapped_column(String(10))  # email | webhook
+    delivery_id: Mapped[str] = mapped_column(String(32))  # the same across retries
     reference: Mapped[str] = mapped_column(String(16), index=True)
     level: Mapped[str] = mapped_column(String(40))
-    number: Mapped[int] = mapped_column(Integer)              # attempt 1, 2, ...
+    number: Mapped[int] = mapped_column(Integer)  # attempt 1, 2, ...
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     waited_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     duration_ms: Mapped[int] = mapped_column(Integer)
-    outcome: Mapped[str] = mapped_column(String(10))          # delivered | retry | failed
+    outcome: Mapped[str] = mapped_column(String(10))  # delivered | retry | failed
     status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[str | None] = mapped_column(String(200), nullable=True)
     target: Mapped[str] = mapped_column(String(300))
@@ -211,7 +223,7 @@ class CallAttempt(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "call_attempts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
-    outcome: Mapped[str] = mapped_column(String(20))   # a key of core.desk.CALL_OUTCOMES
+    outcome: Mapped[str] = mapped_column(String(20))  # a key of core.desk.CALL_OUTCOMES
     caller: Mapped[str] = mapped_column(String(254))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -220,7 +232,7 @@ class Staff(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "staff"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
-    role: Mapped[str] = mapped_column(String(20))   # a StaffRole
+    role: Mapped[str] = mapped_column(String(20))  # a StaffRole
     password_hash: Mapped[str] = mapped_column(String(200))
     # The TOTP secret: whoever reads it can make codes, so it is encrypted like answers (and rotated).
     otp_secret: Mapped[str | None] = mapped_column(Encrypted, nullable=True)
@@ -295,7 +307,9 @@ class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
 AUDIT_APPEND_ONLY: dict[str, tuple[str, ...]] = {
     "sqlite": tuple(
         f"CREATE TRIGGER IF NOT EXISTS audit_events_no_{verb.lower()} BEFORE {verb} ON audit_events "
-        "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END" for verb in ("UPDATE", "DELETE")),
+        "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END"
+        for verb in ("UPDATE", "DELETE")
+    ),
     "postgresql": (
         "CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS "
         "$$ BEGIN RAISE EXCEPTION 'audit_events is append-only'; END $$",
@@ -306,9 +320,7 @@ AUDIT_APPEND_ONLY: dict[str, tuple[str, ...]] = {
 }
 for _dialect, _statements in AUDIT_APPEND_ONLY.items():
     for _statement in _statements:
-        event.listen(AuditEvent.__table__, "after_create",
-                     DDL(_statement).execute_if(dialect=_dialect))  # type: ignore[no-untyped-call]  # DDL() is untyped
-
+        event.listen(AuditEvent.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))  # type: ignore[no-untyped-call]  # DDL() is untyped
 
 
 # --- database roles (PostgreSQL) -----------------------------------------------------------------------
@@ -334,10 +346,10 @@ def app_role_grants(role: str, tables: list[str]) -> list[str]:
         f'GRANT USAGE ON SCHEMA public TO "{role}"',
         f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{role}"',
         f'REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM "{role}"',
-        f'GRANT SELECT ON alembic_version TO "{role}"',   # /readyz compares it with the newest migration
+        f'GRANT SELECT ON alembic_version TO "{role}"',  # /readyz compares it with the newest migration
     ]
     for table in tables:
         verbs = "SELECT, INSERT" if table in APPEND_ONLY_TABLES else "SELECT, INSERT, UPDATE, DELETE"
         out.append(f'GRANT {verbs} ON "{table}" TO "{role}"')
-    out.append(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}"')   # ids of new rows
+    out.append(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO "{role}"')  # ids of new rows
     return out

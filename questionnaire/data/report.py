@@ -37,9 +37,11 @@ def _day_column() -> Any:
 def level_language_days(start: datetime, end: datetime) -> list[tuple[date | str, str, str, int]]:
     """(day, level, language, submissions) for submissions made in [start, end): one grouped query."""
     day = _day_column()
-    query = (select(day, Submission.level, Submission.language, func.count())
-             .where(Submission.level_rank.in_(RANKS), Submission.created_at >= start, Submission.created_at < end)
-             .group_by(day, Submission.level, Submission.language))
+    query = (
+        select(day, Submission.level, Submission.language, func.count())
+        .where(Submission.level_rank.in_(RANKS), Submission.created_at >= start, Submission.created_at < end)
+        .group_by(day, Submission.level, Submission.language)
+    )
     return [(d, level, language, int(n)) for d, level, language, n in db.session.execute(query)]
 
 
@@ -49,21 +51,29 @@ def rule_counts_between(rule_ids: Iterable[str], start: datetime, end: datetime)
     counts of their keyed values summed, as the queue's rule filter matches them."""
     ring = keyring()
     keyed = [k for rid in rule_ids for k in ring.keyed_any("rule", rid)]
-    query = (select(SubmissionRule.rule_id, func.count())
-             .where(SubmissionRule.rule_id.in_(keyed), SubmissionRule.level_rank.in_(RANKS),
-                    SubmissionRule.created_at >= start, SubmissionRule.created_at < end)
-             .group_by(SubmissionRule.rule_id))
+    query = (
+        select(SubmissionRule.rule_id, func.count())
+        .where(
+            SubmissionRule.rule_id.in_(keyed),
+            SubmissionRule.level_rank.in_(RANKS),
+            SubmissionRule.created_at >= start,
+            SubmissionRule.created_at < end,
+        )
+        .group_by(SubmissionRule.rule_id)
+    )
     by_keyed = {k: int(n) for k, n in db.session.execute(query)}
     return {rid: sum(by_keyed.get(k, 0) for k in ring.keyed_any("rule", rid)) for rid in rule_ids}
 
 
-def answers_between(start: datetime, end: datetime, every: int = 1,
-                    batch: int = 500) -> Iterator[tuple[dict[str, Any], bool, str]]:
+def answers_between(
+    start: datetime, end: datetime, every: int = 1, batch: int = 500
+) -> Iterator[tuple[dict[str, Any], bool, str]]:
     """(answers, stopped_early, language) of the submissions made in [start, end), decrypted as they
     are streamed in batches; with `every` > 1 only one submission in `every` (by id, which follows
     the order of arrival, so the sample is spread evenly over the range)."""
-    query = (select(Submission.answers, Submission.stopped_early, Submission.language)
-             .where(Submission.level_rank.in_(RANKS), Submission.created_at >= start, Submission.created_at < end))
+    query = select(Submission.answers, Submission.stopped_early, Submission.language).where(
+        Submission.level_rank.in_(RANKS), Submission.created_at >= start, Submission.created_at < end
+    )
     if every > 1:
         query = query.where(Submission.id % every == 0)
     for answers, stopped_early, language in db.session.execute(query.execution_options(yield_per=batch)):

@@ -28,8 +28,13 @@ def announce(sub: Submission) -> None:
     def run() -> None:
         sub_id, reference, level, created_at = job
         with app.app_context():
-            notify.notify(config, reference=reference, level=level, created_at=created_at,
-                          on_attempt=lambda attempt: store.record_delivery(sub_id, dataclasses.asdict(attempt)))
+            notify.notify(
+                config,
+                reference=reference,
+                level=level,
+                created_at=created_at,
+                on_attempt=lambda attempt: store.record_delivery(sub_id, dataclasses.asdict(attempt)),
+            )
 
     if config.get("NOTIFY_SYNC"):
         run()

@@ -29,6 +29,11 @@ def assign_to_me(sub: Submission, *, actor: str, ip: str | None = None) -> bool:
     with store.transaction():
         if not store.assign(sub, actor):
             return False
-        store.audit("assigned", actor=actor, reference=ref, ip=ip,
-                    detail=f"taken over from {before}" if before and before != actor else None)
+        store.audit(
+            "assigned",
+            actor=actor,
+            reference=ref,
+            ip=ip,
+            detail=f"taken over from {before}" if before and before != actor else None,
+        )
     return True

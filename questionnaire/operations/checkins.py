@@ -14,8 +14,7 @@ from questionnaire.data import store
 from questionnaire.data.models import CheckIn, Draft, Staff, StaffSession, Submission
 
 
-def start(sub: Submission, staff: Staff, session_row: StaffSession, ttl: timedelta, *,
-          ip: str | None = None) -> str:
+def start(sub: Submission, staff: Staff, session_row: StaffSession, ttl: timedelta, *, ip: str | None = None) -> str:
     """Start a check-in for `sub` and end the staff member's session, in one transaction: the device
     is handed to the patient with nothing but a one-time check-in token (returned), bound to this
     submission and this staff member. Coming back to the staff area needs a full sign-in."""
@@ -23,8 +22,13 @@ def start(sub: Submission, staff: Staff, session_row: StaffSession, ttl: timedel
     with store.transaction():
         _row, token = store.start_checkin(sub, staff, ttl)
         store.revoke_staff_session(session_row)
-        store.audit("checkin_started", actor=staff.email, reference=ref, ip=ip,
-                    detail="staff session ended: device handed to the patient")
+        store.audit(
+            "checkin_started",
+            actor=staff.email,
+            reference=ref,
+            ip=ip,
+            detail="staff session ended: device handed to the patient",
+        )
     return token
 
 
@@ -47,8 +51,9 @@ def complete(row: CheckIn, sub: Submission, answers: dict[str, Any], ruleset: Ru
     with store.transaction():
         if not store.complete_checkin(row, answers, fired, level, ruleset.version, ruleset.sha256):
             return False
-        store.audit("checkin_completed", actor="patient", reference=ref,
-                    detail=f"{level}; started by {row.started_by}"[:500])
+        store.audit(
+            "checkin_completed", actor="patient", reference=ref, detail=f"{level}; started by {row.started_by}"[:500]
+        )
     return True
 
 

@@ -9,36 +9,13 @@ delay, so the worst case is about attempts x (timeout + max delay). The caller d
 run `notify()` in a thread; it returns (and can stream through `on_attempt`) one `Attempt` record
 per delivery attempt, for the caller to store.
 
-Configuration (a mapping such as `app.config`):
-
-| key | default | meaning |
-|---|---|---|
-| STAFF_BASE_URL | (required when a channel is on) | e.g. https://clinic.example: links are BASE/staff/submissions/REF |
-| NOTIFY_SMTP_HOST | (email off) | SMTP server |
-| NOTIFY_SMTP_PORT | 465 with SSL, 587 with STARTTLS, else 25 | |
-| NOTIFY_SMTP_STARTTLS | true | upgrade the connection with STARTTLS (certificate verified) |
-| NOTIFY_SMTP_SSL | false | implicit TLS from the start (port 465) instead |
-| NOTIFY_SMTP_USER, NOTIFY_SMTP_PASSWORD | | log in (only over TLS) |
-| NOTIFY_EMAIL_FROM | (required for email) | |
-| NOTIFY_EMAIL_TO | (email off) | a list or a comma-separated string |
-| NOTIFY_WEBHOOK_URL | (webhook off) | http(s) only; https in production |
-| NOTIFY_WEBHOOK_SECRET | (required for the webhook) | HMAC-SHA256 key, at least 16 characters |
-| NOTIFY_ATTEMPTS | 5 | attempts per channel (1 to 10) |
-| NOTIFY_RETRY_BASE_SECONDS | 2 | back-off before attempt n+1: base x 2^(n-1) ... |
-| NOTIFY_RETRY_MAX_SECONDS | 60 | ... capped at this (a Retry-After is honoured up to it) |
-| NOTIFY_TIMEOUT_SECONDS | 10 | per connection / request |
-
-The webhook request: POST, `Content-Type: application/json`, the body
-`{"event": "submission.flagged", "level", "reference", "url", "created_at"}`, and headers
-`X-Delivery-Id` (the same on every retry, to de-duplicate), `X-Timestamp` (Unix seconds of this
-attempt) and `X-Signature: sha256=HEX`, the HMAC-SHA256 with the secret over
-`TIMESTAMP + "." + BODY` (the exact bytes sent). `verify_signature()` is the receiver's check.
+Configuration (a mapping such as `app.config`, keys NOTIFY_* and STAFF_BASE_URL, defaults in DEFAULTS)
+and the webhook request (body, X-Delivery-Id, X-Timestamp, X-Signature: sha256=HMAC over
+"TIMESTAMP.BODY"; `verify_signature()` is the receiver's check) are described in docs/notifications.md.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import http.client
 import ipaddress
 import json
@@ -51,17 +28,16 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from typing import Any
 
+from questionnaire.operations.webhook_signature import signature
+
 EVENT = "submission.flagged"
 NOTIFY_LEVELS = frozenset({"urgent", "discuss_before_booking"})
-LEVEL_LABELS = {
-    "urgent": "Urgent",
-    "discuss_before_booking": "Discuss before booking",
-}
+LEVEL_LABELS = {"urgent": "Urgent", "discuss_before_booking": "Discuss before booking"}
 USER_AGENT = "ozone-questionnaire-notify/1"
 MIN_SECRET_LENGTH = 16
 DEFAULTS: dict[str, Any] = {
@@ -92,18 +68,18 @@ class Flagged:
 class Attempt:
     """One delivery attempt, as the caller stores it (no health data, no secrets, no URL paths)."""
 
-    channel: str            # "email" | "webhook"
-    delivery_id: str        # one per channel and submission; the webhook's X-Delivery-Id
+    channel: str  # "email" | "webhook"
+    delivery_id: str  # one per channel and submission; the webhook's X-Delivery-Id
     reference: str
     level: str
-    number: int             # 1, 2, ... within this delivery
-    at: datetime            # when the attempt started (UTC)
-    waited_seconds: float   # back-off slept before this attempt
+    number: int  # 1, 2, ... within this delivery
+    at: datetime  # when the attempt started (UTC)
+    waited_seconds: float  # back-off slept before this attempt
     duration_ms: int
-    outcome: str            # "delivered" | "retry" (another attempt follows) | "failed" (given up)
-    status: int | None      # HTTP status or SMTP reply code, when there was one
-    error: str | None       # short reason when not delivered
-    target: str             # smtp://host:port or scheme://host:port of the webhook
+    outcome: str  # "delivered" | "retry" (another attempt follows) | "failed" (given up)
+    status: int | None  # HTTP status or SMTP reply code, when there was one
+    error: str | None  # short reason when not delivered
+    target: str  # smtp://host:port or scheme://host:port of the webhook
 
     @property
     def ok(self) -> bool:
@@ -116,6 +92,7 @@ class Attempt:
 
 
 # --- configuration ---------------------------------------------------------------------------
+
 
 def _get(config: Mapping[str, Any], key: str) -> Any:
     value = config.get(key)
@@ -170,13 +147,14 @@ def check_config(config: Mapping[str, Any]) -> list[str]:
             problems.append("NOTIFY_SMTP_USER and NOTIFY_SMTP_PASSWORD go together")
         tls = _bool(_get(config, "NOTIFY_SMTP_STARTTLS")) or _bool(_get(config, "NOTIFY_SMTP_SSL"))
         if config.get("NOTIFY_SMTP_USER") and not tls:
-            problems.append("NOTIFY_SMTP_USER needs NOTIFY_SMTP_STARTTLS or NOTIFY_SMTP_SSL: "
-                            "the password must not travel in clear")
+            problems.append(
+                "NOTIFY_SMTP_USER needs NOTIFY_SMTP_STARTTLS or NOTIFY_SMTP_SSL: the password must not travel in clear"
+            )
     if webhook:
         parts = urllib.parse.urlsplit(str(config["NOTIFY_WEBHOOK_URL"]))
         if parts.scheme not in ("http", "https") or not parts.hostname:
             problems.append("NOTIFY_WEBHOOK_URL must be an http:// or https:// URL")
-        elif (_bool(config.get("PRODUCTION")) and parts.scheme != "https" and not _is_loopback(parts.hostname)):
+        elif _bool(config.get("PRODUCTION")) and parts.scheme != "https" and not _is_loopback(parts.hostname):
             problems.append("NOTIFY_WEBHOOK_URL must use https in production")
         if len(str(config.get("NOTIFY_WEBHOOK_SECRET") or "")) < MIN_SECRET_LENGTH:
             problems.append(f"NOTIFY_WEBHOOK_SECRET must be set, at least {MIN_SECRET_LENGTH} characters")
@@ -205,7 +183,7 @@ def should_notify(level: str) -> bool:
 
 
 def _utc(value: datetime) -> datetime:
-    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _iso(value: datetime) -> str:
@@ -213,6 +191,7 @@ def _iso(value: datetime) -> str:
 
 
 # --- retries ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Result:
@@ -231,16 +210,23 @@ def backoff(config: Mapping[str, Any], number: int) -> float:
     return min(float(_get(config, "NOTIFY_RETRY_MAX_SECONDS")), base * 2.0 ** (number - 2))
 
 
-def _deliver(channel: str, flagged: Flagged, config: Mapping[str, Any], target: str, delivery_id: str,
-             attempt: Callable[[], _Result], sleep: Callable[[float], None],
-             on_attempt: Callable[[Attempt], None] | None) -> list[Attempt]:
+def _deliver(
+    channel: str,
+    flagged: Flagged,
+    config: Mapping[str, Any],
+    target: str,
+    delivery_id: str,
+    attempt: Callable[[], _Result],
+    sleep: Callable[[float], None],
+    on_attempt: Callable[[Attempt], None] | None,
+) -> list[Attempt]:
     records: list[Attempt] = []
     total = int(_get(config, "NOTIFY_ATTEMPTS"))
     wait = 0.0
     for number in range(1, total + 1):
         if wait > 0:
             sleep(wait)
-        at, start = datetime.now(timezone.utc), time.monotonic()
+        at, start = datetime.now(UTC), time.monotonic()
         try:
             result = attempt()
         except Exception as exc:  # noqa: BLE001 - a notification must never take the caller down
@@ -251,9 +237,20 @@ def _deliver(channel: str, flagged: Flagged, config: Mapping[str, Any], target: 
             outcome = "retry"
         else:
             outcome = "failed"
-        record = Attempt(channel, delivery_id, flagged.reference, flagged.level, number, at, round(wait, 3),
-                         int((time.monotonic() - start) * 1000), outcome, result.status,
-                         None if result.ok else (result.error or "failed")[:200], target)
+        record = Attempt(
+            channel,
+            delivery_id,
+            flagged.reference,
+            flagged.level,
+            number,
+            at,
+            round(wait, 3),
+            int((time.monotonic() - start) * 1000),
+            outcome,
+            result.status,
+            None if result.ok else (result.error or "failed")[:200],
+            target,
+        )
         records.append(record)
         if on_attempt is not None:
             on_attempt(record)
@@ -272,15 +269,16 @@ def _describe(exc: BaseException) -> str:
 
 # --- email ---------------------------------------------------------------------------------
 
+
 def email_message(config: Mapping[str, Any], flagged: Flagged) -> EmailMessage:
     """The email: the level and the staff link, nothing else about the patient."""
     label = LEVEL_LABELS.get(flagged.level, flagged.level)
     sender = str(config.get("NOTIFY_EMAIL_FROM") or "")
     msg = EmailMessage()
-    msg["Subject"] = f"Questionnaire needs attention: {label}"   # short: a folded subject reads badly
+    msg["Subject"] = f"Questionnaire needs attention: {label}"  # short: a folded subject reads badly
     msg["From"] = sender
     msg["To"] = ", ".join(_recipients(config))
-    msg["Date"] = format_datetime(datetime.now(timezone.utc))
+    msg["Date"] = format_datetime(datetime.now(UTC))
     msg["Message-ID"] = make_msgid("notify", domain=parseaddr(sender)[1].rpartition("@")[2] or "localhost")
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(
@@ -291,7 +289,8 @@ def email_message(config: Mapping[str, Any], flagged: Flagged) -> EmailMessage:
         "Open it in the staff area (you will need to sign in):\n"
         f"{flagged.url}\n"
         "\n"
-        "This email has no answers or contact details in it. Please do not reply to it.\n")
+        "This email has no answers or contact details in it. Please do not reply to it.\n"
+    )
     return msg
 
 
@@ -299,22 +298,31 @@ def _smtp_result(exc: BaseException) -> _Result:
     code = getattr(exc, "smtp_code", None)
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [c for c, _m in exc.recipients.values()]
-        return _Result(False, codes[0] if codes else None, f"all {len(codes)} recipients refused",
-                       retryable=bool(codes) and all(400 <= c < 500 for c in codes))
-    if isinstance(exc, (smtplib.SMTPNotSupportedError, smtplib.SMTPAuthenticationError,
-                        ssl.SSLCertVerificationError)):
+        return _Result(
+            False,
+            codes[0] if codes else None,
+            f"all {len(codes)} recipients refused",
+            retryable=bool(codes) and all(400 <= c < 500 for c in codes),
+        )
+    if isinstance(exc, (smtplib.SMTPNotSupportedError, smtplib.SMTPAuthenticationError, ssl.SSLCertVerificationError)):
         return _Result(False, code, _describe(exc), retryable=False)
     if isinstance(exc, smtplib.SMTPResponseException):
-        message = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-        return _Result(False, exc.smtp_code, f"{exc.smtp_code} {message}"[:200],
-                       retryable=400 <= exc.smtp_code < 500)
+        message = (
+            exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        )
+        return _Result(False, exc.smtp_code, f"{exc.smtp_code} {message}"[:200], retryable=400 <= exc.smtp_code < 500)
     # Connection refused or reset, timeouts, a server that hung up: try again later.
     return _Result(False, code, _describe(exc), retryable=isinstance(exc, (OSError, smtplib.SMTPException)))
 
 
-def send_email(config: Mapping[str, Any], flagged: Flagged, *, ssl_context: ssl.SSLContext | None = None,
-               sleep: Callable[[float], None] = time.sleep,
-               on_attempt: Callable[[Attempt], None] | None = None) -> list[Attempt]:
+def send_email(
+    config: Mapping[str, Any],
+    flagged: Flagged,
+    *,
+    ssl_context: ssl.SSLContext | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    on_attempt: Callable[[Attempt], None] | None = None,
+) -> list[Attempt]:
     """Send the email, retrying temporary failures (4xx replies, connection problems) with back-off."""
     host = str(config["NOTIFY_SMTP_HOST"])
     use_ssl = _bool(_get(config, "NOTIFY_SMTP_SSL"))
@@ -346,32 +354,24 @@ def send_email(config: Mapping[str, Any], flagged: Flagged, *, ssl_context: ssl.
         except (smtplib.SMTPException, OSError) as exc:
             return _smtp_result(exc)
 
-    return _deliver("email", flagged, config, f"smtp://{host}:{port}", uuid.uuid4().hex, attempt, sleep,
-                    on_attempt)
+    return _deliver("email", flagged, config, f"smtp://{host}:{port}", uuid.uuid4().hex, attempt, sleep, on_attempt)
 
 
 # --- webhook -------------------------------------------------------------------------------
 
+
 def webhook_body(flagged: Flagged) -> bytes:
     """The exact JSON body that is signed and sent."""
-    return json.dumps({"event": EVENT, "level": flagged.level, "reference": flagged.reference, "url": flagged.url,
-                       "created_at": _iso(flagged.created_at)}, separators=(",", ":")).encode("utf-8")
-
-
-def signature(secret: str | bytes, timestamp: str, body: bytes) -> str:
-    """`sha256=HEX`: HMAC-SHA256 over TIMESTAMP + "." + BODY."""
-    key = secret.encode("utf-8") if isinstance(secret, str) else secret
-    return "sha256=" + hmac.new(key, timestamp.encode("ascii") + b"." + body, hashlib.sha256).hexdigest()
-
-
-def verify_signature(secret: str | bytes, body: bytes, timestamp: str | None, signature_header: str | None, *,
-                     tolerance: float = 300, now: float | None = None) -> bool:
-    """The receiver's check: a signature made with this secret over this body, and a recent timestamp."""
-    if not timestamp or not signature_header or not timestamp.isdigit():
-        return False
-    if abs((time.time() if now is None else now) - int(timestamp)) > tolerance:
-        return False
-    return hmac.compare_digest(signature(secret, timestamp, body), signature_header.strip())
+    return json.dumps(
+        {
+            "event": EVENT,
+            "level": flagged.level,
+            "reference": flagged.reference,
+            "url": flagged.url,
+            "created_at": _iso(flagged.created_at),
+        },
+        separators=(",", ":"),
+    ).encode("utf-8")
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -388,9 +388,14 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
-def send_webhook(config: Mapping[str, Any], flagged: Flagged, *, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.time,
-                 on_attempt: Callable[[Attempt], None] | None = None) -> list[Attempt]:
+def send_webhook(
+    config: Mapping[str, Any],
+    flagged: Flagged,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.time,
+    on_attempt: Callable[[Attempt], None] | None = None,
+) -> list[Attempt]:
     """POST the signed JSON body; retry connection errors, timeouts, 408, 429 and 5xx with back-off."""
     url = str(config["NOTIFY_WEBHOOK_URL"])
     secret = str(config.get("NOTIFY_WEBHOOK_SECRET") or "")
@@ -405,10 +410,19 @@ def send_webhook(config: Mapping[str, Any], flagged: Flagged, *, sleep: Callable
 
     def attempt() -> _Result:
         timestamp = str(int(clock()))
-        request = urllib.request.Request(url, data=body, method="POST", headers={
-            "Content-Type": "application/json", "User-Agent": USER_AGENT, "X-Event": EVENT,
-            "X-Delivery-Id": delivery_id, "X-Timestamp": timestamp,
-            "X-Signature": signature(secret, timestamp, body)})
+        request = urllib.request.Request(
+            url,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": USER_AGENT,
+                "X-Event": EVENT,
+                "X-Delivery-Id": delivery_id,
+                "X-Timestamp": timestamp,
+                "X-Signature": signature(secret, timestamp, body),
+            },
+        )
         try:
             with opener.open(request, timeout=timeout) as response:
                 response.read(65536)
@@ -419,8 +433,13 @@ def send_webhook(config: Mapping[str, Any], flagged: Flagged, *, sleep: Callable
                 retry_after = _retry_after(exc.headers.get("Retry-After") if exc.headers else None)
             if 300 <= status < 400:
                 return _Result(False, status, f"HTTP {status}: redirects are not followed")
-            return _Result(False, status, f"HTTP {status}", retryable=status in (408, 429) or status >= 500,
-                           retry_after=retry_after)
+            return _Result(
+                False,
+                status,
+                f"HTTP {status}",
+                retryable=status in (408, 429) or status >= 500,
+                retry_after=retry_after,
+            )
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
             return _Result(False, None, _describe(exc), retryable=True)
         if 200 <= status < 300:
@@ -432,9 +451,17 @@ def send_webhook(config: Mapping[str, Any], flagged: Flagged, *, sleep: Callable
 
 # --- the entry point -------------------------------------------------------------------------
 
-def notify(config: Mapping[str, Any], *, reference: str, level: str, created_at: datetime,
-           ssl_context: ssl.SSLContext | None = None, sleep: Callable[[float], None] = time.sleep,
-           on_attempt: Callable[[Attempt], None] | None = None) -> list[Attempt]:
+
+def notify(
+    config: Mapping[str, Any],
+    *,
+    reference: str,
+    level: str,
+    created_at: datetime,
+    ssl_context: ssl.SSLContext | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    on_attempt: Callable[[Attempt], None] | None = None,
+) -> list[Attempt]:
     """Announce a flagged submission on every configured channel; [] for other levels or no channel.
 
     Raises NotifyConfigError for settings that cannot work (check_config() at start-up avoids it);

@@ -16,10 +16,11 @@ from zxcvbn import zxcvbn
 from questionnaire.data import store
 from questionnaire.data.models import Staff, utcnow
 
-HASHER = PasswordHasher()   # argon2id
+HASHER = PasswordHasher()  # argon2id
 # A short list of the most common passwords of 12 characters or more; longer lists belong in
 # a breach-checking service, which a clinic's network may not allow.
-COMMON_PASSWORDS = frozenset("""
+COMMON_PASSWORDS = frozenset(
+    """
 123456789012 1234567890123 12345678901234 123456123456 password1234 password12345 passwordpassword
 qwertyuiopas qwerty123456 qwertyuiop12 1q2w3e4r5t6y 1qaz2wsx3edc abcdefghijkl abc123abc123
 iloveyou1234 letmein12345 welcome12345 welcome123456 administrator admin1234567 adminadmin12
@@ -27,7 +28,8 @@ changeme1234 changeme12345 trustno1trustno1 football1234 baseball1234 sunshine12
 monkey123456 dragon123456 master123456 superman1234 starwars1234 michael12345 00000000000
 000000000000 111111111111 121212121212 aaaaaaaaaaaa passw0rd1234 p@ssw0rd1234 p@ssword1234
 correcthorsebatterystaple clinic123456 ozone1234567 ozonetherapy hospital1234 doctor123456
-""".split())
+""".split()
+)
 
 
 def hash_password(password: str) -> str:

@@ -30,8 +30,9 @@ def change_password(staff: Staff, password: str, *, keep_session: int, ip: str |
     with store.transaction():
         store.set_staff_password(staff, hash_password(password), one_time=False)
         ended = store.revoke_all_sessions(staff.id, keep=keep_session)
-        store.audit("password_changed", actor=staff.email, ip=ip,
-                    detail=f"{ended} other session(s) ended" if ended else None)
+        store.audit(
+            "password_changed", actor=staff.email, ip=ip, detail=f"{ended} other session(s) ended" if ended else None
+        )
     return ended
 
 

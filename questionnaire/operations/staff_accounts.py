@@ -40,8 +40,9 @@ def check_new_email(email: str) -> str:
     return email
 
 
-def create(email: str, role: StaffRole, *, actor: str, ip: str | None = None,
-           password: str | None = None) -> tuple[Staff, str | None]:
+def create(
+    email: str, role: StaffRole, *, actor: str, ip: str | None = None, password: str | None = None
+) -> tuple[Staff, str | None]:
     """A new account and its audit row. With `password` (chosen at the command line, checked against
     the policy) the account keeps it; without, it gets a one-time password, returned to be shown once
     and changed at the first sign-in. Either way the one-time code is set up at the first sign-in."""
@@ -52,8 +53,12 @@ def create(email: str, role: StaffRole, *, actor: str, ip: str | None = None,
             raise WeakPassword(problem)
     shown = one_time_password() if password is None else None
     with store.transaction():
-        staff = store.create_staff(email, role, hash_password(password if password is not None else str(shown)),
-                                   must_change_password=password is None)
+        staff = store.create_staff(
+            email,
+            role,
+            hash_password(password if password is not None else str(shown)),
+            must_change_password=password is None,
+        )
         store.audit("staff_created", actor=actor, ip=ip, detail=f"{email} as {role}")
     return staff, shown
 

@@ -23,8 +23,9 @@ def add_note(sub: Submission, body: str, *, actor: str, ip: str | None = None) -
     return note
 
 
-def change_status(sub: Submission, expected_version: int, status: SubmissionStatus, *, actor: str,
-                  ip: str | None = None) -> bool:
+def change_status(
+    sub: Submission, expected_version: int, status: SubmissionStatus, *, actor: str, ip: str | None = None
+) -> bool:
     """Compare-and-set the status (only if nobody changed the submission since it was shown at
     `expected_version`) and audit the change, in one transaction. False, with nothing written, when
     someone else changed it first (the caller shows the new state, then records the conflict with record_access).
@@ -47,8 +48,9 @@ def delete_submission(sub: Submission, *, actor: str, ip: str | None = None) -> 
     return ref
 
 
-def record_access(action: str, *, actor: str, reference: str | None = None, ip: str | None = None,
-                  detail: str | None = None) -> None:
+def record_access(
+    action: str, *, actor: str, reference: str | None = None, ip: str | None = None, detail: str | None = None
+) -> None:
     """An access that changes nothing but is audited: reading or printing a submission, a refused
     status change, reading or exporting the audit log, an export of submissions (recorded before the
     first row is sent)."""

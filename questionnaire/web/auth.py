@@ -19,20 +19,37 @@ from questionnaire.data.enums import SessionStage
 from questionnaire.data.models import Staff, StaffSession, utcnow
 from questionnaire.extensions import csrf
 from questionnaire.operations import sign_in as signing_in
-from questionnaire.operations.passwords import (check_password, hash_password, needs_rehash,  # noqa: F401
-                                                password_context, password_problem, verify_code)
-from questionnaire.web.staff_session import (COOKIE, Reply, client_ip, load_session, page_of_form,  # noqa: F401
-                                             safe_next, staff_required)
-from questionnaire.web.throttle import Refusal, Ticket, Unavailable, storage_ok as throttle_storage_ok, throttle
+from questionnaire.operations.passwords import (  # noqa: F401
+    check_password,
+    hash_password,
+    needs_rehash,
+    password_context,
+    password_problem,
+    verify_code,
+)
+from questionnaire.web.staff_session import (  # noqa: F401
+    COOKIE,
+    Reply,
+    client_ip,
+    load_session,
+    page_of_form,
+    safe_next,
+    staff_required,
+)
+from questionnaire.web.throttle import Refusal, Ticket, Unavailable, throttle
+from questionnaire.web.throttle import storage_ok as throttle_storage_ok
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 VAGUE = "The email, password or code is not right, or the account cannot sign in now. Try again."
 # Too many checks for this account (from here, or from unfamiliar addresses): said the same way for an
 # email that has no account, so it tells nobody which emails exist.
-THROTTLED = ("Too many attempts to sign in to this account. Wait a few minutes, then try again. If it keeps "
-             "happening, ask an administrator.")
+THROTTLED = (
+    "Too many attempts to sign in to this account. Wait a few minutes, then try again. If it keeps "
+    "happening, ask an administrator."
+)
 
 # --- forms -------------------------------------------------------------------------------------
+
 
 class SignInForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
     email = StringField("Email address", validators=[InputRequired("Enter your email address")])
@@ -50,6 +67,7 @@ class PasswordForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
 
 
 # --- views -------------------------------------------------------------------------------------
+
 
 def _no_store(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
@@ -110,8 +128,9 @@ def sign_in() -> Reply:
             response = redirect(url_for(target, next=safe_next(request.args.get("next"))))
             _set_cookie(response, token)
             return response
-        store.audit("sign_in_failed", actor=email, ip=client_ip(),
-                    detail="one-time password expired" if expired else None)
+        store.audit(
+            "sign_in_failed", actor=email, ip=client_ip(), detail="one-time password expired" if expired else None
+        )
         error = VAGUE
     elif request.method == "POST":
         error = VAGUE if not form.errors.get("csrf_token") else "Your session expired. Try again."
@@ -128,8 +147,14 @@ def _one_time_expired(staff: Staff) -> bool:
 
 
 def _set_cookie(response: WerkzeugResponse, token: str) -> None:
-    response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/staff",
-                        secure=bool(current_app.config["SESSION_COOKIE_SECURE"]))
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        path="/staff",
+        secure=bool(current_app.config["SESSION_COOKIE_SECURE"]),
+    )
 
 
 def _half_signed_in() -> tuple[StaffSession, Staff] | None:
@@ -178,7 +203,9 @@ def enrol() -> Reply:
             error = "The code is not right. Check the time on your phone and try the newest code."
     elif request.method == "POST":
         error = form_problem(form)
-    return render_template("auth/enrol.html", form=form, error=error, secret=staff.otp_secret), (status if error else 200)
+    return render_template("auth/enrol.html", form=form, error=error, secret=staff.otp_secret), (
+        status if error else 200
+    )
 
 
 @bp.get("/enrol/qr.svg")
@@ -187,8 +214,9 @@ def enrol_qr() -> Reply:
     if found is None or found[1].otp_confirmed or not found[1].otp_secret:
         abort(404)
     staff = found[1]
-    uri = pyotp.TOTP(str(staff.otp_secret)).provisioning_uri(name=staff.email,
-                                                             issuer_name=current_app.config["CLINIC_NAME"])
+    uri = pyotp.TOTP(str(staff.otp_secret)).provisioning_uri(
+        name=staff.email, issuer_name=current_app.config["CLINIC_NAME"]
+    )
     # A standalone SVG document needs its xmlns (svg_inline() leaves it out: a broken image).
     buffer = io.BytesIO()
     segno.make(uri, error="m").save(buffer, kind="svg", xmldecl=False, scale=5, dark="#000", light="#fff")
@@ -264,7 +292,7 @@ def sign_out() -> Reply:
 @bp.get("/keepalive")
 @staff_required()
 def keepalive() -> Reply:
-    """"Stay signed in" on the idle warning (staff.js): a signed-in request moves the idle time on."""
+    """ "Stay signed in" on the idle warning (staff.js): a signed-in request moves the idle time on."""
     return "", 204
 
 
@@ -285,7 +313,7 @@ def change_password() -> Reply:
     if form.validate_on_submit():
         staff: Staff = g.staff
         try:
-            admitted = admit(staff.email)   # guesses at the current password count like sign-in's
+            admitted = admit(staff.email)  # guesses at the current password count like sign-in's
         except Unavailable:
             return _unavailable()
         if isinstance(admitted, Refusal):
@@ -302,8 +330,7 @@ def change_password() -> Reply:
             if not error and form.password.data == form.current.data:
                 error = "Choose a password different from your current one"
         if not error:
-            signing_in.change_password(staff, form.password.data or "", keep_session=g.staff_session.id,
-                                       ip=client_ip())
+            signing_in.change_password(staff, form.password.data or "", keep_session=g.staff_session.id, ip=client_ip())
             return redirect(url_for("staff.queue"))
     elif request.method == "POST":
         error = form_problem(form)

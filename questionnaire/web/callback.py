@@ -14,12 +14,12 @@ from wtforms import StringField
 from questionnaire.core import search
 from questionnaire.extensions import csrf, limiter
 from questionnaire.operations.callback import leave_callback_number
-from questionnaire.web.patient import Reply, outcome_context, sent_submission
+from questionnaire.web.patient import Reply, sent_submission
+from questionnaire.web.patient_sent import outcome_context
 
 bp = Blueprint("callback", __name__)
 # The same one limit of patient posts per address as every patient page (web/patient.py).
-limiter.shared_limit(lambda: str(current_app.config["PATIENT_POST_LIMIT"]), scope="patient_posts",
-                     methods=["POST"])(bp)
+limiter.shared_limit(lambda: str(current_app.config["PATIENT_POST_LIMIT"]), scope="patient_posts", methods=["POST"])(bp)
 PHONE = re.compile(r"^\+?[0-9 ()./-]{6,30}$")
 
 
@@ -49,10 +49,11 @@ def leave_number() -> Reply:
     else:
         error = phone_error(value)
     if error is not None:
-        return render_template("patient/emergency.html", **outcome_context(sub), callback_error=error,
-                               callback_value=value), 400
+        return render_template(
+            "patient/emergency.html", **outcome_context(sub), callback_error=error, callback_value=value
+        ), 400
     leave_callback_number(sub, value, ip=request.remote_addr)
     return redirect(url_for("patient.emergency") + "#callback", code=303)
 
 
-csrf.exempt(bp)   # the form checks its own token and keeps what was typed
+csrf.exempt(bp)  # the form checks its own token and keeps what was typed

@@ -34,7 +34,7 @@ from questionnaire.web.staff import normalise_reference, submission_or_404
 
 bp = Blueprint("checkin", __name__, url_prefix="/check-in")
 desk_bp = Blueprint("checkin_desk", __name__, url_prefix="/staff")
-TOKEN_KEY = "checkin"      # the patient-mode session: the one-time token, nothing else
+TOKEN_KEY = "checkin"  # the patient-mode session: the one-time token, nothing else
 DONE_KEY = "checkin_done"  # after Send: which check-in's outcome this device may show
 DEFAULT_MINUTES = 30
 
@@ -56,6 +56,7 @@ def no_store(response: Response) -> Response:
 
 # --- the front desk -------------------------------------------------------------------------------
 
+
 @desk_bp.post("/submissions/<reference>/check-in")
 @staff_session.staff_required()
 def start(reference: str) -> Any:
@@ -64,15 +65,16 @@ def start(reference: str) -> Any:
         abort(400)
     sub = submission_or_404(reference)
     token = checkins.start(sub, g.staff, g.staff_session, checkin_ttl(), ip=staff_session.client_ip())
-    session.clear()                       # nothing of an earlier patient's form stays in patient mode
+    session.clear()  # nothing of an earlier patient's form stays in patient mode
     session[TOKEN_KEY] = token
-    session["lang"] = sub.language        # the patient's language, as they chose it for the form
+    session["lang"] = sub.language  # the patient's language, as they chose it for the form
     response = redirect(url_for("checkin.questions"), code=303)
     response.delete_cookie(staff_session.COOKIE, path="/staff")
     return response
 
 
 # --- patient mode ---------------------------------------------------------------------------------
+
 
 def open_checkin() -> tuple[CheckIn, Submission] | None:
     row = store.find_open_checkin(session.get(TOKEN_KEY))
@@ -106,8 +108,9 @@ def questions() -> Any:
         if form.csrf_token.errors:
             errors = errors or {shown[0].id: gettext("Your session expired. Please answer again.")}
     page = core_checkin.CHECKIN_PAGE
-    return render_template("checkin/questions.html", page=page, questions=shown, values=values, errors=errors,
-                           has_errors=bool(errors)), (400 if errors else 200)
+    return render_template(
+        "checkin/questions.html", page=page, questions=shown, values=values, errors=errors, has_errors=bool(errors)
+    ), (400 if errors else 200)
 
 
 def done_checkin() -> tuple[CheckIn, Submission] | None:
@@ -129,14 +132,18 @@ def done() -> Any:
     texts = [rs.messages[m] for f in row.fired or [] for m in f.get("message_ids", []) if m in rs.messages]
     paragraphs = core_checkin.outcome_paragraphs(row.level or "none", texts, translate)
     rescreen = checkins.wants_rescreen(row) and row.rescreen_started_at is None
-    return render_template("checkin/done.html", paragraphs=paragraphs, rescreen=rescreen,
-                           sign_in=url_for("auth.sign_in", next=url_for("staff.submission", reference=sub.reference)),
-                           form=FlaskForm(formdata=None))
+    return render_template(
+        "checkin/done.html",
+        paragraphs=paragraphs,
+        rescreen=rescreen,
+        sign_in=url_for("auth.sign_in", next=url_for("staff.submission", reference=sub.reference)),
+        form=FlaskForm(formdata=None),
+    )
 
 
 @bp.post("/rescreen")
 def rescreen() -> Any:
-    """"Health changed": a new, empty form for the same patient, linked to the earlier submission."""
+    """ "Health changed": a new, empty form for the same patient, linked to the earlier submission."""
     found = done_checkin()
     if found is None or not FlaskForm().validate():
         return ended()
@@ -147,7 +154,7 @@ def rescreen() -> Any:
     _draft, token = made
     session.clear()
     session["lang"] = sub.language
-    fresh_session(token)                  # the patient form's own session: the new draft, nothing else
+    fresh_session(token)  # the patient form's own session: the new draft, nothing else
     return redirect(page_url(flow.first_incomplete_page({}, [])), code=303)
 
 
@@ -164,18 +171,27 @@ def hand_back() -> Any:
 
 # --- the staff page's panel (templates/staff/_checkin.html) -----------------------------------------
 
+
 def checkin_panel(sub: Submission) -> dict[str, Any]:
     """What the submission page shows of check-ins: the latest result (answers, fired rules with their
     notes), and the rescreen links each way."""
     rows = store.checkins_for(sub)
     latest = rows[0] if rows else None
     questions = core_checkin.RULES_QUESTIONNAIRE.questions
-    answers = [(questions[qid], value) for qid, value in ((latest.answers or {}).items() if latest else [])
-               if qid in questions]
-    return {"latest": latest, "count": len(rows), "answers": answers, "fired": (latest.fired or []) if latest else [],
-            "rescreens": store.rescreens_of(sub), "rescreen_of": store.submission_by_id(sub.rescreen_of_id),
-            "waiting": store.rescreen_drafts_waiting(sub), "form": FlaskForm(formdata=None),
-            "reference": normalise_reference(sub.reference)}
+    answers = [
+        (questions[qid], value) for qid, value in ((latest.answers or {}).items() if latest else []) if qid in questions
+    ]
+    return {
+        "latest": latest,
+        "count": len(rows),
+        "answers": answers,
+        "fired": (latest.fired or []) if latest else [],
+        "rescreens": store.rescreens_of(sub),
+        "rescreen_of": store.submission_by_id(sub.rescreen_of_id),
+        "waiting": store.rescreen_drafts_waiting(sub),
+        "form": FlaskForm(formdata=None),
+        "reference": normalise_reference(sub.reference),
+    }
 
 
 desk_bp.add_app_template_global(checkin_panel, "checkin_panel")

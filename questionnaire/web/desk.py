@@ -55,9 +55,14 @@ def timing(sub: Submission) -> dict[str, Any]:
     """By when the patient is to be contacted, how long the submission has waited, whether it is overdue."""
     zone, rs, now = clinic_zone(), ruleset(), utcnow()
     due = desk.due_date(sub.created_at, sub.level, rs, zone, int(current_app.config["CONTACT_WORKING_DAYS"]))
-    return {"due": due, "due_text": long_date(due) if due else None, "waited": desk.waited(sub.created_at, now),
-            "overdue": desk.is_overdue(due, sub.status, now, zone), "received": local(sub.created_at),
-            "due_today": due is not None and due == desk.local_day(now, zone)}
+    return {
+        "due": due,
+        "due_text": long_date(due) if due else None,
+        "waited": desk.waited(sub.created_at, now),
+        "overdue": desk.is_overdue(due, sub.status, now, zone),
+        "received": local(sub.created_at),
+        "due_today": due is not None and due == desk.local_day(now, zone),
+    }
 
 
 def names_in_words(text: str | None, rs: Ruleset) -> str | None:
@@ -76,22 +81,35 @@ def action_card(sub: Submission) -> dict[str, Any]:
     level = rs.level(sub.level)
     flags = [desk.flag_words(f, rs) for f in sub.fired]
     return {
-        "name": answers.get("contact_name"), "phone": answers.get("contact_phone"),
-        "tel": tel_href(answers.get("contact_phone")), "email": answers.get("contact_email"),
-        "mailto": mailto_href(answers.get("contact_email")), "time": answers.get("contact_time"),
-        "language": LANGUAGES.get(sub.language, sub.language), "holds_booking": level.holds_booking,
-        "urgent": level.stops_form, "instructions": desk.level_instructions(sub.level, rs), "flags": flags,
+        "name": answers.get("contact_name"),
+        "phone": answers.get("contact_phone"),
+        "tel": tel_href(answers.get("contact_phone")),
+        "email": answers.get("contact_email"),
+        "mailto": mailto_href(answers.get("contact_email")),
+        "time": answers.get("contact_time"),
+        "language": LANGUAGES.get(sub.language, sub.language),
+        "holds_booking": level.holds_booking,
+        "urgent": level.stops_form,
+        "instructions": desk.level_instructions(sub.level, rs),
+        "flags": flags,
         "goes_to": list(dict.fromkeys(f.goes_to for f in flags if f.goes_to)),
         "working_days": int(current_app.config["CONTACT_WORKING_DAYS"]),
-        "zone": str(current_app.config["CLINIC_TIMEZONE"]), **timing(sub),
+        "zone": str(current_app.config["CLINIC_TIMEZONE"]),
+        **timing(sub),
     }
 
 
 def queue_row(sub: Submission) -> dict[str, Any]:
     answers = sub.answers or {}
-    return {"sub": sub, "name": answers.get("contact_name"), "phone": answers.get("contact_phone"),
-            "tel": tel_href(answers.get("contact_phone")), "reasons": desk.reasons(sub.fired, ruleset()),
-            "language": LANGUAGES.get(sub.language, sub.language), **timing(sub)}
+    return {
+        "sub": sub,
+        "name": answers.get("contact_name"),
+        "phone": answers.get("contact_phone"),
+        "tel": tel_href(answers.get("contact_phone")),
+        "reasons": desk.reasons(sub.fired, ruleset()),
+        "language": LANGUAGES.get(sub.language, sub.language),
+        **timing(sub),
+    }
 
 
 def sees_rule_ids(role: str) -> bool:
@@ -108,6 +126,12 @@ def start_here() -> list[dict[str, Any]]:
             continue
         sub = store.first_waiting(rs.rank(lv.id), newest=lv.stops_form)
         if sub is not None:
-            out.append({"label": f"Newest {lv.id.replace('_', ' ')}" if lv.stops_form
-                        else f"Oldest {lv.id.replace('_', ' ')}", **queue_row(sub)})
+            out.append(
+                {
+                    "label": f"Newest {lv.id.replace('_', ' ')}"
+                    if lv.stops_form
+                    else f"Oldest {lv.id.replace('_', ' ')}",
+                    **queue_row(sub),
+                }
+            )
     return out

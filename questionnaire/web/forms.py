@@ -97,8 +97,12 @@ def question_error(q: Question, value: Any) -> str | None:
     if q.kind == "multi":
         chosen_exclusive = [v for v in value if v in q.exclusive_values]
         if chosen_exclusive and len(value) > 1:
-            return str(gettext("Select \u201c%(choice)s\u201d on its own, or select the answers that apply",
-                               choice=gettext(q.label_for(chosen_exclusive[0]))))
+            return str(
+                gettext(
+                    "Select \u201c%(choice)s\u201d on its own, or select the answers that apply",
+                    choice=gettext(q.label_for(chosen_exclusive[0])),
+                )
+            )
     if q.problem(value):
         if q.kind == "text":
             return str(gettext("Your answer must be %(count)s characters or fewer", count=q.max_length))
@@ -135,4 +139,3 @@ def page_form(questions: Sequence[Question], formdata: Any = None) -> QuestionPa
 
 class ConfirmForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
     """A form with nothing but its CSRF token: start, delete, sign out."""
-

@@ -30,14 +30,17 @@ DOMAIN = "messages"
 
 # --- the rules file ----------------------------------------------------------------------------
 
+
 def rule_texts(ruleset: rules.Ruleset) -> list[tuple[str, str]]:
     """Every patient-facing text of a loaded rule set, as (where, text), exactly as the app has it."""
     out: list[tuple[str, str]] = []
     for level in ruleset.levels:
         out += [(f"level {level.id} title", level.title), (f"level {level.id} outcome", level.outcome)]
         if level.same_day is not None:
-            out += [(f"level {level.id} same_day title", level.same_day.title),
-                    (f"level {level.id} same_day outcome", level.same_day.outcome)]
+            out += [
+                (f"level {level.id} same_day title", level.same_day.title),
+                (f"level {level.id} same_day outcome", level.same_day.outcome),
+            ]
     out += [("no_flags title", ruleset.no_flags.title), ("no_flags outcome", ruleset.no_flags.outcome)]
     out += [(f"message {key}", text) for key, text in ruleset.messages.items()]
     return [(where, text) for where, text in out if text]
@@ -50,11 +53,12 @@ def _load(raw: bytes, name: str) -> rules.Ruleset:
         # The very loader the app starts with; extracting texts needs no valid sign-off (after editing
         # an approved file, the texts are translated before a clinician signs it off again).
         return rules.load_ruleset(path, verify_sign_off=False)
-    return rules.load_ruleset_bytes(raw, name)    # a file object with no file behind it
+    return rules.load_ruleset_bytes(raw, name)  # a file object with no file behind it
 
 
-def extract_rules(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
-                  options: dict[str, Any]) -> Iterator[tuple[int, str | None, str, list[str]]]:
+def extract_rules(
+    fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: dict[str, Any]
+) -> Iterator[tuple[int, str | None, str, list[str]]]:
     """Babel extractor (entry point `ozone_rules`) for rules/contraindications.yaml.
 
     Yields every level title and outcome, the no_flags title and outcome, and every patient
@@ -71,6 +75,7 @@ def extract_rules(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
 
 # --- extraction through Babel's API (tests, and anyone without the pybabel command) ------------
 
+
 def extract_catalog(root: Path = ROOT, mapping_file: Path = MAPPING_FILE) -> Catalog:
     """A fresh extraction of every patient-facing msgid, as `make translations` does it."""
     from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
@@ -80,7 +85,8 @@ def extract_catalog(root: Path = ROOT, mapping_file: Path = MAPPING_FILE) -> Cat
         method_map, options_map = parse_mapping_cfg(fh, str(mapping_file))  # type: ignore[no-untyped-call]
     catalog = Catalog(project="ozone-questionnaire", fuzzy=False)
     for filename, lineno, message, comments, context in extract_from_dir(
-            str(root), method_map, options_map, keywords=DEFAULT_KEYWORDS, comment_tags=()):
+        str(root), method_map, options_map, keywords=DEFAULT_KEYWORDS, comment_tags=()
+    ):
         catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
     return catalog
 
@@ -107,12 +113,14 @@ def questionnaire_texts(qn: Questionnaire = QUESTIONNAIRE) -> list[tuple[str, st
 
 # --- a msgid in a given language, outside the request's own locale --------------------------------
 
+
 def _directories() -> tuple[str, ...]:
     try:
         from flask import current_app
+
         configured = current_app.config.get("BABEL_TRANSLATION_DIRECTORIES")
         root = Path(current_app.root_path)
-    except RuntimeError:   # no application context: the package's own catalogues
+    except RuntimeError:  # no application context: the package's own catalogues
         return (str(TRANSLATIONS_DIR),)
     if not configured:
         return (str(TRANSLATIONS_DIR),)

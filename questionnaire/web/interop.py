@@ -7,8 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request, stream_with_context
 
-from questionnaire.core import fhir
-
+from questionnaire.core import fhir, fhir_bundle
 from questionnaire.data import store
 from questionnaire.data.enums import StaffRole
 from questionnaire.data.models import Submission
@@ -35,10 +34,18 @@ def questionnaire() -> Reply:
 
 def response_of(sub: Submission) -> dict[str, Any]:
     return fhir.questionnaire_response(
-        sub.answers, reference=sub.reference, created=sub.created_at, language=sub.language, fired=sub.fired,
-        ruleset_version=sub.ruleset_version, ruleset_sha256=sub.ruleset_sha256, level=sub.level,
-        stopped_early=sub.stopped_early, url=current_app.config.get("FHIR_URL") or fhir.DEFAULT_URL,
-        questionnaire_version=sub.questions_version)
+        sub.answers,
+        reference=sub.reference,
+        created=sub.created_at,
+        language=sub.language,
+        fired=sub.fired,
+        ruleset_version=sub.ruleset_version,
+        ruleset_sha256=sub.ruleset_sha256,
+        level=sub.level,
+        stopped_early=sub.stopped_early,
+        url=current_app.config.get("FHIR_URL") or fhir.DEFAULT_URL,
+        questionnaire_version=sub.questions_version,
+    )
 
 
 @bp.get("/staff/submissions/<reference>/fhir")
@@ -46,7 +53,7 @@ def response_of(sub: Submission) -> dict[str, Any]:
 def submission_response(reference: str) -> Reply:
     """One submission as a FHIR QuestionnaireResponse (the full answer set: clinicians and administrators)."""
     sub = submission_or_404(reference)
-    response = _fhir(response_of(sub))     # built before the audit commit expires what was read
+    response = _fhir(response_of(sub))  # built before the audit commit expires what was read
     submissions.record_access("export_fhir", actor=g.staff.email, reference=sub.reference, ip=client_ip())
     response.headers["Content-Disposition"] = f"attachment; filename={sub.reference}.fhir.json"
     return response
@@ -58,9 +65,13 @@ def submission_response(reference: str) -> Reply:
 def bundle() -> Reply:
     """Every submission in a date range as one FHIR Bundle, streamed (administrators, audited)."""
     date_from, date_to = parse_date(request.args.get("from")), parse_date(request.args.get("to"), end=True)
-    submissions.record_access("export_fhir_bundle", actor=g.staff.email, ip=client_ip(),
-                              detail=f"from={request.args.get('from') or '-'} to={request.args.get('to') or '-'}")
+    submissions.record_access(
+        "export_fhir_bundle",
+        actor=g.staff.email,
+        ip=client_ip(),
+        detail=f"from={request.args.get('from') or '-'} to={request.args.get('to') or '-'}",
+    )
     resources = (response_of(s) for s in store.submissions_for_export(date_from, date_to))
-    response = Response(stream_with_context(fhir.iter_bundle_json(resources)), mimetype=FHIR_JSON)
+    response = Response(stream_with_context(fhir_bundle.iter_bundle_json(resources)), mimetype=FHIR_JSON)
     response.headers["Content-Disposition"] = "attachment; filename=submissions.fhir.json"
     return response

@@ -21,11 +21,11 @@ from typing import Any
 from flask import current_app, render_template, request
 from flask_wtf.csrf import generate_csrf
 
-from questionnaire.web.i18n import current_language
 from questionnaire.core.questions import Question
+from questionnaire.web.i18n import current_language
 
-MAX_ENTRIES = 1024   # about 10 MB at most; when full it starts again empty
-TOKEN_SLOT = f"csrf-{secrets.token_hex(16)}"   # cannot occur in a page by chance
+MAX_ENTRIES = 1024  # about 10 MB at most; when full it starts again empty
+TOKEN_SLOT = f"csrf-{secrets.token_hex(16)}"  # cannot occur in a page by chance
 
 
 def render(template: str, cacheable: bool, **context: Any) -> str:

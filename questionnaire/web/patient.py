@@ -6,34 +6,29 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from flask import (Blueprint, Response, abort, current_app, g, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from questionnaire.core import flow, pages
-
-from questionnaire.web import page_cache
-
-from questionnaire.data import store
-from questionnaire.extensions import limiter
-from questionnaire.operations.announce import announce
-from questionnaire.web.security import local_path
-from questionnaire.web.forms import ConfirmForm, page_errors, page_form
-from questionnaire.web.i18n import current_language, request_translations
-from questionnaire.data.models import Draft, Submission, utcnow
-from questionnaire.core.outcome import compose, paragraphs
 from questionnaire.core.definition import QUESTIONNAIRE
 from questionnaire.core.questions import Page, Question
 from questionnaire.core.regulatory import Notice
 from questionnaire.core.rules import Ruleset
+from questionnaire.data import store
+from questionnaire.data.models import Draft, Submission, utcnow
+from questionnaire.extensions import limiter
+from questionnaire.operations.announce import announce
+from questionnaire.web import page_cache
+from questionnaire.web.forms import ConfirmForm, page_errors, page_form
+from questionnaire.web.i18n import current_language, request_translations
+from questionnaire.web.security import local_path
 
 bp = Blueprint("patient", __name__)
 # Floods of patient posts from one address get 429; with the store down they fail open, so that
 # a patient can always send their answers. One count per address over every patient page (a limit
 # per page let six pages' worth through), registered once, reading the running app's setting.
-limiter.shared_limit(lambda: str(current_app.config["PATIENT_POST_LIMIT"]), scope="patient_posts",
-                     methods=["POST"])(bp)
+limiter.shared_limit(lambda: str(current_app.config["PATIENT_POST_LIMIT"]), scope="patient_posts", methods=["POST"])(bp)
 DRAFT_KEY = "draft"
 CHECK = "check"
 
@@ -88,7 +83,7 @@ def fresh_session(token: str | None = None) -> None:
     """Forget the old draft (and its CSRF secret) but keep the language the patient chose."""
     lang = session.get("lang")
     session.clear()
-    g.pop("draft", None)   # the session's draft changes: read it again when asked
+    g.pop("draft", None)  # the session's draft changes: read it again when asked
     if lang:
         session["lang"] = lang
     if token:
@@ -127,7 +122,7 @@ def twin_of_a_renewal() -> WerkzeugResponse | None:
     sent = store.retired_token(session.get(DRAFT_KEY), DOUBLE_CLICK)
     if sent is None:
         return None
-    g.twin = True     # no cookie in the reply: it would put the retired token back in the browser
+    g.twin = True  # no cookie in the reply: it would put the retired token back in the browser
     return redirect(url_for("patient.outcome") if sent else url_for("patient.check_answers"))
 
 
@@ -202,22 +197,30 @@ def question_page(page_id: str) -> Reply:
         return show_pending(page, [q for q in page.questions if q.id in held["questions"]], held, back_to_check)
     at = pages.visit(draft.answers or {}, draft.done_pages or [], page.id)
     form = page_form(at.questions, formdata=request.form) if request.method == "POST" else None
-    step = pages.decide(at, form.read(switch_language=bool(request.args.get("switch_language")))
-                        if form is not None else None)
+    step = pages.decide(
+        at, form.read(switch_language=bool(request.args.get("switch_language"))) if form is not None else None
+    )
     if step.kind == "switch_language" and form is not None:
         return switch_language(draft, page, step.store or {}, form, held, back_to_check)
     if step.kind == "token_failed" and form is not None:
         # The token did not match (for example a session that was replaced): keep what was typed
         # (in the draft), say so plainly, and let Continue send it again with a fresh token.
-        store.set_pending(draft, {"page": page.id, "values": form.filled_in()[0], "errors": [],
-                                  "notice": "token_failed"})
+        store.set_pending(
+            draft, {"page": page.id, "values": form.filled_in()[0], "errors": [], "notice": "token_failed"}
+        )
         return again(page)
     if step.kind == "invalid" and form is not None:
         # Post/Redirect/Get: what was typed and which answers need a change wait in the draft for
         # the GET, so Back and reload never meet a form to send again.
         values, errors = form.filled_in()
-        store.save_page(draft, page.id, step.store or {}, draft_ttl(), done=False,
-                        pending={"page": page.id, "values": values, "errors": sorted(errors)})
+        store.save_page(
+            draft,
+            page.id,
+            step.store or {},
+            draft_ttl(),
+            done=False,
+            pending={"page": page.id, "values": values, "errors": sorted(errors)},
+        )
         return again(page)
     if step.store is not None:
         store.save_page(draft, page.id, step.store, draft_ttl(), done=step.done)
@@ -252,20 +255,28 @@ def again(page: Page) -> WerkzeugResponse:
 
 
 NOTICES = {
-    "token_failed": lambda: gettext("We could not save this page. Your answers are still here: check them "
-                                    "and select Continue."),
-    "timed_out_here": lambda: gettext("Your session had timed out, so we could not save this page. What you "
-                                      "typed is still here: check it and select Continue."),
-    "timed_out_kept": lambda: gettext("Your session had timed out, so your answers to the earlier pages are no "
-                                      "longer here. We have kept what you typed on this page. Select Continue, "
-                                      "then answer the earlier pages again."),
-    "timed_out_gone": lambda: gettext("Your session had timed out, so your answers are no longer here. Select "
-                                      "Continue to start again from the first question."),
+    "token_failed": lambda: gettext(
+        "We could not save this page. Your answers are still here: check them and select Continue."
+    ),
+    "timed_out_here": lambda: gettext(
+        "Your session had timed out, so we could not save this page. What you "
+        "typed is still here: check it and select Continue."
+    ),
+    "timed_out_kept": lambda: gettext(
+        "Your session had timed out, so your answers to the earlier pages are no "
+        "longer here. We have kept what you typed on this page. Select Continue, "
+        "then answer the earlier pages again."
+    ),
+    "timed_out_gone": lambda: gettext(
+        "Your session had timed out, so your answers are no longer here. Select "
+        "Continue to start again from the first question."
+    ),
 }
 
 
-def show_pending(page: Page, questions: list[Question], held: Mapping[str, Any], back_to_check: bool,
-                 route: flow.Route | None = None) -> Reply:
+def show_pending(
+    page: Page, questions: list[Question], held: Mapping[str, Any], back_to_check: bool, route: flow.Route | None = None
+) -> Reply:
     """The page as it was sent: what was typed, its error messages (worded again in this request's
     language) and its notice; shown on every GET (reload, Back then Forward) until Continue."""
     values = dict(held.get("values") or {})
@@ -275,8 +286,9 @@ def show_pending(page: Page, questions: list[Question], held: Mapping[str, Any],
     return render_page(page, questions, values, errors, back_to_check, notice=notice, route=route)
 
 
-def switch_language(draft: Draft, page: Page, typed: Mapping[str, Any], form: Any,
-                    held: Mapping[str, Any] | None, back_to_check: bool) -> Reply:
+def switch_language(
+    draft: Draft, page: Page, typed: Mapping[str, Any], form: Any, held: Mapping[str, Any] | None, back_to_check: bool
+) -> Reply:
     """The language switcher on a question page: keep every answer typed so far, then show the page again."""
     lang = request.form.get("lang", "")
     if lang in current_app.config["LANGUAGES"]:
@@ -301,17 +313,25 @@ def session_timed_out(page: Page) -> Reply:
     # so keep every question the patient was answering.
     questions = [q for q in page.questions if q.id in request.form or q.shown_when is None]
     form = page_form(questions, formdata=request.form)
-    form.validate()   # the token fails (the session is new); the answers are checked all the same
+    form.validate()  # the token fails (the session is new); the answers are checked all the same
     typed = form.answers()
     values, errors = form.filled_in()
     # Answers to follow-up questions cannot be kept: without the earlier answers they are not shown.
     visible = flow.route({**(draft.answers or {}), **typed}).visible
     kept = bool(typed) and all(k in visible for k in typed)
     first = flow.first_incomplete_page(draft.answers, draft.done_pages)
-    notice = "timed_out_here" if first is not None and first.id == page.id else (
-        "timed_out_kept" if kept else "timed_out_gone")
-    pending = {"page": page.id, "values": values, "errors": sorted(errors), "notice": notice,
-               "questions": [q.id for q in questions]}
+    notice = (
+        "timed_out_here"
+        if first is not None and first.id == page.id
+        else ("timed_out_kept" if kept else "timed_out_gone")
+    )
+    pending = {
+        "page": page.id,
+        "values": values,
+        "errors": sorted(errors),
+        "notice": notice,
+        "questions": [q.id for q in questions],
+    }
     if not errors:
         # Kept in the new draft, so nothing typed is lost even if the earlier pages come first.
         store.save_page(draft, page.id, typed, draft_ttl(), done=False, pending=pending)
@@ -325,30 +345,57 @@ def unsaved_page(page_id: str) -> str:
     page = QUESTIONNAIRE.page(page_id)
     questions = [q for q in page.questions if q.id in request.form or q.shown_when is None]
     form = page_form(questions, formdata=request.form)
-    return str(render_page(page, questions, *form.filled_in(), request.args.get("return") == CHECK,
-                           route=flow.route({}), notice=gettext(
-        "We could not save this page just now. What you typed is still here: select Continue again in a minute.")))
+    return str(
+        render_page(
+            page,
+            questions,
+            *form.filled_in(),
+            request.args.get("return") == CHECK,
+            route=flow.route({}),
+            notice=gettext(
+                "We could not save this page just now. What you typed is still here: select Continue again in a minute."
+            ),
+        )
+    )
 
 
-def render_page(page: Page, questions: list[Question], values: dict[str, Any], errors: dict[str, str],
-                back_to_check: bool, notice: str | None = None, route: flow.Route | None = None) -> Reply:
+def render_page(
+    page: Page,
+    questions: list[Question],
+    values: dict[str, Any],
+    errors: dict[str, str],
+    back_to_check: bool,
+    notice: str | None = None,
+    route: flow.Route | None = None,
+) -> Reply:
     """A question page showing `values` (saved answers, or what was sent) and `errors` (first message
     per question id); `route` (default: the draft's) decides the Back link."""
     if route is None:
         draft = current_draft()
         route = flow.route(draft.answers if draft else {})
-    values = {q.id: values[q.id] for q in questions if q.id in values}   # this page's own, nothing else
+    values = {q.id: values[q.id] for q in questions if q.id in values}  # this page's own, nothing else
     back = pages.back_to(route, page.id, back_to_check, request.args.get("from"))
-    back_url = url_for("patient.check_answers") if back is True else (
-        page_url(back, back_to_check=back_to_check) if isinstance(back, Page) else url_for("patient.start"))
+    back_url = (
+        url_for("patient.check_answers")
+        if back is True
+        else (page_url(back, back_to_check=back_to_check) if isinstance(back, Page) else url_for("patient.start"))
+    )
     section_number, section_count = pages.progress(page.id)
     # Never cached: a page holding typed text, an error or a notice.
     cacheable = page_cache.only_choices(questions, values) and not errors and not notice
     return page_cache.render(
-        "patient/page.html", cacheable,
-        page=page, questions=questions, values=values, errors=errors, notice=notice,
-        back_url=back_url, back_to_check=back_to_check, not_sure_once=pages.not_sure_once(questions),
-        section_number=section_number, section_count=section_count,
+        "patient/page.html",
+        cacheable,
+        page=page,
+        questions=questions,
+        values=values,
+        errors=errors,
+        notice=notice,
+        back_url=back_url,
+        back_to_check=back_to_check,
+        not_sure_once=pages.not_sure_once(questions),
+        section_number=section_number,
+        section_count=section_count,
     )
 
 
@@ -378,63 +425,34 @@ def check_answers() -> Reply:
             renew_draft_token(draft)
             return redirect(url_for("patient.outcome"))
         # Post/Redirect/Get: the error (or the notice) waits in the draft for the GET.
-        store.set_pending(draft, {"page": declaration.id, "values": form.filled_in()[0],
-                                  "errors": [] if form.csrf_token.errors else sorted(form.filled_in()[1]),
-                                  "notice": "send_failed" if form.csrf_token.errors else None})
+        store.set_pending(
+            draft,
+            {
+                "page": declaration.id,
+                "values": form.filled_in()[0],
+                "errors": [] if form.csrf_token.errors else sorted(form.filled_in()[1]),
+                "notice": "send_failed" if form.csrf_token.errors else None,
+            },
+        )
         return redirect(url_for("patient.check_answers"), code=303)
     held = pending_for(draft, declaration.id) or {}
     values = dict(held.get("values") or {})
     errors = {k: v for k, v in page_errors(questions, values).items() if k in (held.get("errors") or [])}
-    notice = gettext("We could not send your answers. They are still saved: select Send my answers again.") \
-        if held.get("notice") == "send_failed" else None
+    notice = (
+        gettext("We could not send your answers. They are still saved: select Send my answers again.")
+        if held.get("notice") == "send_failed"
+        else None
+    )
     previous = flow.previous_page(declaration.id, draft.answers)
-    return render_template("patient/check_answers.html", groups=flow.answers_by_page(draft.answers), form=form,
-                           values=values, errors=errors, notice=notice,
-                           back_url=page_url(previous) if previous else url_for("patient.start"))
-
-
-def outcome_context(sub: Submission) -> dict[str, Any]:
-    rs = ruleset()
-    composed = compose(rs, sub.level, sub.fired)
-    groups = flow.answers_by_page(sub.answers)
-    if sub.stopped_early:
-        # The form stopped here: the copy of the answers ends at the last page the patient answered.
-        answered = [i for i, (_page, rows) in enumerate(groups) if any(v is not None for _q, v in rows)]
-        groups = groups[: answered[-1] + 1] if answered else []
-    return {
-        "submission": sub, "level": composed.level, "groups": groups, "holds_booking": composed.level.holds_booking,
-        "paragraphs": paragraphs(composed, rs, request_translations().ugettext,
-                                         working_days=current_app.config["CONTACT_WORKING_DAYS"]),
-    }
-
-
-@bp.get("/sent")
-def outcome() -> Reply:
-    sub = sent_submission()
-    if sub is None:
-        return redirect(url_for("patient.start"))
-    if sub.stopped_early:
-        return redirect(url_for("patient.emergency"))
-    return render_template("patient/outcome.html", **outcome_context(sub))
-
-
-@bp.get("/get-help-now")
-def emergency() -> Reply:
-    sub = sent_submission()
-    if sub is None:
-        return redirect(url_for("patient.start"))
-    if not sub.stopped_early:
-        return redirect(url_for("patient.outcome"))
-    return render_template("patient/emergency.html", **outcome_context(sub))
-
-
-@bp.get("/sent/print")
-def print_copy() -> Reply:
-    """A print-friendly copy of the patient's own answers and outcome (works without JavaScript)."""
-    sub = sent_submission()
-    if sub is None:
-        return redirect(url_for("patient.start"))
-    return render_template("patient/print.html", **outcome_context(sub))
+    return render_template(
+        "patient/check_answers.html",
+        groups=flow.answers_by_page(draft.answers),
+        form=form,
+        values=values,
+        errors=errors,
+        notice=notice,
+        back_url=page_url(previous) if previous else url_for("patient.start"),
+    )
 
 
 @bp.route("/delete", methods=["GET", "POST"])
@@ -454,8 +472,11 @@ def delete() -> Reply:
         return render_template("patient/deleted.html")
     if draft is None:
         return to_start()
-    notice = gettext("We could not delete your answers. Select Delete my answers again.") \
-        if request.method == "POST" else None
+    notice = (
+        gettext("We could not delete your answers. Select Delete my answers again.")
+        if request.method == "POST"
+        else None
+    )
     return render_template("patient/delete.html", form=form, notice=notice)
 
 
@@ -464,7 +485,6 @@ def start_again() -> Reply:
     """After sending, let the next person (or a relative) begin a new form on the same device."""
     fresh_session()
     return redirect(url_for("patient.start"))
-
 
 
 @bp.post("/language")

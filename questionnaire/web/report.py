@@ -68,26 +68,67 @@ class Report:
         """name -> (caption, header, rows): what the page's tables and the CSV downloads both show."""
         total, lv = self.levels.total, self.levels
         return {
-            "levels": ("Submissions per level", ["level", "submissions", "share"],
-                       [[level_title(x), lv.by_level.get(x, 0), figures_of.percent(lv.by_level.get(x, 0), total)]
-                        for x in lv.levels]),
-            "weeks": ("Submissions per week and level", ["week starting", *map(level_title, lv.levels), "total"],
-                      [[w.isoformat(), *(c.get(x, 0) for x in lv.levels), n] for w, c, n in lv.week_rows()]),
-            "rules": ("How often each rule fired", ["rule id", "level", "description", "submissions", "rate"],
-                      [[r.rule_id, level_title(r.level), r.description, r.fired, figures_of.percent(r.fired, r.total)]
-                       for r in self.rules]),
-            "questions": ("\u201cNot sure\u201d and unanswered per question",
-                          ["question id", "question", "shown", "not sure", "not sure share", "unanswered",
-                           "unanswered share"],
-                          [[q.question_id, q.text, q.shown, q.not_sure if q.offers_not_sure else "",
-                            figures_of.percent(q.not_sure, q.shown) if q.offers_not_sure else "no such choice",
-                            q.unanswered, figures_of.percent(q.unanswered, q.shown)] for q in self.questions]),
-            "languages": ("Submissions by language", ["language", "submissions", "held for a call", "held share",
-                                                      "forms read", "forms with a \u201cNot sure\u201d"],
-                          [[lang, n, held, figures_of.percent(held, n), self.tally.forms_by_language.get(lang, 0),
-                            figures_of.percent(self.tally.unsure_forms_by_language.get(lang, 0),
-                                               self.tally.forms_by_language.get(lang, 0))]
-                           for lang, n, held in lv.language_rows()]),
+            "levels": (
+                "Submissions per level",
+                ["level", "submissions", "share"],
+                [
+                    [level_title(x), lv.by_level.get(x, 0), figures_of.percent(lv.by_level.get(x, 0), total)]
+                    for x in lv.levels
+                ],
+            ),
+            "weeks": (
+                "Submissions per week and level",
+                ["week starting", *map(level_title, lv.levels), "total"],
+                [[w.isoformat(), *(c.get(x, 0) for x in lv.levels), n] for w, c, n in lv.week_rows()],
+            ),
+            "rules": (
+                "How often each rule fired",
+                ["rule id", "level", "description", "submissions", "rate"],
+                [
+                    [r.rule_id, level_title(r.level), r.description, r.fired, figures_of.percent(r.fired, r.total)]
+                    for r in self.rules
+                ],
+            ),
+            "questions": (
+                "\u201cNot sure\u201d and unanswered per question",
+                ["question id", "question", "shown", "not sure", "not sure share", "unanswered", "unanswered share"],
+                [
+                    [
+                        q.question_id,
+                        q.text,
+                        q.shown,
+                        q.not_sure if q.offers_not_sure else "",
+                        figures_of.percent(q.not_sure, q.shown) if q.offers_not_sure else "no such choice",
+                        q.unanswered,
+                        figures_of.percent(q.unanswered, q.shown),
+                    ]
+                    for q in self.questions
+                ],
+            ),
+            "languages": (
+                "Submissions by language",
+                [
+                    "language",
+                    "submissions",
+                    "held for a call",
+                    "held share",
+                    "forms read",
+                    "forms with a \u201cNot sure\u201d",
+                ],
+                [
+                    [
+                        lang,
+                        n,
+                        held,
+                        figures_of.percent(held, n),
+                        self.tally.forms_by_language.get(lang, 0),
+                        figures_of.percent(
+                            self.tally.unsure_forms_by_language.get(lang, 0), self.tally.forms_by_language.get(lang, 0)
+                        ),
+                    ]
+                    for lang, n, held in lv.language_rows()
+                ],
+            ),
         }
 
     def charts(self) -> dict[str, Markup]:
@@ -96,20 +137,38 @@ class Report:
         top_questions = [q for q in self.questions if q.offers_not_sure][:15]
         return {
             # charts.* escape every text they draw (core/charts.py): their SVG is markup.
-            "weeks": Markup(charts.stacked_weeks(  # nosec B704
-                "chart-weeks", "Submissions per week, by level",
-                f"{total} submissions from {self.period.start} to {self.period.end}; the table below gives each week.",
-                weeks, lv.by_week, lv.levels, {x: level_title(x) for x in lv.levels})),
-            "rules": Markup(charts.bar_chart(  # nosec B704
-                "chart-rules", "Share of submissions on which each rule fired",
-                "The rules that fired most often; the table below lists every rule.",
-                [(r.rule_id, r.rate, figures_of.percent(r.fired, r.total)) for r in self.rules if r.fired][:20])),
-            "questions": Markup(charts.bar_chart(  # nosec B704
-                "chart-questions", "Share of \u201cNot sure\u201d answers per question",
-                "The questions answered \u201cNot sure\u201d most often, as a share of the times they were shown; "
-                "the table below lists every question.",
-                [(q.question_id, figures_of.share(q.not_sure, q.shown), figures_of.percent(q.not_sure, q.shown))
-                 for q in top_questions])),
+            "weeks": Markup(
+                charts.stacked_weeks(  # nosec B704
+                    "chart-weeks",
+                    "Submissions per week, by level",
+                    f"{total} submissions from {self.period.start} to {self.period.end}; "
+                    "the table below gives each week.",
+                    weeks,
+                    lv.by_week,
+                    lv.levels,
+                    {x: level_title(x) for x in lv.levels},
+                )
+            ),
+            "rules": Markup(
+                charts.bar_chart(  # nosec B704
+                    "chart-rules",
+                    "Share of submissions on which each rule fired",
+                    "The rules that fired most often; the table below lists every rule.",
+                    [(r.rule_id, r.rate, figures_of.percent(r.fired, r.total)) for r in self.rules if r.fired][:20],
+                )
+            ),
+            "questions": Markup(
+                charts.bar_chart(  # nosec B704
+                    "chart-questions",
+                    "Share of \u201cNot sure\u201d answers per question",
+                    "The questions answered \u201cNot sure\u201d most often, as a share of the times they were shown; "
+                    "the table below lists every question.",
+                    [
+                        (q.question_id, figures_of.share(q.not_sure, q.shown), figures_of.percent(q.not_sure, q.shown))
+                        for q in top_questions
+                    ],
+                )
+            ),
         }
 
 
@@ -130,21 +189,29 @@ def build(period: figures_of.Period, answers: bool = True) -> Report:
     """The figures of a period; without `answers`, no answer is read (the tables that need none)."""
     rs = ruleset()
     start, end = period.start_moment, period.end_moment
-    levels = figures_of.tally_days(queries.level_language_days(start, end), period,
-                                   [lv.id for lv in rs.levels] + ["none"])
+    levels = figures_of.tally_days(
+        queries.level_language_days(start, end), period, [lv.id for lv in rs.levels] + ["none"]
+    )
     counts = queries.rule_counts_between([r.id for r in rs.rules], start, end)
     limit = int(current_app.config.get("REPORT_ANSWER_SAMPLE") or ANSWER_SAMPLE)
     every = max(1, math.ceil(levels.total / limit))
     tally = figures_of.QuestionTally(rs.questionnaire)
-    for stored, stopped_early, language in (queries.answers_between(start, end, every) if answers else ()):
+    for stored, stopped_early, language in queries.answers_between(start, end, every) if answers else ():
         tally.add(stored, stopped_early, language)
     return Report(period, levels, figures_of.rule_rows(rs.rules, counts, levels.total), tally.rows(), tally, every)
 
 
 def page(period: figures_of.Period, status: int = 200, report: Report | None = None, **extra: Any) -> tuple[str, int]:
     report = report or build(period)
-    return render_template("staff/report.html", report=report, tables=report.tables(), charts=report.charts(),
-                           period=period, replay_limit=REPLAY_LIMIT, **extra), status
+    return render_template(
+        "staff/report.html",
+        report=report,
+        tables=report.tables(),
+        charts=report.charts(),
+        period=period,
+        replay_limit=REPLAY_LIMIT,
+        **extra,
+    ), status
 
 
 @bp.get("/")
@@ -154,8 +221,14 @@ def report() -> Reply:
         period = chosen_period()
     except BadInput as exc:
         # The form again, with the message, and no figures.
-        return render_template("staff/report.html", report=None, period=None, range_error=exc.description,
-                               chosen=request.args, replay_limit=REPLAY_LIMIT), 400
+        return render_template(
+            "staff/report.html",
+            report=None,
+            period=None,
+            range_error=exc.description,
+            chosen=request.args,
+            replay_limit=REPLAY_LIMIT,
+        ), 400
     record_access("view_report", actor=g.staff.email, ip=client_ip(), detail=f"from={period.start} to={period.end}")
     return page(period)
 
@@ -166,8 +239,12 @@ def report() -> Reply:
 def csv_download(table: str) -> Reply:
     period = chosen_period()
     caption, header, rows = build(period, answers=table in ("questions", "languages")).tables()[table]
-    record_access("export_report", actor=g.staff.email, ip=client_ip(),
-                detail=f"table={table} from={period.start} to={period.end}")
+    record_access(
+        "export_report",
+        actor=g.staff.email,
+        ip=client_ip(),
+        detail=f"table={table} from={period.start} to={period.end}",
+    )
     response = Response(figures_of.csv_text(header, rows), mimetype="text/csv")
     response.headers["Content-Disposition"] = f"attachment; filename=report-{table}-{period.start}-{period.end}.csv"
     return response
@@ -195,21 +272,29 @@ def replay_candidate() -> Reply:
         return page(period, 400, replay_errors=["Choose a rules file (YAML) to try."])
     candidate, name, errors = load_candidate(upload)
     if candidate is None:
-        record_access("rules_replay_refused", actor=g.staff.email, ip=client_ip(),
-                    detail=f"{name}: {len(errors)} error(s)"[:500])
+        record_access(
+            "rules_replay_refused", actor=g.staff.email, ip=client_ip(), detail=f"{name}: {len(errors)} error(s)"[:500]
+        )
         return page(period, 400, replay_errors=errors, candidate_name=name)
     report = build(period)
     if report.levels.total > REPLAY_LIMIT:
-        errors = [f"The range holds {report.levels.total} submissions; the page replays at most {REPLAY_LIMIT}. "
-                  "Choose a shorter range, or run flask rules replay on the server."]
+        errors = [
+            f"The range holds {report.levels.total} submissions; the page replays at most {REPLAY_LIMIT}. "
+            "Choose a shorter range, or run flask rules replay on the server."
+        ]
         return page(period, 400, report, replay_errors=errors, candidate_name=name)
     result = replay.replay(store.submissions_for_export(period.start_moment, period.end_moment), ruleset(), candidate)
-    record_access("rules_replay", actor=g.staff.email, ip=client_ip(),
-                detail=(f"{name} version {candidate.version} sha256 {candidate.sha256[:12]} from={period.start} "
-                        f"to={period.end}: {result.total} submissions, {result.level_changes} level changes")[:500])
+    record_access(
+        "rules_replay",
+        actor=g.staff.email,
+        ip=client_ip(),
+        detail=(
+            f"{name} version {candidate.version} sha256 {candidate.sha256[:12]} from={period.start} "
+            f"to={period.end}: {result.total} submissions, {result.level_changes} level changes"
+        )[:500],
+    )
     moves = [(level_title(a), level_title(b), len(refs)) for (a, b), refs in result.level_moves.items()]
-    return page(period, 200, report, replay_result=result, candidate_name=name, candidate=candidate,
-                replay_moves=moves)
+    return page(period, 200, report, replay_result=result, candidate_name=name, candidate=candidate, replay_moves=moves)
 
 
 def csv_url(table: str, period: figures_of.Period) -> str:

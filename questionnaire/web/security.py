@@ -8,15 +8,24 @@ import re
 import secrets
 import sys
 import time
-from urllib.parse import urlsplit
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, g, request
 from werkzeug.exceptions import BadRequest
 
-CSP_PARTS = ["default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self'", "font-src 'self'",
-             "connect-src 'self'", "object-src 'none'", "frame-ancestors 'none'", "base-uri 'none'",
-             "form-action 'self'"]
+CSP_PARTS = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+]
 CSP = "; ".join(CSP_PARTS)
 # The pages a clinic may show in an <iframe> on its own site (FLASK_FRAME_ANCESTORS): the patient's.
 # Every other page (staff, sign-in, FHIR, pages outside a blueprint) keeps frame-ancestors 'none'.
@@ -27,6 +36,8 @@ def framing_csp(origins: list[str]) -> str:
     """The policy with frame-ancestors naming the clinic's origins instead of 'none'."""
     allowed = "frame-ancestors " + " ".join(origins)
     return "; ".join(allowed if part == "frame-ancestors 'none'" else part for part in CSP_PARTS)
+
+
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -46,8 +57,12 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line. Only fields the app chose to log: never answers, notes or secrets."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), "level": record.levelname,
-                                 "logger": record.name, "message": record.getMessage()}
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         entry.update(getattr(record, "fields", {}))
         if record.exc_info:
             # The exception type and where it happened; not its message, which may quote data.
@@ -103,13 +118,16 @@ def init_app(app: Flask) -> None:
     def refuse_nul() -> None:
         """No field, parameter or path of this app may hold a NUL character: PostgreSQL refuses it in
         text (a failed query, a 503), and no person types one. Such a request is a bad request."""
-        if "\x00" in request.path or any("\x00" in k or any("\x00" in v for v in vs)
-                                           for k, vs in request.args.lists()):
+        if "\x00" in request.path or any("\x00" in k or any("\x00" in v for v in vs) for k, vs in request.args.lists()):
             abort(400)
-        if request.method == "POST" and request.mimetype in ("application/x-www-form-urlencoded",
-                                                             "multipart/form-data"):
-            if any(isinstance(k, str) and ("\x00" in k or any(isinstance(v, str) and "\x00" in v for v in vs))
-                   for k, vs in request.form.lists()):
+        if request.method == "POST" and request.mimetype in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            if any(
+                isinstance(k, str) and ("\x00" in k or any(isinstance(v, str) and "\x00" in v for v in vs))
+                for k, vs in request.form.lists()
+            ):
                 abort(400)
 
     def refuse_json() -> None:
@@ -123,7 +141,7 @@ def init_app(app: Flask) -> None:
         a multipart body with an unreadable part header is refused."""
         limit = app.config.get("MAX_FORM_PARTS")
         if limit and request.mimetype == "application/x-www-form-urlencoded":
-            body = request.get_data(cache=True)   # bounded by MAX_CONTENT_LENGTH; the form parses it later
+            body = request.get_data(cache=True)  # bounded by MAX_CONTENT_LENGTH; the form parses it later
             if body.count(b"&") + 1 > int(limit):
                 abort(413)
         if request.mimetype == "multipart/form-data" and any(not isinstance(k, str) for k in request.form.keys()):
@@ -142,7 +160,8 @@ def init_app(app: Flask) -> None:
             return None
         origin = request.headers.get("Origin")
         cross = request.headers.get("Sec-Fetch-Site") == "cross-site" or (
-            origin is not None and (origin == "null" or urlsplit(origin).netloc != request.host))
+            origin is not None and (origin == "null" or urlsplit(origin).netloc != request.host)
+        )
         if cross:
             return Response("This form can only be sent from this site's own pages.\n", 403, mimetype="text/plain")
         return None
@@ -175,16 +194,27 @@ def init_app(app: Flask) -> None:
         # A request stopped before our before_request (a rate limit, say) still gets an id.
         request_id = g.get("request_id") or secrets.token_hex(8)
         response.headers["X-Request-ID"] = request_id
-        log.info("request", extra={"fields": {
-            "request_id": request_id, "method": request.method, "path": request.path,
-            "endpoint": request.endpoint, "status": response.status_code,
-            "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
-        }})
+        log.info(
+            "request",
+            extra={
+                "fields": {
+                    "request_id": request_id,
+                    "method": request.method,
+                    "path": request.path,
+                    "endpoint": request.endpoint,
+                    "status": response.status_code,
+                    "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
+                }
+            },
+        )
         return response
 
     @app.teardown_request
     def log_failure(error: BaseException | None) -> None:
         # GeneratorExit: a streamed response (a CSV export) closed early by the client; not a failure.
         if error is not None and not isinstance(error, GeneratorExit):
-            log.error("unhandled error", exc_info=(type(error), error, None),
-                      extra={"fields": {"request_id": g.get("request_id"), "path": request.path}})
+            log.error(
+                "unhandled error",
+                exc_info=(type(error), error, None),
+                extra={"fields": {"request_id": g.get("request_id"), "path": request.path}},
+            )

@@ -4,7 +4,7 @@ The administration pages (accounts, audit log, exports) are in staff_admin.py, o
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
@@ -47,8 +47,13 @@ def no_store(response: Response) -> Response:
 @bp.context_processor
 def staff_context() -> dict[str, Any]:
     me = g.get("staff")
-    return {"statuses": STATUSES, "ruleset": ruleset(), "me": me, "local": desk.local,
-            "show_ids": me is not None and desk.sees_rule_ids(me.role)}
+    return {
+        "statuses": STATUSES,
+        "ruleset": ruleset(),
+        "me": me,
+        "local": desk.local,
+        "show_ids": me is not None and desk.sees_rule_ids(me.role),
+    }
 
 
 # --- the queue ---------------------------------------------------------------------------------
@@ -75,7 +80,7 @@ def parse_date(value: str | None, end: bool = False) -> datetime | None:
         day = datetime.strptime(value or "", "%Y-%m-%d").date()
     except ValueError:
         return None
-    moment = datetime.combine(day, time.min, tzinfo=timezone.utc)
+    moment = datetime.combine(day, time.min, tzinfo=UTC)
     if not end:
         return moment
     try:
@@ -93,7 +98,7 @@ def _cursor(value: str | None) -> tuple[int, datetime, int] | None:
     if rank is None or sub_id is None:
         return None
     try:
-        return rank, datetime.fromtimestamp(int(parts[1]) / 1_000_000, tz=timezone.utc), sub_id
+        return rank, datetime.fromtimestamp(int(parts[1]) / 1_000_000, tz=UTC), sub_id
     except (ValueError, OverflowError, OSError):
         return None
 
@@ -106,7 +111,8 @@ def cursor_of(sub: Submission) -> str:
 @bp.get("/")
 @staff_required()
 def queue() -> Reply:
-    from questionnaire.web import date_filter   # here: it imports parse_date from this module
+    from questionnaire.web import date_filter  # here: it imports parse_date from this module
+
     args = request.args
     ref = (args.get("ref") or "").strip()
     if ref:
@@ -120,9 +126,14 @@ def queue() -> Reply:
     level = args.get("level") if args.get("level") in [*(lv.id for lv in ruleset().levels), "none"] else None
     rule = args.get("rule") if args.get("rule") in {r.id for r in ruleset().rules} else None
     date_from, date_to, date_error = date_filter.date_range(args.get("from"), args.get("to"))
-    filters: dict[str, Any] = {"status": status, "level_rank": ruleset().rank(level) if level else None,
-                               "rule": rule, "date_from": date_from, "date_to": date_to}
-    if args.get("checked_in") == "today":   # check-in on the day (web/checkin.py): completed today, UTC
+    filters: dict[str, Any] = {
+        "status": status,
+        "level_rank": ruleset().rank(level) if level else None,
+        "rule": rule,
+        "date_from": date_from,
+        "date_to": date_to,
+    }
+    if args.get("checked_in") == "today":  # check-in on the day (web/checkin.py): completed today, UTC
         filters["checked_in"] = checked_in_today()
     size = 25
     rows = store.queue_page(**filters, after=_cursor(args.get("after")), size=size + 1)
@@ -131,14 +142,23 @@ def queue() -> Reply:
     keep: dict[str, Any] = {k: v for k, v in args.items() if k in ("level", "rule", "from", "to", "checked_in") and v}
     keep["status"] = status or "any"
     next_url = url_for("staff.queue", **keep, after=cursor_of(rows[-1])) if more and rows else None
-    return render_template("staff/queue.html", rows=[desk.queue_row(s) for s in rows], counts=store.level_counts(status),
-                           next_url=next_url, filters=keep, not_found=ref if ref else None,
-                           first_page=not args.get("after"), newest=store.newest_submission_id(),
-                           start=desk.start_here(), zone=current_app.config["CLINIC_TIMEZONE"],
-                           date_error=date_error), (400 if date_error else 200)
+    return render_template(
+        "staff/queue.html",
+        rows=[desk.queue_row(s) for s in rows],
+        counts=store.level_counts(status),
+        next_url=next_url,
+        filters=keep,
+        not_found=ref if ref else None,
+        first_page=not args.get("after"),
+        newest=store.newest_submission_id(),
+        start=desk.start_here(),
+        zone=current_app.config["CLINIC_TIMEZONE"],
+        date_error=date_error,
+    ), (400 if date_error else 200)
 
 
 # --- one submission ----------------------------------------------------------------------------
+
 
 class NoteForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped
     body = TextAreaField("Add a note", validators=[InputRequired("Write the note"), Length(max=5000)])
@@ -172,13 +192,23 @@ def _detail(sub: Submission, **extra: Any) -> dict[str, Any]:
         rule = next((r for r in rs.rules if r.id == f["id"]), None)
         if about["note"] is None and rule is not None:
             # Stored before submissions kept their rules' notes: the current rule set's words.
-            about = {"note": rule.staff_note, "evidence": rule.evidence,
-                     "sources": [[s, rs.sources.get(s, "")] for s in rule.sources]}
+            about = {
+                "note": rule.staff_note,
+                "evidence": rule.evidence,
+                "sources": [[s, rs.sources.get(s, "")] for s in rule.sources],
+            }
         if not desk.sees_rule_ids(staff.role):
             about["note"] = desk.names_in_words(about["note"], rs)
-        fired.append({"id": f["id"], "level": f["level"], **about, "terms": f.get("terms", []),
-                      "title": flag_words(f, rs).title,
-                      "triggers": [(q, v) for q, v in triggers if q is not None]})
+        fired.append(
+            {
+                "id": f["id"],
+                "level": f["level"],
+                **about,
+                "terms": f.get("terms", []),
+                "title": flag_words(f, rs).title,
+                "triggers": [(q, v) for q, v in triggers if q is not None],
+            }
+        )
     full = staff.role in FULL_ANSWERS
     groups = []
     if full:
@@ -187,19 +217,31 @@ def _detail(sub: Submission, **extra: Any) -> dict[str, Any]:
     current = replay.reassess(sub, rs) if sub.ruleset_sha256 != rs.sha256 else None
     notes, calls = store.submission_notes(sub), store.calls_for(sub)
     # Notes and contact attempts in one timeline, oldest first.
-    timeline = sorted([("note", n.created_at, n) for n in notes] + [("call", c.at, c) for c in calls],
-                      key=lambda item: item[1])
-    return {"sub": sub, "fired": fired, "full": full, "groups": groups, "notes": notes, "timeline": timeline,
-            "card": desk.action_card(sub), "outcomes": CALL_OUTCOMES,
-            "current_titles": [rs.rule(r).title for r in current.rule_ids] if current is not None else [],
-            "current": current, "deliveries": store.deliveries_for(sub), "action_form": FlaskForm(formdata=None),
-            "questions": QUESTIONNAIRE.questions, "contact": {k: sub.answers.get(k) for k in CONTACT_IDS},
-            "questions_version": store.QUESTIONS_VERSION,
-            "term_lists": [tl.title for tl in rs.term_lists.values() if tl.match == "words"],
-            "note_form": extra.pop("note_form", None) or NoteForm(formdata=None),
-            "status_form": extra.pop("status_form", None) or StatusForm(formdata=None, status=sub.status,
-                                                                          version=str(sub.version)),
-            **extra}
+    timeline = sorted(
+        [("note", n.created_at, n) for n in notes] + [("call", c.at, c) for c in calls], key=lambda item: item[1]
+    )
+    return {
+        "sub": sub,
+        "fired": fired,
+        "full": full,
+        "groups": groups,
+        "notes": notes,
+        "timeline": timeline,
+        "card": desk.action_card(sub),
+        "outcomes": CALL_OUTCOMES,
+        "current_titles": [rs.rule(r).title for r in current.rule_ids] if current is not None else [],
+        "current": current,
+        "deliveries": store.deliveries_for(sub),
+        "action_form": FlaskForm(formdata=None),
+        "questions": QUESTIONNAIRE.questions,
+        "contact": {k: sub.answers.get(k) for k in CONTACT_IDS},
+        "questions_version": store.QUESTIONS_VERSION,
+        "term_lists": [tl.title for tl in rs.term_lists.values() if tl.match == "words"],
+        "note_form": extra.pop("note_form", None) or NoteForm(formdata=None),
+        "status_form": extra.pop("status_form", None)
+        or StatusForm(formdata=None, status=sub.status, version=str(sub.version)),
+        **extra,
+    }
 
 
 def _render_whole(sub: Submission, template: str, **extra: Any) -> str:
@@ -229,9 +271,14 @@ def submission(reference: str) -> Reply:
         extra = {"note_form": NoteForm(formdata=None, body=pending[1].get("body")), "restored": "note"}
     elif pending is not None and pending[1].get("status") in STATUSES:
         version = pending[1].get("version") or ""
-        extra = {"status_form": StatusForm(formdata=None, status=pending[1]["status"],
-                                           version=version if whole_number(version) is not None else str(sub.version)),
-                 "restored": "status"}
+        extra = {
+            "status_form": StatusForm(
+                formdata=None,
+                status=pending[1]["status"],
+                version=version if whole_number(version) is not None else str(sub.version),
+            ),
+            "restored": "status",
+        }
     ref = sub.reference
     html = _render_whole(sub, "staff/submission.html", **extra)
     submissions.record_access("view_submission", actor=g.staff.email, reference=ref, ip=client_ip())
@@ -247,7 +294,7 @@ def add_note(reference: str) -> Reply:
     if not form.validate():
         return _render_whole(sub, "staff/submission.html", note_form=form), 400
     if submissions.add_note(sub, form.body.data or "", actor=g.staff.email, ip=client_ip()) is None:
-        abort(404)   # deleted (purged) since it was read
+        abort(404)  # deleted (purged) since it was read
     return redirect(url_for("staff.submission", reference=ref) + "#notes", code=303)
 
 
@@ -261,14 +308,14 @@ def set_status(reference: str) -> Reply:
         raise BadInput("The status form was incomplete or out of date: reload the page and try again.")
     ref = sub.reference
     try:
-        changed = submissions.change_status(sub, expected, SubmissionStatus(form.status.data), actor=g.staff.email,
-                                            ip=client_ip())
-    except InvalidRequestError:   # the row could not be read back: deleted (purged) in between
+        changed = submissions.change_status(
+            sub, expected, SubmissionStatus(form.status.data), actor=g.staff.email, ip=client_ip()
+        )
+    except InvalidRequestError:  # the row could not be read back: deleted (purged) in between
         abort(404)
     if not changed:
         fresh = StatusForm(formdata=None, status=sub.status, version=str(sub.version))
-        html = _render_whole(sub, "staff/submission.html", status_form=fresh, conflict=True,
-                             attempted=form.status.data)
+        html = _render_whole(sub, "staff/submission.html", status_form=fresh, conflict=True, attempted=form.status.data)
         submissions.record_access("status_conflict", actor=g.staff.email, reference=ref, ip=client_ip())
         return html, 409
     return redirect(url_for("staff.submission", reference=ref), code=303)
@@ -300,5 +347,5 @@ def delete_submission(reference: str) -> Reply:
 
 def checked_in_today() -> tuple[datetime, datetime]:
     """Today, as the queue's "checked in today" filter reads it: from midnight UTC to the next."""
-    start = datetime.combine(utcnow().date(), time.min, tzinfo=timezone.utc)
+    start = datetime.combine(utcnow().date(), time.min, tzinfo=UTC)
     return start, start + timedelta(days=1)

@@ -23,13 +23,18 @@ from questionnaire.operations import staff_accounts, submissions
 from questionnaire.web.security import BadInput
 from questionnaire.web.staff import bp, parse_date, whole_number
 from questionnaire.web.staff_session import Reply, client_ip, staff_required, take_pending
-from questionnaire.web.throttle import Unavailable, storage_ok as throttle_storage_ok, throttle
+from questionnaire.web.throttle import Unavailable, throttle
+from questionnaire.web.throttle import storage_ok as throttle_storage_ok
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXPORT_COLUMNS: dict[str, Callable[[Submission], Any]] = {
-    "reference": lambda s: s.reference, "created_at": lambda s: s.created_at.isoformat(timespec="seconds"),
-    "level": lambda s: s.level, "status": lambda s: s.status, "rules": lambda s: " ".join(f["id"] for f in s.fired),
-    "ruleset_version": lambda s: s.ruleset_version, "language": lambda s: s.language,
+    "reference": lambda s: s.reference,
+    "created_at": lambda s: s.created_at.isoformat(timespec="seconds"),
+    "level": lambda s: s.level,
+    "status": lambda s: s.status,
+    "rules": lambda s: " ".join(f["id"] for f in s.fired),
+    "ruleset_version": lambda s: s.ruleset_version,
+    "language": lambda s: s.language,
     "stopped_early": lambda s: "yes" if s.stopped_early else "no",
     "contact_name": lambda s: s.answers.get("contact_name", ""),
     "contact_phone": lambda s: s.answers.get("contact_phone", ""),
@@ -53,8 +58,9 @@ SHOWN_ONCE = "/staff/admin/staff#shown-once"
 
 
 def _show_once(kind: str, email: str, password: str) -> None:
-    store.touch_staff_session(g.staff_session, pending={"path": SHOWN_ONCE,
-                                                        "form": {"kind": kind, "email": email, "password": password}})
+    store.touch_staff_session(
+        g.staff_session, pending={"path": SHOWN_ONCE, "form": {"kind": kind, "email": email, "password": password}}
+    )
 
 
 @bp.route("/admin/staff", methods=["GET", "POST"])
@@ -63,12 +69,16 @@ def admin_staff() -> Reply:
     form = NewStaffForm()
     error = None
     if request.method == "POST" and not form.validate():
-        error = "The form expired. Try again." if form.errors.get("csrf_token") else \
-            "Enter an email address and choose a role"
+        error = (
+            "The form expired. Try again."
+            if form.errors.get("csrf_token")
+            else "Enter an email address and choose a role"
+        )
     elif request.method == "POST":
         try:
-            staff, password = staff_accounts.create(form.email.data or "", StaffRole(form.role.data),
-                                                    actor=g.staff.email, ip=client_ip())
+            staff, password = staff_accounts.create(
+                form.email.data or "", StaffRole(form.role.data), actor=g.staff.email, ip=client_ip()
+            )
         except staff_accounts.NotAnEmail:
             error = "Enter an email address like name@example.com"
         except staff_accounts.EmailTaken:
@@ -90,9 +100,15 @@ def _staff_accounts_page(form: Any = None, **extra: Any) -> str:
     """The staff accounts page: every account, and `extra` (a new account's or a reset's one-time
     password, an error, a refusal)."""
     accounts = store.all_staff()
-    return render_template("staff/admin_staff.html", form=form or NewStaffForm(formdata=None),
-                           staff=accounts, action_form=FlaskForm(), confirm_actions=CONFIRM_ACTIONS,
-                           throttled={s.id for s in accounts if throttle().throttled(s.email)}, **{"created": None, "error": None, **extra})
+    return render_template(
+        "staff/admin_staff.html",
+        form=form or NewStaffForm(formdata=None),
+        staff=accounts,
+        action_form=FlaskForm(),
+        confirm_actions=CONFIRM_ACTIONS,
+        throttled={s.id for s in accounts if throttle().throttled(s.email)},
+        **{"created": None, "error": None, **extra},
+    )
 
 
 @bp.get("/admin/staff/<int(max=2147483647):staff_id>/<action>/confirm")
@@ -102,8 +118,7 @@ def admin_staff_confirm(staff_id: int, action: str) -> Reply:
     target = store.staff_by_id(staff_id)
     if target is None or action not in CONFIRM_ACTIONS:
         abort(404)
-    return render_template("staff/admin_confirm.html", target=target, action=action,
-                           verb=CONFIRM_ACTIONS[action])
+    return render_template("staff/admin_confirm.html", target=target, action=action, verb=CONFIRM_ACTIONS[action])
 
 
 @bp.post("/admin/staff/<int(max=2147483647):staff_id>/<action>")
@@ -137,15 +152,20 @@ def admin_staff_action(staff_id: int, action: str) -> Reply:
             operation: Callable[..., None] = getattr(staff_accounts, action.replace("-", "_"))
             operation(target, **who)
         except staff_accounts.LastAdministrator:
-            return _staff_accounts_page(refused=f"{target.email} is the only active administrator, so it stays "
-                                                "active: add or activate another administrator first."), 409
+            return _staff_accounts_page(
+                refused=f"{target.email} is the only active administrator, so it stays "
+                "active: add or activate another administrator first."
+            ), 409
     return redirect(url_for("staff.admin_staff"), code=303)
 
 
 def _bulk_download() -> bool:
     """Whether this request downloads the database (counted): not the export form nor an audit log page."""
-    return not (request.method == "GET" and request.endpoint in ("staff.export", "staff.audit_log")
-                and request.args.get("format") != "csv")
+    return not (
+        request.method == "GET"
+        and request.endpoint in ("staff.export", "staff.audit_log")
+        and request.args.get("format") != "csv"
+    )
 
 
 def bulk_export_limit() -> Callable[[F], F]:
@@ -153,9 +173,12 @@ def bulk_export_limit() -> Callable[[F], F]:
 
     Unlike the patient limits it fails closed: while the rate-limit store is down, a download would
     not be counted, so none is sent (503) until the store is back; the pages around it still work."""
-    shared = limiter.shared_limit(lambda: str(current_app.config["BULK_EXPORT_LIMIT"]), scope="bulk_export",
-                                  deduct_when=lambda response: response.status_code == 200,
-                                  exempt_when=lambda: not _bulk_download())
+    shared = limiter.shared_limit(
+        lambda: str(current_app.config["BULK_EXPORT_LIMIT"]),
+        scope="bulk_export",
+        deduct_when=lambda response: response.status_code == 200,
+        exempt_when=lambda: not _bulk_download(),
+    )
 
     def decorate(view: F) -> F:
         limited = shared(view)
@@ -179,21 +202,41 @@ def audit_log() -> Reply:
     before = whole_number(args.get("before")) if args.get("before") else None
     if args.get("before") and before is None:
         raise BadInput("That page of the audit log does not exist: go back to the newest events.")
-    filters: dict[str, Any] = {"action": args.get("action") or None, "actor": args.get("actor") or None,
-                               "reference": args.get("ref") or None}
+    filters: dict[str, Any] = {
+        "action": args.get("action") or None,
+        "actor": args.get("actor") or None,
+        "reference": args.get("ref") or None,
+    }
     keep: dict[str, Any] = {k: v for k, v in args.items() if k in ("action", "actor", "ref") and v}
     described = " ".join(f"{k}={v}" for k, v in sorted(keep.items())) or None
     if args.get("format") == "csv":
         # Every matching event (not only one page), read in batches after the export is recorded.
         submissions.record_access("export_audit", actor=g.staff.email, ip=client_ip(), detail=described)
-        return _csv("audit.csv", ["id", "at", "actor", "action", "submission_ref", "ip", "detail"],
-                    ([e.id, e.at.isoformat(timespec="seconds"), e.actor or "", e.action, e.submission_ref or "",
-                      e.ip or "", e.detail or ""] for e in store.audit_events_for_export(**filters)))
+        return _csv(
+            "audit.csv",
+            ["id", "at", "actor", "action", "submission_ref", "ip", "detail"],
+            (
+                [
+                    e.id,
+                    e.at.isoformat(timespec="seconds"),
+                    e.actor or "",
+                    e.action,
+                    e.submission_ref or "",
+                    e.ip or "",
+                    e.detail or "",
+                ]
+                for e in store.audit_events_for_export(**filters)
+            ),
+        )
     events = store.audit_events(**filters, before_id=before, size=100)
     # Who read the log, and with which filters, is in the log too.
     submissions.record_access("view_audit", actor=g.staff.email, ip=client_ip(), detail=described)
-    return render_template("staff/audit.html", events=events, filters=keep,
-                           older=url_for("staff.audit_log", **keep, before=events[-1].id) if len(events) == 100 else None)
+    return render_template(
+        "staff/audit.html",
+        events=events,
+        filters=keep,
+        older=url_for("staff.audit_log", **keep, before=events[-1].id) if len(events) == 100 else None,
+    )
 
 
 @bp.route("/admin/export", methods=["GET", "POST"])
@@ -204,11 +247,18 @@ def export() -> Reply:
     if request.method == "POST" and form.validate():
         columns = [c for c in request.form.getlist("columns") if c in EXPORT_COLUMNS]
         if not columns:
-            return render_template("staff/export.html", columns=EXPORT_COLUMNS, form=form,
-                                   error="Select at least one column"), 400
+            return render_template(
+                "staff/export.html", columns=EXPORT_COLUMNS, form=form, error="Select at least one column"
+            ), 400
         date_from, date_to = parse_date(request.form.get("from")), parse_date(request.form.get("to"), end=True)
-        submissions.record_access("export_submissions", actor=g.staff.email, ip=client_ip(),
-                                  detail=f"columns={','.join(columns)} from={request.form.get('from') or '-'} to={request.form.get('to') or '-'}")
+        submissions.record_access(
+            "export_submissions",
+            actor=g.staff.email,
+            ip=client_ip(),
+            detail=(
+                f"columns={','.join(columns)} from={request.form.get('from') or '-'} to={request.form.get('to') or '-'}"
+            ),
+        )
         rows = ([EXPORT_COLUMNS[c](s) for c in columns] for s in store.submissions_for_export(date_from, date_to))
         return _csv("submissions.csv", columns, rows)
     return render_template("staff/export.html", columns=EXPORT_COLUMNS, form=form, error=None)
@@ -221,8 +271,9 @@ def _csv(name: str, header: list[str], rows: Iterator[list[Any]]) -> Response:
         writer.writerow(header)
         for row in rows:
             # Cells that a spreadsheet would run as a formula are neutralised.
-            writer.writerow(["'" + c if isinstance(c, str) and c[:1] in ("=", "+", "-", "@", "\t", "\r") else c
-                             for c in row])
+            writer.writerow(
+                ["'" + c if isinstance(c, str) and c[:1] in ("=", "+", "-", "@", "\t", "\r") else c for c in row]
+            )
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
@@ -231,5 +282,3 @@ def _csv(name: str, header: list[str], rows: Iterator[list[Any]]) -> Response:
     response = Response(stream_with_context(generate()), mimetype="text/csv")
     response.headers["Content-Disposition"] = f"attachment; filename={name}"
     return response
-
-

@@ -9,8 +9,8 @@ from flask_wtf import FlaskForm
 
 from questionnaire.core import desk
 from questionnaire.data import store
-from questionnaire.operations import calls, submissions
 from questionnaire.data.models import utcnow
+from questionnaire.operations import calls, submissions
 from questionnaire.web.desk import clinic_zone, long_date, queue_row, ruleset
 from questionnaire.web.staff import bp, submission_or_404, whole_number
 from questionnaire.web.staff_session import Reply, client_ip, staff_required
@@ -26,7 +26,7 @@ def record_call(reference: str) -> Reply:
     if not FlaskForm().validate() or outcome not in desk.CALL_OUTCOMES:
         abort(400)
     if calls.record_call(sub, outcome, actor=g.staff.email, ip=client_ip()) is None:
-        abort(404)   # deleted (purged) since it was read
+        abort(404)  # deleted (purged) since it was read
     return redirect(url_for("staff.submission", reference=ref) + "#call-log", code=303)
 
 

@@ -29,7 +29,7 @@ def _row(sub: Submission) -> dict[str, Any]:
 def search_view() -> Reply:
     if "q" not in request.args:
         return render_template("staff/search.html", q="", rows=[], error=None, kind=None, limit=search.RESULTS)
-    text = (request.args.get("q") or "").strip()[:search.MAX_QUERY_LENGTH]
+    text = (request.args.get("q") or "").strip()[: search.MAX_QUERY_LENGTH]
     found: list[Submission] = []
     reference = normalise_reference(text) if text else ""
     by_reference = store.submission_by_reference(reference) if REFERENCE.match(reference) else None
@@ -43,7 +43,7 @@ def search_view() -> Reply:
         return render_template("staff/search.html", q=text, rows=[], error=query.message), 400
     rows = [_row(s) for s in found]
     # Who searched, for what kind of detail, and how many were found; never what was typed.
-    submissions.record_access("search_submissions", actor=g.staff.email, ip=client_ip(),
-                              detail=f"{query.kind}: {len(rows)} found")
-    return render_template("staff/search.html", q=text, rows=rows, error=None, kind=query.kind,
-                           limit=search.RESULTS)
+    submissions.record_access(
+        "search_submissions", actor=g.staff.email, ip=client_ip(), detail=f"{query.kind}: {len(rows)} found"
+    )
+    return render_template("staff/search.html", q=text, rows=rows, error=None, kind=query.kind, limit=search.RESULTS)

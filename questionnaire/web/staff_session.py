@@ -83,8 +83,7 @@ def _sign_in_needed(row: StaffSession | None) -> Reply:
         kept = request.endpoint in KEEPABLE
         if kept:
             form = {k: v for k, v in request.form.items() if k in KEEPABLE[str(request.endpoint)]}
-            store.touch_staff_session(row, pending={"path": request.path, "form": form},
-                                      last_seen_at=row.last_seen_at)
+            store.touch_staff_session(row, pending={"path": request.path, "form": form}, last_seen_at=row.last_seen_at)
         extra: dict[str, Any] = {"kept": 1} if kept else {}
         return redirect(url_for("auth.sign_in", next=page_of_form(request.path), **extra), code=303)
     abort(401)

@@ -54,7 +54,7 @@ class Ticket:
 class Refusal:
     """Not checked: too many checks. `first` is the first refusal of its kind in its window (audited)."""
 
-    reason: str   # "address", "account from this address" or "account"
+    reason: str  # "address", "account from this address" or "account"
     first: bool
 
 
@@ -101,9 +101,13 @@ class SignInThrottle:
                 return self._refuse(ticket, "address", self._key("refused-address", address), limit.get_expiry())
         pair = parse(str(cfg["STAFF_SIGN_IN_PAIR_LIMIT"]))
         if not self._take(ticket, self._pair_key(ticket), pair.amount, pair.get_expiry()):
-            return self._refuse(ticket, "account from this address",
-                                self._key("refused-pair", account, ticket.generation, address), pair.get_expiry(),
-                                account_wide=True)
+            return self._refuse(
+                ticket,
+                "account from this address",
+                self._key("refused-pair", account, ticket.generation, address),
+                pair.get_expiry(),
+                account_wide=True,
+            )
         if not self.known(account, address):
             free = int(cfg["STAFF_DELAY_AFTER"])
             counted = self._key("unfamiliar", account, ticket.generation)
@@ -113,8 +117,13 @@ class SignInThrottle:
                 delay = int(min(2 ** min(checks - free - 1, 30), int(cfg["STAFF_DELAY_MAX_SECONDS"])))
                 # One check per `delay` seconds: whoever takes the gate first; the others wait.
                 if self.storage.incr(self._key("gate", account, ticket.generation), max(delay, 1)) > 1:
-                    return self._refuse(ticket, "account", self._key("refused-account", account, ticket.generation),
-                                        ACCOUNT_WINDOW_SECONDS, account_wide=True)
+                    return self._refuse(
+                        ticket,
+                        "account",
+                        self._key("refused-account", account, ticket.generation),
+                        ACCOUNT_WINDOW_SECONDS,
+                        account_wide=True,
+                    )
         return ticket
 
     def _pair_key(self, ticket: Ticket) -> str:
@@ -127,10 +136,11 @@ class SignInThrottle:
         ticket.taken.append((key, expiry))
         return True
 
-    def _refuse(self, ticket: Ticket, reason: str, refused_key: str, window: int, *,
-                account_wide: bool = False) -> Refusal:
+    def _refuse(
+        self, ticket: Ticket, reason: str, refused_key: str, window: int, *, account_wide: bool = False
+    ) -> Refusal:
         self.give_back(ticket)
-        if account_wide:   # for the administrators' page: this account is being throttled
+        if account_wide:  # for the administrators' page: this account is being throttled
             self.storage.incr(self._key("refused", ticket.account, ticket.generation), ACCOUNT_WINDOW_SECONDS)
         return Refusal(reason, first=self.storage.incr(refused_key, window) == 1)
 
@@ -179,8 +189,9 @@ class SignInThrottle:
             generation = self._generation(account)
             if self.storage.get(self._key("refused", account, generation)) > 0:
                 return True
-            return self.storage.get(self._key("unfamiliar", account, generation)) > \
-                int(current_app.config["STAFF_DELAY_AFTER"])
+            return self.storage.get(self._key("unfamiliar", account, generation)) > int(
+                current_app.config["STAFF_DELAY_AFTER"]
+            )
         except Exception:  # noqa: BLE001 - the page shows what it can
             return False
 

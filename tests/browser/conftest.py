@@ -22,8 +22,15 @@ from ..conftest import IN_CI, unavailable
 from ..servers import LiveServer, fresh_database, tail
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ACTION_TIMEOUT_MS = 10_000
 NAVIGATION_TIMEOUT_MS = 15_000
 # expect() retries its assertion up to this long (Playwright's default, 5 s, is tight on a busy
@@ -32,8 +39,9 @@ expect.set_options(timeout=ACTION_TIMEOUT_MS)
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item,
-                              call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Keep each phase's report on the item, so that fixtures can tell a failed test in teardown."""
     report = yield
     setattr(item, f"rep_{report.when}", report)
@@ -80,14 +88,16 @@ def playwright_instance() -> Iterator[Playwright]:
 def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     """Debian's chromium, headless, launched once per test process."""
     if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        unavailable(f"Chromium is not installed at {CHROMIUM}: run `make browser` (scripts/install-browser) "
-                    "to install Debian's chromium for the real-browser tests")
+        unavailable(
+            f"Chromium is not installed at {CHROMIUM}: run `make browser` (scripts/install-browser) "
+            "to install Debian's chromium for the real-browser tests"
+        )
     try:
         chromium = playwright_instance.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=30_000)
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=30_000
+        )
     except Exception as exc:  # noqa: BLE001 - any launch failure is reported with its cause
-        pytest.fail(f"Chromium at {CHROMIUM} is installed but did not start: {exc}"
-                    + (" (CI=true)" if IN_CI else ""))
+        pytest.fail(f"Chromium at {CHROMIUM} is installed but did not start: {exc}" + (" (CI=true)" if IN_CI else ""))
     try:
         yield chromium
     finally:
@@ -95,15 +105,17 @@ def browser(playwright_instance: Playwright) -> Iterator[Browser]:
 
 
 def new_context(browser: Browser, javascript: bool) -> BrowserContext:
-    context = browser.new_context(java_script_enabled=javascript, locale="en-GB",
-                                  viewport={"width": 1000, "height": 800})
+    context = browser.new_context(
+        java_script_enabled=javascript, locale="en-GB", viewport={"width": 1000, "height": 800}
+    )
     context.set_default_timeout(ACTION_TIMEOUT_MS)
     context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
     return context
 
 
-def _page_fixture(request: pytest.FixtureRequest, browser: Browser, server: LiveServer,
-                  javascript: bool) -> Iterator[Page]:
+def _page_fixture(
+    request: pytest.FixtureRequest, browser: Browser, server: LiveServer, javascript: bool
+) -> Iterator[Page]:
     context = new_context(browser, javascript)
     page = context.new_page()
     try:
@@ -127,8 +139,7 @@ def javascript(request: pytest.FixtureRequest) -> bool:
 
 
 @pytest.fixture
-def page(request: pytest.FixtureRequest, browser: Browser, live_server: LiveServer,
-         javascript: bool) -> Iterator[Page]:
+def page(request: pytest.FixtureRequest, browser: Browser, live_server: LiveServer, javascript: bool) -> Iterator[Page]:
     """A page in a new context (no cookies), with JavaScript on or off as `javascript` says."""
     yield from _page_fixture(request, browser, live_server, javascript)
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -32,14 +32,12 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from questionnaire.web import auth
-
 from questionnaire.core import flow
-
-from questionnaire.data import store
-from questionnaire.extensions import db
 from questionnaire.core.definition import QUESTIONNAIRE
 from questionnaire.core.rules import DEFAULT_PATH, load_ruleset
+from questionnaire.data import store
+from questionnaire.extensions import db
+from questionnaire.web import auth
 
 from ..conftest import unavailable
 from ..helpers import EVERY_PAGE, PERSONAS, form_data
@@ -60,14 +58,19 @@ def context_for_tours(browser: Browser, *, bypass_csp: bool = True, **options: A
     """A JavaScript-on context like a patient's browser. With bypass_csp (for axe) it ignores the
     app's Content-Security-Policy, which forbids the injected axe-core script; page.evaluate (used
     by the other checks) is not subject to the policy."""
-    context = browser.new_context(bypass_csp=bypass_csp, java_script_enabled=True, locale="en-GB",
-                                  **({"viewport": {"width": 1000, "height": 800}} | options))
+    context = browser.new_context(
+        bypass_csp=bypass_csp,
+        java_script_enabled=True,
+        locale="en-GB",
+        **({"viewport": {"width": 1000, "height": 800}} | options),
+    )
     context.set_default_timeout(10_000)
     context.set_default_navigation_timeout(15_000)
     return context
 
 
 # --- the patient tour ------------------------------------------------------------------------------
+
 
 def submit(page: Page, button: str = "main button[type=submit]") -> None:
     """Press a form's button and wait for the page that comes back."""
@@ -79,9 +82,13 @@ def fill_page(page: Page, page_id: str, answers: dict[str, Any], click: bool = F
     """Answer a question page by field names and values (so in any language): by clicking and
     typing with `click`, else in one script (fast: the tours test what the pages look like)."""
     if not click:
-        fields = [(name, v) for name, value in form_data(page_id, answers).items()
-                  for v in (value if isinstance(value, list) else [value])]
-        page.evaluate("""fields => {
+        fields = [
+            (name, v)
+            for name, value in form_data(page_id, answers).items()
+            for v in (value if isinstance(value, list) else [value])
+        ]
+        page.evaluate(
+            """fields => {
             for (const [name, value] of fields) {
                 const boxes = [...document.getElementsByName(name)].filter(
                     el => el.type === 'radio' || el.type === 'checkbox');
@@ -91,7 +98,9 @@ def fill_page(page: Page, page_id: str, answers: dict[str, Any], click: bool = F
                     document.querySelector(`[name="${name}"]`).value = value;
                 }
             }
-        }""", fields)
+        }""",
+            fields,
+        )
         return
     for q in flow.shown_questions(page_id, answers):
         if q.id not in answers:
@@ -122,8 +131,9 @@ def answer_by_requests(page: Page, server: LiveServer, answers: dict[str, Any]) 
         fields = [("csrf_token", token.group(1))]
         for name, value in form_data(page_id, answers).items():
             fields += [(name, v) for v in value] if isinstance(value, list) else [(name, str(value))]
-        response = page.request.post(url, data=urlencode(fields), max_redirects=0,
-                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        response = page.request.post(
+            url, data=urlencode(fields), max_redirects=0, headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
         assert response.status == 302, (page_id, response.status, response.text()[:1000])
         location = response.headers["location"]
         if "/get-help-now" in location:
@@ -136,13 +146,16 @@ def answer_by_requests(page: Page, server: LiveServer, answers: dict[str, Any]) 
 def post_from_page(page: Page, path: str, token: bool = True) -> None:
     """Send a POST form from the page (as a stale tab would), with the page's CSRF token or none."""
     with page.expect_navigation():
-        page.evaluate("""([path, withToken]) => {
+        page.evaluate(
+            """([path, withToken]) => {
             const form = document.createElement("form");
             form.method = "post"; form.action = path;
             const token = document.querySelector("input[name=csrf_token]");
             if (token && withToken) { form.appendChild(token.cloneNode()); }
             document.body.appendChild(form); form.submit();
-        }""", [path, token])
+        }""",
+            [path, token],
+        )
 
 
 def send_declaration(page: Page) -> None:
@@ -216,10 +229,10 @@ def tour_patient_pages(page: Page, server: LiveServer, visit: Visit, language: s
             visit(f"outcome {other}")
 
     # An unsent draft: the start page offers to continue; delete; deleted.
-    page.request.post(server.url("/start"), max_redirects=0)   # a new draft, nothing answered yet
+    page.request.post(server.url("/start"), max_redirects=0)  # a new draft, nothing answered yet
     page.goto(server.url("/"))
     visit("start with a draft")
-    post_from_page(page, "/questions/urgent", token=False)   # a session that changed under the form
+    post_from_page(page, "/questions/urgent", token=False)  # a session that changed under the form
     assert page.locator(".notice").count() == 1
     visit("question urgent, not saved")
     page.goto(server.url("/delete"))
@@ -235,12 +248,13 @@ def tour_patient_pages(page: Page, server: LiveServer, visit: Visit, language: s
 
 # --- the staff tour --------------------------------------------------------------------------------
 
+
 def unique_email(role: str) -> str:
     return f"a11y-{role}-{uuid.uuid4().hex[:8]}@clinic.example"
 
 
 def code_at(secret: str) -> str:
-    return pyotp.TOTP(secret).at(datetime.now(timezone.utc))
+    return pyotp.TOTP(secret).at(datetime.now(UTC))
 
 
 def password_step(page: Page, server: LiveServer, email: str) -> None:
@@ -258,15 +272,25 @@ def sign_in(page: Page, server: LiveServer, email: str, secret: str) -> None:
     assert re.search(r"/staff/$", page.url), page.url
 
 
-def tour_staff_pages(browser: Browser, server: LiveServer, app: Flask, visit: Callable[[Page, str], None],
-                     **context_options: Any) -> None:
+def tour_staff_pages(
+    browser: Browser, server: LiveServer, app: Flask, visit: Callable[[Page, str], None], **context_options: Any
+) -> None:
     """Every staff page and state, signed in as front desk, clinician and administrator."""
-    reference = add_submission(app, {**PERSONAS["discuss_before_booking"], "contact_name": "Ana Example",
-                                     "other_concerns": "Knee pain\nfor two years"}, language="es")
+    reference = add_submission(
+        app,
+        {
+            **PERSONAS["discuss_before_booking"],
+            "contact_name": "Ana Example",
+            "other_concerns": "Knee pain\nfor two years",
+        },
+        language="es",
+    )
     urgent = add_submission(app, persona="urgent")
     desk, clinician, admin = unique_email("desk"), unique_email("clinician"), unique_email("admin")
-    secrets = {email: make_staff(app, email, role)
-               for email, role in ((desk, "front_desk"), (clinician, "clinician"), (admin, "admin"))}
+    secrets = {
+        email: make_staff(app, email, role)
+        for email, role in ((desk, "front_desk"), (clinician, "clinician"), (admin, "admin"))
+    }
     newcomer = unique_email("new")
     with app.app_context():
         store.create_staff(newcomer, "front_desk", auth.hash_password(PASSWORD))
@@ -284,10 +308,19 @@ def tour_staff_pages(browser: Browser, server: LiveServer, app: Flask, visit: Ca
             context.close()
 
 
-def _staff_pages(server: LiveServer, app: Flask, visit: Callable[[Page, str], None], new_page: Callable[[], Page],
-                 reference: str, urgent: str, secrets: dict[str, str], desk: str, clinician: str, admin: str,
-                 newcomer: str) -> None:
-
+def _staff_pages(
+    server: LiveServer,
+    app: Flask,
+    visit: Callable[[Page, str], None],
+    new_page: Callable[[], Page],
+    reference: str,
+    urgent: str,
+    secrets: dict[str, str],
+    desk: str,
+    clinician: str,
+    admin: str,
+    newcomer: str,
+) -> None:
     # Sign in (and its error), enrolment of a new account (and its error), signed out.
     page = new_page()
     page.goto(server.url("/staff/sign-in"))
@@ -335,7 +368,7 @@ def _staff_pages(server: LiveServer, app: Flask, visit: Callable[[Page, str], No
     assert page.locator(".error-summary").count() == 1
     visit(page, "submission as front desk, note errors")
     page.goto(server.url(f"/staff/submissions/{reference}"))
-    with app.app_context():   # someone else changes the status while this page is open
+    with app.app_context():  # someone else changes the status while this page is open
         sub = store.submission_by_reference(reference)
         assert sub is not None
         store.change_status(sub, sub.version, "with_clinician", "someone@clinic.example")
@@ -436,22 +469,26 @@ class AxeVisits:
         if self.found:
             message = report(self.found)
             print(message)
-            pytest.fail(f"axe-core found violations on {len(self.found)} of {len(self.visited)} page states:\n"
-                        + message, pytrace=False)
+            pytest.fail(
+                f"axe-core found violations on {len(self.found)} of {len(self.visited)} page states:\n" + message,
+                pytrace=False,
+            )
 
 
 @pytest.fixture(scope="module")
 def axe_path() -> Path:
     if not AXE.is_file():
-        unavailable(f"axe-core is not installed at {AXE.relative_to(ROOT)}: run `make browser` "
-                    "(scripts/install-browser runs `npm ci`)")
+        unavailable(
+            f"axe-core is not installed at {AXE.relative_to(ROOT)}: run `make browser` "
+            "(scripts/install-browser runs `npm ci`)"
+        )
     return AXE
 
 
-
 @pytest.mark.parametrize("language", ["en", "es"])
-def test_patient_pages_have_no_axe_violations(browser: Browser, live_server: LiveServer, axe_path: Path,
-                                              language: str) -> None:
+def test_patient_pages_have_no_axe_violations(
+    browser: Browser, live_server: LiveServer, axe_path: Path, language: str
+) -> None:
     # bypass_csp=True: the app's Content-Security-Policy would refuse the injected axe-core script.
     context = context_for_tours(browser, bypass_csp=True)
     try:
@@ -466,8 +503,9 @@ def test_patient_pages_have_no_axe_violations(browser: Browser, live_server: Liv
         context.close()
 
 
-def test_staff_pages_have_no_axe_violations(browser: Browser, live_server: LiveServer, live_app: Flask,
-                                            axe_path: Path) -> None:
+def test_staff_pages_have_no_axe_violations(
+    browser: Browser, live_server: LiveServer, live_app: Flask, axe_path: Path
+) -> None:
     axe = AxeVisits()
     # Each staff context is made with bypass_csp=True (the default of context_for_tours), for axe-core.
     tour_staff_pages(browser, live_server, live_app, axe, bypass_csp=True)
@@ -476,6 +514,7 @@ def test_staff_pages_have_no_axe_violations(browser: Browser, live_server: LiveS
 
 
 # --- the enrolment QR code and empty staff forms -------------------------------------------------
+
 
 def test_the_enrolment_qr_code_is_shown(browser: Browser, live_server: LiveServer, live_app: Flask) -> None:
     email = unique_email("qr")
@@ -486,8 +525,9 @@ def test_the_enrolment_qr_code_is_shown(browser: Browser, live_server: LiveServe
         page = context.new_page()
         password_step(page, live_server, email)
         assert "/staff/enrol" in page.url, page.url
-        assert page.evaluate("(img => img.complete && img.naturalWidth > 0)"
-                             "(document.querySelector('img[alt^=\"QR code\"]'))")
+        assert page.evaluate(
+            "(img => img.complete && img.naturalWidth > 0)(document.querySelector('img[alt^=\"QR code\"]'))"
+        )
     finally:
         context.close()
 

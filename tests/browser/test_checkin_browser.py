@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
@@ -31,13 +31,14 @@ def sign_in_fully(page: Page, server: LiveServer, email: str, secret: str, step:
     """Password, then a code of a later time step than any used before (a code works once)."""
     sign_in_with_password(page, server, email)
     page.wait_for_url(re.compile(r"/staff/code"))
-    code = pyotp.TOTP(secret).at(datetime.now(timezone.utc) + timedelta(seconds=30 * step))
+    code = pyotp.TOTP(secret).at(datetime.now(UTC) + timedelta(seconds=30 * step))
     page.get_by_label("Code from your authenticator app").fill(code)
     page.get_by_role("button", name="Sign in").click()
 
 
-def test_check_in_handed_over_answered_in_spanish_then_rescreen(browser: Browser, live_server: LiveServer,
-                                                               live_app: Flask) -> None:
+def test_check_in_handed_over_answered_in_spanish_then_rescreen(
+    browser: Browser, live_server: LiveServer, live_app: Flask
+) -> None:
     drip = {**PERSONAS["none"], "treatment_types": ["blood_drip"], "contact_name": "Paciente Prueba"}
     reference = add_submission(live_app, drip, language="es")
     email = f"desk-{uuid.uuid4().hex[:8]}@clinic.example"
@@ -61,11 +62,11 @@ def test_check_in_handed_over_answered_in_spanish_then_rescreen(browser: Browser
         expect(page.locator("main")).not_to_contain_text(reference)
         assert all(c["name"] != "oq_staff" for c in context.cookies())
         axe(page, "check-in questions (es)")
-        page.get_by_role("button", name="Enviar").click()          # nothing answered: the error state
+        page.get_by_role("button", name="Enviar").click()  # nothing answered: the error state
         expect(page.locator(".error-summary")).to_be_visible()
         axe(page, "check-in questions, errors (es)")
 
-        page.locator("#checkin_health_changed").check()            # Sí: health changed
+        page.locator("#checkin_health_changed").check()  # Sí: health changed
         page.get_by_label("Prefiero hablar de esto en privado").check()
         page.locator("input[name=checkin_eaten][value=no]").check()
         page.get_by_role("button", name="Enviar").click()

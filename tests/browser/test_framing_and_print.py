@@ -34,9 +34,11 @@ class ClinicSite:
     """http://localhost:PORT/ : the clinic's page with an <iframe> to `target`."""
 
     def __init__(self, target: str, port: int | None = None) -> None:
-        page = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Clinic</title></head>'
-                f'<body><h1>Our clinic</h1><iframe id="form" title="Health questions" src="{target}" '
-                f'width="900" height="1400"></iframe></body></html>').encode()
+        page = (
+            f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Clinic</title></head>'
+            f'<body><h1>Our clinic</h1><iframe id="form" title="Health questions" src="{target}" '
+            f'width="900" height="1400"></iframe></body></html>'
+        ).encode()
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
@@ -67,9 +69,16 @@ class ClinicSite:
 def framing_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, int]]:
     """The app allowing a clinic page on a chosen loopback port to frame it."""
     parent_port = free_port()
-    server = LiveServer(tmp_path_factory.mktemp("framing"), workers=1, threads=4, name="framing",
-                        env={"FLASK_FRAME_ANCESTORS": json.dumps([f"http://localhost:{parent_port}"]),
-                             "FLASK_SESSION_COOKIE_SECURE": "true"})
+    server = LiveServer(
+        tmp_path_factory.mktemp("framing"),
+        workers=1,
+        threads=4,
+        name="framing",
+        env={
+            "FLASK_FRAME_ANCESTORS": json.dumps([f"http://localhost:{parent_port}"]),
+            "FLASK_SESSION_COOKIE_SECURE": "true",
+        },
+    )
     server.start()
     try:
         yield server, parent_port
@@ -87,22 +96,29 @@ def press(frame: Frame, selector: str = "main button[type=submit]") -> None:
 
 
 def fill(frame: Frame, page_id: str, answers: dict[str, Any]) -> None:
-    fields = [(name, v) for name, value in form_data(page_id, answers).items()
-              for v in (value if isinstance(value, list) else [value])]
-    frame.evaluate("""fields => {
+    fields = [
+        (name, v)
+        for name, value in form_data(page_id, answers).items()
+        for v in (value if isinstance(value, list) else [value])
+    ]
+    frame.evaluate(
+        """fields => {
         for (const [name, value] of fields) {
             const boxes = [...document.getElementsByName(name)].filter(
                 el => el.type === 'radio' || el.type === 'checkbox');
             if (boxes.length) { boxes.forEach(box => { if (box.value === value) { box.checked = true; } }); }
             else { document.querySelector(`[name="${name}"]`).value = value; }
         }
-    }""", fields)
+    }""",
+        fields,
+    )
 
 
 def test_the_clinic_page_frames_the_form_through_a_whole_walk_when_configured(
-        browser: Browser, framing_server: tuple[LiveServer, int]) -> None:
+    browser: Browser, framing_server: tuple[LiveServer, int]
+) -> None:
     server, parent_port = framing_server
-    clinic = ClinicSite(server.url("/"), port=parent_port)   # the origin FLASK_FRAME_ANCESTORS names
+    clinic = ClinicSite(server.url("/"), port=parent_port)  # the origin FLASK_FRAME_ANCESTORS names
     context = new_context(browser, javascript=True)
     try:
         page = context.new_page()
@@ -152,11 +168,14 @@ def pdf_page_count(pdf: bytes) -> int:
 
 
 def test_the_printed_copy_repeats_the_clinic_reference_and_date_on_every_printed_page(
-        js_page: Page, live_server: LiveServer) -> None:
+    js_page: Page, live_server: LiveServer
+) -> None:
     from .test_accessibility import answer_by_requests, send_declaration
+
     page = js_page
-    where = answer_by_requests(page, live_server, {**PERSONAS["discuss_before_booking"],
-                                                   "other_concerns": "Knee pain\n" * 40})
+    where = answer_by_requests(
+        page, live_server, {**PERSONAS["discuss_before_booking"], "other_concerns": "Knee pain\n" * 40}
+    )
     page.goto(live_server.url(where))
     send_declaration(page)
     page.goto(live_server.url("/sent/print"))

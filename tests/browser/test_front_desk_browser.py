@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -26,15 +26,23 @@ _ORDER = itertools.count()
 
 def seed(app: Flask) -> dict[str, str]:
     """Two urgent cases (one received a minute ago), two discuss-before-booking cases long overdue."""
-    now = datetime.now(timezone.utc)
-    oldest = datetime(1980, 1, 1, tzinfo=timezone.utc) - timedelta(days=30 * next(_ORDER))
+    now = datetime.now(UTC)
+    oldest = datetime(1980, 1, 1, tzinfo=UTC) - timedelta(days=30 * next(_ORDER))
     return {
-        "old_urgent": add_submission(app, {**PERSONAS["urgent"], "contact_name": "Old Urgent"}, created_at=now - timedelta(days=2)),
-        "new_urgent": add_submission(app, {**PERSONAS["urgent"], "contact_name": "New Urgent"}, created_at=now - timedelta(minutes=1)),
-        "old_discuss": add_submission(app, {**PERSONAS["discuss_before_booking"], "contact_name": "Oldest Discuss"},
-                                      created_at=oldest),
-        "discuss": add_submission(app, {**PERSONAS["discuss_before_booking"], "contact_name": "Later Discuss"},
-                                  created_at=oldest + timedelta(days=3)),
+        "old_urgent": add_submission(
+            app, {**PERSONAS["urgent"], "contact_name": "Old Urgent"}, created_at=now - timedelta(days=2)
+        ),
+        "new_urgent": add_submission(
+            app, {**PERSONAS["urgent"], "contact_name": "New Urgent"}, created_at=now - timedelta(minutes=1)
+        ),
+        "old_discuss": add_submission(
+            app, {**PERSONAS["discuss_before_booking"], "contact_name": "Oldest Discuss"}, created_at=oldest
+        ),
+        "discuss": add_submission(
+            app,
+            {**PERSONAS["discuss_before_booking"], "contact_name": "Later Discuss"},
+            created_at=oldest + timedelta(days=3),
+        ),
     }
 
 
@@ -48,7 +56,8 @@ def signed_in_page(browser: Browser, server: LiveServer, app: Flask, **options: 
 
 
 def test_the_newest_urgent_and_the_oldest_overdue_discuss_case_are_one_click_from_the_queue(
-        browser: Browser, live_server: LiveServer, live_app: Flask) -> None:
+    browser: Browser, live_server: LiveServer, live_app: Flask
+) -> None:
     refs = seed(live_app)
     page = signed_in_page(browser, live_server, live_app)
     try:
@@ -72,21 +81,25 @@ def test_the_newest_urgent_and_the_oldest_overdue_discuss_case_are_one_click_fro
         page.context.close()
 
 
-def test_the_front_desk_pages_have_no_axe_violations(browser: Browser, live_server: LiveServer,
-                                                      live_app: Flask) -> None:
+def test_the_front_desk_pages_have_no_axe_violations(
+    browser: Browser, live_server: LiveServer, live_app: Flask
+) -> None:
     refs = seed(live_app)
     page = signed_in_page(browser, live_server, live_app, bypass_csp=True)
     found = {}
     try:
-        for name, path in (("queue", "/staff/"), ("urgent submission", f"/staff/submissions/{refs['new_urgent']}"),
-                           ("discuss submission", f"/staff/submissions/{refs['old_discuss']}"),
-                           ("call sheet", "/staff/call-sheet")):
+        for name, path in (
+            ("queue", "/staff/"),
+            ("urgent submission", f"/staff/submissions/{refs['new_urgent']}"),
+            ("discuss submission", f"/staff/submissions/{refs['old_discuss']}"),
+            ("call sheet", "/staff/call-sheet"),
+        ):
             page.goto(live_server.url(path))
             violations = axe_violations(page)
             if violations:
                 found[name] = violations
             if name == "queue":
-                page.locator(".filter-box summary").click()     # the filters, open
+                page.locator(".filter-box summary").click()  # the filters, open
                 violations = axe_violations(page)
                 if violations:
                     found["queue, filters open"] = violations
@@ -96,19 +109,23 @@ def test_the_front_desk_pages_have_no_axe_violations(browser: Browser, live_serv
 
 
 @pytest.mark.parametrize("width", [320, 640])
-def test_no_sideways_scroll_on_a_phone(browser: Browser, live_server: LiveServer, live_app: Flask,
-                                       tmp_path: Path, width: int) -> None:
+def test_no_sideways_scroll_on_a_phone(
+    browser: Browser, live_server: LiveServer, live_app: Flask, tmp_path: Path, width: int
+) -> None:
     refs = seed(live_app)
     page = signed_in_page(browser, live_server, live_app, viewport={"width": width, "height": 800})
     try:
-        for name, path in (("queue", "/staff/?status=any"), ("submission", f"/staff/submissions/{refs['old_discuss']}"),
-                           ("call-sheet", "/staff/call-sheet")):
+        for name, path in (
+            ("queue", "/staff/?status=any"),
+            ("submission", f"/staff/submissions/{refs['old_discuss']}"),
+            ("call-sheet", "/staff/call-sheet"),
+        ):
             page.goto(live_server.url(path))
             page.screenshot(path=str(tmp_path / f"{name}-{width}.png"), full_page=True)
             scroll = page.evaluate("document.documentElement.scrollWidth")
             assert scroll <= width, f"{name} at {width} px scrolls sideways: {scroll} px wide"
         page.goto(live_server.url("/staff/?status=any"))
-        if width <= 640:    # the queue is a list of cards: no table header row shown
+        if width <= 640:  # the queue is a list of cards: no table header row shown
             assert page.locator(".queue-table thead").evaluate("e => e.getBoundingClientRect().height") <= 1
     finally:
         page.context.close()

@@ -112,7 +112,7 @@ class KeyboardPatient:
 def test_the_whole_patient_flow_with_the_keyboard_alone(js_page: Page, live_server: LiveServer) -> None:
     page = js_page
     patient = KeyboardPatient(page)
-    page.goto(live_server.url("/"))   # the only navigation not made with a key
+    page.goto(live_server.url("/"))  # the only navigation not made with a key
     titles = [page.title()]
 
     # The skip link comes first, is visible when focused and moves on to the main content.
@@ -120,7 +120,7 @@ def test_the_whole_patient_flow_with_the_keyboard_alone(js_page: Page, live_serv
     assert found is not None and found["text"] == "Skip to main content", found
     assert page.evaluate("document.activeElement.getBoundingClientRect().left") >= 0
     patient.press("Enter")
-    found = patient.press("Tab")   # the first thing to use in the main content
+    found = patient.press("Tab")  # the first thing to use in the main content
     assert found is not None and found["text"] == "Start now", found
     patient.press_and_wait("Enter")
     assert page.url.endswith("/questions/urgent"), page.url

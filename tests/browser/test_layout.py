@@ -25,13 +25,20 @@ from questionnaire.core.definition import QUESTIONNAIRE
 
 from ..helpers import PERSONAS
 from ..servers import LiveServer
-from .test_accessibility import (RULESET, context_for_tours, fill_page,
-                                 send_declaration, submit, tour_patient_pages, tour_staff_pages)
+from .test_accessibility import (
+    RULESET,
+    context_for_tours,
+    fill_page,
+    send_declaration,
+    submit,
+    tour_patient_pages,
+    tour_staff_pages,
+)
 
 pytestmark = pytest.mark.browser
 
 PHONE: ViewportSize = {"width": 320, "height": 640}
-ZOOMED: ViewportSize = {"width": 640, "height": 450}   # 1280 x 900 at 200 % zoom
+ZOOMED: ViewportSize = {"width": 640, "height": 450}  # 1280 x 900 at 200 % zoom
 MIN_TARGET = 24
 
 # What sticks out sideways, and which targets are smaller than 24 x 24 CSS px.
@@ -87,8 +94,10 @@ class LayoutVisits:
             page.set_viewport_size(size)
             found: dict[str, Any] = page.evaluate(MEASURE, MIN_TARGET)
             if found["scrollWidth"] > found["clientWidth"]:
-                self.problems.append(f"{name} at {label} [{page.url}]: scrolls sideways "
-                                     f"({found['scrollWidth']} > {found['clientWidth']}): {found['wide']}")
+                self.problems.append(
+                    f"{name} at {label} [{page.url}]: scrolls sideways "
+                    f"({found['scrollWidth']} > {found['clientWidth']}): {found['wide']}"
+                )
             for small in found["small"]:
                 self.problems.append(f"{name} at {label} [{page.url}]: target smaller than 24 x 24: {small}")
         if original:
@@ -97,16 +106,20 @@ class LayoutVisits:
     def check(self) -> None:
         if self.problems:
             print("\n".join(self.problems))
-            pytest.fail(f"{len(self.problems)} layout problems on {len(self.visited)} page states:\n"
-                        + "\n".join(self.problems), pytrace=False)
+            pytest.fail(
+                f"{len(self.problems)} layout problems on {len(self.visited)} page states:\n"
+                + "\n".join(self.problems),
+                pytrace=False,
+            )
 
 
 LAYOUT_CONTEXT: dict[str, Any] = {"bypass_csp": False, "viewport": ZOOMED, "device_scale_factor": 2}
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
-def test_patient_pages_reflow_and_have_big_enough_targets(browser: Browser, live_server: LiveServer,
-                                                          language: str) -> None:
+def test_patient_pages_reflow_and_have_big_enough_targets(
+    browser: Browser, live_server: LiveServer, language: str
+) -> None:
     context = context_for_tours(browser, **LAYOUT_CONTEXT)
     try:
         page = context.new_page()
@@ -118,8 +131,9 @@ def test_patient_pages_reflow_and_have_big_enough_targets(browser: Browser, live
         context.close()
 
 
-def test_staff_pages_reflow_and_have_big_enough_targets(browser: Browser, live_server: LiveServer,
-                                                        live_app: Flask) -> None:
+def test_staff_pages_reflow_and_have_big_enough_targets(
+    browser: Browser, live_server: LiveServer, live_app: Flask
+) -> None:
     layout = LayoutVisits()
     tour_staff_pages(browser, live_server, live_app, layout, **LAYOUT_CONTEXT)
     assert len(layout.visited) >= 20, layout.visited
@@ -165,4 +179,3 @@ def test_the_form_works_with_css_off(browser: Browser, live_server: LiveServer) 
         expect(page.get_by_role("heading", name=RULESET.level("mention_at_consultation").title)).to_be_visible()
     finally:
         context.close()
-

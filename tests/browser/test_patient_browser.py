@@ -104,7 +104,8 @@ class BrowserPatient:
                     if (name !== "csrf_token") { (out[name] = out[name] || []).push(value); }
                 }
                 return out;
-            }""")
+            }"""
+        )
         return values
 
     @staticmethod
@@ -142,8 +143,11 @@ class BrowserPatient:
             for name, value in form_data(page_id, answers).items():
                 fields += [(name, v) for v in value] if isinstance(value, list) else [(name, str(value))]
             response = self.page.request.post(
-                url, data=urlencode(fields), max_redirects=0,
-                headers={"Content-Type": "application/x-www-form-urlencoded"})
+                url,
+                data=urlencode(fields),
+                max_redirects=0,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
             assert response.status == 302, (page_id, response.status)
             following = flow.next_page(page_id, answers)
             page_id = following.id if following else None
@@ -172,14 +176,15 @@ class BrowserPatient:
         declaration = QUESTIONNAIRE.questions["declaration"]
         self.answer(declaration, "yes")
         self.page.get_by_role("button", name="Send my answers").click()
-        self.page.wait_for_url(re.compile(r"/sent(#.*)?$"))   # a fragment from a Change link may stay
+        self.page.wait_for_url(re.compile(r"/sent(#.*)?$"))  # a fragment from a Change link may stay
 
     # --- reading -----------------------------------------------------------------------------
 
     def summary_value(self, q: Question) -> Locator:
         """The answer beside the question on check your answers (or the outcome page)."""
         row = self.page.locator(".summary-list > div").filter(
-            has=self.page.locator("dt").filter(has_text=exactly(q.text)))
+            has=self.page.locator("dt").filter(has_text=exactly(q.text))
+        )
         return row.locator("dt + dd")
 
     def reference(self) -> str:
@@ -198,8 +203,13 @@ def stored(server: LiveServer, reference: str) -> dict[str, Any]:
     engine = create_engine(server.database_uri)
     try:
         with engine.connect() as conn:
-            row = conn.execute(text("SELECT level, stopped_early FROM submissions WHERE reference = :ref"),
-                               {"ref": reference}).mappings().one()
+            row = (
+                conn.execute(
+                    text("SELECT level, stopped_early FROM submissions WHERE reference = :ref"), {"ref": reference}
+                )
+                .mappings()
+                .one()
+            )
             return dict(row)
     finally:
         engine.dispose()
@@ -210,6 +220,7 @@ def booking_links(page: Page) -> Locator:
 
 
 # --- the three outcome flows -------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("level", ["none", "discuss_before_booking"])
 def test_flow_to_outcome(page: Page, live_server: LiveServer, level: str) -> None:
@@ -225,7 +236,7 @@ def test_flow_to_outcome(page: Page, live_server: LiveServer, level: str) -> Non
         expect(patient.summary_value(q)).to_contain_text(shown)
     if level == "discuss_before_booking":
         expect(patient.summary_value(QUESTIONNAIRE.questions["blood_thinner_name"])).to_have_text("warfarin")
-    else:   # nothing from a hidden question
+    else:  # nothing from a hidden question
         expect(page.get_by_text("If you take a medicine like this, which one?")).to_have_count(0)
 
     patient.send()
@@ -268,8 +279,10 @@ def test_urgent_answer_stops_the_form(page: Page, live_server: LiveServer) -> No
 
 # --- validation and the error summary ------------------------------------------------------------
 
+
 def test_empty_page_shows_the_error_summary_and_keeps_what_was_typed(
-        page: Page, live_server: LiveServer, javascript: bool) -> None:
+    page: Page, live_server: LiveServer, javascript: bool
+) -> None:
     patient = BrowserPatient(page, live_server)
     patient.start()
     questions = flow.shown_questions("urgent", {})
@@ -320,6 +333,7 @@ def test_empty_page_shows_the_error_summary_and_keeps_what_was_typed(
 
 # --- changing an answer from check-your-answers -----------------------------------------------------
 
+
 def test_change_link_returns_to_the_summary(page: Page, live_server: LiveServer) -> None:
     patient = BrowserPatient(page, live_server)
     answers = dict(PERSONAS["none"])
@@ -336,7 +350,7 @@ def test_change_link_returns_to_the_summary(page: Page, live_server: LiveServer)
 
     answers["contact_time"] = "evening"
     patient.fill("contact", answers)
-    patient.continue_to("/check-answers")   # straight back, not on to the next page
+    patient.continue_to("/check-answers")  # straight back, not on to the next page
     expect(patient.summary_value(contact_time)).to_have_text("Evening (5pm to 7pm)")
     expect(patient.summary_value(QUESTIONNAIRE.questions["contact_name"])).to_have_text(answers["contact_name"])
 
@@ -378,8 +392,9 @@ def test_every_change_link_is_named_for_its_question(page: Page, live_server: Li
     patient = BrowserPatient(page, live_server)
     patient.answer_without_rendering(EVERY_PAGE)
     page.goto(live_server.url("/check-answers"))
-    shown = [q for p in flow.shown_pages(EVERY_PAGE) if p.id != "declaration"
-             for q in flow.shown_questions(p.id, EVERY_PAGE)]
+    shown = [
+        q for p in flow.shown_pages(EVERY_PAGE) if p.id != "declaration" for q in flow.shown_questions(p.id, EVERY_PAGE)
+    ]
     expect(page.get_by_role("link", name=re.compile(r"^Change\b"))).to_have_count(len(shown))
     for q in shown:
         link = page.get_by_role("link", name=f"Change {q.text}", exact=True)
@@ -400,7 +415,8 @@ ERROR_KINDS = {
 
 @pytest.mark.parametrize("kind", list(ERROR_KINDS))
 def test_back_and_reload_after_an_error_never_ask_to_send_the_form_again(
-        js_page: Page, live_server: LiveServer, kind: str) -> None:
+    js_page: Page, live_server: LiveServer, kind: str
+) -> None:
     page = js_page
     target, previous, typed, errored = ERROR_KINDS[kind]
     answers = dict(PERSONAS["none"])
@@ -413,9 +429,10 @@ def test_back_and_reload_after_an_error_never_ask_to_send_the_form_again(
         patient.fill(target, {k: v for k, v in answers.items() if k in shown and k not in typed})
         for qid, value in typed.items():
             q = QUESTIONNAIRE.questions[qid]
-            if q.kind == "multi":   # both boxes ticked, as a browser without app.js would send them
+            if q.kind == "multi":  # both boxes ticked, as a browser without app.js would send them
                 page.locator(f"input[name={qid}]").evaluate_all(
-                    "(boxes, values) => boxes.forEach(b => { b.checked = values.includes(b.value); })", value)
+                    "(boxes, values) => boxes.forEach(b => { b.checked = values.includes(b.value); })", value
+                )
             else:
                 page.locator(f"#{qid}").fill(str(value))
     patient.continue_with_errors()

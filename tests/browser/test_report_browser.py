@@ -20,7 +20,7 @@ from ..staff_helpers import make_staff
 from .test_accessibility import AxeVisits, axe_path, context_for_tours, sign_in, submit, unique_email
 
 pytestmark = pytest.mark.browser
-_ = axe_path   # a fixture, used by name
+_ = axe_path  # a fixture, used by name
 
 G6PD_RULE = "  - id: r_g6pd_unknown\n    level: mention_at_consultation\n"
 
@@ -30,14 +30,23 @@ def candidate(level: str) -> bytes:
     return text.replace(G6PD_RULE, G6PD_RULE.replace("mention_at_consultation", level)).encode()
 
 
-def test_the_report_page_has_no_axe_violations_and_nothing_blocked(browser: Browser, live_server: LiveServer,
-                                                                   live_app: Flask, axe_path: Path) -> None:
+def test_the_report_page_has_no_axe_violations_and_nothing_blocked(
+    browser: Browser, live_server: LiveServer, live_app: Flask, axe_path: Path
+) -> None:
     now = datetime.now(UTC)
-    add_submissions(live_app, [
-        {"persona": name, "created_at": now - timedelta(days=i * 9), "language": "es" if i % 2 else "en"}
-        for i, name in enumerate(PERSONAS)] + [
-        {"answers": {**NO_FLAGS, "g6pd_deficiency": "not_sure", "hole_in_heart": "not_sure"},
-         "created_at": now - timedelta(days=3)}])
+    add_submissions(
+        live_app,
+        [
+            {"persona": name, "created_at": now - timedelta(days=i * 9), "language": "es" if i % 2 else "en"}
+            for i, name in enumerate(PERSONAS)
+        ]
+        + [
+            {
+                "answers": {**NO_FLAGS, "g6pd_deficiency": "not_sure", "hole_in_heart": "not_sure"},
+                "created_at": now - timedelta(days=3),
+            }
+        ],
+    )
     email = unique_email("clinician")
     secret = make_staff(live_app, email, "clinician")
     axe = AxeVisits()
@@ -48,13 +57,22 @@ def test_the_report_page_has_no_axe_violations_and_nothing_blocked(browser: Brow
         page.get_by_role("link", name="Report").click()
         assert page.locator("svg[role=img]").count() == 3
         axe(page, "report")
-        page.set_input_files("#candidate", files=[{"name": "candidate.yaml", "mimeType": "application/yaml",
-                                                   "buffer": candidate("discuss_before_booking")}])
+        page.set_input_files(
+            "#candidate",
+            files=[
+                {
+                    "name": "candidate.yaml",
+                    "mimeType": "application/yaml",
+                    "buffer": candidate("discuss_before_booking"),
+                }
+            ],
+        )
         submit(page, "form[enctype] button[type=submit]")
         assert page.locator("#replay-rules").count() == 1
         axe(page, "report, replay result")
-        page.set_input_files("#candidate", files=[{"name": "broken.yaml", "mimeType": "application/yaml",
-                                                   "buffer": candidate("soon")}])
+        page.set_input_files(
+            "#candidate", files=[{"name": "broken.yaml", "mimeType": "application/yaml", "buffer": candidate("soon")}]
+        )
         submit(page, "form[enctype] button[type=submit]")
         assert "broken.yaml:" in page.locator(".error-summary").inner_text()
         axe(page, "report, refused candidate")

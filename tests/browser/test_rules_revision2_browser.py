@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
@@ -22,12 +22,16 @@ pytestmark = pytest.mark.browser
 
 
 def test_not_sure_about_ozone_this_week_asks_about_the_site_and_sends_to_same_day_care(
-        js_page: Page, live_server: LiveServer) -> None:
+    js_page: Page, live_server: LiveServer
+) -> None:
     page = js_page
     patient = BrowserPatient(page, live_server)
     patient.start()
-    answers = NO_FLAGS | {"recent_ozone_7d": "not_sure", "post_ozone_red_flags": ["none_of_these"],
-                          "post_ozone_site_problem": "not_sure"}
+    answers = NO_FLAGS | {
+        "recent_ozone_7d": "not_sure",
+        "post_ozone_red_flags": ["none_of_these"],
+        "post_ozone_site_problem": "not_sure",
+    }
     patient.fill("urgent", answers)
     patient.continue_to("/questions/urgent-follow-up")
     # The follow-up asked after "Yes" is asked after "Not sure" too, in words that fit both.
@@ -41,11 +45,16 @@ def test_not_sure_about_ozone_this_week_asks_about_the_site_and_sends_to_same_da
 
 
 def test_a_listed_blood_thinner_and_g6pd_not_sure_are_discussed_and_the_clinician_sees_why(
-        js_page: Page, browser: Browser, live_server: LiveServer) -> None:
+    js_page: Page, browser: Browser, live_server: LiveServer
+) -> None:
     page = js_page
     patient = BrowserPatient(page, live_server)
-    answers = NO_FLAGS | {"treatment_types": ["blood_drip"], "g6pd_deficiency": "not_sure", "blood_thinner": "no",
-                          "medicines_list": "Sintrom 4 mg, omeprazol"}
+    answers = NO_FLAGS | {
+        "treatment_types": ["blood_drip"],
+        "g6pd_deficiency": "not_sure",
+        "blood_thinner": "no",
+        "medicines_list": "Sintrom 4 mg, omeprazol",
+    }
     patient.complete(answers)
     patient.send()
     reference = patient.reference()
@@ -62,8 +71,7 @@ def test_a_listed_blood_thinner_and_g6pd_not_sure_are_discussed_and_the_clinicia
     sign_in_with_password(page, live_server, email)
     page.wait_for_url(re.compile(r"/staff/code"))
     totp = pyotp.TOTP(secret)
-    page.get_by_label("Code from your authenticator app").fill(totp.at(datetime.now(timezone.utc)
-                                                                       + timedelta(seconds=30)))
+    page.get_by_label("Code from your authenticator app").fill(totp.at(datetime.now(UTC) + timedelta(seconds=30)))
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(re.compile(r"/staff/$"))
     page.goto(live_server.url(f"/staff/submissions/{reference}"))

@@ -20,9 +20,11 @@ pytestmark = pytest.mark.browser
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
 def test_the_front_desk_finds_a_patient_who_phones_by_phone_digits_and_by_name(
-        browser: Browser, live_server: LiveServer, live_app: Flask, javascript: bool) -> None:
-    reference = add_submission(live_app, {**NO_FLAGS, "contact_name": "Begoña Ruiz-Zorrilla",
-                                          "contact_phone": "600 71 42 93"})
+    browser: Browser, live_server: LiveServer, live_app: Flask, javascript: bool
+) -> None:
+    reference = add_submission(
+        live_app, {**NO_FLAGS, "contact_name": "Begoña Ruiz-Zorrilla", "contact_phone": "600 71 42 93"}
+    )
     email = unique_email("front_desk")
     secret = make_staff(live_app, email, "front_desk")
     context = new_context(browser, javascript)

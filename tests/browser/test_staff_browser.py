@@ -7,7 +7,7 @@ import itertools
 import re
 import subprocess
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
@@ -15,8 +15,8 @@ from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from questionnaire.extensions import db
 from questionnaire.data.models import Note, Submission
+from questionnaire.extensions import db
 
 from ..helpers import PERSONAS
 from ..servers import ROOT, LiveServer, server_environment, venv_tool
@@ -29,14 +29,19 @@ PASSWORD = "front desk morning phrase 7"
 _ORDER = itertools.count()
 
 
-
-
 def create_staff_account(server: LiveServer, email: str, role: str = "front_desk") -> None:
     """`flask --app wsgi staff create ... --password-stdin` with the live server's environment
     (its database, keys and any extra settings)."""
-    done = subprocess.run([venv_tool("flask"), "--app", "wsgi", "staff", "create", email, "--role", role,
-                           "--password-stdin"], cwd=ROOT, env=server_environment(server.database_uri, server.extra_env),
-                          input=PASSWORD + "\n", capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [venv_tool("flask"), "--app", "wsgi", "staff", "create", email, "--role", role, "--password-stdin"],
+        cwd=ROOT,
+        env=server_environment(server.database_uri, server.extra_env),
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -59,8 +64,7 @@ def enrol(browser: Browser, server: LiveServer, email: str, javascript: bool) ->
         secret = page.get_by_test_id("otp-secret").inner_text().strip()
         # The previous step's code (still accepted), so that the current one is left for the morning.
         totp = pyotp.TOTP(secret)
-        page.get_by_label("Code from your authenticator app").fill(totp.at(datetime.now(timezone.utc)
-                                                                           - timedelta(seconds=30)))
+        page.get_by_label("Code from your authenticator app").fill(totp.at(datetime.now(UTC) - timedelta(seconds=30)))
         page.get_by_role("button", name="Confirm and sign in").click()
         page.wait_for_url(re.compile(r"/staff/$"))
         return secret
@@ -68,12 +72,12 @@ def enrol(browser: Browser, server: LiveServer, email: str, javascript: bool) ->
         context.close()
 
 
-def test_front_desk_morning(page: Page, browser: Browser, live_server: LiveServer, live_app: Flask,
-                            javascript: bool) -> None:
+def test_front_desk_morning(
+    page: Page, browser: Browser, live_server: LiveServer, live_app: Flask, javascript: bool
+) -> None:
     # The oldest new urgent submission of the day, and a less urgent one received earlier still.
-    oldest = datetime(2001, 1, 1, tzinfo=timezone.utc) - timedelta(days=next(_ORDER))
-    urgent = add_submission(live_app, {**PERSONAS["urgent"], "contact_name": "Morgan <b>Test</b>"},
-                            created_at=oldest)
+    oldest = datetime(2001, 1, 1, tzinfo=UTC) - timedelta(days=next(_ORDER))
+    urgent = add_submission(live_app, {**PERSONAS["urgent"], "contact_name": "Morgan <b>Test</b>"}, created_at=oldest)
     add_submission(live_app, persona="discuss_before_booking", created_at=oldest - timedelta(days=1))
     email = f"desk-{uuid.uuid4().hex[:8]}@clinic.example"
     create_staff_account(live_server, email)
@@ -88,7 +92,7 @@ def test_front_desk_morning(page: Page, browser: Browser, live_server: LiveServe
     expect(page.locator("h1")).to_have_text("Queue")
 
     # Only new submissions; the top row is the oldest urgent one.
-    page.get_by_text("Filters", exact=True).click()     # the filters fold away (a <details>)
+    page.get_by_text("Filters", exact=True).click()  # the filters fold away (a <details>)
     page.get_by_label("Status").select_option("new")
     page.locator("form.filters").filter(has=page.get_by_label("Status")).get_by_role("button", name="Filter").click()
     page.wait_for_url(re.compile(r"status=new"))
@@ -99,9 +103,9 @@ def test_front_desk_morning(page: Page, browser: Browser, live_server: LiveServe
     first_row.locator("td").first.get_by_role("link").click()
     page.wait_for_url(re.compile(rf"/staff/submissions/{urgent}$"))
     expect(page.locator("h1")).to_contain_text(urgent)
-    expect(page.locator("main")).to_contain_text("Chest pain or tightness right now")   # in words, not by id
+    expect(page.locator("main")).to_contain_text("Chest pain or tightness right now")  # in words, not by id
     expect(page.locator("main")).not_to_contain_text("r_urgent_chest_pain_now")
-    expect(page.locator("main")).to_contain_text("Morgan <b>Test</b>")   # shown as typed, not as markup
+    expect(page.locator("main")).to_contain_text("Morgan <b>Test</b>")  # shown as typed, not as markup
     expect(page.locator("main b")).to_have_count(0)
 
     # A note, then the status.
@@ -128,8 +132,9 @@ def test_front_desk_morning(page: Page, browser: Browser, live_server: LiveServe
         assert db.session.scalars(select(Note.body).where(Note.submission_id == sub.id)).all() == [note]
 
 
-def test_an_idle_staff_page_warns_then_closes_and_stay_signed_in_keeps_it(browser: Browser, live_server: LiveServer,
-                                                                          live_app: Flask) -> None:
+def test_an_idle_staff_page_warns_then_closes_and_stay_signed_in_keeps_it(
+    browser: Browser, live_server: LiveServer, live_app: Flask
+) -> None:
     """A shared front-desk computer left with a patient's record open: two minutes before the idle
     sign-out (15 minutes) a warning asks whether to stay; with no answer the page closes and the
     record is no longer on the screen. The browser's clock is moved on; the server's is not."""
@@ -153,7 +158,7 @@ def test_an_idle_staff_page_warns_then_closes_and_stay_signed_in_keeps_it(browse
 
         page.clock.fast_forward("12:50")
         expect(warning).to_be_hidden()
-        page.clock.fast_forward("00:20")                    # 13:10: two minutes before the sign-out
+        page.clock.fast_forward("00:20")  # 13:10: two minutes before the sign-out
         expect(warning).to_be_visible()
         stay = warning.get_by_role("button", name="Stay signed in")
         expect(stay).to_be_focused()
@@ -161,13 +166,13 @@ def test_an_idle_staff_page_warns_then_closes_and_stay_signed_in_keeps_it(browse
             stay.click()
         expect(warning).to_be_hidden()
 
-        page.clock.fast_forward("13:05")                    # counted again from "Stay signed in"
+        page.clock.fast_forward("13:05")  # counted again from "Stay signed in"
         expect(warning).to_be_visible()
         page.clock.fast_forward("02:00")
         page.wait_for_url(re.compile(r"/staff/timed-out$"))
         expect(page.locator("h1")).to_have_text("This page has closed")
         expect(page.locator("body")).not_to_contain_text("Robin Idlewood")
-        page.go_back()                                      # replace(): Back does not bring the record back
+        page.go_back()  # replace(): Back does not bring the record back
         expect(page.locator("body")).not_to_contain_text("Robin Idlewood")
     finally:
         context.close()

@@ -12,7 +12,7 @@ from ..servers import HOST, LiveServer
 
 pytestmark = pytest.mark.slow
 
-FORGED = "203.0.113.1 \"GET /staff/admin/export\" 200 1 0.1s"
+FORGED = '203.0.113.1 "GET /staff/admin/export" 200 1 0.1s'
 
 
 def test_a_line_break_in_a_path_cannot_forge_an_access_log_line(tmp_path: Path) -> None:
@@ -24,6 +24,8 @@ def test_a_line_break_in_a_path_cannot_forge_an_access_log_line(tmp_path: Path) 
         connection.close()
     lines = server.log_path.read_text(encoding="utf-8").splitlines()
     assert not any(line.startswith(FORGED) or line.startswith("end") for line in lines)
-    (logged,) = [line for line in lines if '"GET /no-such-page' in line]   # the access log's line
-    assert '"GET /no-such-page\\x0a203.0.113.1 \\x22GET /staff/admin/export\\x22 200 1 0.1s\\x0d\\x0aend\\x09tab" 404' \
+    (logged,) = [line for line in lines if '"GET /no-such-page' in line]  # the access log's line
+    assert (
+        '"GET /no-such-page\\x0a203.0.113.1 \\x22GET /staff/admin/export\\x22 200 1 0.1s\\x0d\\x0aend\\x09tab" 404'
         in logged
+    )

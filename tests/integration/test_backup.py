@@ -20,10 +20,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from questionnaire import create_app
-
 from questionnaire.data import store
-from questionnaire.extensions import db
 from questionnaire.data.models import AuditEvent, Note, Staff, Submission, SubmissionRule
+from questionnaire.extensions import db
 
 from ..conftest import test_settings, unavailable
 from ..helpers import PERSONAS
@@ -39,8 +38,10 @@ TABLES = (Submission, SubmissionRule, Note, Staff, AuditEvent)
 @pytest.fixture
 def two_databases() -> Iterator[tuple[str, str]]:
     try:
-        with fresh_postgres_database(prefix="oq_backup") as original, \
-                fresh_postgres_database(prefix="oq_restored") as restored:
+        with (
+            fresh_postgres_database(prefix="oq_backup") as original,
+            fresh_postgres_database(prefix="oq_restored") as restored,
+        ):
             yield original, restored
     except ServiceMissing as exc:
         unavailable(str(exc))
@@ -69,11 +70,15 @@ def snapshot(app: Flask) -> dict[str, Any]:
 
 
 def test_r19_a_pg_dump_restores_into_a_working_database_with_every_answer_readable(
-        tmp_path: Path, two_databases: tuple[str, str]) -> None:
+    tmp_path: Path, two_databases: tuple[str, str]
+) -> None:
     original_uri, restored_uri = two_databases
     original = migrated_app(original_uri)
-    refs = add_submissions(original, [{"persona": p} for p in ("urgent", "discuss_before_booking", "none")]
-                           + [{"persona": "mention_at_consultation", "status": "closed"}])
+    refs = add_submissions(
+        original,
+        [{"persona": p} for p in ("urgent", "discuss_before_booking", "none")]
+        + [{"persona": "mention_at_consultation", "status": "closed"}],
+    )
     make_staff(original, "desk@clinic.example")
     with original.app_context():
         sub = store.submission_by_reference(refs[1])
@@ -81,21 +86,25 @@ def test_r19_a_pg_dump_restores_into_a_working_database_with_every_answer_readab
         store.add_note(sub, "desk@clinic.example", "Called back, booked a talk with the clinician.")
         db.session.remove()
     before = snapshot(original)
-    assert before["submissions"][refs[1]][0]["blood_thinner_name"] == PERSONAS["discuss_before_booking"][
-        "blood_thinner_name"]
+    assert (
+        before["submissions"][refs[1]][0]["blood_thinner_name"]
+        == PERSONAS["discuss_before_booking"]["blood_thinner_name"]
+    )
 
     dump = tmp_path / "questionnaire.dump"
-    for command in (["pg_dump", "-Fc", "--no-owner", "-f", str(dump), libpq(original_uri)],
-                    ["pg_restore", "--no-owner", "--exit-on-error", "-d", libpq(restored_uri), str(dump)]):
+    for command in (
+        ["pg_dump", "-Fc", "--no-owner", "-f", str(dump), libpq(original_uri)],
+        ["pg_restore", "--no-owner", "--exit-on-error", "-d", libpq(restored_uri), str(dump)],
+    ):
         done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
         assert done.returncode == 0, (command[0], done.stderr)
     with original.app_context():
         db.engine.dispose()
 
-    restored = create_app(test_settings(restored_uri))   # the same keys, kept apart from the dump
+    restored = create_app(test_settings(restored_uri))  # the same keys, kept apart from the dump
     assert snapshot(restored) == before
     client = restored.test_client()
-    assert client.get("/readyz").status_code == 200        # the newest migration, nothing to upgrade
+    assert client.get("/readyz").status_code == 200  # the newest migration, nothing to upgrade
     with restored.app_context():
         with pytest.raises(DBAPIError, match="append-only"):
             db.session.execute(text("DELETE FROM audit_events"))
@@ -105,8 +114,9 @@ def test_r19_a_pg_dump_restores_into_a_working_database_with_every_answer_readab
     more = add_submissions(restored, [{"persona": "none"}])
     with restored.app_context():
         sub = store.submission_by_reference(more[0])
-        assert sub is not None and sub.id > max(s.id for s in db.session.scalars(select(Submission))
-                                                if s.reference != more[0])
+        assert sub is not None and sub.id > max(
+            s.id for s in db.session.scalars(select(Submission)) if s.reference != more[0]
+        )
         store.add_note(sub, "desk@clinic.example", "A note after the restore.")
         db.session.remove()
         db.engine.dispose()

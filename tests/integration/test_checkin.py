@@ -18,7 +18,7 @@ from questionnaire.data.models import CLOCK, AuditEvent, CheckIn, Draft, Submiss
 from questionnaire.extensions import db
 
 from ..helpers import ALL_NO, Patient, visible_text
-from ..staff_factory import add_submission, cheap_hashing, clock, queue_references  # noqa: F401  # fixtures
+from ..staff_factory import add_submission, queue_references
 from ..staff_helpers import make_staff, sign_in, token_of
 
 pytestmark = pytest.mark.usefixtures("cheap_hashing", "clock")
@@ -68,20 +68,24 @@ def test_check_in_in_spanish_stored_encrypted_audited_and_shown_to_staff(app: Fl
     assert "Prefiero hablar de esto en privado" in shown
     assert "Lucía" not in page and ref not in page and "/staff/" not in page.replace("/staff/sign-in", "")
 
-    sent = answer_checkin(client, {"checkin_health_changed": "no", "checkin_alcohol_drugs_12h": "prefer_private",
-                                   "checkin_eaten": "no"})
+    sent = answer_checkin(
+        client, {"checkin_health_changed": "no", "checkin_alcohol_drugs_12h": "prefer_private", "checkin_eaten": "no"}
+    )
     assert sent.status_code == 303 and sent.location.endswith("/check-in/done")
     done = visible_text(client.get("/check-in/done").get_data(as_text=True))
     assert "Un profesional clínico hablará con usted antes de cualquier tratamiento hoy." in done
     assert "Hablaremos de esto con usted en privado." in done
     assert "Por favor, dígaselo al personal antes de que empiece el tratamiento." in done
-    assert "reservar" not in done.lower()      # never the booking wording at check-in
+    assert "reservar" not in done.lower()  # never the booking wording at check-in
 
     with app.app_context():
         row = db.session.scalar(select(CheckIn))
         assert row is not None and row.completed_at is not None and row.token_hash is None
-        assert row.answers == {"checkin_health_changed": "no", "checkin_alcohol_drugs_12h": "prefer_private",
-                               "checkin_eaten": "no"}
+        assert row.answers == {
+            "checkin_health_changed": "no",
+            "checkin_alcohol_drugs_12h": "prefer_private",
+            "checkin_eaten": "no",
+        }
         assert {f["id"] for f in row.fired} == {"r_checkin_intoxication", "r_checkin_not_eaten"}
         assert row.level == "discuss_before_booking" and row.ruleset_version == app.extensions["ruleset"].version
         raw = db.session.execute(text("SELECT answers, fired FROM check_ins")).one()
@@ -110,7 +114,7 @@ def test_patient_mode_reaches_no_staff_page(app: Flask) -> None:
         if not rule.rule.startswith("/staff") or "GET" not in (rule.methods or ()):
             continue
         url = re.sub(r"<(?:[a-z]+:)?reference>", ref, rule.rule)
-        url = re.sub(r"<any\(([a-z_]+)[^>]*>", r"\1", url)   # the first value an "any" converter takes
+        url = re.sub(r"<any\(([a-z_]+)[^>]*>", r"\1", url)  # the first value an "any" converter takes
         url = re.sub(r"<int[^>]*>", "1", url)
         url = re.sub(r"<[^>]+>", "x", url)
         response = client.get(url)
@@ -118,13 +122,14 @@ def test_patient_mode_reaches_no_staff_page(app: Flask) -> None:
             assert ref not in response.get_data(as_text=True)
             continue
         if rule.endpoint.startswith("auth.") and response.status_code == 404:
-            continue   # the enrolment QR code of a half-finished sign-in: there is none
+            continue  # the enrolment QR code of a half-finished sign-in: there is none
         assert response.status_code in (302, 403), (url, response.status_code)
         if response.status_code == 302:
             assert "/staff/sign-in" in response.location, (url, response.location)
     # The check-in token works on the check-in page only, and once.
-    sent = answer_checkin(client, {"checkin_health_changed": "no", "checkin_alcohol_drugs_12h": "no",
-                                   "checkin_eaten": "yes"})
+    sent = answer_checkin(
+        client, {"checkin_health_changed": "no", "checkin_alcohol_drugs_12h": "no", "checkin_eaten": "yes"}
+    )
     assert sent.status_code == 303
     again = client.post("/check-in/", data={"checkin_health_changed": "yes"})
     assert again.status_code == 410
@@ -147,14 +152,13 @@ def test_health_changed_starts_an_empty_form_linked_to_the_first(app: Flask) -> 
     ref = add_submission(app, {**DRIP, "contact_name": "Ana Primera"})
     client, secret = signed_in(app)
     start_checkin(client, ref)
-    answer_checkin(client, {"checkin_health_changed": "yes", "checkin_alcohol_drugs_12h": "no",
-                            "checkin_eaten": "yes"})
+    answer_checkin(client, {"checkin_health_changed": "yes", "checkin_alcohol_drugs_12h": "no", "checkin_eaten": "yes"})
     done = client.get("/check-in/done").get_data(as_text=True)
     assert "Please answer a few questions again so our team has up-to-date information." in visible_text(done)
     started = client.post("/check-in/rescreen", data={"csrf_token": token_of(done)})
     assert started.status_code == 303 and "/questions/" in started.location
     first_page = client.get(started.location).get_data(as_text=True)
-    assert "Ana Primera" not in first_page and "checked" not in first_page   # nothing prefilled
+    assert "Ana Primera" not in first_page and "checked" not in first_page  # nothing prefilled
     with app.app_context():
         earlier = db.session.scalar(select(Submission).where(Submission.reference == ref))
         draft = db.session.scalar(select(Draft).where(Draft.rescreen_of_id == earlier.id))
@@ -193,8 +197,17 @@ def test_queue_filters_checked_in_today(app: Flask) -> None:
 
 def test_rules_evaluate_accepts_the_check_in_ids(runner: Any, tmp_path: Any) -> None:
     path = tmp_path / "answers.json"
-    path.write_text(json.dumps({**ALL_NO, "treatment_types": ["blood_drip"], "checkin_health_changed": "yes",
-                                "checkin_alcohol_drugs_12h": "yes", "checkin_eaten": "no"}))
+    path.write_text(
+        json.dumps(
+            {
+                **ALL_NO,
+                "treatment_types": ["blood_drip"],
+                "checkin_health_changed": "yes",
+                "checkin_alcohol_drugs_12h": "yes",
+                "checkin_eaten": "no",
+            }
+        )
+    )
     result = runner.invoke(args=["rules", "evaluate", str(path)])
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)

@@ -29,6 +29,7 @@ def answers_file(tmp_path: Path, content: Any) -> str:
 
 # --- rules check -------------------------------------------------------------------------------
 
+
 def test_check_accepts_the_rules_file_with_a_one_line_summary(runner: Any) -> None:
     result = runner.invoke(args=["rules", "check"])
     assert result.exit_code == 0, result.output
@@ -55,8 +56,10 @@ def test_check_refuses_a_broken_file_with_file_line_rule_and_message(runner: Any
     assert result.exit_code == 1
     assert result.stdout == ""
     errors = result.stderr.splitlines()
-    assert errors == [f"{path}:{line}: rule r_g6pd_known: unknown question 'g6pd_deficency'",
-                      "1 error(s): the rules file was refused."]
+    assert errors == [
+        f"{path}:{line}: rule r_g6pd_known: unknown question 'g6pd_deficency'",
+        "1 error(s): the rules file was refused.",
+    ]
 
 
 def test_check_refuses_a_file_that_does_not_exist(runner: Any, tmp_path: Path) -> None:
@@ -66,6 +69,7 @@ def test_check_refuses_a_file_that_does_not_exist(runner: Any, tmp_path: Path) -
 
 
 # --- rules test --------------------------------------------------------------------------------
+
 
 def test_test_runs_every_example_and_reports_them_passed(runner: Any) -> None:
     result = runner.invoke(args=["rules", "test"])
@@ -78,18 +82,24 @@ def test_test_runs_every_example_and_reports_them_passed(runner: Any) -> None:
 
 
 def test_test_fails_on_an_example_that_does_not_hold(runner: Any, tmp_path: Path) -> None:
-    text = TEXT.replace("  - name: no trouble breathing right now\n    answers: {breathing_trouble_now: no}",
-                        "  - name: no trouble breathing right now\n    answers: {breathing_trouble_now: yes}", 1)
+    text = TEXT.replace(
+        "  - name: no trouble breathing right now\n    answers: {breathing_trouble_now: no}",
+        "  - name: no trouble breathing right now\n    answers: {breathing_trouble_now: yes}",
+        1,
+    )
     assert text != TEXT
     path = tmp_path / "bad-example.yaml"
     path.write_text(text, encoding="utf-8")
     result = runner.invoke(args=["rules", "test", str(path)])
     assert result.exit_code == 1
-    assert "rule r_urgent_breathing_now: example 'no trouble breathing right now' fires this rule but must not" \
+    assert (
+        "rule r_urgent_breathing_now: example 'no trouble breathing right now' fires this rule but must not"
         in result.stderr
+    )
 
 
 # --- rules evaluate ----------------------------------------------------------------------------
+
 
 def evaluate(runner: Any, *args: str, input: str | None = None) -> Any:
     return runner.invoke(args=["rules", "evaluate", *args], input=input)
@@ -100,8 +110,11 @@ def test_evaluate_prints_level_rules_and_rule_set_as_json(runner: Any, app: Any,
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     ruleset = app.extensions["ruleset"]
-    assert out == {"level": "discuss_before_booking", "rules": ["r_blood_thinner_injection"],
-                   "ruleset": {"version": ruleset.version, "sha256": ruleset.sha256}}
+    assert out == {
+        "level": "discuss_before_booking",
+        "rules": ["r_blood_thinner_injection"],
+        "ruleset": {"version": ruleset.version, "sha256": ruleset.sha256},
+    }
 
 
 def test_evaluate_gives_level_none_when_nothing_fires(runner: Any, tmp_path: Path) -> None:
@@ -165,20 +178,25 @@ def test_evaluate_exits_2_when_the_json_is_not_an_object(runner: Any, text: str)
 def test_evaluate_exits_2_naming_unknown_question_ids(runner: Any) -> None:
     result = evaluate(runner, "-", input=json.dumps({"chest_pain": "yes", "g6pd": "no", "seizures": "no"}))
     assert result.exit_code == 2
-    assert result.stderr.splitlines() == ["error: unknown question id 'chest_pain'",
-                                          "error: unknown question id 'g6pd'"]
+    assert result.stderr.splitlines() == [
+        "error: unknown question id 'chest_pain'",
+        "error: unknown question id 'g6pd'",
+    ]
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize(("answers", "words"), [
-    ({"chest_pain_now": "not_sure"}, "chest_pain_now: 'not_sure' is not one of yes, no"),
-    ({"unwell_now": True}, "unwell_now: True is not one of yes, no, not_sure"),
-    ({"patient_age_years": 130}, "patient_age_years: must be between 0 and 120"),
-    ({"patient_age_years": "45"}, "patient_age_years: needs a whole number"),
-    ({"allergy_items": "latex"}, "allergy_items: needs a list of values"),
-    ({"allergy_items": ["latex", "pollen"]}, "allergy_items: 'pollen' not one of"),
-    ({"allergy_items": ["none_of_these", "latex"]}, "allergy_items: 'none_of_these' cannot be combined"),
-])
+@pytest.mark.parametrize(
+    ("answers", "words"),
+    [
+        ({"chest_pain_now": "not_sure"}, "chest_pain_now: 'not_sure' is not one of yes, no"),
+        ({"unwell_now": True}, "unwell_now: True is not one of yes, no, not_sure"),
+        ({"patient_age_years": 130}, "patient_age_years: must be between 0 and 120"),
+        ({"patient_age_years": "45"}, "patient_age_years: needs a whole number"),
+        ({"allergy_items": "latex"}, "allergy_items: needs a list of values"),
+        ({"allergy_items": ["latex", "pollen"]}, "allergy_items: 'pollen' not one of"),
+        ({"allergy_items": ["none_of_these", "latex"]}, "allergy_items: 'none_of_these' cannot be combined"),
+    ],
+)
 def test_evaluate_exits_2_naming_impossible_values(runner: Any, answers: dict[str, Any], words: str) -> None:
     result = evaluate(runner, "-", input=json.dumps(answers))
     assert result.exit_code == 2

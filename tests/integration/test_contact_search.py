@@ -22,17 +22,20 @@ from questionnaire.extensions import db
 
 from ..conftest import test_settings
 from ..helpers import NO_FLAGS
-from ..staff_factory import add_submissions, at, audit_rows, cheap_hashing, queue_references
+from ..staff_factory import add_submissions, at, audit_rows, queue_references
 from ..staff_helpers import make_staff, sign_in
 
-pytestmark = pytest.mark.usefixtures(cheap_hashing.__name__)
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 KEY1 = "dGVzdC1rZXktb25lLXRoaXJ0eS10d28tYnl0ZXMtISE="
 KEY2 = "cm90YXRpb24tdGVzdC1rZXktMi10aGlydHktdHdvISE="
 
 PEOPLE = [
-    {"contact_name": "María José García-Pérez", "contact_phone": "+34 600 123 456",
-     "contact_email": "MJ.Garcia@Example.ES"},
+    {
+        "contact_name": "María José García-Pérez",
+        "contact_phone": "+34 600 123 456",
+        "contact_email": "MJ.Garcia@Example.ES",
+    },
     {"contact_name": "Alex Example", "contact_phone": "0161 496 0001"},
     {"contact_name": "Ana Garcia", "contact_phone": "", "contact_email": "ana@example.com"},
 ]
@@ -55,10 +58,15 @@ def signed_in(app: Flask, role: str = "front_desk") -> FlaskClient:
 
 # --- the terms (pure) ---------------------------------------------------------------------------------
 
+
 def test_terms_fold_case_and_accents_and_keep_the_last_6_to_9_digits() -> None:
     assert search.name_words("María José  GARCÍA-Pérez") == ["maria", "jose", "garcia", "perez"]
-    assert search.phone_terms("+34 600 123 456") == ["phone6:123456", "phone7:0123456", "phone8:00123456",
-                                                    "phone9:600123456"]
+    assert search.phone_terms("+34 600 123 456") == [
+        "phone6:123456",
+        "phone7:0123456",
+        "phone8:00123456",
+        "phone9:600123456",
+    ]
     assert search.parse_query("0034 600-123-456") == search.Query("phone", ("phone9:600123456",))
     assert search.parse_query("123 456") == search.Query("phone", ("phone6:123456",))
     assert search.parse_query(" MJ.Garcia@example.es ").terms == ("email:mj.garcia@example.es",)
@@ -70,15 +78,16 @@ def test_terms_fold_case_and_accents_and_keep_the_last_6_to_9_digits() -> None:
 
 # --- the store: found, kept in step, nothing readable ---------------------------------------------------
 
+
 def test_a_patient_is_found_by_phone_digits_any_spacing_or_country_code_by_name_word_and_by_email(app: Flask) -> None:
     maria, alex, ana = stored(app)
     for typed in ("600123456", "+34600123456", "0034 600 123 456", "600 12 34 56", "123456", "0123456"):
         assert found(app, typed) == [maria], typed
-    assert found(app, "+44 161 496 0001") == [alex]   # stored as 0161 ...: the last 9 digits meet
-    assert found(app, "garcia") == [ana, maria]        # newest first; accents folded
+    assert found(app, "+44 161 496 0001") == [alex]  # stored as 0161 ...: the last 9 digits meet
+    assert found(app, "garcia") == [ana, maria]  # newest first; accents folded
     assert found(app, "GARCÍA") == [ana, maria]
     assert found(app, "josé") == [maria]
-    assert found(app, "perez maria") == [maria]        # every word typed, in any order
+    assert found(app, "perez maria") == [maria]  # every word typed, in any order
     assert found(app, "ana maria") == []
     assert found(app, "mj.garcia@example.es") == [maria]
     assert found(app, "ana@example.com") == [ana]
@@ -105,12 +114,19 @@ def test_search_keeps_working_during_and_after_key_rotation(make_app: Any) -> No
     old = make_app()
     maria, _alex, _ana = stored(old)
     new = make_app(ENCRYPTION_KEYS={"test1": KEY1, "test2": KEY2}, ENCRYPTION_KEY_ID="test2")
-    (later,) = add_submissions(new, [{"answers": {**NO_FLAGS, "contact_name": "Maria Nueva",
-                                                  "contact_phone": "600 999 888"}, "created_at": at(10)}])
+    (later,) = add_submissions(
+        new,
+        [
+            {
+                "answers": {**NO_FLAGS, "contact_name": "Maria Nueva", "contact_phone": "600 999 888"},
+                "created_at": at(10),
+            }
+        ],
+    )
     # Both keys configured: rows under either key are found.
     assert found(new, "maria") == [later, maria]
     with new.app_context():
-        assert store.reencrypt_batch("test2", batch=1) > 0   # part-way
+        assert store.reencrypt_batch("test2", batch=1) > 0  # part-way
     assert found(new, "maria") == [later, maria] and found(new, "600123456") == [maria]
     result = new.test_cli_runner().invoke(args=["keys", "rotate", "--batch", "1"])
     assert result.exit_code == 0, result.output
@@ -125,6 +141,7 @@ def test_search_keeps_working_during_and_after_key_rotation(make_app: Any) -> No
 
 # --- the staff pages ------------------------------------------------------------------------------------
 
+
 def test_the_queue_has_the_search_box_and_results_link_to_the_submissions(app: Flask) -> None:
     maria, _alex, ana = stored(app)
     client = signed_in(app)
@@ -136,8 +153,9 @@ def test_the_queue_has_the_search_box_and_results_link_to_the_submissions(app: F
     assert queue_references(html) == [maria] and "María José García-Pérez" in html
     assert queue_references(client.get("/staff/search?q=Garcia").get_data(as_text=True)) == [ana, maria]
     # A reference, however it is typed, finds its submission.
-    assert queue_references(client.get(f"/staff/search?q={maria.lower().replace('-', ' ')}")
-                            .get_data(as_text=True)) == [maria]
+    assert queue_references(
+        client.get(f"/staff/search?q={maria.lower().replace('-', ' ')}").get_data(as_text=True)
+    ) == [maria]
     none = client.get("/staff/search?q=nobody").get_data(as_text=True)
     assert "Nobody matches" in none and queue_references(none) == []
     # Searches are audited without what was typed.
@@ -160,6 +178,7 @@ def test_the_search_is_for_signed_in_staff_only(app: Flask) -> None:
 
 
 # --- migration 0010 ------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def fresh_database(tmp_path: Any, postgres_url: str | None) -> Any:

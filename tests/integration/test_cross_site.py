@@ -15,12 +15,14 @@ def test_a_cross_site_post_is_refused_and_sets_no_cookie(app, patient: Patient) 
         assert response.status_code == 403
         assert "Set-Cookie" not in response.headers
     # The patient's own session still works: the same page posted from the site itself is saved.
-    same_site = patient.client.post("/questions/urgent", data=data,
-                                    headers={"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"})
+    same_site = patient.client.post(
+        "/questions/urgent", data=data, headers={"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"}
+    )
     assert same_site.status_code == 302 and same_site.location == "/questions/about"
 
 
 def test_staff_sign_in_from_another_site_is_refused(client) -> None:  # type: ignore[no-untyped-def]
-    response = client.post("/staff/sign-in", data={"email": "a@b.c", "password": "x" * 12},
-                           headers={"Sec-Fetch-Site": "cross-site"})
+    response = client.post(
+        "/staff/sign-in", data={"email": "a@b.c", "password": "x" * 12}, headers={"Sec-Fetch-Site": "cross-site"}
+    )
     assert response.status_code == 403 and "Set-Cookie" not in response.headers

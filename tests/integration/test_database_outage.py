@@ -13,7 +13,8 @@ from ..helpers import NO_FLAGS, Patient, form_data
 
 
 def test_a_page_sent_while_the_database_is_down_comes_back_with_what_was_typed(
-        patient: Patient, monkeypatch: pytest.MonkeyPatch) -> None:
+    patient: Patient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     patient.start()
     patient.answer("urgent", form_data("urgent", NO_FLAGS))
     patient.get("/questions/about")
@@ -22,8 +23,12 @@ def test_a_page_sent_while_the_database_is_down_comes_back_with_what_was_typed(
         raise OperationalError("UPDATE drafts ...", {}, Exception("server closed the connection"))
 
     monkeypatch.setattr(store, "save_page", database_gone)
-    typed = {"respondent_role": "parent_or_guardian", "patient_age_years": "16", "decision_help": "no",
-             "treatment_types": ["joint"]}
+    typed = {
+        "respondent_role": "parent_or_guardian",
+        "patient_age_years": "16",
+        "decision_help": "no",
+        "treatment_types": ["joint"],
+    }
     response = patient.post("/questions/about", typed)
     html = response.get_data(as_text=True)
     assert response.status_code == 503

@@ -16,9 +16,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from questionnaire import create_app
-
-from questionnaire.data import store
 from questionnaire.config import normalise_database_uri
+from questionnaire.data import store
 from questionnaire.extensions import db
 
 from ..conftest import test_settings, unavailable
@@ -52,9 +51,12 @@ def roles() -> Iterator[Roles]:
         admin.dispose()
         unavailable(f"cannot create roles and a database on PostgreSQL: {exc}")
     try:
-        yield Roles(owner, app_role,
-                    admin_url.set(username=owner, password=None, database=name).render_as_string(hide_password=False),
-                    admin_url.set(username=app_role, password=None, database=name).render_as_string(hide_password=False))
+        yield Roles(
+            owner,
+            app_role,
+            admin_url.set(username=owner, password=None, database=name).render_as_string(hide_password=False),
+            admin_url.set(username=app_role, password=None, database=name).render_as_string(hide_password=False),
+        )
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -108,12 +110,12 @@ def test_the_application_role_runs_the_app_but_cannot_erase_or_alter_the_audit_l
             with engine.connect() as conn:
                 with pytest.raises(DBAPIError, match="permission denied|must be owner") as refused:
                     conn.execute(text(statement))
-                assert "append-only" not in str(refused.value), statement   # refused by privilege, not trigger
+                assert "append-only" not in str(refused.value), statement  # refused by privilege, not trigger
                 conn.rollback()
         with engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM audit_events")).scalar() == before
             trigger = conn.execute(text("SELECT tgenabled FROM pg_trigger WHERE tgname = 'audit_events_append_only'"))
-            assert trigger.scalar() == "O"   # still enabled
+            assert trigger.scalar() == "O"  # still enabled
     finally:
         engine.dispose()
     with app.app_context():
@@ -124,7 +126,7 @@ def test_the_upgrade_refuses_to_grant_to_the_role_running_it(roles: Roles) -> No
     """Running the migrations as the application role would make it the owner of everything."""
     app = create_app(test_settings(roles.owner_url, DATABASE_APP_ROLE=roles.owner))
     with app.app_context():
-        with pytest.raises(SystemExit):   # Flask-Migrate logs the RuntimeError and exits 1
+        with pytest.raises(SystemExit):  # Flask-Migrate logs the RuntimeError and exits 1
             flask_migrate.upgrade()
         # Nothing was applied: the grants run in the upgrade's own transaction.
         tables = db.session.execute(text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")).scalar()

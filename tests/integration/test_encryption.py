@@ -21,27 +21,24 @@ from sqlalchemy import Text, create_engine, select, text, type_coerce, update
 from sqlalchemy.engine import make_url
 
 from questionnaire import create_app
-
-from questionnaire.data import crypto
-
-from questionnaire.data import store
 from questionnaire.config import ConfigError
-from questionnaire.extensions import db
+from questionnaire.data import crypto, store
 from questionnaire.data.models import Clock, Draft, Note, StaffSession, Submission
+from questionnaire.extensions import db
 
 from ..helpers import EVERY_PAGE, Patient, session_data
-from .test_production_config import good
-from ..staff_factory import add_submissions, audit_rows, cheap_hashing, clock
+from ..staff_factory import add_submissions, audit_rows
 from ..staff_helpers import PASSWORD, current_code, make_staff, token_of
+from .test_production_config import good
 
-pytestmark = pytest.mark.usefixtures(cheap_hashing.__name__)
-_ = clock   # a fixture, used by name
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
-KEY1 = "dGVzdC1rZXktb25lLXRoaXJ0eS10d28tYnl0ZXMtISE="   # tests.conftest.test_settings: "test1"
+KEY1 = "dGVzdC1rZXktb25lLXRoaXJ0eS10d28tYnl0ZXMtISE="  # tests.conftest.test_settings: "test1"
 KEY2 = base64.b64encode(b"rotation-test-key-2-thirty-two!!").decode()
 
 
 # --- planting canaries through the real flows -----------------------------------------------------
+
 
 @dataclass
 class Planted:
@@ -70,13 +67,14 @@ def canary_answers(tag: str) -> tuple[dict[str, Any], dict[str, str]]:
 
 def staff_sign_in(client: FlaskClient, email: str, secret: str, planted: Planted) -> None:
     page = client.get("/staff/sign-in")
-    response = client.post("/staff/sign-in", data={"csrf_token": token_of(page.get_data(as_text=True)),
-                                                   "email": email, "password": PASSWORD})
+    response = client.post(
+        "/staff/sign-in",
+        data={"csrf_token": token_of(page.get_data(as_text=True)), "email": email, "password": PASSWORD},
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:1000]
     page = client.get(response.location)
     code = current_code(secret)
-    response = client.post(response.location, data={"csrf_token": token_of(page.get_data(as_text=True)),
-                                                      "code": code})
+    response = client.post(response.location, data={"csrf_token": token_of(page.get_data(as_text=True)), "code": code})
     assert response.status_code == 302
     planted.secrets["totp_code"] = code
     cookie = client.get_cookie("oq_staff", path="/staff")
@@ -112,14 +110,18 @@ def plant(app: Flask, clock: Clock | None = None) -> Planted:
     detail = staff.get(f"/staff/submissions/{sub}")
     assert detail.status_code == 200
     html = detail.get_data(as_text=True)
-    assert canaries["contact_name"] in html and canaries["other_concerns"] in html   # it decrypts for staff
+    assert canaries["contact_name"] in html and canaries["other_concerns"] in html  # it decrypts for staff
     token = token_of(html)
     note = f"Called back, CANARY{tag}note"
     planted.canaries["note"] = note
     assert staff.post(f"/staff/submissions/{sub}/notes", data={"csrf_token": token, "body": note}).status_code == 303
     version = html.split('name="version" value="')[1].split('"')[0]
-    assert staff.post(f"/staff/submissions/{sub}/status",
-                      data={"csrf_token": token, "status": "contacted", "version": version}).status_code == 303
+    assert (
+        staff.post(
+            f"/staff/submissions/{sub}/status", data={"csrf_token": token, "status": "contacted", "version": version}
+        ).status_code
+        == 303
+    )
     if clock is not None:
         # Idle past the timeout while writing a note: the note is kept (encrypted) for after sign-in.
         clock.offset += timedelta(minutes=int(app.config["STAFF_IDLE_MINUTES"]) + 1)
@@ -140,6 +142,7 @@ def store_reference(app: Flask) -> str:
 
 
 # --- reading the database raw ----------------------------------------------------------------------
+
 
 def raw_database(app: Flask) -> bytes:
     """Every byte the database keeps: the SQLite file with its WAL and shared memory, or a pg_dump."""
@@ -162,6 +165,7 @@ def raw_database(app: Flask) -> bytes:
 def forms_of(value: str) -> list[bytes]:
     """The ways a value could be written: UTF-8 as typed, JSON-escaped, digits only for phones."""
     import json
+
     out = {value.encode("utf-8"), json.dumps(value).encode("ascii")[1:-1]}
     digits = re.sub(r"\D", "", value)
     if len(digits) >= 8:
@@ -199,8 +203,13 @@ def test_canaries_never_appear_in_the_raw_database(app: Flask, clock: Clock) -> 
     assert b"v1:test1:" in raw
     assert_no_canary(raw, planted)
     values = raw_values(app)
-    assert {c for c, v in values if v} >= {"drafts.answers", "submissions.answers", "submissions.fired",
-                                           "notes.body", "staff_sessions.pending"}
+    assert {c for c, v in values if v} >= {
+        "drafts.answers",
+        "submissions.answers",
+        "submissions.fired",
+        "notes.body",
+        "staff_sessions.pending",
+    }
     for column, value in values:
         assert value is None or re.fullmatch(r"v1:test1:[A-Za-z0-9+/=]+", value), (column, value[:40])
 
@@ -210,6 +219,7 @@ def test_lookup_by_reference_still_works(app: Flask) -> None:
     secret = make_staff(app, "desk@clinic.example", "front_desk")
     client = app.test_client()
     from ..staff_helpers import sign_in
+
     sign_in(client, "desk@clinic.example", secret)
     response = client.get("/staff/", query_string={"ref": planted.reference.lower().replace("-", "-")})
     assert response.status_code == 302 and response.location.endswith(f"/staff/submissions/{planted.reference}")
@@ -241,6 +251,7 @@ def test_a_tampered_value_is_refused_with_a_plain_error_page(make_app: Any) -> N
         db.session.rollback()
     client = app.test_client()
     from ..staff_helpers import sign_in
+
     sign_in(client, "desk@clinic.example", make_staff(app))
     response = client.get(f"/staff/submissions/{reference}")
     assert response.status_code == 500
@@ -249,6 +260,7 @@ def test_a_tampered_value_is_refused_with_a_plain_error_page(make_app: Any) -> N
 
 
 # --- key rotation ----------------------------------------------------------------------------------
+
 
 def rotation_data(app: Flask, clock: Clock) -> Planted:
     planted = plant(app, clock)
@@ -291,8 +303,9 @@ def test_rotation_re_encrypts_everything_in_resumable_batches(make_app: Any, clo
     assert decrypted_everything(new) == before
     (fresh,) = add_submissions(new, [{"persona": "none"}])
     with new.app_context():
-        stored = db.session.execute(select(type_coerce(Submission.answers, Text))
-                                    .where(Submission.reference == fresh)).scalar_one()
+        stored = db.session.execute(
+            select(type_coerce(Submission.answers, Text)).where(Submission.reference == fresh)
+        ).scalar_one()
     assert stored.startswith("v1:test2:")
 
     # The command finishes the job in batches, then finds nothing left to do.
@@ -314,8 +327,9 @@ def test_rotation_re_encrypts_everything_in_resumable_batches(make_app: Any, clo
     assert set(before["submissions"]) <= set(after["submissions"])
 
 
-def test_rotation_never_overwrites_a_change_made_while_it_runs(make_app: Any, database_uri: str,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rotation_never_overwrites_a_change_made_while_it_runs(
+    make_app: Any, database_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     old = make_app()
     patient = Patient(old.test_client())
     patient.complete({**EVERY_PAGE, "other_concerns": "first version"}, send=False)
@@ -360,7 +374,7 @@ def test_rotation_stops_cleanly_on_a_value_it_cannot_read(make_app: Any) -> None
 
 def test_two_apps_in_one_process_each_use_their_own_keys(make_app: Any) -> None:
     first = make_app()
-    make_app(ENCRYPTION_KEYS={"test2": KEY2}, ENCRYPTION_KEY_ID="test2")   # created later
+    make_app(ENCRYPTION_KEYS={"test2": KEY2}, ENCRYPTION_KEY_ID="test2")  # created later
     add_submissions(first, [{"persona": "none"}])
     assert set(key_ids(first)) == {"test1"}
 
@@ -375,6 +389,7 @@ def test_keys_generate_prints_a_usable_key(app: Flask) -> None:
 
 # --- production refuses to start without keys --------------------------------------------------------
 
+
 def production_settings(tmp_path: Path, **extra: Any) -> dict[str, Any]:
     return good(tmp_path, **{"ENCRYPTION_KEYS": {"k1": KEY1}, **extra})
 
@@ -385,15 +400,19 @@ def test_production_refuses_to_start_without_encryption_keys(tmp_path: Path) -> 
     assert not (tmp_path / "encryption_keys.json").exists()
 
 
-@pytest.mark.parametrize("keys, current, message", [
-    ({"k1": base64.b64encode(b"short").decode()}, "k1", "must be 32 bytes"),
-    ({"k1": "not base64!"}, "k1", "not valid base64"),
-    ({"k1": KEY1}, "k9", "not one of the configured keys"),
-    ("{not json", "k1", "JSON object"),
-    ({"bad id!": KEY1}, "bad id!", "1-32 letters"),
-])
-def test_unusable_keys_are_refused_with_the_setting_named(tmp_path: Path, keys: Any, current: str,
-                                                          message: str) -> None:
+@pytest.mark.parametrize(
+    "keys, current, message",
+    [
+        ({"k1": base64.b64encode(b"short").decode()}, "k1", "must be 32 bytes"),
+        ({"k1": "not base64!"}, "k1", "not valid base64"),
+        ({"k1": KEY1}, "k9", "not one of the configured keys"),
+        ("{not json", "k1", "JSON object"),
+        ({"bad id!": KEY1}, "bad id!", "1-32 letters"),
+    ],
+)
+def test_unusable_keys_are_refused_with_the_setting_named(
+    tmp_path: Path, keys: Any, current: str, message: str
+) -> None:
     with pytest.raises(ConfigError, match="FLASK_ENCRYPTION_KEYS") as caught:
         create_app(production_settings(tmp_path, ENCRYPTION_KEYS=keys, ENCRYPTION_KEY_ID=current))
     assert message in str(caught.value)
@@ -406,14 +425,17 @@ def test_production_starts_with_keys(tmp_path: Path) -> None:
 
 def test_every_encrypted_column_is_covered_by_rotation() -> None:
     from questionnaire.data.models import Encrypted
+
     found = {(t.name, c.name) for t in db.metadata.sorted_tables for c in t.columns if isinstance(c.type, Encrypted)}
     assert found == {(m.__tablename__, attr) for m, attr in store.ENCRYPTED_COLUMNS}
 
 
 # --- TOTP secrets (issue 17, item 4) -----------------------------------------------------------------
 
+
 def raw_otp_secrets(app: Flask) -> list[str | None]:
     from questionnaire.data.models import Staff
+
     with app.app_context():
         values = list(db.session.execute(select(type_coerce(Staff.otp_secret, Text)).order_by(Staff.id)).scalars())
         db.session.remove()
@@ -422,6 +444,7 @@ def raw_otp_secrets(app: Flask) -> list[str | None]:
 
 def signs_in(app: Flask, email: str, secret: str) -> bool:
     from ..staff_helpers import sign_in
+
     client = app.test_client()
     done = sign_in(client, email, secret)
     return done.status_code == 302 and done.location == "/staff/" and client.get("/staff/").status_code == 200
@@ -461,6 +484,7 @@ FLAGGED = {"g6pd_deficiency": "yes", "faint_with_needles": "yes"}
 def flagged_submission(app: Flask) -> tuple[str, list[str]]:
     """A patient from PATIENT_IP sends answers that fire rules; their reference and the rules fired."""
     from ..helpers import NO_FLAGS
+
     answers = {**NO_FLAGS, **FLAGGED}
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = PATIENT_IP
@@ -474,8 +498,9 @@ def raw_keyed_values(app: Flask) -> tuple[list[str], list[str | None]]:
     """The rule index and the patients' audit addresses, as stored."""
     with app.app_context():
         rules = list(db.session.execute(text("SELECT rule_id FROM submission_rules")).scalars())
-        ips = list(db.session.execute(text("SELECT ip FROM audit_events WHERE action = 'submission_created'"))
-                   .scalars())
+        ips = list(
+            db.session.execute(text("SELECT ip FROM audit_events WHERE action = 'submission_created'")).scalars()
+        )
         db.session.remove()
     return rules, ips
 
@@ -484,6 +509,7 @@ def rule_filter(app: Flask, rule: str) -> list[str]:
     """The references the staff queue lists when filtered by `rule` (any status)."""
     from ..staff_factory import queue_references
     from ..staff_helpers import sign_in
+
     email = f"desk{uuid.uuid4().hex[:6]}@clinic.example"
     client = app.test_client()
     sign_in(client, email, make_staff(app, email))
@@ -492,8 +518,7 @@ def rule_filter(app: Flask, rule: str) -> list[str]:
     return queue_references(page.get_data(as_text=True))
 
 
-def test_fired_rules_and_patient_addresses_are_not_readable_at_rest_and_the_rule_filter_still_works(
-        app: Flask) -> None:
+def test_fired_rules_and_patient_addresses_are_not_readable_at_rest_and_the_rule_filter_still_works(app: Flask) -> None:
     reference, fired = flagged_submission(app)
     rules, ips = raw_keyed_values(app)
     assert len(rules) == len(fired) and not set(rules) & set(fired)
@@ -501,7 +526,7 @@ def test_fired_rules_and_patient_addresses_are_not_readable_at_rest_and_the_rule
     (ip,) = ips
     assert ip is not None and re.fullmatch(r"h:test1:[0-9a-f]{24}", ip) and PATIENT_IP not in ip
     raw = raw_database(app)
-    assert reference.encode() in raw   # a positive control: this is the live data
+    assert reference.encode() in raw  # a positive control: this is the live data
     for rule in fired:
         assert rule.encode() not in raw, f"{rule} is readable in the raw database"
     assert PATIENT_IP.encode() not in raw

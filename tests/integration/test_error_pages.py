@@ -13,15 +13,32 @@ from flask import Flask
 from sqlalchemy.exc import OperationalError
 
 from ..helpers import NO_FLAGS, Patient, draft_row, field_values, form_data, submissions
-from ..staff_factory import add_submission, cheap_hashing
+from ..staff_factory import add_submission
 from ..staff_helpers import make_staff, sign_in, token_of
 
-pytestmark = pytest.mark.usefixtures(cheap_hashing.__name__)
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 SECRET_TEXT = "SELECT contact_phone FROM submissions WHERE CANARY-ERR-7f3a"
-GIVEAWAYS = ("Traceback", "File \"", "CANARY-ERR-7f3a", "SELECT ", "sqlalchemy", "werkzeug", "psycopg", "sqlite3",
-             str(Path(__file__).resolve().parents[2]), ".py", "RuntimeError", "OperationalError", "Exception", "The CSRF token", "csrf_token is",
-             "Werkzeug", "Python", "debugger")
+GIVEAWAYS = (
+    "Traceback",
+    'File "',
+    "CANARY-ERR-7f3a",
+    "SELECT ",
+    "sqlalchemy",
+    "werkzeug",
+    "psycopg",
+    "sqlite3",
+    str(Path(__file__).resolve().parents[2]),
+    ".py",
+    "RuntimeError",
+    "OperationalError",
+    "Exception",
+    "The CSRF token",
+    "csrf_token is",
+    "Werkzeug",
+    "Python",
+    "debugger",
+)
 
 
 def assert_plain(response: Any, status: int) -> str:
@@ -38,7 +55,7 @@ def assert_plain(response: Any, status: int) -> str:
         assert "<h1" in body and 'href="/staff/">Back to the queue' in body and 'href="/"' not in body
         assert "Staff area" in body
     else:
-        assert "<h1" in body and 'href="/"' in body   # a heading and a way back to the start page
+        assert "<h1" in body and 'href="/"' in body  # a heading and a way back to the start page
     return body
 
 
@@ -87,13 +104,23 @@ def test_400_401_and_403_in_the_staff_area(app: Flask) -> None:
     sign_in(desk, "desk@clinic.example", make_staff(app))
     page = desk.get(f"/staff/submissions/{reference}").get_data(as_text=True)
     token = token_of(page)
-    assert_plain(desk.post(f"/staff/submissions/{reference}/status",
-                           data={"csrf_token": token, "status": "closed", "version": "not-a-number"}), 400)
+    assert_plain(
+        desk.post(
+            f"/staff/submissions/{reference}/status",
+            data={"csrf_token": token, "status": "closed", "version": "not-a-number"},
+        ),
+        400,
+    )
     assert_plain(desk.get("/staff/admin/staff"), 403)
     stranger = app.test_client()
     stranger_token = token_of(stranger.get("/staff/sign-in").get_data(as_text=True))
-    assert_plain(stranger.post(f"/staff/submissions/{reference}/status",
-                               data={"csrf_token": stranger_token, "status": "closed", "version": "1"}), 401)
+    assert_plain(
+        stranger.post(
+            f"/staff/submissions/{reference}/status",
+            data={"csrf_token": stranger_token, "status": "closed", "version": "1"},
+        ),
+        401,
+    )
 
 
 def test_413_for_a_big_body_or_too_many_fields(app: Flask) -> None:
@@ -102,8 +129,9 @@ def test_413_for_a_big_body_or_too_many_fields(app: Flask) -> None:
     big = patient.client.post("/questions/urgent", data={"csrf_token": patient.token, "x": "a" * (1024 * 1024)})
     assert "too much" in assert_plain(big, 413)
     fields = [("csrf_token", patient.token)] + [(f"f{i}", "1") for i in range(5000)]
-    many = patient.client.post("/questions/urgent", data=urlencode(fields),
-                               content_type="application/x-www-form-urlencoded")
+    many = patient.client.post(
+        "/questions/urgent", data=urlencode(fields), content_type="application/x-www-form-urlencoded"
+    )
     assert_plain(many, 413)
     staff = app.test_client()
     assert_plain(staff.post("/staff/sign-in", data={"email": "a" * (1024 * 1024)}), 413)
@@ -135,8 +163,7 @@ def test_a_patient_page_with_a_bad_token_keeps_what_was_typed(app: Flask) -> Non
     before = draft_row(patient.client).answers
     for token in ("forged-token", ""):
         # Post/Redirect/Get: the page comes back after a redirect, with what was typed.
-        response = patient.client.post("/questions/contact", data={"csrf_token": token, **typed},
-                                       follow_redirects=True)
+        response = patient.client.post("/questions/contact", data={"csrf_token": token, **typed}, follow_redirects=True)
         assert response.status_code in (200, 400)
         body = response.get_data(as_text=True)
         for giveaway in GIVEAWAYS:
@@ -146,7 +173,7 @@ def test_a_patient_page_with_a_bad_token_keeps_what_was_typed(app: Flask) -> Non
         assert values["contact_phone"] == typed["contact_phone"]
         assert values["contact_time"] == typed["contact_time"]
         assert "Your answers are still here" in body
-        assert draft_row(patient.client).answers == before   # not saved with a bad token
+        assert draft_row(patient.client).answers == before  # not saved with a bad token
     # Continue with the fresh token on the page sends it.
     response = patient.post("/questions/contact", typed)
     assert response.status_code == 302
@@ -156,11 +183,12 @@ def test_a_patient_page_with_a_bad_token_keeps_what_was_typed(app: Flask) -> Non
 def test_sending_with_a_bad_token_keeps_the_answers_and_sends_nothing(app: Flask) -> None:
     patient = Patient(app.test_client())
     patient.complete(NO_FLAGS, send=False)
-    response = patient.client.post("/check-answers", data={"csrf_token": "forged", "declaration": "yes"},
-                                   follow_redirects=True)
+    response = patient.client.post(
+        "/check-answers", data={"csrf_token": "forged", "declaration": "yes"}, follow_redirects=True
+    )
     body = response.get_data(as_text=True)
     assert response.status_code in (200, 400) and "still saved" in body
-    assert NO_FLAGS["contact_name"] in body   # the answers are shown again
+    assert NO_FLAGS["contact_name"] in body  # the answers are shown again
     assert submissions(app) == []
     assert patient.post("/check-answers", {"declaration": "yes"}).status_code == 302
     assert len(submissions(app)) == 1
@@ -170,9 +198,10 @@ def test_a_patient_page_sent_after_the_session_was_lost_keeps_what_was_typed(app
     patient = Patient(app.test_client())
     patient.reach("about", NO_FLAGS)
     token = patient.token
-    fresh = app.test_client()   # a browser that lost its cookie
-    response = fresh.post("/questions/about", data={"csrf_token": token, **form_data("about", NO_FLAGS)},
-                          follow_redirects=True)
+    fresh = app.test_client()  # a browser that lost its cookie
+    response = fresh.post(
+        "/questions/about", data={"csrf_token": token, **form_data("about", NO_FLAGS)}, follow_redirects=True
+    )
     assert response.status_code in (200, 400)
     body = response.get_data(as_text=True)
     assert field_values(body).get("respondent_role") == NO_FLAGS["respondent_role"]
@@ -207,8 +236,9 @@ def test_a_flood_gets_429_while_a_second_client_still_works(make_app: Any) -> No
     assert started.status_code == 302
     page = other.client.get(started.location, environ_base=second)
     other.token = token_of(page.get_data(as_text=True))
-    answered = other.client.post("/questions/urgent", environ_base=second,
-                                 data={"csrf_token": other.token, **form_data("urgent", NO_FLAGS)})
+    answered = other.client.post(
+        "/questions/urgent", environ_base=second, data={"csrf_token": other.token, **form_data("urgent", NO_FLAGS)}
+    )
     assert answered.status_code == 302 and answered.location.endswith("/questions/about")
 
 

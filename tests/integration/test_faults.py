@@ -46,16 +46,30 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 ANSWERS = PERSONAS["discuss_before_booking"]
 # What must never reach a browser: a traceback, driver or SQL text, connection details.
-LEAKS = ("Traceback", 'File "', "sqlalchemy", "psycopg", "OperationalError", "redis", "Redis",
-         "ConnectionError", "SELECT ", "INSERT INTO", "UPDATE ", "127.0.0.1", "Werkzeug")
+LEAKS = (
+    "Traceback",
+    'File "',
+    "sqlalchemy",
+    "psycopg",
+    "OperationalError",
+    "redis",
+    "Redis",
+    "ConnectionError",
+    "SELECT ",
+    "INSERT INTO",
+    "UPDATE ",
+    "127.0.0.1",
+    "Werkzeug",
+)
 
 
 def assert_clean_unavailable(reply: Reply) -> None:
     """A 503 with the app's own page: no traceback, no SQL, no driver or connection details."""
     assert reply.status == 503, (reply, reply.text[:2000])
     # The generic page, or (for a patient's page) the page again with what was typed.
-    assert ("unavailable for a moment" in reply.text or "We could not save this page just now" in reply.text), \
-        reply.text[:2000]
+    assert "unavailable for a moment" in reply.text or "We could not save this page just now" in reply.text, reply.text[
+        :2000
+    ]
     leaked = [word for word in LEAKS if word in reply.text]
     assert not leaked, (leaked, reply.text[:2000])
 
@@ -76,6 +90,7 @@ def database() -> Iterator[str]:
 
 # --- R13: Redis down -------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def redis(tmp_path: Path) -> Iterator[RedisServer]:
     try:
@@ -89,9 +104,14 @@ def redis(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 def test_with_redis_down_patients_still_send_and_staff_sign_in_fails_closed(
-        tmp_path: Path, database: str, redis: RedisServer) -> None:
-    app = LiveServer(tmp_path / "app", database_uri=database, name="app", env={
-        "FLASK_RATELIMIT_ENABLED": "true", "FLASK_RATELIMIT_STORAGE_URI": redis.url()})
+    tmp_path: Path, database: str, redis: RedisServer
+) -> None:
+    app = LiveServer(
+        tmp_path / "app",
+        database_uri=database,
+        name="app",
+        env={"FLASK_RATELIMIT_ENABLED": "true", "FLASK_RATELIMIT_STORAGE_URI": redis.url()},
+    )
     with app:
         master = app.process.pid if app.process else None
         add_staff(app, "desk@clinic.example", "late@clinic.example")
@@ -101,7 +121,7 @@ def test_with_redis_down_patients_still_send_and_staff_sign_in_fails_closed(
         fill_in(patient, ANSWERS, until="injection-site")
         assert redis_answers(redis.url())
 
-        redis.kill()   # SIGKILL by process id: Redis is gone
+        redis.kill()  # SIGKILL by process id: Redis is gone
         assert not redis_answers(redis.url())
 
         # Patients: the remaining pages and sending still work, and nothing is lost.
@@ -120,16 +140,17 @@ def test_with_redis_down_patients_still_send_and_staff_sign_in_fails_closed(
             assert_clean_unavailable(refused)
         ready = late.get("/readyz")
         assert ready.status == 503 and '"rate_limits":"unavailable"' in ready.text.replace(" ", "")
-        assert late.get("/healthz").status == 200   # the instance itself is alive: keep it in the pool
+        assert late.get("/healthz").status == 200  # the instance itself is alive: keep it in the pool
 
         # Staff already signed in keep working: sessions live in PostgreSQL.
         queue = staff.get("/staff/")
         assert queue.status == 200 and reference in queue.text
         assert staff.get(f"/staff/submissions/{reference}").status == 200
 
-        redis.start()   # back, on the same port
-        assert wait_until(lambda: late.get("/readyz").status == 200, timeout=15, interval=0.2,
-                          what="/readyz after Redis came back")
+        redis.start()  # back, on the same port
+        assert wait_until(
+            lambda: late.get("/readyz").status == 200, timeout=15, interval=0.2, what="/readyz after Redis came back"
+        )
         # Sign-in works again without restarting the app (a few times: either worker may answer).
         for _ in range(2):
             password_step = late.post("/staff/sign-in", {"email": "late@clinic.example", "password": STAFF_PASSWORD})
@@ -141,6 +162,7 @@ def test_with_redis_down_patients_still_send_and_staff_sign_in_fails_closed(
 
 
 # --- R14: PostgreSQL restarted -----------------------------------------------------------------------
+
 
 @pytest.fixture
 def cluster() -> Iterator[PostgresCluster]:
@@ -187,17 +209,18 @@ class Traffic:
 
 
 def test_a_postgresql_restart_fails_requests_cleanly_and_the_app_recovers_by_itself(
-        tmp_path: Path, cluster: PostgresCluster) -> None:
+    tmp_path: Path, cluster: PostgresCluster
+) -> None:
     app = LiveServer(tmp_path / "app", database_uri=cluster.create_database("questionnaire"), name="app")
     with app:
         master = app.process.pid if app.process else None
         patient = HttpClient(app)
-        fill_in(patient, ANSWERS)                  # every page; only the declaration is left
+        fill_in(patient, ANSWERS)  # every page; only the declaration is left
         check = patient.get("/check-answers")
         assert check.status == 200 and "warfarin" in check.text
         with Traffic(app) as traffic:
             wait_until(lambda: len(traffic.replies) >= 3, timeout=20, what="traffic")
-            cluster.stop()                         # SIGINT by process id: a fast shutdown
+            cluster.stop()  # SIGINT by process id: a fast shutdown
             down = time.monotonic()
             assert not cluster.answers()
             assert_clean_unavailable(patient.get("/check-answers"))
@@ -208,18 +231,18 @@ def test_a_postgresql_restart_fails_requests_cleanly_and_the_app_recovers_by_its
             assert health.status == 503 and "Traceback" not in health.text
             wait_until(lambda: len(traffic.since(down)) >= 3, timeout=20, what="traffic while down")
 
-            cluster.start()                        # the same data, the same port
+            cluster.start()  # the same data, the same port
             up = time.monotonic()
             wait_until(lambda: len(traffic.since(up)) >= 5, timeout=30, what="traffic after the restart")
         assert traffic.error is None, traffic.error
-        for _at, reply in traffic.replies:         # in flight: the page, or the clean 503 page
+        for _at, reply in traffic.replies:  # in flight: the page, or the clean 503 page
             if reply.status != 200:
                 assert_clean_unavailable(reply)
         assert any(r.status == 503 for r in traffic.since(down)), "the outage was never seen"
         assert all(r.status == 200 for r in traffic.since(up)), [r.status for r in traffic.since(up)]
 
         # Recovered without a restart: the draft is there, with the earlier answers; sending works.
-        for _ in range(4):                         # every worker's pool reconnects by itself
+        for _ in range(4):  # every worker's pool reconnects by itself
             assert patient.get("/healthz").status == 200
         check = patient.get("/check-answers")
         assert check.status == 200 and "warfarin" in check.text and "Left knee" in check.text
@@ -227,7 +250,7 @@ def test_a_postgresql_restart_fails_requests_cleanly_and_the_app_recovers_by_its
         assert as_sent(submission_answers(app, reference)) == expected_answers(ANSWERS)
         assert app.process is not None and app.process.pid == master and app.running
         log = app.log_path.read_text(encoding="utf-8", errors="replace")
-        assert "[ERROR]" not in log and '"level":"ERROR"' not in log   # no exception escaped the app
+        assert "[ERROR]" not in log and '"level":"ERROR"' not in log  # no exception escaped the app
 
 
 def test_a_connection_lost_after_the_last_query_does_not_turn_the_answer_into_a_500(database: str) -> None:
@@ -248,13 +271,14 @@ def test_a_connection_lost_after_the_last_query_does_not_turn_the_answer_into_a_
     @app.get("/test-connection-lost")
     def connection_lost() -> str:
         pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
-        with admin.connect() as conn:   # as a restart would: the server ends this connection
+        with admin.connect() as conn:  # as a restart would: the server ends this connection
             conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
 
         def ended() -> bool:
             with admin.connect() as conn:
-                return conn.execute(text("SELECT 1 FROM pg_stat_activity WHERE pid = :pid"),
-                                    {"pid": pid}).first() is None
+                return (
+                    conn.execute(text("SELECT 1 FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}).first() is None
+                )
 
         wait_until(ended, timeout=10, what="the backend to end")
         return "answered"
@@ -263,7 +287,7 @@ def test_a_connection_lost_after_the_last_query_does_not_turn_the_answer_into_a_
         client = app.test_client()
         reply = client.get("/test-connection-lost")
         assert (reply.status_code, reply.get_data(as_text=True)) == (200, "answered")
-        assert client.get("/healthz").status_code == 200      # the pool replaced the lost connection
+        assert client.get("/healthz").status_code == 200  # the pool replaced the lost connection
     finally:
         with app.app_context():
             db.session.remove()

@@ -12,15 +12,14 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from flask import Flask
 
 from questionnaire.core import fhir
-
 from questionnaire.data import store
 from questionnaire.extensions import db
 
 from ..helpers import PERSONAS
-from ..staff_factory import add_submission, cheap_hashing
+from ..staff_factory import add_submission
 from ..staff_helpers import make_staff, sign_in
 
-pytestmark = pytest.mark.usefixtures(cheap_hashing.__name__)
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 
 def signed_in(app: Flask, role: str) -> Any:
@@ -64,8 +63,11 @@ def test_an_administrator_exports_a_date_range_as_one_bundle_and_it_is_audited(a
     assert response.status_code == 200
     bundle = json.loads(response.get_data(as_text=True))
     Bundle.model_validate(bundle)
-    identifiers = {e["resource"]["identifier"]["value"] for e in bundle["entry"]
-                   if e["resource"]["resourceType"] == "QuestionnaireResponse"}
+    identifiers = {
+        e["resource"]["identifier"]["value"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "QuestionnaireResponse"
+    }
     assert identifiers == references
     with app.app_context():
         assert any(e.action == "export_fhir_bundle" for e in store.audit_events())
@@ -80,13 +82,15 @@ def test_a_submission_keeps_the_wording_version_it_was_answered_in(app: Flask) -
         assert sub is not None and sub.questions_version == fhir.questionnaire_version()
     client = signed_in(app, "clinician")
     assert "wording has changed" not in client.get(f"/staff/submissions/{reference}").get_data(as_text=True)
-    with app.app_context():   # as if the wording had changed since it was sent
+    with app.app_context():  # as if the wording had changed since it was sent
         sub = store.submission_by_reference(reference)
         assert sub is not None
         sub.questions_version = "0123456789ab"
         db.session.commit()
     html = client.get(f"/staff/submissions/{reference}").get_data(as_text=True)
-    assert (f"The questions' wording has changed since it was sent (version 0123456789ab then, "
-            f"{fhir.questionnaire_version()} now)") in html
+    assert (
+        f"The questions' wording has changed since it was sent (version 0123456789ab then, "
+        f"{fhir.questionnaire_version()} now)"
+    ) in html
     data = client.get(f"/staff/submissions/{reference}/fhir").get_json()
     assert data["questionnaire"].endswith("|0123456789ab")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html as htmllib
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -19,19 +19,19 @@ from sqlalchemy.exc import DBAPIError
 
 from questionnaire.core.rules import Ruleset
 from questionnaire.data import store
-from questionnaire.data.models import CLOCK, CallAttempt, Submission
+from questionnaire.data.models import CLOCK, CallAttempt
 from questionnaire.extensions import db
 from questionnaire.operations import calls
 
 from ..helpers import PERSONAS
-from ..staff_factory import add_submission, audit_rows, cheap_hashing, csrf, submission_row
+from ..staff_factory import add_submission, audit_rows, csrf, submission_row
 from ..staff_helpers import make_staff, sign_in
 from .test_operations import refuse_audit  # noqa: F401  # the fixture
 
-pytestmark = pytest.mark.usefixtures(cheap_hashing.__name__)
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 DESK = "desk@clinic.example"
 # Friday 7 March 2025, 23:30 UTC: already Saturday 8 March in Auckland, still Friday in New York.
-FRIDAY_NIGHT = datetime(2025, 3, 7, 23, 30, tzinfo=timezone.utc)
+FRIDAY_NIGHT = datetime(2025, 3, 7, 23, 30, tzinfo=UTC)
 RULE_ID = re.compile(r"\br_[a-z0-9_]+")
 
 
@@ -50,8 +50,10 @@ def signed_in(app: Flask, role: str = "front_desk", email: str = DESK) -> FlaskC
 @pytest.fixture
 def now_is() -> Callable[[datetime], None]:
     """now_is(moment): the app's clock reads `moment` (moved back after the test)."""
+
     def move(moment: datetime) -> None:
-        CLOCK.offset = moment - datetime.now(timezone.utc)
+        CLOCK.offset = moment - datetime.now(UTC)
+
     yield move
     CLOCK.offset = timedelta(0)
 
@@ -63,16 +65,18 @@ def rules(app: Flask) -> Ruleset:
 
 # --- the action card ---------------------------------------------------------------------------
 
+
 def test_the_action_card_of_an_urgent_case_says_who_to_call_today_and_what_to_say(app: Flask) -> None:
-    ref = add_submission(app, {**PERSONAS["urgent"], "contact_email": "alex@example.com"},
-                         created_at=FRIDAY_NIGHT - timedelta(hours=1))
+    ref = add_submission(
+        app, {**PERSONAS["urgent"], "contact_email": "alex@example.com"}, created_at=FRIDAY_NIGHT - timedelta(hours=1)
+    )
     page = signed_in(app).get(f"/staff/submissions/{ref}").get_data(as_text=True)
-    card = page[page.index('class="action-card'):page.index("</section>", page.index('class="action-card'))]
+    card = page[page.index('class="action-card') : page.index("</section>", page.index('class="action-card'))]
     chest = rules(app).rule("r_urgent_chest_pain_now")
     assert 'href="tel:01614960001">0161 496 0001</a>' in card
     assert 'href="mailto:alex@example.com">alex@example.com</a>' in card
     assert "Alex Example" in card and "Morning" in card and "English" in card
-    assert "Contact the patient by <strong>Friday 7 March 2025</strong>" in card      # the same day (UTC)
+    assert "Contact the patient by <strong>Friday 7 March 2025</strong>" in card  # the same day (UTC)
     assert "Booking is on hold" in card
     assert htmllib.escape(chest.title) in card
     assert htmllib.escape(chest.front_desk.say, quote=False) in card
@@ -82,11 +86,17 @@ def test_the_action_card_of_an_urgent_case_says_who_to_call_today_and_what_to_sa
         assert htmllib.escape(line.strip(), quote=False) in card
 
 
-@pytest.mark.parametrize(("zone", "due"), [("Pacific/Auckland", "Wednesday 12 March 2025"),   # received Saturday
-                                           ("America/New_York", "Tuesday 11 March 2025"),   # received Friday
-                                           ("UTC", "Tuesday 11 March 2025")])
+@pytest.mark.parametrize(
+    ("zone", "due"),
+    [
+        ("Pacific/Auckland", "Wednesday 12 March 2025"),  # received Saturday
+        ("America/New_York", "Tuesday 11 March 2025"),  # received Friday
+        ("UTC", "Tuesday 11 March 2025"),
+    ],
+)
 def test_a_discuss_case_is_due_in_working_days_counted_in_the_clinics_time_zone(
-        make_app: Callable[..., Flask], zone: str, due: str) -> None:
+    make_app: Callable[..., Flask], zone: str, due: str
+) -> None:
     if True:
         app = make_app(CLINIC_TIMEZONE=zone, CONTACT_WORKING_DAYS=2)
         ref = add_submission(app, persona="discuss_before_booking", created_at=FRIDAY_NIGHT)
@@ -114,7 +124,7 @@ def test_the_front_desk_reads_flags_in_words_never_by_rule_id(app: Flask, person
     desk_page = signed_in(app).get(f"/staff/submissions/{ref}").get_data(as_text=True)
     assert RULE_ID.findall(desk_page) == []
     clinician = signed_in(app, "clinician", "doc@clinic.example").get(f"/staff/submissions/{ref}")
-    assert RULE_ID.search(clinician.get_data(as_text=True))     # in small print, for clinicians
+    assert RULE_ID.search(clinician.get_data(as_text=True))  # in small print, for clinicians
 
 
 def test_a_staff_note_naming_another_rule_reads_its_title_for_the_front_desk(app: Flask) -> None:
@@ -126,6 +136,7 @@ def test_a_staff_note_naming_another_rule_reads_its_title_for_the_front_desk(app
 
 def test_the_time_zone_is_validated_at_start_up(make_app: Callable[..., Flask]) -> None:
     from questionnaire.config import ConfigError
+
     with pytest.raises(ConfigError, match="FLASK_CLINIC_TIMEZONE 'Mars/Olympus'"):
         make_app(CLINIC_TIMEZONE="Mars/Olympus")
     assert make_app().config["CLINIC_TIMEZONE"] == "UTC"
@@ -133,37 +144,41 @@ def test_the_time_zone_is_validated_at_start_up(make_app: Callable[..., Flask]) 
 
 # --- the queue ---------------------------------------------------------------------------------
 
+
 def test_the_queue_shows_name_phone_reason_waiting_and_language_in_the_clinics_time(
-        make_app: Callable[..., Flask], now_is: Callable[[datetime], None]) -> None:
+    make_app: Callable[..., Flask], now_is: Callable[[datetime], None]
+) -> None:
     app = make_app(CLINIC_TIMEZONE="Europe/Madrid")
-    ref = add_submission(app, persona="discuss_before_booking", created_at=datetime(2025, 3, 3, 8, 0, tzinfo=timezone.utc),
-                         language="es")
-    now_is(datetime(2025, 3, 3, 11, 0, tzinfo=timezone.utc))
+    ref = add_submission(
+        app, persona="discuss_before_booking", created_at=datetime(2025, 3, 3, 8, 0, tzinfo=UTC), language="es"
+    )
+    now_is(datetime(2025, 3, 3, 11, 0, tzinfo=UTC))
     page = signed_in(app).get("/staff/").get_data(as_text=True)
-    assert f"/staff/submissions/{ref}\">Alex Example</a>" in page
+    assert f'/staff/submissions/{ref}">Alex Example</a>' in page
     assert 'href="tel:01614960001">0161 496 0001</a>' in page
     assert htmllib.escape(rules(app).rule("r_blood_thinner_injection").title) in page
-    assert "3 hours, since 2025-03-03 09:00 CET" in page        # 08:00 UTC is 09:00 in Madrid
+    assert "3 hours, since 2025-03-03 09:00 CET" in page  # 08:00 UTC is 09:00 in Madrid
     assert "Contact by Wednesday 5 March 2025" in page and "Spanish" in page
     assert "(Europe/Madrid)" in page and "Overdue" not in page
 
 
 def test_a_new_case_past_its_promise_is_overdue_and_a_contacted_one_is_not(
-        app: Flask, now_is: Callable[[datetime], None]) -> None:
-    monday = datetime(2025, 3, 3, 8, 0, tzinfo=timezone.utc)
+    app: Flask, now_is: Callable[[datetime], None]
+) -> None:
+    monday = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
     late = add_submission(app, persona="discuss_before_booking", created_at=monday)
     called = add_submission(app, persona="discuss_before_booking", created_at=monday, status="contacted")
-    now_is(datetime(2025, 3, 6, 9, 0, tzinfo=timezone.utc))      # Thursday: due Wednesday
+    now_is(datetime(2025, 3, 6, 9, 0, tzinfo=UTC))  # Thursday: due Wednesday
     client = signed_in(app)
     page = client.get("/staff/").get_data(as_text=True)
-    page = page[page.index("<table"):]
-    row = page[page.index(late):page.index("</tr>", page.index(late))]
+    page = page[page.index("<table") :]
+    row = page[page.index(late) : page.index("</tr>", page.index(late))]
     assert "Overdue: due Wednesday 5 March 2025" in row
     page = client.get("/staff/?status=any").get_data(as_text=True)
-    page = page[page.index("<table"):]
-    row = page[page.index(called):page.index("</tr>", page.index(called))]
+    page = page[page.index("<table") :]
+    row = page[page.index(called) : page.index("</tr>", page.index(called))]
     assert "Overdue" not in row
-    now_is(datetime(2025, 3, 5, 22, 0, tzinfo=timezone.utc))     # still Wednesday: due, not overdue
+    now_is(datetime(2025, 3, 5, 22, 0, tzinfo=UTC))  # still Wednesday: due, not overdue
     assert "Overdue" not in client.get("/staff/").get_data(as_text=True)
 
 
@@ -173,8 +188,12 @@ def test_each_level_count_links_to_the_queue_filtered_by_that_level(app: Flask) 
     add_submission(app, persona="discuss_before_booking")
     client = signed_in(app)
     page = client.get("/staff/").get_data(as_text=True)
-    links = {level: url for url, level, _n in re.findall(
-        r'<a class="count-link" href="([^"]+)"[^>]*><span class="tag tag--(\w+)">[^<]*</span> (\d+)', page)}
+    links = {
+        level: url
+        for url, level, _n in re.findall(
+            r'<a class="count-link" href="([^"]+)"[^>]*><span class="tag tag--(\w+)">[^<]*</span> (\d+)', page
+        )
+    }
     assert set(links) == {"urgent", "discuss_before_booking", "mention_at_consultation", "none"}
     assert '">Urgent</span> 1<span' in page
     filtered = client.get(htmllib.unescape(links["discuss_before_booking"])).get_data(as_text=True)
@@ -193,9 +212,10 @@ def test_the_new_count_endpoint_counts_submissions_after_the_page_and_does_not_k
     response = client.get(url)
     assert response.get_json() == {"count": 2} and response.headers["Cache-Control"] == "no-store"
     assert client.get("/staff/queue/new-count?after=x").status_code == 400
-    assert app.test_client().get(url).status_code == 302        # signed out: sign in first
+    assert app.test_client().get(url).status_code == 302  # signed out: sign in first
     with app.app_context():
         from questionnaire.data.models import StaffSession
+
         before = db.session.scalar(select(StaffSession.last_seen_at))
     CLOCK.offset = timedelta(minutes=5)
     try:
@@ -208,6 +228,7 @@ def test_the_new_count_endpoint_counts_submissions_after_the_page_and_does_not_k
 
 # --- the call log and "assign to me" -----------------------------------------------------------
 
+
 def test_one_click_records_a_call_shown_with_the_notes_and_audited(app: Flask) -> None:
     ref = add_submission(app, persona="discuss_before_booking")
     client = signed_in(app)
@@ -216,7 +237,7 @@ def test_one_click_records_a_call_shown_with_the_notes_and_audited(app: Flask) -
     response = client.post(f"/staff/submissions/{ref}/calls", data={"csrf_token": token, "outcome": "voicemail"})
     assert response.status_code == 303 and response.location.endswith("#call-log")
     page = client.get(f"/staff/submissions/{ref}").get_data(as_text=True)
-    log = page[page.index('id="call-log"'):]
+    log = page[page.index('id="call-log"') :]
     assert log.index("Asked to call after 5") < log.index("Call: Left a voicemail")
     [row] = audit_rows(app, "call_recorded")
     assert (row.actor, row.submission_ref, row.detail) == (DESK, ref, "voicemail")
@@ -271,6 +292,7 @@ def test_deleting_a_submission_deletes_its_calls(app: Flask) -> None:
 
 
 # --- the call sheet ----------------------------------------------------------------------------
+
 
 def test_the_call_sheet_lists_todays_calls_with_what_to_say(app: Flask) -> None:
     urgent = add_submission(app, persona="urgent", created_at=FRIDAY_NIGHT)

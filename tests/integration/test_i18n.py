@@ -19,15 +19,25 @@ from babel.messages.pofile import read_po, write_po
 from flask import Flask
 
 from questionnaire.core import flow
-
-from questionnaire.web import i18n
 from questionnaire.core.definition import QUESTIONNAIRE
 from questionnaire.core.questions import NOT_SURE_HINT, Page
 from questionnaire.core.rules import DEFAULT_PATH, load_ruleset
 from questionnaire.core.wording import PHRASES, WORDS, banned_wording
+from questionnaire.web import i18n
 
-from ..helpers import (EVERY_PAGE, NO_FLAGS, PERSONAS, Patient, field_values, form_data, html_problems,
-                      inline_errors, error_summary_links, submissions, visible_text)
+from ..helpers import (
+    EVERY_PAGE,
+    NO_FLAGS,
+    PERSONAS,
+    Patient,
+    error_summary_links,
+    field_values,
+    form_data,
+    html_problems,
+    inline_errors,
+    submissions,
+    visible_text,
+)
 
 PO = i18n.TRANSLATIONS_DIR / "es" / "LC_MESSAGES" / "messages.po"
 MO = PO.with_suffix(".mo")
@@ -65,8 +75,10 @@ def translated(catalog: Catalog) -> dict[str, str]:
 
 # --- the catalogues ------------------------------------------------------------------------------
 
-def test_every_patient_facing_string_has_a_spanish_translation_that_is_not_fuzzy(fresh: Catalog,
-                                                                                spanish: Catalog) -> None:
+
+def test_every_patient_facing_string_has_a_spanish_translation_that_is_not_fuzzy(
+    fresh: Catalog, spanish: Catalog
+) -> None:
     assert len(fresh) > 300, "the extraction found almost nothing: check babel.cfg"
     problems = []
     for m in fresh:
@@ -84,8 +96,9 @@ def test_every_patient_facing_string_has_a_spanish_translation_that_is_not_fuzzy
     assert not spanish.fuzzy, "the Spanish catalogue's header is marked fuzzy"
 
 
-def test_the_committed_template_and_catalogue_hold_exactly_the_extracted_strings(fresh: Catalog,
-                                                                                spanish: Catalog) -> None:
+def test_the_committed_template_and_catalogue_hold_exactly_the_extracted_strings(
+    fresh: Catalog, spanish: Catalog
+) -> None:
     ids = {m.id for m in fresh if m.id}
     assert {m.id for m in read(POT) if m.id} == ids, "messages.pot is out of date: run `make translations`"
     stale = sorted({m.id for m in spanish if m.id} - ids)
@@ -113,7 +126,7 @@ def test_the_rules_extractor_yields_the_texts_exactly_as_the_loader_stores_them(
         assert all(text == text.strip() for _, _, text, _ in found)
     # Each string points at its own line of the rules file.
     lines = raw.decode().splitlines()
-    for lineno, _, text, comments in from_file:
+    for lineno, _, _text, comments in from_file:
         key = comments[0].split()[-1]
         assert key in lines[lineno - 1] or "MSG_" in lines[lineno - 1], (lineno, comments)
     same_day = sum(1 for level in ruleset.levels if level.same_day is not None)
@@ -136,6 +149,7 @@ def test_translations_keep_placeholders_and_paragraphs(spanish: Catalog) -> None
 
 
 # --- clearance wording (clinical-content.md C1) in both languages --------------------------------
+
 
 def test_the_spanish_banned_list_is_as_strict_as_the_english_one() -> None:
     for word in ("elegible", "apto", "apta", "aprobado", "aprobada", "seguro", "segura", "garantizado"):
@@ -179,12 +193,13 @@ def test_not_sure_is_no_lo_se_and_never_a_word_about_being_sure(spanish: Catalog
 
 # --- text_in: staff see the question text the patient saw ----------------------------------------
 
+
 def test_text_in_translates_a_msgid_into_the_patients_language(app: Flask) -> None:
     q = QUESTIONNAIRE.questions["chest_pain_now"]
     spanish = "¿Tiene ahora mismo dolor, presión u opresión en el pecho?"
-    assert i18n.text_in("es", q.text) == spanish           # no application context needed
+    assert i18n.text_in("es", q.text) == spanish  # no application context needed
     with app.test_request_context("/", headers={"Accept-Language": "en"}):
-        assert i18n.text_in("es", q.text) == spanish       # whatever the request's own locale
+        assert i18n.text_in("es", q.text) == spanish  # whatever the request's own locale
         assert i18n.text_in("es-ES", q.text) == spanish
         assert i18n.text_in("en", q.text) == q.text
         assert i18n.text_in(None, q.text) == q.text
@@ -194,6 +209,7 @@ def test_text_in_translates_a_msgid_into_the_patients_language(app: Flask) -> No
 
 
 # --- the app in Spanish --------------------------------------------------------------------------
+
 
 def choose_spanish(patient: Patient, next_url: str = "/") -> None:
     response = patient.post("/language", {"lang": "es", "next": next_url})
@@ -206,8 +222,9 @@ def english_left(html: str, spanish: Catalog) -> list[str]:
     return [msgid for msgid, msgstr, _ in entries(spanish) if len(msgid) > 14 and msgstr != msgid and msgid in text]
 
 
-def test_the_language_switcher_shows_questions_choices_and_errors_in_spanish(patient: Patient,
-                                                                             spanish: Catalog) -> None:
+def test_the_language_switcher_shows_questions_choices_and_errors_in_spanish(
+    patient: Patient, spanish: Catalog
+) -> None:
     patient.start()
     patient.get("/questions/urgent")
     choose_spanish(patient, "/questions/urgent")
@@ -221,21 +238,26 @@ def test_the_language_switcher_shows_questions_choices_and_errors_in_spanish(pat
 
     html = patient.post("/questions/urgent", {}).get_data(as_text=True)
     errors = inline_errors(html)
-    assert errors["chest_pain_now-error"] == "Seleccione “Sí” si tiene ahora mismo dolor, presión u opresión en el pecho"
+    assert (
+        errors["chest_pain_now-error"] == "Seleccione “Sí” si tiene ahora mismo dolor, presión u opresión en el pecho"
+    )
     assert all(message.startswith("Seleccione") for message in errors.values())
     assert [text for _, text in error_summary_links(html)] == list(errors.values())
     assert "Hay un problema" in visible_text(html)
-    assert not html_problems(html)   # among them: the title starts "Error: " in Spanish too
+    assert not html_problems(html)  # among them: the title starts "Error: " in Spanish too
 
     # A multi question's "on its own" error names the choice in Spanish.
     patient.post("/questions/urgent", {**form_data("urgent", NO_FLAGS), "recent_ozone_7d": "yes"})
-    html = patient.post("/questions/urgent-follow-up", {"post_ozone_red_flags": ["chest_pain", "none_of_these"],
-                                                         "post_ozone_site_problem": "no"}).get_data(as_text=True)
+    html = patient.post(
+        "/questions/urgent-follow-up",
+        {"post_ozone_red_flags": ["chest_pain", "none_of_these"], "post_ozone_site_problem": "no"},
+    ).get_data(as_text=True)
     assert "Seleccione solo “Nada de esto”" in inline_errors(html)["post_ozone_red_flags-error"]
 
 
 def test_every_page_of_the_flow_in_spanish_shows_no_english_and_no_clearance_wording(
-        app: Flask, patient: Patient, spanish: Catalog) -> None:
+    app: Flask, patient: Patient, spanish: Catalog
+) -> None:
     patient.get("/")
     choose_spanish(patient)
     start = patient.get("/").get_data(as_text=True)
@@ -276,7 +298,7 @@ def test_the_outcome_wording_is_in_spanish(app: Flask, patient: Patient, spanish
     if level == "discuss_before_booking":
         assert "en un plazo de 2 días laborables" in text
     [sub] = submissions(app)
-    generic = {lv.message for lv in ruleset.levels}    # the level's outcome says these (R5)
+    generic = {lv.message for lv in ruleset.levels}  # the level's outcome says these (R5)
     for message_id in {m for f in sub.fired for m in f["message_ids"]} - generic:
         assert es[ruleset.messages[message_id]] in text
     assert sub.language == "es"

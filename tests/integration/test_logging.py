@@ -15,22 +15,31 @@ import pytest
 from flask import Flask
 
 from questionnaire import create_app
-
 from questionnaire.web import security
 
 from ..helpers import Patient
 from ..live_client import HttpClient, complete_patient, staff_sign_in
 from ..servers import LiveServer
-from ..staff_factory import cheap_hashing, clock
 from ..staff_helpers import PASSWORD, make_staff, token_of
 from .test_encryption import Planted, canary_answers, plant
 
-pytestmark = pytest.mark.usefixtures(cheap_hashing.__name__)
-_ = clock   # a fixture, used by name
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
-WATCHED = ("", "questionnaire", "werkzeug", "sqlalchemy", "flask_limiter", "flask_wtf", "alembic", "gunicorn",
-           "gunicorn.error", "gunicorn.access", "urllib3", "argon2")
+WATCHED = (
+    "",
+    "questionnaire",
+    "werkzeug",
+    "sqlalchemy",
+    "flask_limiter",
+    "flask_wtf",
+    "alembic",
+    "gunicorn",
+    "gunicorn.error",
+    "gunicorn.access",
+    "urllib3",
+    "argon2",
+)
 
 
 class Capture(logging.Handler):
@@ -97,6 +106,7 @@ def assert_request_lines(lines: list[str], at_least: int) -> list[dict[str, Any]
 
 # --- in-process ----------------------------------------------------------------------------------
 
+
 def test_full_flows_log_no_personal_data_or_secrets(app: Flask, captured: Capture, clock: Any) -> None:
     planted = plant(app, clock)
     # A wrong password that is itself sensitive, and an email field holding a forged log line.
@@ -105,8 +115,9 @@ def test_full_flows_log_no_personal_data_or_secrets(app: Flask, captured: Captur
     wrong = f"{planted.canaries['contact_name']} wrong password"
     planted.secrets["wrong_password"] = wrong
     forged = 'x@y.z\n{"level":"INFO","message":"sign in ok","actor":"admin"}'
-    client.post("/staff/sign-in", data={"csrf_token": token_of(page.get_data(as_text=True)),
-                                        "email": forged, "password": wrong})
+    client.post(
+        "/staff/sign-in", data={"csrf_token": token_of(page.get_data(as_text=True)), "email": forged, "password": wrong}
+    )
     planted.secrets["csrf_token"] = token_of(page.get_data(as_text=True))
     # A search by a contact detail in a query string.
     client.get("/staff/", query_string={"ref": planted.canaries["contact_phone"]})
@@ -125,8 +136,11 @@ def test_the_request_id_is_returned_and_logged_and_a_forged_one_is_replaced(app:
     assert response.headers["X-Request-ID"] == "lb-req-0123456789"
     forged = client.get("/", headers={"X-Request-ID": "bad id {injected}"})
     assert REQUEST_ID.match(forged.headers["X-Request-ID"]) and "injected" not in forged.headers["X-Request-ID"]
-    ids = [json.loads(line).get("request_id") for line, r in zip(captured.lines, captured.records)
-           if r.name == "questionnaire"]
+    ids = [
+        json.loads(line).get("request_id")
+        for line, r in zip(captured.lines, captured.records)
+        if r.name == "questionnaire"
+    ]
     assert "lb-req-0123456789" in ids and forged.headers["X-Request-ID"] in ids
 
 
@@ -147,6 +161,7 @@ def test_a_crash_during_the_final_send_logs_only_the_exception_type(make_app: An
 
 
 # --- under gunicorn --------------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_a_live_server_logs_no_personal_data_or_secrets(tmp_path: Path) -> None:
@@ -177,8 +192,12 @@ def test_a_live_server_logs_no_personal_data_or_secrets(tmp_path: Path) -> None:
         planted.canaries["note"] = note
         assert staff.post(f"/staff/submissions/{reference.group(0)}/notes", {"body": note}).status == 303
         version = detail.body.split('name="version" value="')[1].split('"')[0]
-        assert staff.post(f"/staff/submissions/{reference.group(0)}/status",
-                          {"status": "contacted", "version": version}).status == 303
+        assert (
+            staff.post(
+                f"/staff/submissions/{reference.group(0)}/status", {"status": "contacted", "version": version}
+            ).status
+            == 303
+        )
         staff.get(f"/staff/?ref={canaries['contact_email']}")
         intruder = HttpClient(server.base_url)
         intruder.get("/staff/sign-in")

@@ -16,7 +16,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from questionnaire import create_app
-
 from questionnaire.data import store
 from questionnaire.extensions import db
 
@@ -49,8 +48,17 @@ def test_migrations_build_the_schema_of_the_models(fresh_database: str) -> None:
             tables = set(inspect(conn).get_table_names())
         db.engine.dispose()
     assert differences == []
-    assert {"drafts", "submissions", "submission_rules", "queue_counts", "staff", "staff_sessions", "notes",
-            "audit_events", "deliveries"} <= tables
+    assert {
+        "drafts",
+        "submissions",
+        "submission_rules",
+        "queue_counts",
+        "staff",
+        "staff_sessions",
+        "notes",
+        "audit_events",
+        "deliveries",
+    } <= tables
 
 
 def test_one_submission_per_draft_is_enforced_by_the_database(fresh_database: str) -> None:
@@ -70,7 +78,7 @@ def test_readiness_needs_the_newest_migration_and_health_needs_only_the_database
     app = create_app(test_settings(fresh_database))
     client = app.test_client()
     with app.app_context():
-        db.create_all()   # tables without migration history: reachable, but not known to be current
+        db.create_all()  # tables without migration history: reachable, but not known to be current
     not_ready = client.get("/readyz")
     assert not_ready.status_code == 503 and not_ready.get_json()["checks"]["database"] != "ok"
     assert client.get("/healthz").status_code == 200
@@ -95,7 +103,7 @@ def test_the_audit_log_is_append_only_in_the_database(fresh_database: str) -> No
                 db.session.execute(text(statement))
             db.session.rollback()
         assert [(e.actor, e.action) for e in store.audit_events()] == [("desk@clinic.example", "sign_in")]
-        store.audit("sign_out", actor="desk@clinic.example")   # adding still works
+        store.audit("sign_out", actor="desk@clinic.example")  # adding still works
         assert len(store.audit_events()) == 2
         db.session.remove()
         db.engine.dispose()
@@ -115,8 +123,8 @@ def test_migration_0006_encrypts_existing_plaintext_totp_secrets(fresh_database:
     import pyotp
     from sqlalchemy import Text, select, type_coerce
 
-    from questionnaire.web import auth
     from questionnaire.data.models import Staff
+    from questionnaire.web import auth
 
     from ..staff_helpers import PASSWORD, sign_in
 
@@ -124,11 +132,14 @@ def test_migration_0006_encrypts_existing_plaintext_totp_secrets(fresh_database:
     app = create_app(test_settings(fresh_database))
     with app.app_context():
         flask_migrate.upgrade(revision="0005")
-        db.session.execute(text(
-            "INSERT INTO staff (email, role, password_hash, otp_secret, otp_confirmed, otp_last_step, active, "
-            "must_change_password, failed_attempts, created_at, password_set_at) VALUES ('desk@clinic.example', "
-            "'front_desk', :hash, :secret, true, 0, true, false, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
-            {"hash": auth.hash_password(PASSWORD), "secret": secret})
+        db.session.execute(
+            text(
+                "INSERT INTO staff (email, role, password_hash, otp_secret, otp_confirmed, otp_last_step, active, "
+                "must_change_password, failed_attempts, created_at, password_set_at) VALUES ('desk@clinic.example', "
+                "'front_desk', :hash, :secret, true, 0, true, false, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+            {"hash": auth.hash_password(PASSWORD), "secret": secret},
+        )
         db.session.commit()
         flask_migrate.upgrade()
         stored = db.session.execute(select(type_coerce(Staff.otp_secret, Text))).scalar_one()
@@ -138,7 +149,7 @@ def test_migration_0006_encrypts_existing_plaintext_totp_secrets(fresh_database:
     done = sign_in(client, "desk@clinic.example", secret)
     assert done.status_code == 302 and done.location == "/staff/"
     with app.app_context():
-        flask_migrate.downgrade(revision="0005")   # and back: the plaintext secret again
+        flask_migrate.downgrade(revision="0005")  # and back: the plaintext secret again
         assert db.session.execute(text("SELECT otp_secret FROM staff")).scalar_one() == secret
         db.session.remove()
         db.engine.dispose()
@@ -153,14 +164,15 @@ def test_migration_0007_keys_plain_rule_ids_and_patient_addresses(fresh_database
         flask_migrate.upgrade()
     (reference,) = add_submissions(app, [{"persona": "discuss_before_booking"}])
     with app.app_context():
-        flask_migrate.downgrade(revision="0006")   # back to plain rule ids, as before 0007
+        flask_migrate.downgrade(revision="0006")  # back to plain rule ids, as before 0007
         plain = set(db.session.execute(text("SELECT rule_id FROM submission_rules")).scalars())
         assert plain and all(r.startswith("r_") for r in plain)
         store.audit("submission_created", actor="patient", ip="198.51.100.23", reference=reference)
         flask_migrate.upgrade()
         keyed = set(db.session.execute(text("SELECT rule_id FROM submission_rules")).scalars())
-        ips = list(db.session.execute(text("SELECT ip FROM audit_events WHERE action = 'submission_created'"))
-                   .scalars())
+        ips = list(
+            db.session.execute(text("SELECT ip FROM audit_events WHERE action = 'submission_created'")).scalars()
+        )
         assert len(keyed) == len(plain) and all(r.startswith("test1:") for r in keyed)
         assert ips and all(ip is None or ip.startswith("h:test1:") for ip in ips)
         assert [s.reference for s in store.queue_page(rule=sorted(plain)[0])] == [reference]

@@ -21,10 +21,10 @@ from questionnaire.data.models import AuditEvent, Draft, Note, QueueCount, Staff
 from questionnaire.extensions import db
 from questionnaire.operations import staff_accounts, submissions
 
-from ..staff_factory import add_submission, audit_rows, cheap_hashing, csrf
+from ..staff_factory import add_submission, audit_rows, csrf
 from ..staff_helpers import make_staff, sign_in
 
-pytestmark = pytest.mark.usefixtures(cheap_hashing.__name__)
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 ADMIN = "admin@clinic.example"
 
 
@@ -34,27 +34,40 @@ def refuse_audit(app: Flask) -> Iterator[Callable[[str], None]]:
     dialect: list[str] = []
 
     def install(action: str) -> None:
-        assert action.replace("_", "").isalpha()   # spliced into the trigger's text below
+        assert action.replace("_", "").isalpha()  # spliced into the trigger's text below
         with app.app_context():
             dialect.append(db.engine.dialect.name)
             if dialect[0] == "sqlite":
-                db.session.execute(text(
-                    f"CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_events WHEN NEW.action = '{action}' "
-                    "BEGIN SELECT RAISE(ABORT, 'audit row refused by the test'); END"))
+                db.session.execute(
+                    text(
+                        f"CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_events WHEN NEW.action = '{action}' "
+                        "BEGIN SELECT RAISE(ABORT, 'audit row refused by the test'); END"
+                    )
+                )
             else:
-                db.session.execute(text(
-                    "CREATE OR REPLACE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                    f"IF NEW.action = '{action}' THEN RAISE EXCEPTION 'audit row refused by the test'; END IF; "
-                    "RETURN NEW; END $$"))
-                db.session.execute(text("CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_events "
-                                        "FOR EACH ROW EXECUTE FUNCTION test_refuse_audit()"))
+                db.session.execute(
+                    text(
+                        "CREATE OR REPLACE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                        f"IF NEW.action = '{action}' THEN RAISE EXCEPTION 'audit row refused by the test'; END IF; "
+                        "RETURN NEW; END $$"
+                    )
+                )
+                db.session.execute(
+                    text(
+                        "CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_events "
+                        "FOR EACH ROW EXECUTE FUNCTION test_refuse_audit()"
+                    )
+                )
             db.session.commit()
 
     yield install
     if dialect:
         with app.app_context():
-            db.session.execute(text("DROP TRIGGER IF EXISTS test_refuse_audit" +
-                                    ("" if dialect[0] == "sqlite" else " ON audit_events")))
+            db.session.execute(
+                text(
+                    "DROP TRIGGER IF EXISTS test_refuse_audit" + ("" if dialect[0] == "sqlite" else " ON audit_events")
+                )
+            )
             db.session.commit()
 
 
@@ -76,8 +89,9 @@ def test_a_note_whose_audit_row_fails_is_not_stored(app: Flask, refuse_audit: Ca
     assert audit_rows(app, "note_added") == []
 
 
-def test_a_note_from_the_page_whose_audit_row_fails_is_not_stored(app: Flask,
-                                                                   refuse_audit: Callable[[str], None]) -> None:
+def test_a_note_from_the_page_whose_audit_row_fails_is_not_stored(
+    app: Flask, refuse_audit: Callable[[str], None]
+) -> None:
     ref = add_submission(app, persona="urgent")
     desk = app.test_client()
     sign_in(desk, "desk@clinic.example", make_staff(app))
@@ -101,8 +115,7 @@ def test_a_note_and_its_audit_row_are_stored_together(app: Flask) -> None:
     assert row.submission_ref == ref and row.actor == "desk@clinic.example"
 
 
-def test_a_status_change_whose_audit_row_fails_changes_nothing(app: Flask,
-                                                               refuse_audit: Callable[[str], None]) -> None:
+def test_a_status_change_whose_audit_row_fails_changes_nothing(app: Flask, refuse_audit: Callable[[str], None]) -> None:
     ref = add_submission(app, persona="urgent")
     before = queue_counts(app)
     refuse_audit("status_changed")
@@ -120,7 +133,8 @@ def test_a_status_change_whose_audit_row_fails_changes_nothing(app: Flask,
 
 
 def test_a_deactivation_whose_audit_row_fails_leaves_the_account_active_and_signed_in(
-        app: Flask, refuse_audit: Callable[[str], None]) -> None:
+    app: Flask, refuse_audit: Callable[[str], None]
+) -> None:
     make_staff(app, ADMIN, StaffRole.ADMIN)
     secret = make_staff(app)
     desk = app.test_client()
@@ -134,8 +148,9 @@ def test_a_deactivation_whose_audit_row_fails_leaves_the_account_active_and_sign
     with app.app_context():
         target = store.staff_by_email("desk@clinic.example")
         assert target is not None and target.active
-        open_sessions = db.session.scalars(select(StaffSession).where(StaffSession.staff_id == target.id,
-                                                                      StaffSession.revoked_at.is_(None))).all()
+        open_sessions = db.session.scalars(
+            select(StaffSession).where(StaffSession.staff_id == target.id, StaffSession.revoked_at.is_(None))
+        ).all()
         assert [s.stage for s in open_sessions] == [SessionStage.FULL]
     assert desk.get("/staff/").status_code == 200
     assert audit_rows(app, "staff_deactivate") == []
@@ -192,7 +207,8 @@ def recording(monkeypatch: pytest.MonkeyPatch, module: Any, name: str) -> list[d
 
 
 def test_the_admin_page_and_flask_staff_deactivate_reach_the_same_operation(
-        app: Flask, runner: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    app: Flask, runner: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     admin = app.test_client()
     sign_in(admin, ADMIN, make_staff(app, ADMIN, StaffRole.ADMIN))
     make_staff(app, "desk@clinic.example")
@@ -203,7 +219,12 @@ def test_the_admin_page_and_flask_staff_deactivate_reach_the_same_operation(
         assert desk is not None
         desk_id = desk.id
     token = csrf(admin, "/staff/admin/staff")
-    assert admin.post(f"/staff/admin/staff/{desk_id}/deactivate", data={"csrf_token": token, "confirmed": "yes"}).status_code == 303
+    assert (
+        admin.post(
+            f"/staff/admin/staff/{desk_id}/deactivate", data={"csrf_token": token, "confirmed": "yes"}
+        ).status_code
+        == 303
+    )
     assert runner.invoke(args=["staff", "deactivate", "nurse@clinic.example"]).exit_code == 0
     assert [c["actor"] for c in calls] == [ADMIN, "cli"]
     assert [r.actor for r in audit_rows(app, "staff_deactivate")] == [ADMIN, "cli"]
@@ -212,7 +233,8 @@ def test_the_admin_page_and_flask_staff_deactivate_reach_the_same_operation(
 
 
 def test_the_delete_page_and_flask_submission_delete_reach_the_same_operation(
-        app: Flask, runner: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    app: Flask, runner: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     admin = app.test_client()
     sign_in(admin, ADMIN, make_staff(app, ADMIN, StaffRole.ADMIN))
     first, second = add_submission(app, persona="urgent"), add_submission(app, persona="none")

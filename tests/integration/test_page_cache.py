@@ -9,7 +9,6 @@ from typing import Any
 from flask import Flask
 
 from questionnaire.web import page_cache
-
 from tests.helpers import NO_FLAGS, TOKEN, Patient, form_data
 
 TOKEN_VALUE = re.compile(r'(name="csrf_token" value=")[^"]+(")')
@@ -36,18 +35,18 @@ def states(patient: Patient) -> list[str]:
 
     patient.start()
     twice("/questions/urgent")
-    twice("/questions/urgent", "post", {"chest_pain_now": "no"})            # errors on the rest
+    twice("/questions/urgent", "post", {"chest_pain_now": "no"})  # errors on the rest
     patient.post("/questions/urgent", form_data("urgent", NO_FLAGS))
-    twice("/questions/urgent")                                             # answered
+    twice("/questions/urgent")  # answered
     twice("/questions/urgent?return=check")
     patient.post("/language", {"lang": "es", "next": "/questions/urgent"})
-    twice("/questions/urgent")                                             # in Spanish
+    twice("/questions/urgent")  # in Spanish
     return pages
 
 
 def test_a_page_from_the_cache_is_the_page_a_fresh_render_gives(make_app: Any) -> None:
     cached_app = make_app()
-    fresh_app = make_app(TEMPLATES_AUTO_RELOAD=True)   # template reloading: nothing is kept
+    fresh_app = make_app(TEMPLATES_AUTO_RELOAD=True)  # template reloading: nothing is kept
     cached = states(Patient(cached_app.test_client()))
     fresh = states(Patient(fresh_app.test_client()))
     assert cached_pages(cached_app), "the pages were not reused"
@@ -57,7 +56,9 @@ def test_a_page_from_the_cache_is_the_page_a_fresh_render_gives(make_app: Any) -
     assert len({without_tokens(p) for p in cached}) == 5
     assert "There is a problem" in cached[2] and 'lang="es"' in cached[-1]
     # A page with errors is never kept (issue 18): only pages without an error summary are.
-    assert cached_pages(cached_app) and not any("There is a problem" in html for html in cached_pages(cached_app).values())
+    assert cached_pages(cached_app) and not any(
+        "There is a problem" in html for html in cached_pages(cached_app).values()
+    )
 
 
 def test_each_session_gets_its_own_token_in_a_reused_page(app: Flask) -> None:
@@ -67,7 +68,7 @@ def test_each_session_gets_its_own_token_in_a_reused_page(app: Flask) -> None:
     first, second = one.get("/questions/urgent"), two.get("/questions/urgent")
     tokens_one = TOKEN.findall(first.get_data(as_text=True))
     tokens_two = TOKEN.findall(second.get_data(as_text=True))
-    assert len(tokens_one) == 2 and len(set(tokens_one)) == 1   # the language switcher and the form
+    assert len(tokens_one) == 2 and len(set(tokens_one)) == 1  # the language switcher and the form
     assert set(tokens_one) != set(tokens_two)
     assert len(cached_pages(app)) == 1, "the second patient's page was rendered again"
     for patient in (one, two):
@@ -76,15 +77,19 @@ def test_each_session_gets_its_own_token_in_a_reused_page(app: Flask) -> None:
 
 
 def test_what_a_patient_typed_is_never_kept(app: Flask, patient: Patient) -> None:
-    typed = {"patient_age_years": "73", "injection_body_area": "Right shoulder blade",
-             "contact_name": "Quentin Typed-Name", "contact_phone": "0161 496 0999"}
+    typed = {
+        "patient_age_years": "73",
+        "injection_body_area": "Right shoulder blade",
+        "contact_name": "Quentin Typed-Name",
+        "contact_phone": "0161 496 0999",
+    }
     answers = {**NO_FLAGS, **typed}
     patient.complete(answers, send=False)
     for page in ("about", "contact"):
         shown = patient.get(f"/questions/{page}").get_data(as_text=True)
         assert any(value in shown for value in typed.values())
         patient.post(f"/questions/{page}", {**form_data(page, answers), "contact_phone": "not a phone"})
-    kept = repr(cached_pages(app)).replace(page_cache.TOKEN_SLOT, "")   # random hex: it may hold "73"
+    kept = repr(cached_pages(app)).replace(page_cache.TOKEN_SLOT, "")  # random hex: it may hold "73"
     assert cached_pages(app), "no page was reused at all"
     for value in typed.values():
         assert not re.search(rf"(?<![0-9a-f]){re.escape(value)}(?![0-9a-f])", kept), value

@@ -16,10 +16,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ..helpers import EVERY_PAGE, Patient, parse_html
-from ..staff_factory import cheap_hashing
 from .test_security_headers import build_site
 
-BUDGET = 30 * 1024   # as bench/bench_weight.py BUDGET
+BUDGET = 30 * 1024  # as bench/bench_weight.py BUDGET
 APP_CSS, STAFF_CSS = "/static/app.css", "/static/staff.css"
 
 
@@ -49,25 +48,44 @@ def test_the_pages_listing_every_answer_stay_within_the_page_weight_budget(app: 
     patient.get("/")
     patient.post("/language", {"lang": lang, "next": "/"})
     check = patient.complete(EVERY_PAGE, send=False).get_data(as_text=True)
-    assert check.count("?return=check#") >= 60   # every answer with its Change link
+    assert check.count("?return=check#") >= 60  # every answer with its Change link
     sent = patient.post("/check-answers", {"declaration": "yes"})
-    pages = {"check your answers": check,
-             "outcome": patient.get(sent.location).get_data(as_text=True),
-             "printable copy": patient.get("/sent/print").get_data(as_text=True)}
+    pages = {
+        "check your answers": check,
+        "outcome": patient.get(sent.location).get_data(as_text=True),
+        "printable copy": patient.get("/sent/print").get_data(as_text=True),
+    }
     weights = {name: page_weight(client, html) for name, html in pages.items()}
     assert all(w <= BUDGET for w in weights.values()), f"over {BUDGET:,} bytes: {weights}"
     assert {name: stylesheets(html) for name, html in pages.items()} == {name: [APP_CSS] for name in pages}
 
 
-@pytest.mark.usefixtures(cheap_hashing.__name__)
+@pytest.mark.usefixtures("cheap_hashing")
 def test_only_the_staff_area_loads_the_staff_stylesheet(app: Flask) -> None:
     """Every HTML page of the site walk: staff and sign-in pages, and the staff area's error pages (in
     the staff layout), load app.css then staff.css; patient pages and their error pages load app.css only."""
-    staff_pages = {"sign-in page", "code page", "enrol", "password", "queue", "queue filtered", "submission",
-                   "print", "admin staff", "audit", "export", "sign-out", "403", "404 staff"}
+    staff_pages = {
+        "sign-in page",
+        "code page",
+        "enrol",
+        "password",
+        "queue",
+        "queue filtered",
+        "submission",
+        "print",
+        "admin staff",
+        "audit",
+        "export",
+        "sign-out",
+        "403",
+        "404 staff",
+    }
     site = build_site(app)
-    sheets = {label: stylesheets(response.get_data(as_text=True)) for label, (_url, response) in site.items()
-              if response.mimetype == "text/html" and not 300 <= response.status_code < 400}
+    sheets = {
+        label: stylesheets(response.get_data(as_text=True))
+        for label, (_url, response) in site.items()
+        if response.mimetype == "text/html" and not 300 <= response.status_code < 400
+    }
     assert staff_pages <= sheets.keys()
     assert {"start", "question page", "check answers", "delete page", "outcome", "emergency page"} <= sheets.keys()
     assert sheets == {label: [APP_CSS, STAFF_CSS] if label in staff_pages else [APP_CSS] for label in sheets}

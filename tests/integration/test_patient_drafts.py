@@ -13,17 +13,27 @@ from flask import Flask
 from sqlalchemy import func, select, update
 
 from questionnaire.core import flow
-
-from questionnaire.data import store
-from questionnaire.extensions import db
-from questionnaire.data.models import Draft, Submission, utcnow
 from questionnaire.core.definition import QUESTIONNAIRE
 from questionnaire.core.questions import Page
+from questionnaire.data import store
+from questionnaire.data.models import Draft, Submission, utcnow
+from questionnaire.extensions import db
 
-from ..helpers import (NO_FLAGS, TOKEN, Patient, draft_row, field_values, form_data, inline_errors, session_data,
-                      submissions, title_of, visible_text)
+from ..helpers import (
+    NO_FLAGS,
+    TOKEN,
+    Patient,
+    draft_row,
+    field_values,
+    form_data,
+    inline_errors,
+    session_data,
+    submissions,
+    title_of,
+    visible_text,
+)
 
-SESSION_KEYS = {"draft", "csrf_token", "lang", "_permanent"}   # _permanent: Flask's flag for a lasting cookie
+SESSION_KEYS = {"draft", "csrf_token", "lang", "_permanent"}  # _permanent: Flask's flag for a lasting cookie
 
 
 def count_drafts(app: Flask) -> int:
@@ -35,16 +45,23 @@ def expire_draft(app: Flask, patient: Patient) -> None:
     """Move the patient's draft past its expiry time, as if DRAFT_TTL_HOURS had gone by."""
     token_hash = store.token_hash(session_data(patient.client)["draft"])
     with app.app_context():
-        db.session.execute(update(Draft).where(Draft.token_hash == token_hash)
-                           .values(expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.execute(
+            update(Draft).where(Draft.token_hash == token_hash).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
         db.session.commit()
 
 
 # --- the cookie ---------------------------------------------------------------------------------
 
+
 def test_the_session_cookie_holds_no_answers(app: Flask, patient: Patient) -> None:
-    answers = {**NO_FLAGS, "blood_thinner": "yes", "blood_thinner_name": "Zebrafishol",
-               "medicines_list": "Quokkamycin 5 mg", "contact_name": "Wilhelmina Example"}
+    answers = {
+        **NO_FLAGS,
+        "blood_thinner": "yes",
+        "blood_thinner_name": "Zebrafishol",
+        "medicines_list": "Quokkamycin 5 mg",
+        "contact_name": "Wilhelmina Example",
+    }
     patient.get("/")
     patient.post("/language", {"lang": "es", "next": "/"})
     patient.complete(answers, send=False)
@@ -86,6 +103,7 @@ def test_each_patient_sees_only_their_own_draft(app: Flask) -> None:
 
 # --- expiry -------------------------------------------------------------------------------------
 
+
 def test_a_draft_expires_after_the_configured_time_and_is_not_served(app: Flask, patient: Patient) -> None:
     patient.reach("blood", NO_FLAGS)
     draft = draft_row(patient.client)
@@ -125,15 +143,16 @@ def test_the_cookie_is_sent_again_with_each_saved_page_not_with_each_page_view(a
 
 
 def test_a_patient_who_keeps_saving_keeps_their_session_past_the_cookie_lifetime(
-        patient: Patient, monkeypatch: pytest.MonkeyPatch) -> None:
+    patient: Patient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     now = int(time.time())
     lifetime = 24 * 3600
     signer = itsdangerous.timed.TimestampSigner
-    with monkeypatch.context() as m:   # the session began nearly a lifetime ago
+    with monkeypatch.context() as m:  # the session began nearly a lifetime ago
         m.setattr(signer, "get_timestamp", lambda self: now - lifetime + 60)
         patient.start()
     assert patient.answer("urgent", form_data("urgent", NO_FLAGS)).status_code == 302
-    with monkeypatch.context() as m:   # two minutes later the first cookie would have run out
+    with monkeypatch.context() as m:  # two minutes later the first cookie would have run out
         m.setattr(signer, "get_timestamp", lambda self: now + 120)
         page = patient.get("/questions/about")
     assert page.status_code == 200 and 'name="patient_age_years"' in page.get_data(as_text=True)
@@ -160,6 +179,7 @@ def test_expired_drafts_are_purged_from_the_database(app: Flask) -> None:
 
 
 # --- deleting -----------------------------------------------------------------------------------
+
 
 def test_the_patient_can_delete_their_draft(app: Flask, patient: Patient) -> None:
     patient.reach("blood", NO_FLAGS)
@@ -203,6 +223,7 @@ def test_after_sending_delete_does_not_pretend_to_delete_the_sent_answers(app: F
 
 # --- an expired CSRF token or session -----------------------------------------------------------
 
+
 def test_flask_wtf_time_limit_is_off(app: Flask) -> None:
     assert app.config["WTF_CSRF_TIME_LIMIT"] is None
 
@@ -218,16 +239,21 @@ def test_a_token_from_hours_ago_still_sends_the_page(patient: Patient, monkeypat
 
 @pytest.mark.parametrize("token", ["wrong", "", None], ids=["wrong token", "empty token", "no token"])
 def test_a_bad_token_keeps_what_was_typed_with_a_plain_message_then_continue_works(
-        app: Flask, patient: Patient, token: str | None) -> None:
+    app: Flask, patient: Patient, token: str | None
+) -> None:
     patient.reach("about", NO_FLAGS)
-    typed = {"respondent_role": "family_or_carer", "patient_age_years": "52", "decision_help": "not_sure",
-             "treatment_types": ["muscle", "joint"]}
+    typed = {
+        "respondent_role": "family_or_carer",
+        "patient_age_years": "52",
+        "decision_help": "not_sure",
+        "treatment_types": ["muscle", "joint"],
+    }
     data: dict[str, Any] = dict(typed) if token is None else {**typed, "csrf_token": token}
     response = patient.client.post("/questions/about", data=data)
-    assert response.status_code == 303 and response.location == "/questions/about"   # Post/Redirect/Get
+    assert response.status_code == 303 and response.location == "/questions/about"  # Post/Redirect/Get
     response = patient.get(response.location)
     html = response.get_data(as_text=True)
-    reloaded = patient.get("/questions/about").get_data(as_text=True)            # a reload: the same page again
+    reloaded = patient.get("/questions/about").get_data(as_text=True)  # a reload: the same page again
     assert field_values(reloaded) == typed and "We could not save this page" in visible_text(reloaded)
     assert field_values(html) == typed
     assert "We could not save this page. Your answers are still here" in visible_text(html)
@@ -242,7 +268,7 @@ def test_a_bad_token_keeps_what_was_typed_with_a_plain_message_then_continue_wor
 def test_a_bad_token_on_send_keeps_the_declaration_and_sends_on_the_next_click(app: Flask, patient: Patient) -> None:
     patient.complete(NO_FLAGS, send=False)
     response = patient.client.post("/check-answers", data={"csrf_token": "wrong", "declaration": "yes"})
-    assert response.status_code == 303 and response.location == "/check-answers"   # Post/Redirect/Get
+    assert response.status_code == 303 and response.location == "/check-answers"  # Post/Redirect/Get
     html = patient.get(response.location).get_data(as_text=True)
     assert field_values(html) == {"declaration": ["yes"]}
     assert "They are still saved" in visible_text(html)
@@ -253,7 +279,8 @@ def test_a_bad_token_on_send_keeps_the_declaration_and_sends_on_the_next_click(a
 
 
 def test_a_lost_session_on_the_first_page_keeps_what_was_typed_then_continue_works(
-        app: Flask, patient: Patient) -> None:
+    app: Flask, patient: Patient
+) -> None:
     patient.start()
     patient.get("/questions/urgent")
     patient.client.delete_cookie(app.config["SESSION_COOKIE_NAME"])
@@ -271,7 +298,8 @@ def test_a_lost_session_on_the_first_page_keeps_what_was_typed_then_continue_wor
 
 @pytest.mark.parametrize("gap", [False, True], ids=["complete page", "page with a gap fixed after"])
 def test_a_lost_session_on_a_later_page_keeps_what_was_typed_for_when_the_patient_gets_there(
-        app: Flask, patient: Patient, gap: bool) -> None:
+    app: Flask, patient: Patient, gap: bool
+) -> None:
     patient.reach("blood", NO_FLAGS)
     patient.client.delete_cookie(app.config["SESSION_COOKIE_NAME"])
     typed = {**form_data("blood", NO_FLAGS), "low_platelets": "not_sure"}
@@ -322,7 +350,8 @@ def test_the_csrf_error_page_is_never_shown_to_a_patient(app: Flask, patient: Pa
 
 
 def test_a_lost_session_on_a_follow_up_page_does_not_claim_to_keep_what_cannot_be_kept(
-        app: Flask, patient: Patient) -> None:
+    app: Flask, patient: Patient
+) -> None:
     """A follow-up page's questions are shown only after the earlier answers, which went with the
     session: the page says plainly that the answers are gone, not that they were kept."""
     answers = {**NO_FLAGS, "blood_thinner": "yes", "blood_thinner_name": "warfarin"}
@@ -333,11 +362,14 @@ def test_a_lost_session_on_a_follow_up_page_does_not_claim_to_keep_what_cannot_b
     text = visible_text(response.get_data(as_text=True))
     assert "so your answers are no longer here. Select Continue to start again from the first question" in text
     assert "We have kept what you typed" not in text
-    assert patient.post("/questions/blood-follow-up", form_data("blood-follow-up", answers)).location \
+    assert (
+        patient.post("/questions/blood-follow-up", form_data("blood-follow-up", answers)).location
         == "/questions/urgent"
+    )
 
 
 # --- two pages of one draft saved at the same moment (issue 17, item 8) ----------------------------------
+
 
 def test_two_pages_of_one_draft_saved_at_the_same_moment_both_keep_their_answers(app: Flask) -> None:
     """Two tabs (or two instances) each read the draft, then each saves a different page: the second
@@ -348,10 +380,16 @@ def test_two_pages_of_one_draft_saved_at_the_same_moment_both_keep_their_answers
     patient = Patient(app.test_client())
     patient.complete(NO_FLAGS, send=False)
     token = session_data(patient.client)["draft"]
-    pages = {"other": {**{q.id: NO_FLAGS.get(q.id) for q in QUESTIONNAIRE.page("other").questions
-                          if q.id in NO_FLAGS}, "medicines_list": "tab one: ibuprofen"},
-             "contact": {**{q.id: NO_FLAGS.get(q.id) for q in QUESTIONNAIRE.page("contact").questions
-                            if q.id in NO_FLAGS}, "contact_name": "Tab Two Name"}}
+    pages = {
+        "other": {
+            **{q.id: NO_FLAGS.get(q.id) for q in QUESTIONNAIRE.page("other").questions if q.id in NO_FLAGS},
+            "medicines_list": "tab one: ibuprofen",
+        },
+        "contact": {
+            **{q.id: NO_FLAGS.get(q.id) for q in QUESTIONNAIRE.page("contact").questions if q.id in NO_FLAGS},
+            "contact_name": "Tab Two Name",
+        },
+    }
     both_read = threading.Barrier(2, timeout=10)
     first_saved = threading.Event()
     errors: list[BaseException] = []
@@ -361,7 +399,7 @@ def test_two_pages_of_one_draft_saved_at_the_same_moment_both_keep_their_answers
             with app.app_context():
                 draft = store.find_draft(token)
                 assert draft is not None
-                draft.answers   # the request reads the answers it shows and validates against
+                _ = draft.answers  # the request reads the answers it shows and validates against
                 both_read.wait()
                 if wait_for is not None:
                     assert wait_for.wait(timeout=10)
@@ -372,8 +410,10 @@ def test_two_pages_of_one_draft_saved_at_the_same_moment_both_keep_their_answers
         finally:
             first_saved.set()
 
-    threads = [threading.Thread(target=tab, args=("other", None)),
-               threading.Thread(target=tab, args=("contact", first_saved))]
+    threads = [
+        threading.Thread(target=tab, args=("other", None)),
+        threading.Thread(target=tab, args=("contact", first_saved)),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -382,7 +422,7 @@ def test_two_pages_of_one_draft_saved_at_the_same_moment_both_keep_their_answers
     with app.app_context():
         draft = store.find_draft(token)
         assert draft is not None
-        assert draft.answers["medicines_list"] == "tab one: ibuprofen"   # the first save is not lost
+        assert draft.answers["medicines_list"] == "tab one: ibuprofen"  # the first save is not lost
         assert draft.answers["contact_name"] == "Tab Two Name"
         assert {"other", "contact"} <= set(draft.done_pages)
         db.session.remove()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -9,15 +10,24 @@ from flask import Flask
 from sqlalchemy import select
 
 from questionnaire.core import flow
-
-from questionnaire.data import store
-from questionnaire.extensions import db
-from questionnaire.data.models import Submission, SubmissionRule
-from questionnaire.web.i18n import text_in
 from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.data import store
+from questionnaire.data.models import Submission, SubmissionRule
+from questionnaire.extensions import db
+from questionnaire.web.i18n import text_in
 
-from ..helpers import (EVERY_PAGE, NO_FLAGS, PERSONAS, Patient, draft_row, field_values, form_data, parse_html,
-                      session_data, visible_text)
+from ..helpers import (
+    EVERY_PAGE,
+    NO_FLAGS,
+    PERSONAS,
+    Patient,
+    draft_row,
+    field_values,
+    form_data,
+    parse_html,
+    session_data,
+    visible_text,
+)
 
 
 def stored(app: Flask) -> list[Submission]:
@@ -49,13 +59,14 @@ def test_complete_flow_stores_visible_answers_and_outcome(app: Flask, patient: P
 
 # --- an urgent answer stops the form ------------------------------------------------------------
 
-URGENT_WORDING = ("Some of your answers mean you may need medical help now. Please stop here and call your local "
-                  "emergency number, or go to the nearest emergency department. Do not wait for the clinic to "
-                  "contact you.")
+URGENT_WORDING = (
+    "Some of your answers mean you may need medical help now. Please stop here and call your local "
+    "emergency number, or go to the nearest emergency department. Do not wait for the clinic to "
+    "contact you."
+)
 
 
-def test_an_urgent_answer_stops_the_form_at_once_and_keeps_only_the_answers_given(app: Flask,
-                                                                                  patient: Patient) -> None:
+def test_an_urgent_answer_stops_the_form_at_once_and_keeps_only_the_answers_given(app: Flask, patient: Patient) -> None:
     patient.start()
     urgent_page = {**form_data("urgent", NO_FLAGS), "breathing_trouble_now": "yes"}
     response = patient.post("/questions/urgent", urgent_page)
@@ -90,7 +101,7 @@ def test_the_emergency_page_says_nothing_that_contradicts_getting_help_now(app: 
     for url in ("/get-help-now", "/sent/print"):
         text = visible_text(patient.get(url).get_data(as_text=True))
         assert URGENT_WORDING in text and "chest pain" in text.lower(), url
-        for m in ("MSG_D", "MSG_AFTER_FEELING_BETTER"):   # what r_current_infection_or_fever says
+        for m in ("MSG_D", "MSG_AFTER_FEELING_BETTER"):  # what r_current_infection_or_fever says
             assert app.extensions["ruleset"].messages[m].split(". ")[0] not in text, (url, m)
     [sub] = stored(app)
     assert {f["id"] for f in sub.fired} == {"r_urgent_chest_pain_now", "r_current_infection_or_fever"}
@@ -115,6 +126,7 @@ def test_the_emergency_page_is_only_for_a_form_stopped_early(patient: Patient) -
 
 # --- check your answers and the Change links ----------------------------------------------------
 
+
 def summary_groups(html: str) -> list[tuple[str, list[tuple[str, str]]]]:
     """(page heading, [(question, answer)]) for each group on the check-your-answers page."""
     root = parse_html(html)
@@ -125,16 +137,21 @@ def summary_groups(html: str) -> list[tuple[str, list[tuple[str, str]]]]:
         if el.tag == "h2":
             heading = " ".join("".join(el.itertext()).split())
         if el.tag == "dl":
-            rows = [(" ".join("".join(row[0].itertext()).split()), " ".join("".join(row[1].itertext()).split()))
-                    for row in el]
+            rows = [
+                (" ".join("".join(row[0].itertext()).split()), " ".join("".join(row[1].itertext()).split()))
+                for row in el
+            ]
             groups.append((heading, rows))
     return groups
 
 
 def change_links(html: str) -> dict[str, str]:
     root = parse_html(html)
-    return {a.get("href").split("#")[1]: a.get("href").split("#")[0]
-            for a in root.iter("a") if "".join(a.itertext()).startswith("Change")}
+    return {
+        a.get("href").split("#")[1]: a.get("href").split("#")[0]
+        for a in root.iter("a")
+        if "".join(a.itertext()).startswith("Change")
+    }
 
 
 def change_link_names(html: str) -> dict[str, tuple[str, str]]:
@@ -148,8 +165,10 @@ def change_link_names(html: str) -> dict[str, tuple[str, str]]:
         return " ".join("".join(el.itertext()).split())
 
     def shown(el: Any) -> str:
-        return (el.text or "") + "".join((shown(child) if "visually-hidden" not in (child.get("class") or "")
-                                          else "") + (child.tail or "") for child in el)
+        return (el.text or "") + "".join(
+            (shown(child) if "visually-hidden" not in (child.get("class") or "") else "") + (child.tail or "")
+            for child in el
+        )
 
     names = {}
     for a in root.iter("a"):
@@ -163,16 +182,16 @@ def change_link_names(html: str) -> dict[str, tuple[str, str]]:
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])
-def test_each_change_link_is_named_change_and_its_question_in_the_patients_language(app: Flask,
-                                                                                    lang: str) -> None:
+def test_each_change_link_is_named_change_and_its_question_in_the_patients_language(app: Flask, lang: str) -> None:
     patient = Patient(app.test_client())
     patient.get("/")
     patient.post("/language", {"lang": lang, "next": "/"})
     html = patient.complete(EVERY_PAGE, send=False).get_data(as_text=True)
     change = text_in(lang, "Change")
     assert change == ("Change" if lang == "en" else "Cambiar")
-    shown = [q for p in flow.shown_pages(EVERY_PAGE) if p.id != "declaration"
-             for q in flow.shown_questions(p.id, EVERY_PAGE)]
+    shown = [
+        q for p in flow.shown_pages(EVERY_PAGE) if p.id != "declaration" for q in flow.shown_questions(p.id, EVERY_PAGE)
+    ]
     assert change_link_names(html) == {q.id: (f"{change} {text_in(lang, q.text)}", change) for q in shown}
 
 
@@ -190,7 +209,7 @@ def test_check_answers_lists_every_shown_answer_grouped_by_page(patient: Patient
     shown_ids = {q.id for p in pages for q in flow.shown_questions(p.id, answers)}
     assert set(change_links(html)) == shown_ids
     if answers is NO_FLAGS:
-        assert "Which one? Write the name if you know it." not in html   # a hidden follow-up question
+        assert "Which one? Write the name if you know it." not in html  # a hidden follow-up question
     assert 'class="back-link" href="/questions/contact"' in html
 
 
@@ -200,16 +219,18 @@ def test_a_change_link_returns_to_the_page_then_straight_back_to_the_summary(pat
     assert url == "/questions/blood?return=check"
     page = patient.get(url).get_data(as_text=True)
     assert 'class="back-link" href="/check-answers"' in page
-    assert field_values(page)["low_platelets"] == "no"        # the page shows the earlier answer
+    assert field_values(page)["low_platelets"] == "no"  # the page shows the earlier answer
     response = patient.post(url, {**form_data("blood", NO_FLAGS), "low_platelets": "not_sure"})
     assert response.location == "/check-answers"
-    values = dict(row for _, rows in summary_groups(patient.get("/check-answers").get_data(as_text=True))
-                  for row in rows)
+    values = dict(
+        row for _, rows in summary_groups(patient.get("/check-answers").get_data(as_text=True)) for row in rows
+    )
     assert values[QUESTIONNAIRE.questions["low_platelets"].text] == "Not sure"
 
 
 def test_a_change_that_reveals_a_follow_up_page_goes_there_first_then_back_to_the_summary(
-        app: Flask, patient: Patient) -> None:
+    app: Flask, patient: Patient
+) -> None:
     patient.complete(NO_FLAGS, send=False)
     response = patient.post("/questions/blood?return=check", {**form_data("blood", NO_FLAGS), "blood_thinner": "yes"})
     assert response.location == "/questions/blood-follow-up?return=check&from=blood"
@@ -217,7 +238,8 @@ def test_a_change_that_reveals_a_follow_up_page_goes_there_first_then_back_to_th
     # Back goes to the page just changed (issue 18), which itself goes back to check your answers.
     assert 'class="back-link" href="/questions/blood?return=check"' in page
     assert 'class="back-link" href="/check-answers"' in patient.get("/questions/blood?return=check").get_data(
-        as_text=True)
+        as_text=True
+    )
     response = patient.post("/questions/blood-follow-up?return=check&from=blood", {"blood_thinner_name": "Rivaroxaban"})
     assert response.location == "/check-answers"
     html = patient.get("/check-answers").get_data(as_text=True)
@@ -227,19 +249,34 @@ def test_a_change_that_reveals_a_follow_up_page_goes_there_first_then_back_to_th
     assert sub.answers["blood_thinner_name"] == "Rivaroxaban" and sub.level == "discuss_before_booking"
 
 
-def test_changing_an_answer_that_hides_questions_removes_their_answers_everywhere(app: Flask,
-                                                                                   patient: Patient) -> None:
-    answers = {**PERSONAS["discuss_before_booking"], "prior_ozone": "yes", "prior_ozone_types": ["joint"],
-               "prior_ozone_problem": "yes", "prior_ozone_problem_type": ["rash"],
-               "prior_ozone_problem_details": "Itchy-rash-zebra"}
+def test_changing_an_answer_that_hides_questions_removes_their_answers_everywhere(app: Flask, patient: Patient) -> None:
+    answers = {
+        **PERSONAS["discuss_before_booking"],
+        "prior_ozone": "yes",
+        "prior_ozone_types": ["joint"],
+        "prior_ozone_problem": "yes",
+        "prior_ozone_problem_type": ["rash"],
+        "prior_ozone_problem_details": "Itchy-rash-zebra",
+    }
     html = patient.complete(answers, send=False).get_data(as_text=True)
     assert "warfarin" in html and "Itchy-rash-zebra" in html
-    assert patient.post("/questions/blood?return=check",
-                        {**form_data("blood", answers), "blood_thinner": "no"}).location == "/check-answers"
-    assert patient.post("/questions/reactions?return=check",
-                        {**form_data("reactions", answers), "prior_ozone": "no"}).location == "/check-answers"
-    hidden = {"blood_thinner_name", "prior_ozone_types", "prior_ozone_problem", "prior_ozone_problem_type",
-              "prior_ozone_problem_details"}
+    assert (
+        patient.post("/questions/blood?return=check", {**form_data("blood", answers), "blood_thinner": "no"}).location
+        == "/check-answers"
+    )
+    assert (
+        patient.post(
+            "/questions/reactions?return=check", {**form_data("reactions", answers), "prior_ozone": "no"}
+        ).location
+        == "/check-answers"
+    )
+    hidden = {
+        "blood_thinner_name",
+        "prior_ozone_types",
+        "prior_ozone_problem",
+        "prior_ozone_problem_type",
+        "prior_ozone_problem_details",
+    }
     draft = draft_row(patient.client)
     assert not hidden & set(draft.answers)
     assert not {"blood-follow-up", "reactions-follow-up", "reactions-detail"} & set(draft.done_pages)
@@ -256,6 +293,7 @@ def test_changing_an_answer_that_hides_questions_removes_their_answers_everywher
 
 # --- sending twice, jumping ahead, posting after sending ----------------------------------------
 
+
 def test_sending_twice_creates_one_submission_and_shows_the_same_reference(app: Flask, patient: Patient) -> None:
     patient.complete(NO_FLAGS, send=False)
     token = patient.token
@@ -263,7 +301,7 @@ def test_sending_twice_creates_one_submission_and_shows_the_same_reference(app: 
     second = patient.client.post("/check-answers", data={"csrf_token": token, "declaration": "yes"})
     assert first.location == second.location == "/sent"
     [sub] = stored(app)
-    for _ in range(2):   # refresh
+    for _ in range(2):  # refresh
         assert sub.reference in patient.get("/sent").get_data(as_text=True)
     # Back to the check page, then send again.
     assert patient.get("/check-answers").location == "/sent"
@@ -272,8 +310,9 @@ def test_sending_twice_creates_one_submission_and_shows_the_same_reference(app: 
     assert [s.reference for s in stored(app)] == [sub.reference]
 
 
-def test_a_send_that_loses_the_race_returns_the_first_submission(app: Flask, patient: Patient,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_send_that_loses_the_race_returns_the_first_submission(
+    app: Flask, patient: Patient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     patient.complete(NO_FLAGS)
     [sub] = stored(app)
     token = session_data(patient.client)["draft"]
@@ -282,7 +321,7 @@ def test_a_send_that_loses_the_race_returns_the_first_submission(app: Flask, pat
         assert draft is not None
         ruleset = app.extensions["ruleset"]
         real = store.submission_for_draft
-        calls = iter([None])   # the other click has not committed when this one looks
+        calls = iter([None])  # the other click has not committed when this one looks
         monkeypatch.setattr(store.submissions, "submission_for_draft", lambda d: next(calls, real(d)))
         again = store.submit(draft, ruleset, ruleset.evaluate(draft.answers))
         assert again.id == sub.id
@@ -291,6 +330,7 @@ def test_a_send_that_loses_the_race_returns_the_first_submission(app: Flask, pat
 
 def test_references_are_short_unambiguous_and_not_sequential(app: Flask) -> None:
     import re
+
     refs = []
     for _ in range(4):
         Patient(app.test_client()).complete(NO_FLAGS)
@@ -333,10 +373,13 @@ def test_posting_to_an_old_page_after_sending_says_so_and_changes_nothing(app: F
 
 # --- what a submission stores ------------------------------------------------------------------
 
+
 def test_a_submission_stores_answers_level_fired_rules_with_triggers_ruleset_language_and_time(
-        app: Flask, patient: Patient) -> None:
-    from datetime import datetime, timedelta, timezone
-    began = datetime.now(timezone.utc)
+    app: Flask, patient: Patient
+) -> None:
+    from datetime import datetime, timedelta
+
+    began = datetime.now(UTC)
     answers = PERSONAS["discuss_before_booking"]
     patient.complete(answers)
     [sub] = stored(app)
@@ -348,12 +391,12 @@ def test_a_submission_stores_answers_level_fired_rules_with_triggers_ruleset_lan
     assert sub.fired == [store.fired_to_json(f, ruleset) for f in assessment.fired]
     thinner = next(f for f in sub.fired if "blood_thinner" in f["triggers"])
     rule = next(r for r in ruleset.rules if r.id == thinner["id"])
-    assert (thinner["staff_note"], thinner["evidence"]) == (rule.staff_note, rule.evidence)   # as judged then
+    assert (thinner["staff_note"], thinner["evidence"]) == (rule.staff_note, rule.evidence)  # as judged then
     assert [s for s, _text in thinner["sources"]] == list(rule.sources)
     assert thinner["triggers"]["blood_thinner"] == "yes" and thinner["level"] == "discuss_before_booking"
     assert (sub.ruleset_version, sub.ruleset_sha256) == (ruleset.version, ruleset.sha256)
     assert sub.language == "en" and not sub.stopped_early
-    assert began - timedelta(seconds=1) <= sub.created_at <= datetime.now(timezone.utc)
+    assert began - timedelta(seconds=1) <= sub.created_at <= datetime.now(UTC)
     with app.app_context():
         rows = db.session.scalars(select(SubmissionRule.rule_id).where(SubmissionRule.submission_id == sub.id))
         # The rule index holds each fired rule's keyed value (never the rule id: health data).

@@ -14,8 +14,21 @@ from questionnaire.core.definition import QUESTIONNAIRE
 from questionnaire.core.questions import Page
 from questionnaire.core.wording import banned_wording
 
-from ..helpers import (EVERY_PAGE, NO_FLAGS, PERSONAS, Patient, draft_row, error_summary_links, field_values,
-                      form_data, html_problems, inline_errors, session_data, title_of, visible_text)
+from ..helpers import (
+    EVERY_PAGE,
+    NO_FLAGS,
+    PERSONAS,
+    Patient,
+    draft_row,
+    error_summary_links,
+    field_values,
+    form_data,
+    html_problems,
+    inline_errors,
+    session_data,
+    title_of,
+    visible_text,
+)
 
 QUESTION_PAGES = [p.id for p in QUESTIONNAIRE.pages if p.id != "declaration"]
 
@@ -26,44 +39,63 @@ def assert_good_page(html: str) -> None:
 
 # --- the checker itself must be able to fail ---------------------------------------------------
 
-GOOD = ('<!DOCTYPE html><html lang="en"><head><title>{title}</title></head><body>{body}</body></html>')
+GOOD = '<!DOCTYPE html><html lang="en"><head><title>{title}</title></head><body>{body}</body></html>'
 
 
-@pytest.mark.parametrize(("title", "body", "problem"), [
-    ("Page", "<p>Unclosed <b>bold</p>", "not valid HTML5"),
-    ("Page", '<p id="a">x</p><p id="a">y</p>', "duplicate id"),
-    ("Page", '<input id="x" name="x" type="text">', "no label"),
-    ("Page", '<label for="x">X</label><input id="x" name="x" aria-describedby="x-hint">', "aria-describedby"),
-    ("Page", '<fieldset><legend>Q</legend><input type="radio" name="q" id="q" value="1"></fieldset>'
-             '<p class="error-message" id="q-error">Pick one</p>', "does not match errors"),
-    ("Error: Page", '<label for="x">X</label><input id="x" name="x">', "does not match errors"),
-    ("Error: Page", '<div class="error-summary"><a href="#nowhere">Pick</a></div>'
-                    '<p class="error-message">Pick</p>', "points at no element"),
-    ("Error: Page", '<div class="error-summary"><a href="#q-2">Pick</a></div><p class="error-message">Pick</p>'
-                    '<fieldset><legend>Q</legend><input type="radio" name="q" id="q" value="1">'
-                    '<input type="radio" name="q" id="q-2" value="2"></fieldset>', "not the first option"),
-])
+@pytest.mark.parametrize(
+    ("title", "body", "problem"),
+    [
+        ("Page", "<p>Unclosed <b>bold</p>", "not valid HTML5"),
+        ("Page", '<p id="a">x</p><p id="a">y</p>', "duplicate id"),
+        ("Page", '<input id="x" name="x" type="text">', "no label"),
+        ("Page", '<label for="x">X</label><input id="x" name="x" aria-describedby="x-hint">', "aria-describedby"),
+        (
+            "Page",
+            '<fieldset><legend>Q</legend><input type="radio" name="q" id="q" value="1"></fieldset>'
+            '<p class="error-message" id="q-error">Pick one</p>',
+            "does not match errors",
+        ),
+        ("Error: Page", '<label for="x">X</label><input id="x" name="x">', "does not match errors"),
+        (
+            "Error: Page",
+            '<div class="error-summary"><a href="#nowhere">Pick</a></div><p class="error-message">Pick</p>',
+            "points at no element",
+        ),
+        (
+            "Error: Page",
+            '<div class="error-summary"><a href="#q-2">Pick</a></div><p class="error-message">Pick</p>'
+            '<fieldset><legend>Q</legend><input type="radio" name="q" id="q" value="1">'
+            '<input type="radio" name="q" id="q-2" value="2"></fieldset>',
+            "not the first option",
+        ),
+    ],
+)
 def test_the_page_checker_catches_each_kind_of_fault(title: str, body: str, problem: str) -> None:
     problems = html_problems(GOOD.format(title=title, body=body))
     assert any(problem in p for p in problems), problems
 
 
 def test_the_page_checker_accepts_a_good_page() -> None:
-    body = ('<div class="error-summary"><a href="#q">Pick one</a></div>'
-            '<fieldset aria-describedby="q-error"><legend>Q</legend><p class="error-message" id="q-error">Pick</p>'
-            '<input type="radio" name="q" id="q" value="1"><label for="q">1</label></fieldset>')
+    body = (
+        '<div class="error-summary"><a href="#q">Pick one</a></div>'
+        '<fieldset aria-describedby="q-error"><legend>Q</legend><p class="error-message" id="q-error">Pick</p>'
+        '<input type="radio" name="q" id="q" value="1"><label for="q">1</label></fieldset>'
+    )
     assert html_problems(GOOD.format(title="Error: Page", body=body)) == []
 
 
 def test_visible_text_skips_markup_and_scripts_but_keeps_hidden_text_and_the_title() -> None:
-    html = GOOD.format(title="Safe title", body='<a href="/safe">Go</a><script>var safe=1</script>'
-                                               '<span class="visually-hidden">approved</span>')
+    html = GOOD.format(
+        title="Safe title",
+        body='<a href="/safe">Go</a><script>var safe=1</script><span class="visually-hidden">approved</span>',
+    )
     text = visible_text(html)
     assert "Safe title" in text and "approved" in text
     assert "/safe" not in text and "var" not in text
 
 
 # --- every question page, normal and with errors ----------------------------------------------
+
 
 @pytest.mark.parametrize("page_id", QUESTION_PAGES)
 def test_question_page_is_valid_accessible_html_with_and_without_errors(patient: Patient, page_id: str) -> None:
@@ -101,7 +133,10 @@ def test_continue_with_nothing_shows_the_summary_and_says_what_to_do(app: Flask,
     assert ("#blood_thinner", "Select yes if you take a medicine that thins your blood or stops clots") in links
     assert [href for href, _ in links] == ["#" + q.id for q in QUESTIONNAIRE.page("blood").questions]
     assert all(message.startswith("Select yes if") for _, message in links)
-    assert inline_errors(html)["blood_thinner-error"] == "Select yes if you take a medicine that thins your blood or stops clots"
+    assert (
+        inline_errors(html)["blood_thinner-error"]
+        == "Select yes if you take a medicine that thins your blood or stops clots"
+    )
     # The fieldset names the error for screen readers, and nothing was stored.
     # Every question here offers "Not sure": the page says so once, not under each question (issue 18).
     assert 'aria-describedby="blood_thinner-hint1 blood_thinner-error"' in html
@@ -111,13 +146,18 @@ def test_continue_with_nothing_shows_the_summary_and_says_what_to_do(app: Flask,
 
 def test_what_the_patient_typed_is_kept_on_an_error(patient: Patient) -> None:
     patient.reach("about", NO_FLAGS)
-    typed = {"respondent_role": "family_or_carer", "patient_age_years": "abc",
-             "treatment_types": ["muscle", "spine_neck"]}
+    typed = {
+        "respondent_role": "family_or_carer",
+        "patient_age_years": "abc",
+        "treatment_types": ["muscle", "spine_neck"],
+    }
     html = patient.post("/questions/about", typed).get_data(as_text=True)
     assert field_values(html) == typed
     errors = inline_errors(html)
-    assert errors == {"patient_age_years-error": "Enter the patient's age in years, as a number",
-                      "decision_help-error": QUESTIONNAIRE.questions["decision_help"].error}
+    assert errors == {
+        "patient_age_years-error": "Enter the patient's age in years, as a number",
+        "decision_help-error": QUESTIONNAIRE.questions["decision_help"].error,
+    }
 
     html = patient.post("/questions/about", {**typed, "patient_age_years": "130"}).get_data(as_text=True)
     assert field_values(html)["patient_age_years"] == "130"
@@ -129,7 +169,7 @@ def test_typed_text_with_markup_and_line_breaks_comes_back_unchanged(patient: Pa
     medicines = 'Aspirin <75mg> & "vitamin D"\nRamipril 5 mg'
     html = patient.post("/questions/other", {"medicines_list": medicines}).get_data(as_text=True)
     assert_good_page(html)
-    assert "<75mg>" not in html     # escaped, never markup
+    assert "<75mg>" not in html  # escaped, never markup
     assert field_values(html)["medicines_list"].replace("\r\n", "\n") == medicines
 
 
@@ -140,7 +180,8 @@ def test_an_exclusive_choice_with_another_is_rejected_with_a_clear_message(patie
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert inline_errors(html) == {
-        "allergy_items-error": "Select \u201cNone of these\u201d on its own, or select the answers that apply"}
+        "allergy_items-error": "Select \u201cNone of these\u201d on its own, or select the answers that apply"
+    }
     assert field_values(html)["allergy_items"] == ["latex", "none_of_these"]
     assert "allergy_items" not in draft_row(patient.client).answers
 
@@ -163,8 +204,9 @@ TAMPERED = [
 
 
 @pytest.mark.parametrize(("page_id", "question_id", "value"), TAMPERED)
-def test_a_value_outside_the_allowed_answers_is_never_stored(patient: Patient, page_id: str, question_id: str,
-                                                             value: Any) -> None:
+def test_a_value_outside_the_allowed_answers_is_never_stored(
+    patient: Patient, page_id: str, question_id: str, value: Any
+) -> None:
     patient.reach(page_id, NO_FLAGS)
     before = draft_row(patient.client)
     response = patient.post(f"/questions/{page_id}", {**form_data(page_id, NO_FLAGS), question_id: value})
@@ -181,8 +223,7 @@ def test_a_value_outside_the_allowed_answers_is_never_stored(patient: Patient, p
 
 def test_fields_that_are_not_on_the_page_are_ignored(patient: Patient) -> None:
     patient.reach("blood", NO_FLAGS)
-    data = {**form_data("blood", NO_FLAGS), "blood_thinner_name": "warfarin", "chest_pain_now": "yes",
-            "is_admin": "1"}
+    data = {**form_data("blood", NO_FLAGS), "blood_thinner_name": "warfarin", "chest_pain_now": "yes", "is_admin": "1"}
     response = patient.post("/questions/blood", data)
     assert response.status_code == 302
     answers = draft_row(patient.client).answers
@@ -192,13 +233,20 @@ def test_fields_that_are_not_on_the_page_are_ignored(patient: Patient) -> None:
 
 # --- the other pages ----------------------------------------------------------------------------
 
+
 def test_start_page_says_what_the_form_is_and_is_valid_html(client: FlaskClient) -> None:
     response = client.get("/")
     html = response.get_data(as_text=True)
     assert_good_page(html)
     text = visible_text(html)
-    for expected in ("This is not a medical check", "It takes about 10 minutes", "Only the clinic's team",
-                     "Start now", "Test Clinic", "0161 496 0000"):
+    for expected in (
+        "This is not a medical check",
+        "It takes about 10 minutes",
+        "Only the clinic's team",
+        "Start now",
+        "Test Clinic",
+        "0161 496 0000",
+    ):
         assert expected in text
 
 
@@ -223,8 +271,11 @@ def test_check_answers_page_is_valid_html_with_and_without_errors(patient: Patie
 
 def test_delete_and_deleted_pages_are_valid_html(patient: Patient) -> None:
     patient.reach("blood", NO_FLAGS)
-    for html in (patient.get("/").get_data(as_text=True), patient.get("/delete").get_data(as_text=True),
-                 patient.post("/delete").get_data(as_text=True)):
+    for html in (
+        patient.get("/").get_data(as_text=True),
+        patient.get("/delete").get_data(as_text=True),
+        patient.post("/delete").get_data(as_text=True),
+    ):
         assert_good_page(html)
 
 
@@ -245,7 +296,7 @@ def pages_of_a_whole_journey(app: Flask, answers: dict[str, Any], lang: str) -> 
     while page is not None and page.id != "declaration":
         keep(page.id, patient.get(f"/questions/{page.id}"))
         with_errors = patient.post(f"/questions/{page.id}", {})
-        if with_errors.status_code == 200:   # a page of optional questions has no error state
+        if with_errors.status_code == 200:  # a page of optional questions has no error state
             keep(f"{page.id} with errors", with_errors)
         response = patient.answer(page.id, form_data(page.id, answers))
         if "/get-help-now" in response.location:
@@ -271,8 +322,9 @@ def pages_of_a_whole_journey(app: Flask, answers: dict[str, Any], lang: str) -> 
 
 @pytest.mark.parametrize("lang", ["en", "es"])
 @pytest.mark.parametrize("level", list(PERSONAS))
-def test_no_page_of_any_outcome_uses_clearance_wording_and_every_page_is_valid(app: Flask, level: str,
-                                                                              lang: str) -> None:
+def test_no_page_of_any_outcome_uses_clearance_wording_and_every_page_is_valid(
+    app: Flask, level: str, lang: str
+) -> None:
     pages = pages_of_a_whole_journey(app, PERSONAS[level], lang)
     assert len(pages) >= (8 if level == "urgent" else 25)
     for name, html in pages.items():
@@ -283,7 +335,8 @@ def test_no_page_of_any_outcome_uses_clearance_wording_and_every_page_is_valid(a
 
 @pytest.mark.parametrize("level", ["none", "mention_at_consultation", "discuss_before_booking"])
 def test_outcome_page_uses_the_level_wording_reference_and_booking_only_when_allowed(
-        app: Flask, patient: Patient, level: str) -> None:
+    app: Flask, patient: Patient, level: str
+) -> None:
     html = patient.complete(PERSONAS[level]).get_data(as_text=True)
     text = visible_text(html)
     ruleset = app.extensions["ruleset"]
@@ -295,7 +348,7 @@ def test_outcome_page_uses_the_level_wording_reference_and_booking_only_when_all
     holds = ruleset.level(level).holds_booking
     assert ("https://booking.example.test/book" in html) is (not holds)
     assert "Print or save your answers" in text
-    assert "Left knee" in text          # the print-friendly copy of their answers
+    assert "Left knee" in text  # the print-friendly copy of their answers
 
 
 def test_pages_with_answers_are_never_cached(patient: Patient) -> None:
@@ -319,8 +372,7 @@ def test_emergency_page_is_never_cached(patient: Patient) -> None:
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_answers_that_are_fine_are_kept_when_the_page_has_an_error_and_the_patient_goes_back(
-        patient: Patient) -> None:
+def test_answers_that_are_fine_are_kept_when_the_page_has_an_error_and_the_patient_goes_back(patient: Patient) -> None:
     """Product: never lose an answer on a validation error or the back button. The page with an error
     keeps its good answers in the draft, and still has to be sent with Continue."""
     patient.reach("about", NO_FLAGS)
@@ -328,35 +380,40 @@ def test_answers_that_are_fine_are_kept_when_the_page_has_an_error_and_the_patie
     assert saved.status_code == 302
     patient.get("/questions/about")
     typed = {"respondent_role": "family_or_carer", "patient_age_years": "abc", "treatment_types": ["spine_neck"]}
-    assert patient.post("/questions/about", typed).status_code == 200   # the page again, with its errors
-    assert patient.see_other is not None                                  # after a redirect (Post/Redirect/Get)
-    patient.get("/questions/urgent")                                      # Back, then forward again:
-    html = patient.get("/questions/about").get_data(as_text=True)        # the page as sent, like a reload
+    assert patient.post("/questions/about", typed).status_code == 200  # the page again, with its errors
+    assert patient.see_other is not None  # after a redirect (Post/Redirect/Get)
+    patient.get("/questions/urgent")  # Back, then forward again:
+    html = patient.get("/questions/about").get_data(as_text=True)  # the page as sent, like a reload
     assert field_values(html)["patient_age_years"] == "abc" and "patient_age_years-error" in inline_errors(html)
-    patient.post("/questions/urgent", form_data("urgent", NO_FLAGS))     # Back, then Continue
+    patient.post("/questions/urgent", form_data("urgent", NO_FLAGS))  # Back, then Continue
     values = field_values(patient.get("/questions/about").get_data(as_text=True))
     assert values["respondent_role"] == "family_or_carer" and values["treatment_types"] == ["spine_neck"]
-    assert values["patient_age_years"] == str(NO_FLAGS["patient_age_years"])   # the last good age, not "abc"
+    assert values["patient_age_years"] == str(NO_FLAGS["patient_age_years"])  # the last good age, not "abc"
     # Not sent with Continue: the form does not go past this page.
     assert patient.get("/check-answers").location == "/questions/about"
 
 
 def test_a_page_sent_with_errors_redirects_to_itself_and_its_get_shows_the_errors_and_what_was_typed(
-        patient: Patient) -> None:
+    patient: Patient,
+) -> None:
     """Issue 18, Post/Redirect/Get: errors and typed values wait in the draft, never in the cookie."""
     patient.reach("about", NO_FLAGS)
-    typed = {"respondent_role": "family_or_carer", "patient_age_years": "abc", "treatment_types": ["muscle", "not_sure"]}
+    typed = {
+        "respondent_role": "family_or_carer",
+        "patient_age_years": "abc",
+        "treatment_types": ["muscle", "not_sure"],
+    }
     response = patient.client.post("/questions/about", data={"csrf_token": patient.token, **typed})
     assert response.status_code == 303 and response.location == "/questions/about"
     assert "abc" not in repr(session_data(patient.client))
     assert draft_row(patient.client).pending["values"]["patient_age_years"] == "abc"
-    for _ in range(2):                                        # the redirect's GET, then a reload
+    for _ in range(2):  # the redirect's GET, then a reload
         html = patient.get("/questions/about").get_data(as_text=True)
         assert title_of(html).startswith("Error: ")
         assert set(inline_errors(html)) == {"patient_age_years-error", "treatment_types-error", "decision_help-error"}
         assert field_values(html) == {k: v for k, v in typed.items()}
     patient.post("/questions/about", form_data("about", NO_FLAGS))
-    assert draft_row(patient.client).pending is None           # cleared by a valid Continue
+    assert draft_row(patient.client).pending is None  # cleared by a valid Continue
     assert patient.get("/questions/about").get_data(as_text=True).count("There is a problem") == 0
 
 

@@ -7,11 +7,10 @@ from datetime import timedelta
 from flask import Flask
 from sqlalchemy import select
 
-from questionnaire.extensions import db
 from questionnaire.data.models import Clock, Submission
+from questionnaire.extensions import db
 
 from ..helpers import PERSONAS, Patient, visible_text
-from ..staff_factory import clock  # noqa: F401 - the fixture
 
 
 def test_after_sending_the_patient_can_open_a_printable_copy_of_their_answers(app: Flask, patient: Patient) -> None:
@@ -24,7 +23,7 @@ def test_after_sending_the_patient_can_open_a_printable_copy_of_their_answers(ap
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     assert sub.reference in html
     assert "Do you take a medicine that thins your blood" in html and "warfarin" in html
-    assert "Change" not in html   # a copy, not the check-your-answers page
+    assert "Change" not in html  # a copy, not the check-your-answers page
 
 
 def test_there_is_no_printable_copy_before_sending(patient: Patient) -> None:
@@ -45,7 +44,7 @@ def test_a_shared_device_forgets_the_sent_answers_after_an_hour(app: Flask, pati
         assert response.status_code == 302 and response.location in ("/", "/?expired=1"), url
     start = patient.get("/").get_data(as_text=True)
     assert "warfarin" not in start and "Continue your answers" not in visible_text(start)
-    with app.app_context():   # the clinic still has the submission, of course
+    with app.app_context():  # the clinic still has the submission, of course
         assert db.session.scalars(select(Submission)).one().stopped_early is False
 
 

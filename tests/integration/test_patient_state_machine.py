@@ -11,10 +11,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 from questionnaire.core import flow
-
-from questionnaire.data import store
 from questionnaire.core.definition import QUESTIONNAIRE
 from questionnaire.core.questions import Question
+from questionnaire.data import store
 
 from ..helpers import Patient, error_summary_links, parse_html, session_data
 
@@ -29,7 +28,8 @@ def answer_strategy(q: Question) -> st.SearchStrategy[Any]:
         exclusive = [v for v in q.values if v in q.exclusive_values]
         others = [v for v in q.values if v not in q.exclusive_values]
         some = st.lists(st.sampled_from(others), min_size=1, max_size=3, unique=True).map(
-            lambda vs: sorted(vs, key=q.values.index))    # checkboxes arrive in page order
+            lambda vs: sorted(vs, key=q.values.index)
+        )  # checkboxes arrive in page order
         return st.one_of(some, st.sampled_from(exclusive).map(lambda v: [v])) if exclusive else some
     if q.kind == "int":
         return st.integers(q.min or 0, q.max or 0)
@@ -59,7 +59,7 @@ class PatientMachine(RuleBasedStateMachine):
         self.patient.start()
         self.where = "/questions/urgent"
         self.given: dict[str, Any] = {}
-        self.expected: dict[str, Any] | None = None   # the submission, once sent
+        self.expected: dict[str, Any] | None = None  # the submission, once sent
         self.reference: str | None = None
 
     # --- where the patient is ---
@@ -126,7 +126,7 @@ class PatientMachine(RuleBasedStateMachine):
             assert response.location == expected
         else:
             assert response.location == "/check-answers" or "?return=check" in response.location
-        self.where = response.location   # the rule GETs the last page only
+        self.where = response.location  # the rule GETs the last page only
 
     def continue_with_nothing(self) -> None:
         shown = flow.shown_questions(self.page_id(), self.given)
@@ -169,8 +169,13 @@ class PatientMachine(RuleBasedStateMachine):
         html = self.visit("/check-answers")
         if self.where != "/check-answers":
             return
-        links = sorted({a.get("href").split("#")[0] for a in parse_html(html).iter("a")
-                        if "".join(a.itertext()).startswith("Change")})
+        links = sorted(
+            {
+                a.get("href").split("#")[0]
+                for a in parse_html(html).iter("a")
+                if "".join(a.itertext()).startswith("Change")
+            }
+        )
         self.visit(data.draw(st.sampled_from(links), label="change link"))
         for _ in range(6 if then_continue else 0):
             if not self.on_question_page():
@@ -185,7 +190,8 @@ class PatientMachine(RuleBasedStateMachine):
             response = self.patient.post("/check-answers", {})
             assert response.status_code == 200
             assert error_summary_links(response.get_data(as_text=True)) == [
-                ("#declaration", "Confirm the declaration to send your answers")]
+                ("#declaration", "Confirm the declaration to send your answers")
+            ]
             return
         response = self.patient.post("/check-answers", {"declaration": "yes"})
         assert response.status_code == 302 and response.location == "/sent", response.location
@@ -193,8 +199,10 @@ class PatientMachine(RuleBasedStateMachine):
         self.visit("/sent")
 
     @precondition(sent)
-    @rule(how=st.sampled_from(["send again", "refresh", "back to check", "old page", "start page"]),
-          page=st.sampled_from([p.id for p in QUESTIONNAIRE.pages if p.id != "declaration"]))
+    @rule(
+        how=st.sampled_from(["send again", "refresh", "back to check", "old page", "start page"]),
+        page=st.sampled_from([p.id for p in QUESTIONNAIRE.pages if p.id != "declaration"]),
+    )
     def send_again_or_go_back_after_sending(self, how: str, page: str) -> None:
         outcome = "/get-help-now" if "declaration" not in (self.expected or {}) else "/sent"
         if how == "send again":
@@ -207,7 +215,7 @@ class PatientMachine(RuleBasedStateMachine):
             response = self.patient.post(f"/questions/{page}", {"chest_pain_now": "yes", "blood_thinner": "yes"})
             assert response.status_code == 409
             assert "Your answers were already sent" in response.get_data(as_text=True)
-        else:   # the start page offers a new form, not the sent answers
+        else:  # the start page offers a new form, not the sent answers
             start = self.patient.get("/").get_data(as_text=True)
             assert "Start now" in start and "Continue your answers" not in start
 
@@ -238,6 +246,12 @@ class PatientMachine(RuleBasedStateMachine):
 
 def test_random_walks_store_the_visible_part_of_the_last_answers_given(app: Flask) -> None:
     PatientMachine.app = app
-    run_state_machine_as_test(PatientMachine, settings=settings(
-        max_examples=15, stateful_step_count=25, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+    run_state_machine_as_test(
+        PatientMachine,
+        settings=settings(
+            max_examples=15,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )

@@ -46,36 +46,39 @@ def test_a_safe_production_configuration_starts(tmp_path: Path) -> None:
     assert app.config["TEST_FAIL_SUBMIT_COMMIT"] is False
 
 
-@pytest.mark.parametrize("change, setting", [
-    ({"SECRET_KEY": None}, "FLASK_SECRET_KEY"),
-    ({"SECRET_KEY": ""}, "FLASK_SECRET_KEY"),
-    ({"SECRET_KEY": "dev"}, "FLASK_SECRET_KEY"),
-    ({"SECRET_KEY": "changeme"}, "FLASK_SECRET_KEY"),
-    ({"SECRET_KEY": secrets.token_urlsafe(48)[:31]}, "FLASK_SECRET_KEY"),
-    ({"SECRET_KEY": "a" * 64}, "FLASK_SECRET_KEY"),
-    ({"SECRET_KEY": "abababababababababababababababababab"}, "FLASK_SECRET_KEY"),
-    ({"SESSION_COOKIE_SECURE": False}, "FLASK_SESSION_COOKIE_SECURE"),
-    ({"SESSION_COOKIE_SECURE": None}, "FLASK_SESSION_COOKIE_SECURE"),
-    ({"DEBUG": True}, "FLASK_DEBUG"),
-    ({"RATELIMIT_STORAGE_URI": None}, "FLASK_RATELIMIT_STORAGE_URI"),
-    ({"RATELIMIT_STORAGE_URI": "memory://"}, "FLASK_RATELIMIT_STORAGE_URI"),
-    ({"ENCRYPTION_KEYS": None, "ENCRYPTION_KEY_ID": None}, "FLASK_ENCRYPTION_KEYS"),
-    ({"ENCRYPTION_KEYS": {}}, "FLASK_ENCRYPTION_KEYS"),
-    ({"WTF_CSRF_ENABLED": False}, "FLASK_WTF_CSRF_ENABLED"),
-    ({"TESTING": True}, "FLASK_TESTING"),
-    ({"TEST_FAIL_SUBMIT_COMMIT": True}, "FLASK_TEST_FAIL_SUBMIT_COMMIT"),
-    ({"CLINIC_PHONE": None}, "FLASK_CLINIC_PHONE"),
-    ({"CLINIC_PHONE": "  "}, "FLASK_CLINIC_PHONE"),
-    ({"CLINIC_NAME": None}, "FLASK_CLINIC_NAME"),
-    ({"CLINIC_NAME": "Our clinic"}, "FLASK_CLINIC_NAME"),
-    ({"REGULATORY_MARKET": None}, "FLASK_REGULATORY_MARKET"),
-    ({"REGULATORY_MARKET": " "}, "FLASK_REGULATORY_MARKET"),
-    ({"PROXY_COUNT": None}, "FLASK_PROXY_COUNT"),
-    ({"PROXY_COUNT": "one"}, "FLASK_PROXY_COUNT"),
-    ({"TRUSTED_HOSTS": None}, "FLASK_TRUSTED_HOSTS"),
-    ({"TRUSTED_HOSTS": []}, "FLASK_TRUSTED_HOSTS"),
-    ({"TRUSTED_HOSTS": "forms.clinic.example"}, "FLASK_TRUSTED_HOSTS"),
-])
+@pytest.mark.parametrize(
+    "change, setting",
+    [
+        ({"SECRET_KEY": None}, "FLASK_SECRET_KEY"),
+        ({"SECRET_KEY": ""}, "FLASK_SECRET_KEY"),
+        ({"SECRET_KEY": "dev"}, "FLASK_SECRET_KEY"),
+        ({"SECRET_KEY": "changeme"}, "FLASK_SECRET_KEY"),
+        ({"SECRET_KEY": secrets.token_urlsafe(48)[:31]}, "FLASK_SECRET_KEY"),
+        ({"SECRET_KEY": "a" * 64}, "FLASK_SECRET_KEY"),
+        ({"SECRET_KEY": "abababababababababababababababababab"}, "FLASK_SECRET_KEY"),
+        ({"SESSION_COOKIE_SECURE": False}, "FLASK_SESSION_COOKIE_SECURE"),
+        ({"SESSION_COOKIE_SECURE": None}, "FLASK_SESSION_COOKIE_SECURE"),
+        ({"DEBUG": True}, "FLASK_DEBUG"),
+        ({"RATELIMIT_STORAGE_URI": None}, "FLASK_RATELIMIT_STORAGE_URI"),
+        ({"RATELIMIT_STORAGE_URI": "memory://"}, "FLASK_RATELIMIT_STORAGE_URI"),
+        ({"ENCRYPTION_KEYS": None, "ENCRYPTION_KEY_ID": None}, "FLASK_ENCRYPTION_KEYS"),
+        ({"ENCRYPTION_KEYS": {}}, "FLASK_ENCRYPTION_KEYS"),
+        ({"WTF_CSRF_ENABLED": False}, "FLASK_WTF_CSRF_ENABLED"),
+        ({"TESTING": True}, "FLASK_TESTING"),
+        ({"TEST_FAIL_SUBMIT_COMMIT": True}, "FLASK_TEST_FAIL_SUBMIT_COMMIT"),
+        ({"CLINIC_PHONE": None}, "FLASK_CLINIC_PHONE"),
+        ({"CLINIC_PHONE": "  "}, "FLASK_CLINIC_PHONE"),
+        ({"CLINIC_NAME": None}, "FLASK_CLINIC_NAME"),
+        ({"CLINIC_NAME": "Our clinic"}, "FLASK_CLINIC_NAME"),
+        ({"REGULATORY_MARKET": None}, "FLASK_REGULATORY_MARKET"),
+        ({"REGULATORY_MARKET": " "}, "FLASK_REGULATORY_MARKET"),
+        ({"PROXY_COUNT": None}, "FLASK_PROXY_COUNT"),
+        ({"PROXY_COUNT": "one"}, "FLASK_PROXY_COUNT"),
+        ({"TRUSTED_HOSTS": None}, "FLASK_TRUSTED_HOSTS"),
+        ({"TRUSTED_HOSTS": []}, "FLASK_TRUSTED_HOSTS"),
+        ({"TRUSTED_HOSTS": "forms.clinic.example"}, "FLASK_TRUSTED_HOSTS"),
+    ],
+)
 def test_each_unsafe_setting_is_refused_by_name(tmp_path: Path, change: dict[str, Any], setting: str) -> None:
     with pytest.raises(ConfigError) as caught:
         create_app(good(tmp_path, **change))
@@ -86,38 +89,59 @@ def test_each_unsafe_setting_is_refused_by_name(tmp_path: Path, change: dict[str
 
 def test_every_problem_is_named_at_once() -> None:
     with pytest.raises(ConfigError) as caught:
-        refuse_unsafe({"SECRET_KEY": "dev", "SESSION_COOKIE_SECURE": False, "DEBUG": True,
-                       "RATELIMIT_STORAGE_URI": "memory://"})
+        refuse_unsafe(
+            {"SECRET_KEY": "dev", "SESSION_COOKIE_SECURE": False, "DEBUG": True, "RATELIMIT_STORAGE_URI": "memory://"}
+        )
     message = str(caught.value)
     for setting in ("FLASK_SECRET_KEY", "FLASK_SESSION_COOKIE_SECURE", "FLASK_DEBUG", "FLASK_RATELIMIT_STORAGE_URI"):
         assert setting in message
     # The message names the setting, never the secret value itself.
     with pytest.raises(ConfigError) as caught:
-        refuse_unsafe({"SECRET_KEY": "short-but-secret-value", "SESSION_COOKIE_SECURE": True,
-                       "RATELIMIT_STORAGE_URI": "redis://x"})
+        refuse_unsafe(
+            {
+                "SECRET_KEY": "short-but-secret-value",
+                "SESSION_COOKIE_SECURE": True,
+                "RATELIMIT_STORAGE_URI": "redis://x",
+            }
+        )
     assert "short-but-secret-value" not in str(caught.value)
 
 
 def test_outside_production_the_same_settings_start(tmp_path: Path) -> None:
-    app = create_app(good(tmp_path, PRODUCTION=False, SECRET_KEY="dev-only-key", SESSION_COOKIE_SECURE=False,
-                          RATELIMIT_STORAGE_URI="memory://"))
+    app = create_app(
+        good(
+            tmp_path,
+            PRODUCTION=False,
+            SECRET_KEY="dev-only-key",
+            SESSION_COOKIE_SECURE=False,
+            RATELIMIT_STORAGE_URI="memory://",
+        )
+    )
     assert not app.config["PRODUCTION"]
 
 
 # --- the same through environment variables, as an instance really starts -----------------------------
+
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
     for key in list(os.environ):
         if key.startswith("FLASK_") or key == "DATABASE_URL":
             monkeypatch.delenv(key)
-    env = {"FLASK_PRODUCTION": "true", "FLASK_SECRET_KEY": secrets.token_urlsafe(48),
-           "FLASK_SESSION_COOKIE_SECURE": "true", "FLASK_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
-           "FLASK_ENCRYPTION_KEYS": json.dumps({"k1": KEY}), "FLASK_ENCRYPTION_KEY_ID": "k1",
-           "FLASK_CLINIC_NAME": "Riverside Clinic", "FLASK_CLINIC_PHONE": "0161 496 0000",
-           "FLASK_REGULATORY_MARKET": "US",
-           "FLASK_PROXY_COUNT": "1", "FLASK_TRUSTED_HOSTS": '["forms.clinic.example"]',
-           "DATABASE_URL": f"sqlite:///{tmp_path}/env.db"}
+    env = {
+        "FLASK_PRODUCTION": "true",
+        "FLASK_SECRET_KEY": secrets.token_urlsafe(48),
+        "FLASK_SESSION_COOKIE_SECURE": "true",
+        "FLASK_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+        "FLASK_ENCRYPTION_KEYS": json.dumps({"k1": KEY}),
+        "FLASK_ENCRYPTION_KEY_ID": "k1",
+        "FLASK_CLINIC_NAME": "Riverside Clinic",
+        "FLASK_CLINIC_PHONE": "0161 496 0000",
+        "FLASK_REGULATORY_MARKET": "US",
+        "FLASK_PROXY_COUNT": "1",
+        "FLASK_TRUSTED_HOSTS": '["forms.clinic.example"]',
+        "DATABASE_URL": f"sqlite:///{tmp_path}/env.db",
+    }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return monkeypatch
@@ -128,17 +152,21 @@ def test_environment_configuration_starts_when_safe(clean_env: pytest.MonkeyPatc
     assert app.config["SESSION_COOKIE_SECURE"] is True and app.extensions["keyring"].current == "k1"
 
 
-@pytest.mark.parametrize("name, value, setting", [
-    ("FLASK_SESSION_COOKIE_SECURE", "false", "FLASK_SESSION_COOKIE_SECURE"),
-    ("FLASK_DEBUG", "true", "FLASK_DEBUG"),
-    ("FLASK_SECRET_KEY", "secret", "FLASK_SECRET_KEY"),
-    ("FLASK_RATELIMIT_STORAGE_URI", "memory://", "FLASK_RATELIMIT_STORAGE_URI"),
-    ("FLASK_ENCRYPTION_KEYS", "", "FLASK_ENCRYPTION_KEYS"),
-    ("FLASK_CLINIC_PHONE", "", "FLASK_CLINIC_PHONE"),
-    ("FLASK_REGULATORY_MARKET", "", "FLASK_REGULATORY_MARKET"),
-])
-def test_environment_configuration_is_refused_when_unsafe(clean_env: pytest.MonkeyPatch, name: str, value: str,
-                                                          setting: str) -> None:
+@pytest.mark.parametrize(
+    "name, value, setting",
+    [
+        ("FLASK_SESSION_COOKIE_SECURE", "false", "FLASK_SESSION_COOKIE_SECURE"),
+        ("FLASK_DEBUG", "true", "FLASK_DEBUG"),
+        ("FLASK_SECRET_KEY", "secret", "FLASK_SECRET_KEY"),
+        ("FLASK_RATELIMIT_STORAGE_URI", "memory://", "FLASK_RATELIMIT_STORAGE_URI"),
+        ("FLASK_ENCRYPTION_KEYS", "", "FLASK_ENCRYPTION_KEYS"),
+        ("FLASK_CLINIC_PHONE", "", "FLASK_CLINIC_PHONE"),
+        ("FLASK_REGULATORY_MARKET", "", "FLASK_REGULATORY_MARKET"),
+    ],
+)
+def test_environment_configuration_is_refused_when_unsafe(
+    clean_env: pytest.MonkeyPatch, name: str, value: str, setting: str
+) -> None:
     clean_env.setenv(name, value)
     with pytest.raises(ConfigError, match=setting):
         create_app()
@@ -146,7 +174,8 @@ def test_environment_configuration_is_refused_when_unsafe(clean_env: pytest.Monk
 
 @pytest.mark.parametrize("missing", ["FLASK_PROXY_COUNT", "FLASK_TRUSTED_HOSTS"])
 def test_a_missing_proxy_count_or_trusted_hosts_is_refused_with_a_clear_message(
-        clean_env: pytest.MonkeyPatch, missing: str) -> None:
+    clean_env: pytest.MonkeyPatch, missing: str
+) -> None:
     """Without FLASK_PROXY_COUNT every client behind the balancer shares its address (one patient's flood
     limits everyone; sign-in limits hit the whole clinic); without FLASK_TRUSTED_HOSTS any Host header
     is answered. Production says which setting is missing and how to set it."""
@@ -167,9 +196,22 @@ def test_trusted_hosts_refuse_another_host_header(clean_env: pytest.MonkeyPatch)
 
 def test_the_command_line_refuses_too_with_a_readable_message(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_") and k != "DATABASE_URL"}
-    env.update({"FLASK_PRODUCTION": "true", "FLASK_SECRET_KEY": "dev", "PYTHONDONTWRITEBYTECODE": "1",
-                "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/cli.db"})
-    done = subprocess.run([str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi", "rules", "check"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=60, check=False)
+    env.update(
+        {
+            "FLASK_PRODUCTION": "true",
+            "FLASK_SECRET_KEY": "dev",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "FLASK_SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/cli.db",
+        }
+    )
+    done = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi", "rules", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode != 0
     assert "FLASK_SECRET_KEY" in done.stderr

@@ -10,10 +10,10 @@ from flask import Flask
 
 from questionnaire.web import auth
 
-from ..staff_factory import add_submission, cheap_hashing, csrf
+from ..staff_factory import add_submission, csrf
 from ..staff_helpers import make_staff, sign_in
 
-pytestmark = pytest.mark.usefixtures(cheap_hashing.__name__)
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 FLOOD = {"REMOTE_ADDR": "203.0.113.9"}
 
 
@@ -31,7 +31,7 @@ def test_patient_posts_from_one_address_share_one_limit_over_every_page(make_app
 
 def test_bulk_downloads_fail_closed_while_the_limit_store_is_down_and_patients_fail_open(make_app: Any) -> None:
     """Nothing listens on port 9: the store is down. A download it cannot count is not sent."""
-    signed_in = make_app()   # signs the administrator in while everything works
+    signed_in = make_app()  # signs the administrator in while everything works
     add_submission(signed_in)
     admin = signed_in.test_client()
     sign_in(admin, "admin@clinic.example", make_staff(signed_in, "admin@clinic.example", "admin"))
@@ -42,8 +42,9 @@ def test_bulk_downloads_fail_closed_while_the_limit_store_is_down_and_patients_f
     down: Flask = make_app(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="redis://127.0.0.1:9/0")
     client = down.test_client()
     client.set_cookie(auth.COOKIE, cookie.value, path="/staff")
-    client.set_cookie(down.config["SESSION_COOKIE_NAME"],
-                      admin.get_cookie(signed_in.config["SESSION_COOKIE_NAME"]).value)  # type: ignore[union-attr]
+    client.set_cookie(
+        down.config["SESSION_COOKIE_NAME"], admin.get_cookie(signed_in.config["SESSION_COOKIE_NAME"]).value
+    )  # type: ignore[union-attr]
     assert client.get("/staff/admin/audit?format=csv").status_code == 503
     assert client.get("/staff/admin/fhir-bundle").status_code == 503
     assert client.post("/staff/admin/export", data={"csrf_token": token, "columns": "reference"}).status_code == 503

@@ -14,19 +14,16 @@ import pytest
 from flask import Flask
 
 from questionnaire import create_app
-
-from questionnaire.web import i18n
-
-from questionnaire.core import regulatory
 from questionnaire.config import ConfigError
+from questionnaire.core import regulatory
 from questionnaire.core.wording import banned_wording
+from questionnaire.web import i18n
 
 from ..helpers import PERSONAS, Patient, html_problems, parse_html, visible_text
 
 # The specification's exact English (R8).
 SPEC = {
-    "US": "In the United States, the FDA says ozone is a toxic gas with no known useful medical use "
-          "(21 CFR 801.415).",
+    "US": "In the United States, the FDA says ozone is a toxic gas with no known useful medical use (21 CFR 801.415).",
     "CA": "Health Canada has not licensed ozone devices for these treatments and has warned the public about them.",
     "AU": "In Australia, health complaint bodies have acted against ozone therapy providers.",
 }
@@ -45,8 +42,11 @@ def expected(market: str, lang: str) -> str:
 def notices(html: str) -> list[str]:
     """The text of each regulatory notice on a page."""
     root = parse_html(html)
-    return [" ".join("".join(el.itertext()).split()) for el in root.iter()
-            if "notice--regulatory" in (el.get("class") or "").split()]
+    return [
+        " ".join("".join(el.itertext()).split())
+        for el in root.iter()
+        if "notice--regulatory" in (el.get("class") or "").split()
+    ]
 
 
 def in_language(patient: Patient, lang: str) -> None:
@@ -70,6 +70,7 @@ def check_page(name: str, html: str, market: str, lang: str) -> None:
 
 # --- the built-in texts ----------------------------------------------------------------------------
 
+
 def test_the_built_in_texts_are_the_specifications_and_are_translated() -> None:
     assert regulatory.BUILT_IN == SPEC
     for market, english in SPEC.items():
@@ -86,10 +87,11 @@ def test_the_legality_words_are_caught_in_both_languages_whatever_the_case() -> 
     assert regulatory.forbidden_wording("La ozonoterapia es lícita.") == ["lícita"]
     assert regulatory.forbidden_wording("This treatment is not approved.") == ["approved"]
     assert regulatory.forbidden_wording("El tratamiento es seguro.") == ["seguro"]
-    assert regulatory.forbidden_wording(SPEC["CA"]) == []   # "licensed" by a regulator is a fact, not a claim
+    assert regulatory.forbidden_wording(SPEC["CA"]) == []  # "licensed" by a regulator is a fact, not a claim
 
 
 # --- every page that carries it, for every market and both languages -----------------------------------
+
 
 @pytest.mark.parametrize("lang", ["en", "es"])
 @pytest.mark.parametrize("market", ["US", "CA", "AU", "GB"])
@@ -144,41 +146,55 @@ def test_nothing_set_shows_no_notice_outside_production(app: Flask, patient: Pat
 
 # --- settings the app refuses to start with ------------------------------------------------------------
 
-@pytest.mark.parametrize("settings, names", [
-    ({"REGULATORY_MARKET": "USA"}, ["FLASK_REGULATORY_MARKET", "'USA' is not a known market"]),
-    ({"REGULATORY_MARKET": "UK", "REGULATORY_NOTICE": CLINIC}, ["FLASK_REGULATORY_MARKET", "'UK'"]),
-    ({"REGULATORY_MARKET": "XX", "REGULATORY_NOTICE": CLINIC}, ["FLASK_REGULATORY_MARKET", "'XX'"]),
-    ({"REGULATORY_MARKET": "GB"}, ["FLASK_REGULATORY_NOTICE", "'en'", "'es'"]),
-    ({"REGULATORY_MARKET": "GB", "REGULATORY_NOTICE": {"en": CLINIC["en"]}}, ["FLASK_REGULATORY_NOTICE", "'es'"]),
-    ({"REGULATORY_MARKET": "GB", "REGULATORY_NOTICE": {"en": CLINIC["en"], "es": "  "}},
-     ["FLASK_REGULATORY_NOTICE", "'es'"]),
-    ({"REGULATORY_MARKET": "GB", "REGULATORY_NOTICE": {**CLINIC, "fr": "Texte"}}, ["FLASK_REGULATORY_NOTICE", "'fr'"]),
-    ({"REGULATORY_MARKET": "GB", "REGULATORY_NOTICE": CLINIC["en"]}, ["FLASK_REGULATORY_NOTICE", "JSON object"]),
-    ({"REGULATORY_NOTICE": CLINIC}, ["FLASK_REGULATORY_MARKET is not"]),
-    ({"REGULATORY_MARKET": "US", "REGULATORY_NOTICE": CLINIC}, ["FLASK_REGULATORY_NOTICE", "built-in"]),
-])
-def test_a_market_or_clinic_text_it_cannot_use_stops_the_app(make_app: Any, settings: dict[str, Any],
-                                                             names: list[str]) -> None:
+
+@pytest.mark.parametrize(
+    "settings, names",
+    [
+        ({"REGULATORY_MARKET": "USA"}, ["FLASK_REGULATORY_MARKET", "'USA' is not a known market"]),
+        ({"REGULATORY_MARKET": "UK", "REGULATORY_NOTICE": CLINIC}, ["FLASK_REGULATORY_MARKET", "'UK'"]),
+        ({"REGULATORY_MARKET": "XX", "REGULATORY_NOTICE": CLINIC}, ["FLASK_REGULATORY_MARKET", "'XX'"]),
+        ({"REGULATORY_MARKET": "GB"}, ["FLASK_REGULATORY_NOTICE", "'en'", "'es'"]),
+        ({"REGULATORY_MARKET": "GB", "REGULATORY_NOTICE": {"en": CLINIC["en"]}}, ["FLASK_REGULATORY_NOTICE", "'es'"]),
+        (
+            {"REGULATORY_MARKET": "GB", "REGULATORY_NOTICE": {"en": CLINIC["en"], "es": "  "}},
+            ["FLASK_REGULATORY_NOTICE", "'es'"],
+        ),
+        (
+            {"REGULATORY_MARKET": "GB", "REGULATORY_NOTICE": {**CLINIC, "fr": "Texte"}},
+            ["FLASK_REGULATORY_NOTICE", "'fr'"],
+        ),
+        ({"REGULATORY_MARKET": "GB", "REGULATORY_NOTICE": CLINIC["en"]}, ["FLASK_REGULATORY_NOTICE", "JSON object"]),
+        ({"REGULATORY_NOTICE": CLINIC}, ["FLASK_REGULATORY_MARKET is not"]),
+        ({"REGULATORY_MARKET": "US", "REGULATORY_NOTICE": CLINIC}, ["FLASK_REGULATORY_NOTICE", "built-in"]),
+    ],
+)
+def test_a_market_or_clinic_text_it_cannot_use_stops_the_app(
+    make_app: Any, settings: dict[str, Any], names: list[str]
+) -> None:
     with pytest.raises(ConfigError) as caught:
         make_app(**settings)
     for name in names:
         assert name in str(caught.value)
 
 
-@pytest.mark.parametrize("lang, text, word", [
-    ("en", "Ozone therapy is approved by our regulator.", "approved"),
-    ("en", "Ozone injections are safe when done by our doctors.", "safe"),
-    ("en", "Ozone therapy is legal in this country.", "legal"),
-    ("en", "This treatment is low risk.", "low risk"),
-    ("es", "La terapia con ozono está aprobada en este país.", "aprobada"),
-    ("es", "El tratamiento es seguro.", "seguro"),
-    ("es", "La ozonoterapia es legal aquí.", "legal"),
-    ("es", "Es un tratamiento sin riesgo.", "sin riesgo"),
-    # A Spanish word in the English text (or the reverse) counts too.
-    ("en", "Our treatment is apto for everyone.", "apto"),
-])
-def test_a_clinic_text_with_clearance_or_legality_wording_stops_the_app(make_app: Any, lang: str, text: str,
-                                                                         word: str) -> None:
+@pytest.mark.parametrize(
+    "lang, text, word",
+    [
+        ("en", "Ozone therapy is approved by our regulator.", "approved"),
+        ("en", "Ozone injections are safe when done by our doctors.", "safe"),
+        ("en", "Ozone therapy is legal in this country.", "legal"),
+        ("en", "This treatment is low risk.", "low risk"),
+        ("es", "La terapia con ozono está aprobada en este país.", "aprobada"),
+        ("es", "El tratamiento es seguro.", "seguro"),
+        ("es", "La ozonoterapia es legal aquí.", "legal"),
+        ("es", "Es un tratamiento sin riesgo.", "sin riesgo"),
+        # A Spanish word in the English text (or the reverse) counts too.
+        ("en", "Our treatment is apto for everyone.", "apto"),
+    ],
+)
+def test_a_clinic_text_with_clearance_or_legality_wording_stops_the_app(
+    make_app: Any, lang: str, text: str, word: str
+) -> None:
     texts = {**CLINIC, lang: text}
     with pytest.raises(ConfigError) as caught:
         make_app(REGULATORY_MARKET="GB", REGULATORY_NOTICE=texts)
@@ -196,12 +212,19 @@ def production_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.Mo
     for key in list(os.environ):
         if key.startswith("FLASK_") or key == "DATABASE_URL":
             monkeypatch.delenv(key)
-    env = {"FLASK_PRODUCTION": "true", "FLASK_SECRET_KEY": secrets.token_urlsafe(48),
-           "FLASK_SESSION_COOKIE_SECURE": "true", "FLASK_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
-           "FLASK_ENCRYPTION_KEYS": json.dumps({"k1": KEY}), "FLASK_ENCRYPTION_KEY_ID": "k1",
-           "FLASK_CLINIC_NAME": "Riverside Clinic", "FLASK_CLINIC_PHONE": "0161 496 0000",
-           "FLASK_PROXY_COUNT": "1", "FLASK_TRUSTED_HOSTS": '["forms.clinic.example"]',
-           "DATABASE_URL": f"sqlite:///{tmp_path}/env.db"}
+    env = {
+        "FLASK_PRODUCTION": "true",
+        "FLASK_SECRET_KEY": secrets.token_urlsafe(48),
+        "FLASK_SESSION_COOKIE_SECURE": "true",
+        "FLASK_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+        "FLASK_ENCRYPTION_KEYS": json.dumps({"k1": KEY}),
+        "FLASK_ENCRYPTION_KEY_ID": "k1",
+        "FLASK_CLINIC_NAME": "Riverside Clinic",
+        "FLASK_CLINIC_PHONE": "0161 496 0000",
+        "FLASK_PROXY_COUNT": "1",
+        "FLASK_TRUSTED_HOSTS": '["forms.clinic.example"]',
+        "DATABASE_URL": f"sqlite:///{tmp_path}/env.db",
+    }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return monkeypatch
@@ -243,6 +266,7 @@ def test_the_clinics_text_can_be_one_variable_per_language(production_env: pytes
     assert dict(app.extensions["regulatory_notice"].texts) == CLINIC
     # The nested setting went into this app's own settings, not into the shared defaults.
     from questionnaire.config import DEFAULTS
+
     assert DEFAULTS["REGULATORY_NOTICE"] == {}
     production_env.delenv("FLASK_REGULATORY_NOTICE__es")
     with pytest.raises(ConfigError, match="no text for language 'es'"):

@@ -1,8 +1,9 @@
 """Reliability scenarios of security-bar.md section 7 against gunicorn with two workers on loopback:
 R1 double submit in flight, R3 re-post after sending, R5 skip ahead, R9 crash during the final
 write, R10 concurrent status changes, R11 a burst of submissions, R15 oversized bodies and floods,
-R16 a sign-in flood next to patients, and two pages of one patient saved at once on two instances. On SQLite, or on PostgreSQL with TEST_DATABASE_URL (the
-PostgreSQL run of scripts/test). Every loop is bounded by count and time.
+R16 a sign-in flood next to patients, and two pages of one patient saved at once on two instances.
+On SQLite, or on PostgreSQL with TEST_DATABASE_URL (the PostgreSQL run of scripts/test).
+Every loop is bounded by count and time.
 """
 
 from __future__ import annotations
@@ -21,15 +22,14 @@ from flask import Flask
 from sqlalchemy import Text, func, select, text, type_coerce
 
 from questionnaire import create_app
-
 from questionnaire.core import flow
-from questionnaire.extensions import db
-from questionnaire.data.models import AuditEvent, Draft, Submission
 from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.data.models import AuditEvent, Draft, Submission
+from questionnaire.extensions import db
 
 from ..conftest import unavailable
 from ..helpers import NO_FLAGS, PERSONAS, form_data
-from ..live_client import HttpClient, Reply, complete_patient, reach_check_answers, staff_sign_in
+from ..live_client import HttpClient, Reply, reach_check_answers, staff_sign_in
 from ..servers import LiveServer, ServiceMissing, fresh_database
 from ..staff_helpers import make_staff
 
@@ -70,8 +70,11 @@ def count(app: Flask, model: Any, *where: Any) -> int:
 
 def raw_submission(app: Flask, reference: str) -> tuple[Any, ...]:
     with app.app_context():
-        row = db.session.execute(select(type_coerce(Submission.answers, Text), Submission.version, Submission.status)
-                                 .where(Submission.reference == reference)).one()
+        row = db.session.execute(
+            select(type_coerce(Submission.answers, Text), Submission.version, Submission.status).where(
+                Submission.reference == reference
+            )
+        ).one()
         db.session.remove()
         return tuple(row)
 
@@ -87,6 +90,7 @@ def draft_of(app: Flask, token_hash: str) -> Any:
 
 def reference_on(page: Reply) -> str:
     import re
+
     found = re.search(r"\b([A-HJ-NP-Z2-9]{4}-[A-HJ-NP-Z2-9]{4})\b", page.body)
     assert found, page.body[:2000]
     return found.group(1)
@@ -98,7 +102,7 @@ def quick_patient(server: LiveServer, answers: dict[str, Any] = NO_FLAGS) -> Htt
     client.get("/")
     started = client.post("/start")
     assert started.status == 302
-    client.get(started.path)   # a new draft is a new session: its token is on the first page
+    client.get(started.path)  # a new draft is a new session: its token is on the first page
     page = QUESTIONNAIRE.pages[0]
     while page is not None and page.id != "declaration":
         reply = client.post(f"/questions/{page.id}", form_data(page.id, answers))
@@ -115,6 +119,7 @@ def clone(client: HttpClient) -> HttpClient:
 
 
 # --- R1, R3, R5 --------------------------------------------------------------------------------------
+
 
 def test_r1_a_double_send_in_flight_makes_one_submission(server: LiveServer, app: Flask) -> None:
     before = count(app, Submission)
@@ -186,11 +191,13 @@ def test_r5_skipping_ahead_stores_no_finished_page_and_cannot_send(server: LiveS
 
 # --- two pages of one patient saved at the same moment, on two instances --------------------------------
 
+
 @pytest.fixture(scope="module")
 def second(tmp_path_factory: pytest.TempPathFactory, server: LiveServer, database: str) -> Iterator[LiveServer]:
     """Another instance on the same database and keys (the first one migrated it)."""
-    live = LiveServer(tmp_path_factory.mktemp("reliability-b"), database_uri=database, workers=1,
-                      name="reliability-b", migrate=False)
+    live = LiveServer(
+        tmp_path_factory.mktemp("reliability-b"), database_uri=database, workers=1, name="reliability-b", migrate=False
+    )
     live.start()
     try:
         yield live
@@ -207,7 +214,8 @@ def on(client: HttpClient, other: LiveServer) -> HttpClient:
 
 
 def test_two_pages_saved_at_the_same_moment_on_two_instances_both_keep_their_answers(
-        server: LiveServer, second: LiveServer) -> None:
+    server: LiveServer, second: LiveServer
+) -> None:
     patient = quick_patient(server)
     tabs = [clone(patient), on(patient, second)]
     deadline = time.monotonic() + 90
@@ -236,6 +244,7 @@ def test_two_pages_saved_at_the_same_moment_on_two_instances_both_keep_their_ans
 
 
 # --- R10, R11 ------------------------------------------------------------------------------------------
+
 
 def test_r10_two_concurrent_status_changes_one_wins_every_round(server: LiveServer, app: Flask) -> None:
     patient = quick_patient(server, PERSONAS["discuss_before_booking"])
@@ -270,7 +279,9 @@ def test_r10_two_concurrent_status_changes_one_wins_every_round(server: LiveServ
     assert done >= 50
     assert raw_submission(app, reference)[1] == 1 + done
     assert count(app, AuditEvent, AuditEvent.submission_ref == reference, AuditEvent.action == "status_changed") == done
-    assert count(app, AuditEvent, AuditEvent.submission_ref == reference, AuditEvent.action == "status_conflict") == done
+    assert (
+        count(app, AuditEvent, AuditEvent.submission_ref == reference, AuditEvent.action == "status_conflict") == done
+    )
 
 
 def test_r11_a_burst_of_patients_loses_nothing(server: LiveServer, app: Flask) -> None:
@@ -309,10 +320,12 @@ def test_r11_a_burst_of_patients_loses_nothing(server: LiveServer, app: Flask) -
 
 # --- R9: a crash during the final write ------------------------------------------------------------------
 
+
 def test_r9_a_crash_during_the_final_write_leaves_no_partial_submission(tmp_path: Path) -> None:
     with fresh_database(tmp_path / "db", os.environ.get("TEST_DATABASE_URL")) as uri:
-        live = LiveServer(tmp_path / "r9", database_uri=uri, workers=2, name="r9",
-                          env={"FLASK_TEST_FAIL_SUBMIT_COMMIT": "true"})
+        live = LiveServer(
+            tmp_path / "r9", database_uri=uri, workers=2, name="r9", env={"FLASK_TEST_FAIL_SUBMIT_COMMIT": "true"}
+        )
         live.start()
         try:
             reader = create_app(live.app_config())
@@ -323,7 +336,7 @@ def test_r9_a_crash_during_the_final_write_leaves_no_partial_submission(tmp_path
             assert crashed.status == 500
             assert "Traceback" not in crashed.body and "injected" not in crashed.body
             assert count(reader, Submission) == 0
-            assert count(reader, AuditEvent, AuditEvent.action == "submission_created") == 0   # one transaction
+            assert count(reader, AuditEvent, AuditEvent.action == "submission_created") == 0  # one transaction
             with reader.app_context():
                 (draft,) = db.session.scalars(select(Draft)).all()
                 assert draft.answers["blood_thinner_name"] == "warfarin" and draft.submission_id is None
@@ -341,8 +354,11 @@ def test_r9_a_crash_during_the_final_write_leaves_no_partial_submission(tmp_path
             with reader.app_context():
                 (created,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "submission_created"))
                 sub = db.session.scalars(select(Submission)).one()
-                assert (created.submission_ref, created.actor, created.detail) == (sub.reference, "patient",
-                                                                                   "discuss_before_booking")
+                assert (created.submission_ref, created.actor, created.detail) == (
+                    sub.reference,
+                    "patient",
+                    "discuss_before_booking",
+                )
                 db.session.remove()
         finally:
             live.stop()
@@ -350,11 +366,16 @@ def test_r9_a_crash_during_the_final_write_leaves_no_partial_submission(tmp_path
 
 # --- R15, R16: abuse ---------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory: pytest.TempPathFactory, database: str) -> Iterator[LiveServer]:
-    live = LiveServer(tmp_path_factory.mktemp("limited"), database_uri=database, workers=2, name="limited",
-                      env={"FLASK_RATELIMIT_ENABLED": "true", "FLASK_PATIENT_POST_LIMIT": "10 per minute",
-                           "FLASK_PROXY_COUNT": "1"})
+    live = LiveServer(
+        tmp_path_factory.mktemp("limited"),
+        database_uri=database,
+        workers=2,
+        name="limited",
+        env={"FLASK_RATELIMIT_ENABLED": "true", "FLASK_PATIENT_POST_LIMIT": "10 per minute", "FLASK_PROXY_COUNT": "1"},
+    )
     live.start()
     try:
         yield live
@@ -425,8 +446,11 @@ def test_r16_a_sign_in_flood_is_refused_and_patients_still_get_answers(limited: 
         client.get("/staff/sign-in")
         out = []
         for _ in range(10):
-            out.append(client.post("/staff/sign-in", {"email": f"victim{i}@clinic.example",
-                                                      "password": "wrong password guess"}).status)
+            out.append(
+                client.post(
+                    "/staff/sign-in", {"email": f"victim{i}@clinic.example", "password": "wrong password guess"}
+                ).status
+            )
         return out
 
     watcher = threading.Thread(target=patient_loop)

@@ -22,10 +22,10 @@ from questionnaire.data.models import Submission, SubmissionRule
 from questionnaire.extensions import db
 
 from ..helpers import NO_FLAGS, PERSONAS, visible_text
-from ..staff_factory import BASE_TIME, add_submissions, audit_rows, cheap_hashing, csrf
+from ..staff_factory import BASE_TIME, add_submissions, audit_rows, csrf
 from ..staff_helpers import make_staff, sign_in
 
-pytestmark = pytest.mark.usefixtures(cheap_hashing.__name__)
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 RANGE = "from=2025-03-01&to=2025-03-31"
 START, END = BASE_TIME.replace(day=1, hour=0), BASE_TIME.replace(day=31, hour=0) + timedelta(days=1)
 G6PD_UNSURE = {**NO_FLAGS, "g6pd_deficiency": "not_sure"}
@@ -41,23 +41,27 @@ def signed_in_as(app: Flask, role: str) -> FlaskClient:
 
 
 def seed(app: Flask) -> None:
-    add_submissions(app, [
-        {"persona": "none", "created_at": BASE_TIME},
-        {"answers": G6PD_UNSURE, "created_at": BASE_TIME + timedelta(days=1)},
-        {"answers": BOTH_UNSURE, "created_at": BASE_TIME + timedelta(days=8), "language": "es"},
-        {"persona": "discuss_before_booking", "created_at": BASE_TIME + timedelta(days=2), "language": "es"},
-        {"persona": "urgent", "created_at": BASE_TIME + timedelta(days=3)},
-        {"answers": UNANSWERED, "created_at": BASE_TIME + timedelta(days=15)},
-        # Outside the range: counted nowhere.
-        {"answers": BOTH_UNSURE, "created_at": BASE_TIME - timedelta(days=60)},
-        {"persona": "urgent", "created_at": BASE_TIME + timedelta(days=40)},
-    ])
+    add_submissions(
+        app,
+        [
+            {"persona": "none", "created_at": BASE_TIME},
+            {"answers": G6PD_UNSURE, "created_at": BASE_TIME + timedelta(days=1)},
+            {"answers": BOTH_UNSURE, "created_at": BASE_TIME + timedelta(days=8), "language": "es"},
+            {"persona": "discuss_before_booking", "created_at": BASE_TIME + timedelta(days=2), "language": "es"},
+            {"persona": "urgent", "created_at": BASE_TIME + timedelta(days=3)},
+            {"answers": UNANSWERED, "created_at": BASE_TIME + timedelta(days=15)},
+            # Outside the range: counted nowhere.
+            {"answers": BOTH_UNSURE, "created_at": BASE_TIME - timedelta(days=60)},
+            {"persona": "urgent", "created_at": BASE_TIME + timedelta(days=40)},
+        ],
+    )
 
 
 def in_range(app: Flask) -> list[Submission]:
     with app.app_context():
-        rows = list(db.session.scalars(select(Submission).where(Submission.created_at >= START,
-                                                                Submission.created_at < END)))
+        rows = list(
+            db.session.scalars(select(Submission).where(Submission.created_at >= START, Submission.created_at < END))
+        )
         for row in rows:
             _ = row.answers, row.fired
             db.session.expunge(row)
@@ -96,7 +100,7 @@ def test_the_figures_match_counts_made_from_the_database(app: Flask) -> None:
     rules = {r[0]: int(r[3]) for r in read_csv(client.get(f"/staff/report/rules.csv?{RANGE}"))[1:]}
     assert {k: v for k, v in rules.items() if v} == dict(fired)
     assert fired["r_g6pd_unknown"] == 2
-    with app.app_context():   # the index holds keyed values, never a rule id
+    with app.app_context():  # the index holds keyed values, never a rule id
         assert not any(v.startswith("r_") for v in db.session.scalars(select(SubmissionRule.rule_id)))
     assert "r_g6pd_unknown" in text and "G6PD status: answered not sure; no blood drip (MAH) planned." in text
 
@@ -104,15 +108,15 @@ def test_the_figures_match_counts_made_from_the_database(app: Flask) -> None:
     unsure = Counter(q for s in subs for q, v in s.answers.items() if v == "not_sure")
     assert int(questions["g6pd_deficiency"][3]) == unsure["g6pd_deficiency"] == 2
     assert int(questions["hole_in_heart"][3]) == unsure["hole_in_heart"] == 1
-    assert int(questions["hole_in_heart"][5]) == 1          # the form that left it unanswered
+    assert int(questions["hole_in_heart"][5]) == 1  # the form that left it unanswered
     shown_g6pd = int(questions["g6pd_deficiency"][2])
-    assert shown_g6pd == len(subs) == 6                       # every form reached that page (none stopped early)
+    assert shown_g6pd == len(subs) == 6  # every form reached that page (none stopped early)
     assert questions["g6pd_deficiency"][4] == f"{100 * 2 / shown_g6pd:.1f}%"
 
     languages = {r[0]: r for r in read_csv(client.get(f"/staff/report/languages.csv?{RANGE}"))[1:]}
     assert int(languages["es"][1]) == sum(s.language == "es" for s in subs) == 2
     assert int(languages["en"][1]) == 4
-    assert int(languages["es"][5].rstrip("%").split(".")[0]) == 50   # one of the two Spanish forms
+    assert int(languages["es"][5].rstrip("%").split(".")[0]) == 50  # one of the two Spanish forms
     assert "computed from the answers themselves" in text
 
 
@@ -134,16 +138,19 @@ def test_front_desk_is_refused_and_the_link_shows_only_to_clinicians_and_adminis
         client = signed_in_as(app, role)
         assert 'href="/staff/report/"' in client.get("/staff/").get_data(as_text=True)
         assert client.get("/staff/report/").status_code == 200
-    assert app.test_client().get("/staff/report/").status_code == 302   # signed out: to sign-in
+    assert app.test_client().get("/staff/report/").status_code == 302  # signed out: to sign-in
 
 
-@pytest.mark.parametrize("query, message", [
-    ("from=2025-02-30&to=2025-03-31", "The start date 2025-02-30 does not exist"),
-    ("from=2025-03-31&to=2025-03-01", "The start date 2025-03-31 is after the end date 2025-03-01"),
-    ("from=yesterday", "is not a date"),
-    ("from=1999-01-01&to=2025-01-01", "Choose dates between 2000-01-01 and today"),
-    ("from=2015-01-01&to=2025-01-01", "Choose a range of at most"),
-])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("from=2025-02-30&to=2025-03-31", "The start date 2025-02-30 does not exist"),
+        ("from=2025-03-31&to=2025-03-01", "The start date 2025-03-31 is after the end date 2025-03-01"),
+        ("from=yesterday", "is not a date"),
+        ("from=1999-01-01&to=2025-01-01", "Choose dates between 2000-01-01 and today"),
+        ("from=2015-01-01&to=2025-01-01", "Choose a range of at most"),
+    ],
+)
 def test_impossible_or_reversed_ranges_are_refused_with_a_message(app: Flask, query: str, message: str) -> None:
     client = signed_in_as(app, "clinician")
     response = client.get(f"/staff/report/?{query}")
@@ -154,6 +161,7 @@ def test_impossible_or_reversed_ranges_are_refused_with_a_message(app: Flask, qu
 
 def test_the_default_range_is_the_last_90_days(app: Flask) -> None:
     from questionnaire.data.models import utcnow
+
     today = utcnow().date()
     text = visible_text(signed_in_as(app, "clinician").get("/staff/report/").get_data(as_text=True))
     assert f"{today - timedelta(days=89)} to {today}: 0 submissions" in text
@@ -163,7 +171,7 @@ def test_csv_downloads_are_audited_and_count_against_the_bulk_export_limit(make_
     app = make_app(RATELIMIT_ENABLED=True, BULK_EXPORT_LIMIT="2 per hour")
     seed(app)
     client = signed_in_as(app, "admin")
-    for _ in range(3):   # the page itself is not a download
+    for _ in range(3):  # the page itself is not a download
         assert client.get(f"/staff/report/?{RANGE}").status_code == 200
     read_csv(client.get(f"/staff/report/rules.csv?{RANGE}"))
     read_csv(client.get("/staff/admin/audit?format=csv"))
@@ -183,21 +191,29 @@ G6PD_RULE = "  - id: r_g6pd_unknown\n    level: mention_at_consultation\n"
 
 
 def upload(client: FlaskClient, text: str, name: str = "candidate.yaml") -> Any:
-    token = csrf(client, "/staff/")     # the queue: every role's, so a refused role gets as far as the POST
-    return client.post("/staff/report/replay", data={
-        "csrf_token": token, "from": "2025-03-01", "to": "2025-03-31",
-        "candidate": (io.BytesIO(text.encode()), name)}, content_type="multipart/form-data")
+    token = csrf(client, "/staff/")  # the queue: every role's, so a refused role gets as far as the POST
+    return client.post(
+        "/staff/report/replay",
+        data={
+            "csrf_token": token,
+            "from": "2025-03-01",
+            "to": "2025-03-31",
+            "candidate": (io.BytesIO(text.encode()), name),
+        },
+        content_type="multipart/form-data",
+    )
 
 
 def test_a_candidate_that_changes_one_rules_level_shows_the_change(app: Flask) -> None:
     seed(app)
     client = signed_in_as(app, "clinician")
-    response = upload(client, candidate_text(G6PD_RULE, G6PD_RULE.replace("mention_at_consultation",
-                                                                          "discuss_before_booking")))
+    response = upload(
+        client, candidate_text(G6PD_RULE, G6PD_RULE.replace("mention_at_consultation", "discuss_before_booking"))
+    )
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     text = visible_text(html)
-    assert "6 submissions replayed; 2 would change level" in text   # the two forms unsure of G6PD
+    assert "6 submissions replayed; 2 would change level" in text  # the two forms unsure of G6PD
     moves = html.split('id="replay-levels"')[1].split("</table>")[0]
     assert re.search(r"<td>Mention at consultation</td><td>Discuss before booking</td><td>2</td>", moves)
     rules = html.split('id="replay-rules"')[1].split("</table>")[0]
@@ -223,4 +239,4 @@ def test_a_broken_candidate_shows_the_loaders_error_with_its_line(app: Flask) ->
 def test_front_desk_cannot_replay(app: Flask) -> None:
     desk = signed_in_as(app, "front_desk")
     assert upload(desk, "ruleset: {}\n").status_code == 403
-    assert PERSONAS   # the personas the factory uses
+    assert PERSONAS  # the personas the factory uses

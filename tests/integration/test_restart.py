@@ -27,11 +27,10 @@ from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import select
 
 from questionnaire import create_app
-
 from questionnaire.core import flow
-from questionnaire.extensions import db
-from questionnaire.data.models import Submission
 from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.data.models import Submission
+from questionnaire.extensions import db
 
 from ..conftest import unavailable
 from ..helpers import PERSONAS, form_data
@@ -58,7 +57,7 @@ class Reply:
 
 class NoRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None   # every redirect comes back to the test, which checks where it points
+        return None  # every redirect comes back to the test, which checks where it points
 
 
 class HttpPatient:
@@ -76,7 +75,7 @@ class HttpPatient:
         try:
             with self.opener.open(req, timeout=REQUEST_TIMEOUT) as response:
                 reply = Reply(response.status, response.headers, response.read().decode())
-        except urllib.error.HTTPError as exc:   # 3xx (redirects are not followed), 4xx, 5xx
+        except urllib.error.HTTPError as exc:  # 3xx (redirects are not followed), 4xx, 5xx
             with exc:
                 reply = Reply(exc.code, exc.headers, exc.read().decode())
         found = TOKEN.search(reply.body)
@@ -168,7 +167,7 @@ def test_restarting_the_server_between_pages_loses_nothing(server: LiveServer) -
     reply = patient.post("/start", {})
     assert (reply.status, reply.location) == (302, "/questions/urgent")
     page_id = "urgent"
-    for _ in range(3):   # urgent, about, blood
+    for _ in range(3):  # urgent, about, blood
         page_id = answer(patient, page_id, answers).removeprefix("/questions/")
     assert page_id == "blood-follow-up"
     # The patient has the next page open (and its CSRF token) when the server goes down.
@@ -187,17 +186,29 @@ def test_restarting_the_server_between_pages_loses_nothing(server: LiveServer) -
         if target == "/check-answers":
             break
     assert target == "/check-answers"
-    assert session_data(patient)["draft"] == draft   # the same draft, found through the same cookie
+    assert session_data(patient)["draft"] == draft  # the same draft, found through the same cookie
 
     # Every answer from before the restart is on check-your-answers.
     summary = patient.get("/check-answers")
     assert summary.status == 200, summary.body[:2000]
     text = unescape(summary.body)
-    for qid in ("chest_pain_now", "respondent_role", "treatment_types", "blood_thinner", "blood_thinner_name",
-                "heart_event_6m", "contact_name"):
+    for qid in (
+        "chest_pain_now",
+        "respondent_role",
+        "treatment_types",
+        "blood_thinner",
+        "blood_thinner_name",
+        "heart_event_6m",
+        "contact_name",
+    ):
         assert QUESTIONNAIRE.questions[qid].text in text, qid
-    for shown in ("Me, the patient", "45 years", "An injection into a joint, like a knee or shoulder",
-                  "warfarin", "Alex Example"):
+    for shown in (
+        "Me, the patient",
+        "45 years",
+        "An injection into a joint, like a knee or shoulder",
+        "warfarin",
+        "Alex Example",
+    ):
         assert shown in text, shown
 
     # A second restart with check-your-answers open: sending still works, once.
@@ -209,7 +220,7 @@ def test_restarting_the_server_between_pages_loses_nothing(server: LiveServer) -
     reference = re.search(r'class="reference">([A-Z0-9-]+)<', outcome.body)
     assert reference, outcome.body[:2000]
     assert "Our team needs to talk with you before you book" in outcome.body
-    assert session_data(patient)["draft"] != draft   # renewed by sending (against session fixation)
+    assert session_data(patient)["draft"] != draft  # renewed by sending (against session fixation)
 
     [sub] = stored_submissions(server)
     assert sub.reference == reference.group(1)

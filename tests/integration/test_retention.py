@@ -15,14 +15,14 @@ from flask import Flask
 from sqlalchemy import func, select, update
 
 from questionnaire.data import store
-from questionnaire.extensions import db
 from questionnaire.data.models import AuditEvent, Draft, Note, Submission, SubmissionRule, utcnow
+from questionnaire.extensions import db
 
 from ..helpers import NO_FLAGS, PERSONAS, Patient, draft_row
-from ..staff_factory import add_submissions, audit_rows, cheap_hashing
+from ..staff_factory import add_submissions, audit_rows
 from ..staff_helpers import make_staff, sign_in
 
-pytestmark = pytest.mark.usefixtures(cheap_hashing.__name__)
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 DETAIL = re.compile(r"^drafts=\d+( [a-z_]+=\d+)*$")
 
@@ -33,9 +33,16 @@ def days_ago(days: float) -> Any:
 
 def counts(app: Flask) -> dict[str, int]:
     with app.app_context():
-        return {name: int(db.session.scalar(select(func.count()).select_from(model)) or 0)
-                for name, model in (("drafts", Draft), ("submissions", Submission), ("notes", Note),
-                                    ("rules", SubmissionRule), ("audit", AuditEvent))}
+        return {
+            name: int(db.session.scalar(select(func.count()).select_from(model)) or 0)
+            for name, model in (
+                ("drafts", Draft),
+                ("submissions", Submission),
+                ("notes", Note),
+                ("rules", SubmissionRule),
+                ("audit", AuditEvent),
+            )
+        }
 
 
 def statuses_left(app: Flask) -> list[tuple[str, int]]:
@@ -126,8 +133,14 @@ def test_purge_is_idempotent_and_audited_with_counts_only(app: Flask) -> None:
 
 def test_retention_is_configured_per_status(make_app: Any) -> None:
     app = make_app(RETENTION_DAYS={"new": 30, "closed": 0})
-    add_submissions(app, [{"status": "new", "created_at": days_ago(31)}, {"status": "new", "created_at": days_ago(29)},
-                          {"status": "closed", "created_at": days_ago(5000)}])
+    add_submissions(
+        app,
+        [
+            {"status": "new", "created_at": days_ago(31)},
+            {"status": "new", "created_at": days_ago(29)},
+            {"status": "closed", "created_at": days_ago(5000)},
+        ],
+    )
     result = app.test_cli_runner().invoke(args=["purge"])
     assert result.exit_code == 0 and "(new: 1)" in result.output
     # 0 days means "keep": a retention of zero never deletes everything by mistake.
@@ -147,6 +160,7 @@ def test_an_expired_draft_of_a_patient_is_gone_and_their_page_says_so(app: Flask
 
 
 # --- deletion on a patient's request -----------------------------------------------------------------
+
 
 def test_an_administrator_deletes_one_submission_on_request(app: Flask) -> None:
     patient = Patient(app.test_client())
@@ -182,12 +196,19 @@ def test_an_administrator_deletes_one_submission_on_request(app: Flask) -> None:
 
 # --- R18: purge while staff read --------------------------------------------------------------------------
 
-def test_staff_reading_during_a_purge_see_a_whole_submission_or_not_found(make_app: Any,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+
+def test_staff_reading_during_a_purge_see_a_whole_submission_or_not_found(
+    make_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     app = make_app(PROPAGATE_EXCEPTIONS=False)
     old = days_ago(800)
-    refs = add_submissions(app, [{"answers": {**NO_FLAGS, "contact_name": f"Person {i:02d}"}, "status": "closed",
-                                  "created_at": old} for i in range(30)])
+    refs = add_submissions(
+        app,
+        [
+            {"answers": {**NO_FLAGS, "contact_name": f"Person {i:02d}"}, "status": "closed", "created_at": old}
+            for i in range(30)
+        ],
+    )
     names = {}
     with app.app_context():
         for ref in refs:

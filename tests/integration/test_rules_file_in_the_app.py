@@ -24,8 +24,9 @@ def test_the_app_refuses_to_start_on_a_broken_rules_file(tmp_path: Path) -> None
 
     path, line = write_broken(tmp_path, "{q: g6pd_deficiency, eq: yes}", "{q: g6pd_deficency, eq: yes}")
     with pytest.raises(RulesFileError) as caught:
-        create_app({"RULES_PATH": str(path), "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x" * 40,
-                    "TESTING": True})
+        create_app(
+            {"RULES_PATH": str(path), "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x" * 40, "TESTING": True}
+        )
     assert f"{path}:{line}: rule r_g6pd_known: unknown question 'g6pd_deficency'" in str(caught.value)
 
 
@@ -34,14 +35,16 @@ def test_the_app_starts_on_a_valid_copy_of_the_rules_file(tmp_path: Path) -> Non
 
     copy = tmp_path / "rules.yaml"
     copy.write_text(TEXT, encoding="utf-8")
-    app = create_app({"RULES_PATH": str(copy), "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x" * 40,
-                      "TESTING": True})
+    app = create_app(
+        {"RULES_PATH": str(copy), "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x" * 40, "TESTING": True}
+    )
     assert app.extensions["ruleset"].sha256 == RULESET.sha256
 
 
 @pytest.mark.parametrize(("answer", "private"), [("yes", False), ("prefer_private", True)])
 def test_the_outcome_page_shows_the_private_message_only_for_the_private_answer(
-        client: Any, app: Flask, answer: str, private: bool) -> None:
+    client: Any, app: Flask, answer: str, private: bool
+) -> None:
     page = Patient(client).complete(NO_FLAGS | {"pregnant": answer})
     text = visible_text(page.get_data(as_text=True))
     # The level's outcome says what MSG_D says, so the page does not repeat MSG_D (R5).

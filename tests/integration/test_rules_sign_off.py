@@ -61,6 +61,7 @@ def changed_after_sign_off(path: Path) -> RuleError:
 
 # --- signing off -----------------------------------------------------------------------------
 
+
 def test_a_signed_off_file_loads_and_reports_signed_off_for_its_content(tmp_path: Path) -> None:
     path = signed(tmp_path)
     rs = load_ruleset(path)
@@ -83,6 +84,7 @@ def test_the_committed_file_loads_as_a_draft_or_as_signed_off_for_exactly_its_co
 
 # --- a change after the sign-off -----------------------------------------------------------
 
+
 def test_lowering_a_rule_after_sign_off_is_refused_on_the_sign_off_line(tmp_path: Path) -> None:
     """The audit's case: r_g6pd_known lowered to mention_at_consultation after the sign-off."""
     path = signed(tmp_path)
@@ -95,31 +97,46 @@ def test_lowering_a_rule_after_sign_off_is_refused_on_the_sign_off_line(tmp_path
     assert str(error).startswith(f"{path}:{sign_off_line(path)}: rule -: the rules changed after the sign-off")
 
 
-@pytest.mark.parametrize(("old", "new"), [
-    ("staff_note: Vasovagal history. Plan to treat the patient lying down.", "staff_note: Vasovagal history. Plan to treat the patient lying down (any kind)."),
-    ("MSG_BRING_INHALER: Please bring your inhaler to your visit.",
-     "MSG_BRING_INHALER: Please bring your inhalers to your visit."),
-    ("  - name: no seizures\n", "  - name: no seizures at all\n"),
-    (f'version: "{VERSION}"', f'version: "{VERSION}.1"'),
-    ("sources: [S20]\n    evidence: D", "sources: [S20, S39]\n    evidence: D"),
-], ids=["staff note", "message", "example", "version", "sources"])
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (
+            "staff_note: Vasovagal history. Plan to treat the patient lying down.",
+            "staff_note: Vasovagal history. Plan to treat the patient lying down (any kind).",
+        ),
+        (
+            "MSG_BRING_INHALER: Please bring your inhaler to your visit.",
+            "MSG_BRING_INHALER: Please bring your inhalers to your visit.",
+        ),
+        ("  - name: no seizures\n", "  - name: no seizures at all\n"),
+        (f'version: "{VERSION}"', f'version: "{VERSION}.1"'),
+        ("sources: [S20]\n    evidence: D", "sources: [S20, S39]\n    evidence: D"),
+    ],
+    ids=["staff note", "message", "example", "version", "sources"],
+)
 def test_any_change_to_the_content_is_refused_alone(tmp_path: Path, old: str, new: str) -> None:
     path = signed(tmp_path)
     edit(path, old, new)
-    [error] = refusal(path)          # the only fault: the file is otherwise valid
+    [error] = refusal(path)  # the only fault: the file is otherwise valid
     assert error.line == sign_off_line(path)
     assert "the rules changed after the sign-off by" in error.message
 
 
 def test_an_approved_file_without_a_recorded_hash_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "rules.yaml"
-    path.write_text(TEXT.replace("  status: draft\n  sign_off: {by: null, date: null}\n",
-                                 f'  status: approved\n  sign_off: {{by: "{BY}", date: "{DATE}"}}\n', 1),
-                    encoding="utf-8")
+    path.write_text(
+        TEXT.replace(
+            "  status: draft\n  sign_off: {by: null, date: null}\n",
+            f'  status: approved\n  sign_off: {{by: "{BY}", date: "{DATE}"}}\n',
+            1,
+        ),
+        encoding="utf-8",
+    )
     [error] = refusal(path)
     assert error.line == sign_off_line(path)
-    assert error.message.startswith(f"the rules may have changed after the sign-off by {BY} on {DATE}: "
-                                    "it records no content_sha256")
+    assert error.message.startswith(
+        f"the rules may have changed after the sign-off by {BY} on {DATE}: it records no content_sha256"
+    )
     assert "sign off again" in error.message
 
 
@@ -135,10 +152,13 @@ def test_signing_off_again_makes_a_changed_file_load(tmp_path: Path) -> None:
     path = signed(tmp_path)
     before = load_ruleset(path).content_sha256
     set_level(path, "r_g6pd_known", "mention_at_consultation")
-    edit(path, "  - name: known G6PD deficiency\n    answers: {g6pd_deficiency: yes}\n"
-               "    fires: [r_g6pd_known]\n    does_not_fire: [r_g6pd_unknown]\n    level: discuss_before_booking",
-               "  - name: known G6PD deficiency\n    answers: {g6pd_deficiency: yes}\n"
-               "    fires: [r_g6pd_known]\n    does_not_fire: [r_g6pd_unknown]\n    level: mention_at_consultation")
+    edit(
+        path,
+        "  - name: known G6PD deficiency\n    answers: {g6pd_deficiency: yes}\n"
+        "    fires: [r_g6pd_known]\n    does_not_fire: [r_g6pd_unknown]\n    level: discuss_before_booking",
+        "  - name: known G6PD deficiency\n    answers: {g6pd_deficiency: yes}\n"
+        "    fires: [r_g6pd_known]\n    does_not_fire: [r_g6pd_unknown]\n    level: mention_at_consultation",
+    )
     changed_after_sign_off(path)
     rs = replay.sign_off(path, "Dr Two", "2026-12-02")
     assert rs.signed_off and rs.sign_off_by == "Dr Two" and rs.content_sha256 != before
@@ -148,7 +168,11 @@ def test_signing_off_again_makes_a_changed_file_load(tmp_path: Path) -> None:
 
 def test_setting_the_status_back_to_draft_makes_a_changed_file_load_unsigned(tmp_path: Path) -> None:
     path = signed(tmp_path)
-    edit(path, "staff_note: Vasovagal history. Plan to treat the patient lying down.", "staff_note: Vasovagal history. Plan to treat the patient lying down (any kind).")
+    edit(
+        path,
+        "staff_note: Vasovagal history. Plan to treat the patient lying down.",
+        "staff_note: Vasovagal history. Plan to treat the patient lying down (any kind).",
+    )
     edit(path, "  status: approved\n", "  status: draft\n")
     rs = load_ruleset(path)
     assert rs.status == "draft" and not rs.signed_off
@@ -157,12 +181,17 @@ def test_setting_the_status_back_to_draft_makes_a_changed_file_load_unsigned(tmp
 
 def test_sign_off_itself_may_skip_the_check_it_replaces(tmp_path: Path) -> None:
     path = signed(tmp_path)
-    edit(path, "staff_note: Vasovagal history. Plan to treat the patient lying down.", "staff_note: Vasovagal history. Plan to treat the patient lying down (any kind).")
+    edit(
+        path,
+        "staff_note: Vasovagal history. Plan to treat the patient lying down.",
+        "staff_note: Vasovagal history. Plan to treat the patient lying down (any kind).",
+    )
     rs = load_ruleset(path, verify_sign_off=False)
     assert rs.status == "approved" and not rs.signed_off
 
 
 # --- what is not content ---------------------------------------------------------------------
+
 
 def test_comment_and_layout_edits_keep_the_sign_off(tmp_path: Path) -> None:
     path = signed(tmp_path)
@@ -173,28 +202,32 @@ def test_comment_and_layout_edits_keep_the_sign_off(tmp_path: Path) -> None:
     text = text.replace("    when: {q: g6pd_deficiency, eq: yes}", "    when: {  q: g6pd_deficiency,   eq: yes  }", 1)
     text = text.replace(f'version: "{VERSION}"', f"version: '{VERSION}'", 1)
     text = text.replace("    sources: [S53, S39]\n", "    sources:\n      - S53\n      - S39   # HSE, PAR-Q+\n", 1)
-    text = text.replace("\nrules:", "\n\n\nrules:", 1).replace("\n", "\r\n")   # blank lines; CRLF everywhere
+    text = text.replace("\nrules:", "\n\n\nrules:", 1).replace("\n", "\r\n")  # blank lines; CRLF everywhere
     path.write_bytes(text.encode("utf-8"))
     rs = load_ruleset(path)
     assert rs.signed_off and rs.content_sha256 == signed_rs.content_sha256
-    assert rs.sha256 != signed_rs.sha256          # the file's own hash (stored per submission) did change
+    assert rs.sha256 != signed_rs.sha256  # the file's own hash (stored per submission) did change
 
 
 def test_the_content_hash_leaves_out_only_status_and_sign_off() -> None:
     import yaml
 
     from questionnaire.core.rules import YamlLoader
+
     data = yaml.load(TEXT, Loader=YamlLoader)  # noqa: S506 - a SafeLoader subclass  # nosec B506
     base = content_sha256(data)
-    approved = dict(data, ruleset=dict(data["ruleset"], status="approved",
-                                       sign_off={"by": BY, "date": DATE, "content_sha256": "0" * 64}))
+    approved = dict(
+        data,
+        ruleset=dict(data["ruleset"], status="approved", sign_off={"by": BY, "date": DATE, "content_sha256": "0" * 64}),
+    )
     assert content_sha256(approved) == base
     assert content_sha256(dict(data, ruleset=dict(data["ruleset"], name="Other name"))) != base
     assert content_sha256(dict(data, examples=[])) != base
-    assert content_sha256(dict(data, levels=list(reversed(data["levels"])))) != base   # order counts
+    assert content_sha256(dict(data, levels=list(reversed(data["levels"])))) != base  # order counts
 
 
 # --- start-up and the command line -------------------------------------------------------------
+
 
 def test_the_app_refuses_to_start_on_rules_changed_after_sign_off(tmp_path: Path) -> None:
     from questionnaire import create_app
@@ -203,8 +236,9 @@ def test_the_app_refuses_to_start_on_rules_changed_after_sign_off(tmp_path: Path
     set_level(path, "r_needle_faint", "discuss_before_booking")
     with pytest.raises(RulesFileError) as caught:
         create_app(test_settings("sqlite://", RULES_PATH=str(path)))
-    assert f"{path}:{sign_off_line(path)}: rule -: the rules changed after the sign-off by {BY} on {DATE}" \
-        in str(caught.value)
+    assert f"{path}:{sign_off_line(path)}: rule -: the rules changed after the sign-off by {BY} on {DATE}" in str(
+        caught.value
+    )
 
 
 def test_the_app_starts_on_a_signed_off_file(tmp_path: Path) -> None:
@@ -226,7 +260,11 @@ def test_check_reports_a_signed_off_file(runner: Any, tmp_path: Path) -> None:
 
 def test_check_refuses_a_file_changed_after_sign_off(runner: Any, tmp_path: Path) -> None:
     path = signed(tmp_path)
-    edit(path, "staff_note: Vasovagal history. Plan to treat the patient lying down.", "staff_note: Vasovagal history. Plan to treat the patient lying down (any kind).")
+    edit(
+        path,
+        "staff_note: Vasovagal history. Plan to treat the patient lying down.",
+        "staff_note: Vasovagal history. Plan to treat the patient lying down (any kind).",
+    )
     result = runner.invoke(args=["rules", "check", str(path)])
     assert result.exit_code == 1 and result.stdout == ""
     first, last = result.stderr.splitlines()
@@ -236,7 +274,11 @@ def test_check_refuses_a_file_changed_after_sign_off(runner: Any, tmp_path: Path
 
 def test_the_sign_off_command_records_the_hash_and_signs_a_changed_file_again(runner: Any, tmp_path: Path) -> None:
     path = signed(tmp_path)
-    edit(path, "staff_note: Vasovagal history. Plan to treat the patient lying down.", "staff_note: Vasovagal history. Plan to treat the patient lying down (any kind).")
+    edit(
+        path,
+        "staff_note: Vasovagal history. Plan to treat the patient lying down.",
+        "staff_note: Vasovagal history. Plan to treat the patient lying down (any kind).",
+    )
     result = runner.invoke(args=["rules", "sign-off", "--by", "Dr Two", "--date", "2026-12-02", str(path)])
     assert result.exit_code == 0, result.output
     rs = load_ruleset(path)

@@ -13,8 +13,14 @@ import pytest
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from questionnaire.core.rules import (DEFAULT_PATH, TRANSLATIONS_DIR, RuleError, RulesFileError, load_ruleset,
-                                 translation_directories)
+from questionnaire.core.rules import (
+    DEFAULT_PATH,
+    TRANSLATIONS_DIR,
+    RuleError,
+    RulesFileError,
+    load_ruleset,
+    translation_directories,
+)
 
 from ..conftest import test_settings
 
@@ -60,6 +66,7 @@ RS = load_ruleset(DEFAULT_PATH)
 
 # --- the loader ------------------------------------------------------------------------------
 
+
 def test_the_committed_rules_file_has_every_text_translated() -> None:
     rs = load_ruleset(DEFAULT_PATH, languages=["en", "es"])
     assert rs.sha256 == RS.sha256
@@ -77,7 +84,7 @@ def test_without_languages_the_reworded_file_loads(tmp_path: Path) -> None:
     """The Babel extractor must read a file whose new texts are not translated yet."""
     path, _ = copy(tmp_path, OLD_MESSAGE, NEW_MESSAGE)
     assert load_ruleset(path).messages["MSG_BRING_INHALER"] == NEW_MESSAGE.split(": ", 1)[1]
-    assert load_ruleset(path, languages=["en"]).messages["MSG_BRING_INHALER"]   # English needs no catalogue
+    assert load_ruleset(path, languages=["en"]).messages["MSG_BRING_INHALER"]  # English needs no catalogue
 
 
 def test_a_reworded_level_title_is_refused_on_its_line(tmp_path: Path) -> None:
@@ -93,8 +100,9 @@ def test_a_spanish_translation_with_clearance_wording_is_refused(tmp_path: Path)
     [error] = refusal(Path(DEFAULT_PATH), languages=["es"], translations=directory)
     assert error.rule == "MSG_M"
     assert error.line == TEXT[: TEXT.index("  MSG_M:")].count("\n") + 1
-    assert error.message == ("the 'es' translation of message MSG_M uses clearance wording a patient must never "
-                             "read: 'seguro'")
+    assert error.message == (
+        "the 'es' translation of message MSG_M uses clearance wording a patient must never read: 'seguro'"
+    )
 
 
 def test_an_empty_translation_is_refused(tmp_path: Path) -> None:
@@ -107,8 +115,10 @@ def test_a_translation_that_drops_a_placeholder_is_refused(tmp_path: Path) -> No
     outcome = RS.level("discuss_before_booking").outcome
     directory = catalogue(tmp_path, {outcome: "Gracias. Le llamaremos pronto. Esto no es un diagnóstico."})
     [error] = refusal(Path(DEFAULT_PATH), languages=["es"], translations=[directory])
-    assert error.message == ("the 'es' translation of level discuss_before_booking outcome must have the "
-                             "placeholders {working_days} (it has none)")
+    assert error.message == (
+        "the 'es' translation of level discuss_before_booking outcome must have the "
+        "placeholders {working_days} (it has none)"
+    )
 
 
 def test_a_language_without_a_compiled_catalogue_is_refused(tmp_path: Path) -> None:
@@ -118,7 +128,7 @@ def test_a_language_without_a_compiled_catalogue_is_refused(tmp_path: Path) -> N
 
 def test_catalogue_directories_are_read_as_flask_babel_reads_them(tmp_path: Path) -> None:
     assert translation_directories(None) == [TRANSLATIONS_DIR]
-    assert translation_directories("translations") == [TRANSLATIONS_DIR]        # relative to the package
+    assert translation_directories("translations") == [TRANSLATIONS_DIR]  # relative to the package
     assert translation_directories(f"{tmp_path};translations") == [tmp_path, TRANSLATIONS_DIR]
     # The first directory that has a translation wins; the others fill in.
     directory = catalogue(tmp_path, {RS.messages["MSG_M"]: ""})
@@ -128,14 +138,16 @@ def test_catalogue_directories_are_read_as_flask_babel_reads_them(tmp_path: Path
 
 # --- start-up and the command line -------------------------------------------------------------
 
+
 def test_the_app_refuses_to_start_on_a_message_without_a_translation(tmp_path: Path) -> None:
     from questionnaire import create_app
 
     path, line = copy(tmp_path, OLD_MESSAGE, NEW_MESSAGE)
     with pytest.raises(RulesFileError) as caught:
         create_app(test_settings("sqlite://", RULES_PATH=str(path)))
-    assert f"{path}:{line}: rule MSG_BRING_INHALER: message MSG_BRING_INHALER has no 'es' translation" \
-        in str(caught.value)
+    assert f"{path}:{line}: rule MSG_BRING_INHALER: message MSG_BRING_INHALER has no 'es' translation" in str(
+        caught.value
+    )
 
 
 def test_an_english_only_app_starts_on_it(tmp_path: Path) -> None:
@@ -161,7 +173,8 @@ def test_check_runs_the_translation_check(runner: Any, tmp_path: Path) -> None:
     assert result.stderr.splitlines() == [
         f"{path}:{line}: rule MSG_BRING_INHALER: message MSG_BRING_INHALER has no 'es' translation (a reworded "
         "text needs a new one: run `make translations` and translate it)",
-        "1 error(s): the rules file was refused."]
+        "1 error(s): the rules file was refused.",
+    ]
 
 
 def test_check_accepts_the_committed_file_with_its_translations(runner: Any) -> None:

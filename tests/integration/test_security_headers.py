@@ -21,16 +21,17 @@ from flask.testing import FlaskClient
 from questionnaire.web import security
 
 from ..helpers import PERSONAS, Patient
-from ..staff_factory import cheap_hashing
 from ..staff_helpers import make_staff, sign_in, token_of
 
-pytestmark = pytest.mark.usefixtures(cheap_hashing.__name__)
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
-BOOKING_URL = "https://booking.example.test/book"   # tests.conftest.test_settings
+BOOKING_URL = "https://booking.example.test/book"  # tests.conftest.test_settings
 
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; "
-       "connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 EXACT = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -75,13 +76,14 @@ def assert_pinned(url: str, response: Any, *, https: bool = False) -> None:
 
 # --- a site with one of everything ---------------------------------------------------------------
 
+
 def build_site(app: Flask, base_url: str = "http://localhost") -> dict[str, Any]:
     """Walk the whole site once: returns {label: (url, response)} for every page worth checking."""
     seen: dict[str, Any] = {}
 
     def keep(label: str, client: FlaskClient, url: str, **kw: Any) -> Any:
         response = client.get(url, base_url=base_url, **kw)
-        response.get_data()   # a streamed response (CSV) ends its request context only when read
+        response.get_data()  # a streamed response (CSV) ends its request context only when read
         response.close()
         seen[label] = (url, response)
         return response
@@ -96,8 +98,9 @@ def build_site(app: Flask, base_url: str = "http://localhost") -> dict[str, Any]
     keep("contact page", patient_client, "/questions/contact")
     keep("check answers", patient_client, "/check-answers")
     keep("delete page", patient_client, "/delete")
-    bad_post = patient_client.post("/questions/contact", data={"csrf_token": "wrong", "contact_name": "X"},
-                                   base_url=base_url)
+    bad_post = patient_client.post(
+        "/questions/contact", data={"csrf_token": "wrong", "contact_name": "X"}, base_url=base_url
+    )
     seen["patient csrf re-render"] = ("/questions/contact", bad_post)
     patient.post("/check-answers", {"declaration": "yes"})
     keep("outcome", patient_client, "/sent")
@@ -110,18 +113,28 @@ def build_site(app: Flask, base_url: str = "http://localhost") -> dict[str, Any]
     staff_client = app.test_client()
     keep("sign-in page", staff_client, "/staff/sign-in")
     first = staff_client.get("/staff/sign-in", base_url=base_url)
-    step = staff_client.post("/staff/sign-in", base_url=base_url,
-                             headers={"Referer": base_url + "/staff/sign-in"},
-                             data={"csrf_token": token_of(first.get_data(as_text=True)),
-                                   "email": "admin@clinic.example", "password": "correct horse battery staple 42"})
+    step = staff_client.post(
+        "/staff/sign-in",
+        base_url=base_url,
+        headers={"Referer": base_url + "/staff/sign-in"},
+        data={
+            "csrf_token": token_of(first.get_data(as_text=True)),
+            "email": "admin@clinic.example",
+            "password": "correct horse battery staple 42",
+        },
+    )
     seen["sign-in post"] = ("/staff/sign-in", step)
     assert step.status_code == 302, step.get_data(as_text=True)[:500]
     code_url = urlsplit(step.location).path + "?" + urlsplit(step.location).query
     keep("code page", staff_client, code_url)
     from ..staff_helpers import current_code
-    done = staff_client.post(code_url, base_url=base_url, headers={"Referer": base_url + code_url},
-                             data={"csrf_token": token_of(seen["code page"][1].get_data(as_text=True)),
-                                   "code": current_code(secret)})
+
+    done = staff_client.post(
+        code_url,
+        base_url=base_url,
+        headers={"Referer": base_url + code_url},
+        data={"csrf_token": token_of(seen["code page"][1].get_data(as_text=True)), "code": current_code(secret)},
+    )
     assert done.status_code == 302, done.get_data(as_text=True)[:500]
     queue = keep("queue", staff_client, "/staff/")
     reference = queue.get_data(as_text=True).split("/staff/submissions/")[1].split('"')[0]
@@ -137,13 +150,21 @@ def build_site(app: Flask, base_url: str = "http://localhost") -> dict[str, Any]
     # A staff member part-way through enrolment: the QR code image.
     enrol_client = app.test_client()
     with app.app_context():
-        from questionnaire.web import auth
         from questionnaire.data import store
+        from questionnaire.web import auth
+
         store.create_staff("new@clinic.example", "front_desk", auth.hash_password("a new password of mine"))
     page = enrol_client.get("/staff/sign-in", base_url=base_url)
-    step = enrol_client.post("/staff/sign-in", base_url=base_url, headers={"Referer": base_url + "/staff/sign-in"},
-                             data={"csrf_token": token_of(page.get_data(as_text=True)),
-                                   "email": "new@clinic.example", "password": "a new password of mine"})
+    step = enrol_client.post(
+        "/staff/sign-in",
+        base_url=base_url,
+        headers={"Referer": base_url + "/staff/sign-in"},
+        data={
+            "csrf_token": token_of(page.get_data(as_text=True)),
+            "email": "new@clinic.example",
+            "password": "a new password of mine",
+        },
+    )
     assert step.status_code == 302, step.get_data(as_text=True)[:3000]
     keep("enrol", enrol_client, "/staff/enrol")
     keep("enrol qr", enrol_client, "/staff/enrol/qr.svg")
@@ -162,8 +183,12 @@ def build_site(app: Flask, base_url: str = "http://localhost") -> dict[str, Any]
     keep("static js", anon, "/static/app.js")
     keep("healthz", anon, "/healthz")
     keep("readyz", anon, "/readyz")
-    sign_out = staff_client.post("/staff/sign-out", base_url=base_url, headers={"Referer": base_url + "/staff/"},
-                                 data={"csrf_token": token_of(seen["queue"][1].get_data(as_text=True))})
+    sign_out = staff_client.post(
+        "/staff/sign-out",
+        base_url=base_url,
+        headers={"Referer": base_url + "/staff/"},
+        data={"csrf_token": token_of(seen["queue"][1].get_data(as_text=True))},
+    )
     seen["sign-out"] = ("/staff/sign-out", sign_out)
     return seen
 
@@ -177,14 +202,14 @@ def test_every_response_carries_the_pinned_headers(app: Flask) -> None:
     assert statuses["queue"] == statuses["submission"] == statuses["enrol qr"] == 200
     assert statuses["outcome"] == statuses["emergency page"] == 200
     assert statuses["static css"] == statuses["static staff css"] == 200
-    for label, (url, response) in site.items():
+    for _label, (url, response) in site.items():
         assert_pinned(url, response)
 
 
 def test_hsts_only_over_https(app: Flask) -> None:
     site = build_site(app, base_url="https://localhost")
     assert site["queue"][1].status_code == 200
-    for label, (url, response) in site.items():
+    for _label, (url, response) in site.items():
         assert_pinned(url, response, https=True)
 
 
@@ -196,8 +221,11 @@ def test_staff_post_over_https_needs_a_same_origin_referrer(app: Flask) -> None:
     page = client.get("/staff/sign-in", base_url=base)
     policy = page.headers["Referrer-Policy"]
     assert policy in ("same-origin", "strict-origin", "strict-origin-when-cross-origin")
-    data = {"csrf_token": token_of(page.get_data(as_text=True)), "email": "desk@clinic.example",
-            "password": "correct horse battery staple 42"}
+    data = {
+        "csrf_token": token_of(page.get_data(as_text=True)),
+        "email": "desk@clinic.example",
+        "password": "correct horse battery staple 42",
+    }
     foreign = client.post("/staff/sign-in", base_url=base, data=data, headers={"Referer": "https://evil.example/x"})
     assert foreign.status_code == 400
     same = client.post("/staff/sign-in", base_url=base, data=data, headers={"Referer": base + "/staff/sign-in"})
@@ -214,8 +242,9 @@ def test_sign_out_clears_the_site_and_the_session(app: Flask) -> None:
     clear = {part.strip() for part in response.headers["Clear-Site-Data"].split(",")}
     assert {'"cache"', '"cookies"', '"storage"'} <= clear
     assert response.headers["Cache-Control"] == "no-store"
-    assert any(h.startswith("oq_staff=;") and "Expires=Thu, 01 Jan 1970" in h
-               for h in response.headers.getlist("Set-Cookie"))
+    assert any(
+        h.startswith("oq_staff=;") and "Expires=Thu, 01 Jan 1970" in h for h in response.headers.getlist("Set-Cookie")
+    )
     assert client.get("/staff/").status_code == 302
 
 
@@ -253,8 +282,9 @@ def page_problems(url: str, html: str) -> list[str]:
             problems.append(f"a <{tag}> element")
         for attr in ("href", "action", "formaction", "src"):
             value = el.get(attr) or ""
-            if (URL_IN_TEXT.match(value) or value.startswith("//")) and not (tag == "a" and attr == "href"
-                                                                             and value == BOOKING_URL):
+            if (URL_IN_TEXT.match(value) or value.startswith("//")) and not (
+                tag == "a" and attr == "href" and value == BOOKING_URL
+            ):
                 problems.append(f"a link to another site: <{tag} {attr}={value!r}>")
         if tag == "a" and el.get("href") == BOOKING_URL and el.get("rel") not in (None, "noreferrer", "noopener"):
             problems.append("the booking link has an unexpected rel")
@@ -265,7 +295,7 @@ def test_no_page_has_inline_code_or_third_party_resources(app: Flask) -> None:
     site = build_site(app)
     problems: list[str] = []
     html_pages = 0
-    for label, (url, response) in site.items():
+    for _label, (url, response) in site.items():
         if response.mimetype == "text/html":
             html_pages += 1
             problems += page_problems(url, response.get_data(as_text=True))
@@ -299,19 +329,22 @@ def test_static_javascript_keeps_nothing_in_browser_storage() -> None:
         assert "@import" not in path.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("target, prefix, kept", [
-    ("/questions/urgent?return=check", "/", True),
-    ("/staff/submissions/ABCD-2345", "/staff/", True),
-    ("/questions/urgent", "/staff/", False),       # outside the prefix
-    ("https://evil.example/", "/", False),
-    ("//evil.example", "/", False),
-    ("/\\evil.example", "/", False),
-    ("/\t/evil.example", "/", False),              # browsers drop the tab: "//evil.example"
-    ("/staff/\n/x", "/staff/", False),             # would split the Location header
-    ("/a b", "/", False),
-    ("/\x7f", "/", False),
-    ("", "/", False),
-    (None, "/", False),
-])
+@pytest.mark.parametrize(
+    "target, prefix, kept",
+    [
+        ("/questions/urgent?return=check", "/", True),
+        ("/staff/submissions/ABCD-2345", "/staff/", True),
+        ("/questions/urgent", "/staff/", False),  # outside the prefix
+        ("https://evil.example/", "/", False),
+        ("//evil.example", "/", False),
+        ("/\\evil.example", "/", False),
+        ("/\t/evil.example", "/", False),  # browsers drop the tab: "//evil.example"
+        ("/staff/\n/x", "/staff/", False),  # would split the Location header
+        ("/a b", "/", False),
+        ("/\x7f", "/", False),
+        ("", "/", False),
+        (None, "/", False),
+    ],
+)
 def test_redirect_targets_are_paths_of_this_site_only(target: str | None, prefix: str, kept: bool) -> None:
     assert security.local_path(target, prefix) == (target if kept else None)

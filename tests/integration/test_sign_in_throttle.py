@@ -16,20 +16,19 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from questionnaire.web import auth
-
 from questionnaire.data import store
+from questionnaire.web import auth
 
 from ..conftest import unavailable
 from ..helpers import visible_text
 from ..servers import delete_redis_keys, redis_answers, shared_redis_url
-from ..staff_factory import audit_rows, cheap_hashing, csrf
+from ..staff_factory import audit_rows, csrf
 from ..staff_helpers import PASSWORD, current_code, make_staff, sign_in, token_of
 
-pytestmark = pytest.mark.usefixtures(cheap_hashing.__name__)
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 DESK = "desk@clinic.example"
-OWNER_ADDRESS = "198.51.100.7"      # the front-desk computer
+OWNER_ADDRESS = "198.51.100.7"  # the front-desk computer
 ATTACKER_ADDRESS = "203.0.113.66"
 
 
@@ -48,8 +47,7 @@ def full_sign_in(client: FlaskClient, email: str, secret: str, step_offset: int 
     if first.status_code != 302:
         return first
     page = client.get(first.location).get_data(as_text=True)
-    return client.post(first.location, data={"csrf_token": token_of(page),
-                                             "code": current_code(secret, step_offset)})
+    return client.post(first.location, data={"csrf_token": token_of(page), "code": current_code(secret, step_offset)})
 
 
 def signed_in(client: FlaskClient) -> bool:
@@ -62,7 +60,7 @@ def test_the_owner_signs_in_from_their_own_address_while_someone_guesses_from_an
     app = make_app()
     secret = make_staff(app, DESK)
     owner = client_at(app, OWNER_ADDRESS)
-    assert full_sign_in(owner, DESK, secret).status_code == 302   # the account's usual address
+    assert full_sign_in(owner, DESK, secret).status_code == 302  # the account's usual address
     owner.post("/staff/sign-out")
 
     attacker = client_at(app, ATTACKER_ADDRESS)
@@ -90,7 +88,7 @@ def test_a_throttled_address_is_throttled_for_that_account_only(make_app: Any) -
     app = make_app(STAFF_SIGN_IN_PAIR_LIMIT="3 per 15 minutes")
     secret = make_staff(app, DESK)
     other = make_staff(app, "other@clinic.example")
-    shared = client_at(app, ATTACKER_ADDRESS)   # say, a shared office address
+    shared = client_at(app, ATTACKER_ADDRESS)  # say, a shared office address
     for n in range(3):
         assert password_step(shared, DESK, f"wrong {n}").status_code == 400
     assert password_step(shared, DESK).status_code == 429
@@ -120,12 +118,12 @@ def test_the_delay_per_account_grows_and_lets_one_check_through_per_step(make_ap
     def attempt() -> int:
         return int(password_step(client_at(app, next(address)), DESK, "a wrong guess").status_code)
 
-    assert [attempt(), attempt()] == [400, 400]   # the free checks
-    assert [attempt(), attempt()] == [400, 429]   # then one check, and the next waits 1 s
+    assert [attempt(), attempt()] == [400, 400]  # the free checks
+    assert [attempt(), attempt()] == [400, 429]  # then one check, and the next waits 1 s
     time.sleep(1.1)
-    assert [attempt(), attempt()] == [400, 429]   # one more, and the next waits 2 s
+    assert [attempt(), attempt()] == [400, 429]  # one more, and the next waits 2 s
     time.sleep(1.1)
-    assert attempt() == 429                       # 1 s is not enough now
+    assert attempt() == 429  # 1 s is not enough now
     time.sleep(1.0)
     assert attempt() == 400
     assert len(audit_rows(app, "sign_in_failed")) == 5
@@ -197,6 +195,7 @@ def test_the_cli_clears_the_throttling_too_audited(make_app: Any) -> None:
 
 # --- parallel bursts against real Redis ----------------------------------------------------------
 
+
 @pytest.fixture
 def redis_settings() -> Iterator[dict[str, Any]]:
     url = shared_redis_url()
@@ -230,7 +229,8 @@ def burst(app: Flask, attempts: list[tuple[str, str]]) -> Counter[int]:
 
 
 def test_a_burst_of_parallel_sign_ins_from_one_address_gets_exactly_the_limit_checked(
-        make_app: Any, redis_settings: dict[str, Any]) -> None:
+    make_app: Any, redis_settings: dict[str, Any]
+) -> None:
     """40 at once got 13 passwords checked where the limit is 10: the check and the count were two steps."""
     app = make_app(**redis_settings, RATELIMIT_ENABLED=True, STAFF_SIGN_IN_LIMIT="10 per 10 minutes")
     statuses = burst(app, [(ATTACKER_ADDRESS, f"guess{n}@clinic.example") for n in range(40)])
@@ -239,14 +239,16 @@ def test_a_burst_of_parallel_sign_ins_from_one_address_gets_exactly_the_limit_ch
 
 
 def test_a_burst_at_one_account_from_one_address_gets_exactly_the_pair_limit_checked(
-        make_app: Any, redis_settings: dict[str, Any]) -> None:
+    make_app: Any, redis_settings: dict[str, Any]
+) -> None:
     app = make_app(**redis_settings, STAFF_SIGN_IN_PAIR_LIMIT="5 per 15 minutes")
     make_staff(app, DESK)
     assert burst(app, [(ATTACKER_ADDRESS, DESK)] * 40) == Counter({400: 5, 429: 35})
 
 
 def test_a_burst_at_one_account_from_many_addresses_gets_the_free_checks_and_one_more(
-        make_app: Any, redis_settings: dict[str, Any]) -> None:
+    make_app: Any, redis_settings: dict[str, Any]
+) -> None:
     app = make_app(**redis_settings, STAFF_DELAY_AFTER=5)
     make_staff(app, DESK)
     assert burst(app, [(f"192.0.2.{n + 1}", DESK) for n in range(40)]) == Counter({400: 6, 429: 34})

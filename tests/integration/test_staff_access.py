@@ -12,14 +12,14 @@ from sqlalchemy import select
 from werkzeug.routing import Rule
 
 from questionnaire.data import store
-from questionnaire.extensions import db
 from questionnaire.data.models import Note, Staff
+from questionnaire.extensions import db
 
 from ..helpers import EVERY_PAGE, html_problems
-from ..staff_factory import add_submission, audit_rows, cheap_hashing, csrf, submission_row, version_on
+from ..staff_factory import add_submission, audit_rows, csrf, submission_row, version_on
 from ..staff_helpers import make_staff, sign_in, token_of
 
-pytestmark = pytest.mark.usefixtures(cheap_hashing.__name__)
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 ROLES = ("front_desk", "clinician", "admin")
 ALL = frozenset(ROLES)
@@ -30,21 +30,36 @@ ADMIN = frozenset({"admin"})
 PUBLIC = {"auth.sign_in", "auth.code", "auth.enrol", "auth.enrol_qr", "auth.sign_out", "auth.timed_out"}
 # Which roles may GET / POST each staff endpoint. A new route must be added here to pass.
 GET_ACCESS: dict[str, frozenset[str]] = {
-    "staff.queue": ALL, "staff.submission": ALL, "auth.change_password": ALL, "staff.search_view": ALL,
-    "auth.keepalive": ALL,                                            # "Stay signed in": 204, no page
-    "staff.print_view": FULL, "interop.submission_response": FULL,   # the full answer set (print, FHIR)
-    "staff.admin_staff": ADMIN, "staff.audit_log": ADMIN, "staff.export": ADMIN, "interop.bundle": ADMIN,
+    "staff.queue": ALL,
+    "staff.submission": ALL,
+    "auth.change_password": ALL,
+    "staff.search_view": ALL,
+    "auth.keepalive": ALL,  # "Stay signed in": 204, no page
+    "staff.print_view": FULL,
+    "interop.submission_response": FULL,  # the full answer set (print, FHIR)
+    "staff.admin_staff": ADMIN,
+    "staff.audit_log": ADMIN,
+    "staff.export": ADMIN,
+    "interop.bundle": ADMIN,
     "staff.admin_staff_confirm": ADMIN,
     "staff.delete_submission": ADMIN,
-    "report.report": FULL, "report.csv_download": FULL,            # the medical director's report
-    "staff.call_sheet": ALL, "staff.new_count": ALL,                # the front desk's call sheet, the queue's poll
+    "report.report": FULL,
+    "report.csv_download": FULL,  # the medical director's report
+    "staff.call_sheet": ALL,
+    "staff.new_count": ALL,  # the front desk's call sheet, the queue's poll
 }
 POST_ACCESS: dict[str, frozenset[str]] = {
-    "staff.add_note": ALL, "staff.set_status": ALL, "auth.change_password": ALL,
-    "staff.admin_staff": ADMIN, "staff.admin_staff_action": ADMIN, "staff.export": ADMIN,
-    "staff.delete_submission": ADMIN, "report.replay_candidate": FULL,
-    "checkin_desk.start": ALL,                                     # check-in on the day: ends the session
-    "staff.record_call": ALL, "staff.assign_to_me": ALL,            # the call log, "assign to me"
+    "staff.add_note": ALL,
+    "staff.set_status": ALL,
+    "auth.change_password": ALL,
+    "staff.admin_staff": ADMIN,
+    "staff.admin_staff_action": ADMIN,
+    "staff.export": ADMIN,
+    "staff.delete_submission": ADMIN,
+    "report.replay_candidate": FULL,
+    "checkin_desk.start": ALL,  # check-in on the day: ends the session
+    "staff.record_call": ALL,
+    "staff.assign_to_me": ALL,  # the call log, "assign to me"
 }
 
 # Actions that remove the submission, or end the session (Start check-in): tested on their own (below,
@@ -52,8 +67,11 @@ POST_ACCESS: dict[str, frozenset[str]] = {
 DESTRUCTIVE = {"staff.delete_submission", "checkin_desk.start"}
 
 # Distinctive answers that are not part of any flag: only the full answer set shows them.
-NOT_A_TRIGGER = {"injection_body_area": "Right shoulder blade", "blood_thinner_name": "Xarelto-Unique-Name",
-                 "prior_ozone_problem_details": "An itchy rash for a day"}
+NOT_A_TRIGGER = {
+    "injection_body_area": "Right shoulder blade",
+    "blood_thinner_name": "Xarelto-Unique-Name",
+    "prior_ozone_problem_details": "An itchy rash for a day",
+}
 
 
 @dataclass
@@ -86,12 +104,17 @@ def staff_rules(app: Flask) -> list[Rule]:
 
 
 def url_for_rule(rule: Rule, clinic: Clinic) -> str:
-    values: dict[str, Any] = {"reference": clinic.reference, "staff_id": clinic.spare_id,
-                              "action": "sign-out-everywhere", "table": "levels"}
+    values: dict[str, Any] = {
+        "reference": clinic.reference,
+        "staff_id": clinic.spare_id,
+        "action": "sign-out-everywhere",
+        "table": "levels",
+    }
     if rule.endpoint == "staff.admin_staff_confirm":
-        values["action"] = "deactivate"   # only deactivate and reset-password ask first
+        values["action"] = "deactivate"  # only deactivate and reset-password ask first
     with clinic.app.test_request_context():
         from flask import url_for
+
         return url_for(rule.endpoint, **{k: values[k] for k in rule.arguments})
 
 
@@ -110,7 +133,8 @@ def test_every_staff_route_is_in_the_access_matrix(app: Flask) -> None:
         if rule.endpoint in PUBLIC:
             continue
         expected = ({"GET"} if rule.endpoint in GET_ACCESS else set()) | (
-            {"POST"} if rule.endpoint in POST_ACCESS else set())
+            {"POST"} if rule.endpoint in POST_ACCESS else set()
+        )
         assert methods(rule) == expected, f"{rule.rule} ({rule.endpoint}) is not classified for {methods(rule)}"
     assert set(GET_ACCESS) | set(POST_ACCESS) | PUBLIC == seen
 
@@ -131,14 +155,25 @@ def test_without_a_session_every_staff_page_redirects_to_sign_in(clinic: Clinic)
 
 def test_without_a_session_every_staff_action_is_refused_and_changes_nothing(clinic: Clinic) -> None:
     client = clinic.app.test_client()
-    token = csrf(client)   # a valid CSRF token, so that it is the missing session that refuses
+    token = csrf(client)  # a valid CSRF token, so that it is the missing session that refuses
     for rule in staff_rules(clinic.app):
         if rule.endpoint in PUBLIC or "POST" not in methods(rule):
             continue
         url = url_for_rule(rule, clinic)
-        response = client.post(url, data={"csrf_token": token, "body": "sneaky", "status": "closed", "version": "1",
-                                          "email": "intruder@example.com", "role": "admin", "columns": "contact_name",
-                                          "password": "a brand new password", "confirm": "a brand new password"})
+        response = client.post(
+            url,
+            data={
+                "csrf_token": token,
+                "body": "sneaky",
+                "status": "closed",
+                "version": "1",
+                "email": "intruder@example.com",
+                "role": "admin",
+                "columns": "contact_name",
+                "password": "a brand new password",
+                "confirm": "a brand new password",
+            },
+        )
         assert response.status_code in (401, 403) or goes_to_sign_in(response), (url, response.status_code)
         assert "text/csv" not in response.content_type
     sub = submission_row(clinic.app, clinic.reference)
@@ -152,8 +187,14 @@ def test_without_a_session_every_staff_action_is_refused_and_changes_nothing(cli
 def test_a_password_without_the_code_does_not_open_the_staff_area(clinic: Clinic) -> None:
     client = clinic.app.test_client()
     page = client.get("/staff/sign-in").get_data(as_text=True)
-    response = client.post("/staff/sign-in", data={"csrf_token": token_of(page), "email": "admin@clinic.example",
-                                                   "password": "correct horse battery staple 42"})
+    response = client.post(
+        "/staff/sign-in",
+        data={
+            "csrf_token": token_of(page),
+            "email": "admin@clinic.example",
+            "password": "correct horse battery staple 42",
+        },
+    )
     assert response.location.startswith("/staff/code")
     for url in ("/staff/", f"/staff/submissions/{clinic.reference}", "/staff/admin/audit", "/staff/password"):
         assert goes_to_sign_in(client.get(url)), url
@@ -182,15 +223,23 @@ def _post_data(endpoint: str, app: Flask, reference: str, n: int) -> dict[str, A
         "staff.admin_staff": {"email": f"new{n}@clinic.example", "role": "front_desk"},
         "staff.admin_staff_action": {},
         "staff.export": {"columns": "reference"},
-        "report.replay_candidate": {},                       # no file: the page says so
+        "report.replay_candidate": {},  # no file: the page says so
         "staff.record_call": {"outcome": "voicemail"},
         "staff.assign_to_me": {},
     }[endpoint]
 
 
-ALLOWED_POST_STATUS = {"staff.add_note": 303, "staff.set_status": 303, "auth.change_password": 400,
-                       "staff.admin_staff": 303, "staff.admin_staff_action": 303, "staff.export": 200,
-                       "report.replay_candidate": 400, "staff.record_call": 303, "staff.assign_to_me": 303}
+ALLOWED_POST_STATUS = {
+    "staff.add_note": 303,
+    "staff.set_status": 303,
+    "auth.change_password": 400,
+    "staff.admin_staff": 303,
+    "staff.admin_staff_action": 303,
+    "staff.export": 200,
+    "report.replay_candidate": 400,
+    "staff.record_call": 303,
+    "staff.assign_to_me": 303,
+}
 
 
 def test_each_role_can_do_exactly_the_actions_its_matrix_allows(clinic: Clinic) -> None:
@@ -202,8 +251,9 @@ def test_each_role_can_do_exactly_the_actions_its_matrix_allows(clinic: Clinic) 
                 continue
             n += 1
             url = url_for_rule(rule, clinic)
-            response = client.post(url, data={"csrf_token": token, **_post_data(rule.endpoint, clinic.app,
-                                                                                 clinic.reference, n)})
+            response = client.post(
+                url, data={"csrf_token": token, **_post_data(rule.endpoint, clinic.app, clinic.reference, n)}
+            )
             allowed = role in POST_ACCESS[rule.endpoint]
             expected = ALLOWED_POST_STATUS[rule.endpoint] if allowed else 403
             assert response.status_code == expected, (role, url, response.status_code)
@@ -218,13 +268,21 @@ def test_each_role_can_do_exactly_the_actions_its_matrix_allows(clinic: Clinic) 
 
 def test_front_desk_sees_contact_flags_triggers_notes_and_status_but_not_every_answer(clinic: Clinic) -> None:
     page = clinic.clients["front_desk"].get(f"/staff/submissions/{clinic.reference}").get_data(as_text=True)
-    for shown in ("Alex Example", "0161 496 0001", "alex@example.com", "Morning",   # contact and preferred time
-                  "Takes a blood thinner, injection possible", "Do you take a medicine that thins your blood",  # flag, trigger
-                  'id="notes"', 'name="status"', "Staff note:"):
+    for shown in (
+        "Alex Example",
+        "0161 496 0001",
+        "alex@example.com",
+        "Morning",  # contact and preferred time
+        "Takes a blood thinner, injection possible",
+        "Do you take a medicine that thins your blood",  # flag, trigger
+        'id="notes"',
+        'name="status"',
+        "Staff note:",
+    ):
         assert shown in page, shown
     # The free text that raised r_other_info is a triggering answer, so the front desk reads it.
     assert "Patient wrote something else the clinic should know" in page and "Please call after lunch" in page
-    assert "r_blood_thinner_injection" not in page and "r_other_info" not in page     # flags in words, not by id
+    assert "r_blood_thinner_injection" not in page and "r_other_info" not in page  # flags in words, not by id
     for hidden in ("All answers", *NOT_A_TRIGGER.values(), f"/staff/submissions/{clinic.reference}/print"):
         assert hidden not in page, hidden
 
@@ -249,8 +307,14 @@ def test_staff_navigation_shows_administration_only_to_administrators(clinic: Cl
 
 def test_another_roles_urls_are_refused_and_the_attempt_is_audited(clinic: Clinic) -> None:
     desk = clinic.clients["front_desk"]
-    for url in (f"/staff/submissions/{clinic.reference}/print", "/staff/admin/staff", "/staff/admin/audit",
-                "/staff/admin/audit?format=csv", "/staff/admin/export", f"/staff/submissions/{clinic.reference}/fhir"):
+    for url in (
+        f"/staff/submissions/{clinic.reference}/print",
+        "/staff/admin/staff",
+        "/staff/admin/audit",
+        "/staff/admin/audit?format=csv",
+        "/staff/admin/export",
+        f"/staff/submissions/{clinic.reference}/fhir",
+    ):
         response = desk.get(url)
         assert response.status_code == 403, url
         assert "Alex Example" not in response.get_data(as_text=True)
@@ -273,29 +337,56 @@ def test_guessing_references_and_ids_that_do_not_exist_gives_404(clinic: Clinic)
     for guess in ("ABCD-EFGH", "AAAA-AAAA", "../admin", "0", "%3Cscript%3E"):
         assert clinician.get(f"/staff/submissions/{guess}").status_code == 404, guess
         assert clinician.get(f"/staff/submissions/{guess}/print").status_code == 404, guess
-        assert clinician.post(f"/staff/submissions/{guess}/notes",
-                              data={"csrf_token": token, "body": "x"}).status_code == 404
-        assert clinician.post(f"/staff/submissions/{guess}/status",
-                              data={"csrf_token": token, "status": "closed", "version": "1"}).status_code == 404
+        assert (
+            clinician.post(f"/staff/submissions/{guess}/notes", data={"csrf_token": token, "body": "x"}).status_code
+            == 404
+        )
+        assert (
+            clinician.post(
+                f"/staff/submissions/{guess}/status", data={"csrf_token": token, "status": "closed", "version": "1"}
+            ).status_code
+            == 404
+        )
     admin_token = csrf(admin, "/staff/")
-    assert admin.post("/staff/admin/staff/999999/deactivate", data={"csrf_token": admin_token, "confirmed": "yes"}).status_code == 404
-    assert admin.post(f"/staff/admin/staff/{clinic.spare_id}/delete", data={"csrf_token": admin_token}).status_code == 404
+    assert (
+        admin.post(
+            "/staff/admin/staff/999999/deactivate", data={"csrf_token": admin_token, "confirmed": "yes"}
+        ).status_code
+        == 404
+    )
+    assert (
+        admin.post(f"/staff/admin/staff/{clinic.spare_id}/delete", data={"csrf_token": admin_token}).status_code == 404
+    )
     with clinic.app.app_context():
         assert db.session.scalars(select(Note)).all() == []
 
 
 def test_staff_pages_are_never_cached(clinic: Clinic) -> None:
     client = clinic.clients["admin"]
-    for url in ("/staff/", f"/staff/submissions/{clinic.reference}", f"/staff/submissions/{clinic.reference}/print",
-                "/staff/admin/staff", "/staff/admin/audit", "/staff/admin/audit?format=csv", "/staff/admin/export",
-                "/staff/sign-in"):
+    for url in (
+        "/staff/",
+        f"/staff/submissions/{clinic.reference}",
+        f"/staff/submissions/{clinic.reference}/print",
+        "/staff/admin/staff",
+        "/staff/admin/audit",
+        "/staff/admin/audit?format=csv",
+        "/staff/admin/export",
+        "/staff/sign-in",
+    ):
         assert "no-store" in client.get(url).headers.get("Cache-Control", ""), url
 
 
 def test_every_staff_page_is_valid_accessible_html(clinic: Clinic) -> None:
     for role, client in clinic.clients.items():
-        for url in ("/staff/", f"/staff/submissions/{clinic.reference}", f"/staff/submissions/{clinic.reference}/print",
-                    "/staff/admin/staff", "/staff/admin/audit", "/staff/admin/export", "/staff/password"):
+        for url in (
+            "/staff/",
+            f"/staff/submissions/{clinic.reference}",
+            f"/staff/submissions/{clinic.reference}/print",
+            "/staff/admin/staff",
+            "/staff/admin/audit",
+            "/staff/admin/export",
+            "/staff/password",
+        ):
             response = client.get(url)
             if response.status_code == 200:
                 assert html_problems(response.get_data(as_text=True)) == [], (role, url)
@@ -310,10 +401,14 @@ def test_the_conflict_page_and_note_errors_are_accessible(clinic: Clinic) -> Non
     empty = desk.post(f"/staff/submissions/{clinic.reference}/notes", data={"csrf_token": token, "body": ""})
     assert empty.status_code == 400
     assert html_problems(empty.get_data(as_text=True)) == []
-    desk.post(f"/staff/submissions/{clinic.reference}/status", data={"csrf_token": token, "status": "contacted",
-                                                                     "version": version})
-    conflict = desk.post(f"/staff/submissions/{clinic.reference}/status",
-                         data={"csrf_token": token, "status": "closed", "version": version})
+    desk.post(
+        f"/staff/submissions/{clinic.reference}/status",
+        data={"csrf_token": token, "status": "contacted", "version": version},
+    )
+    conflict = desk.post(
+        f"/staff/submissions/{clinic.reference}/status",
+        data={"csrf_token": token, "status": "closed", "version": version},
+    )
     assert conflict.status_code == 409
     assert html_problems(conflict.get_data(as_text=True)) == []
 

@@ -15,16 +15,24 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from questionnaire.data import store
-from questionnaire.extensions import db
 from questionnaire.data.models import AuditEvent, Clock, Note
+from questionnaire.extensions import db
 
 from ..helpers import EVERY_PAGE, PERSONAS, visible_text
-from ..staff_factory import (BASE_TIME, add_submission, add_submissions, at, audit_rows, cheap_hashing, clock, csrf,
-                            queue_references, submission_row, version_on)
+from ..staff_factory import (
+    BASE_TIME,
+    add_submission,
+    add_submissions,
+    at,
+    audit_rows,
+    csrf,
+    queue_references,
+    submission_row,
+    version_on,
+)
 from ..staff_helpers import make_staff, sign_in, token_of
 
-pytestmark = pytest.mark.usefixtures(cheap_hashing.__name__)
-_ = clock   # a fixture, used by name
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 LEVELS = ("urgent", "discuss_before_booking", "mention_at_consultation", "none")
 COUNT = re.compile(r'<span class="tag tag--([a-z_]+)">[^<]*</span> (\d+)<span class="visually-hidden">')
@@ -53,10 +61,18 @@ def read_csv(response: Any) -> list[list[str]]:
 
 # --- the queue ----------------------------------------------------------------------------------
 
+
 def test_queue_shows_urgent_then_discuss_then_mention_then_none_oldest_first(app: Flask) -> None:
     specs = [  # inserted out of order on purpose
-        ("none", 1), ("mention_at_consultation", 5), ("urgent", 30), ("discuss_before_booking", 2),
-        ("urgent", 10), ("none", 0), ("mention_at_consultation", 4), ("discuss_before_booking", 3), ("urgent", 20),
+        ("none", 1),
+        ("mention_at_consultation", 5),
+        ("urgent", 30),
+        ("discuss_before_booking", 2),
+        ("urgent", 10),
+        ("none", 0),
+        ("mention_at_consultation", 4),
+        ("discuss_before_booking", 3),
+        ("urgent", 20),
     ]
     refs = add_submissions(app, [{"persona": p, "created_at": at(m)} for p, m in specs])
     by = dict(zip(specs, refs))
@@ -65,19 +81,22 @@ def test_queue_shows_urgent_then_discuss_then_mention_then_none_oldest_first(app
 
 
 def test_queue_filters_by_status_level_rule_and_date(app: Flask) -> None:
-    refs = add_submissions(app, [
-        {"persona": "urgent", "created_at": at(0), "status": "new"},
-        {"persona": "urgent", "created_at": at(days=1), "status": "contacted"},
-        {"persona": "mention_at_consultation", "created_at": at(days=1, minutes=5), "status": "contacted"},
-        {"persona": "none", "created_at": at(days=2)},
-        {"answers": {**EVERY_PAGE, "faint_with_needles": "yes"}, "created_at": at(days=2, minutes=1)},
-    ])
+    refs = add_submissions(
+        app,
+        [
+            {"persona": "urgent", "created_at": at(0), "status": "new"},
+            {"persona": "urgent", "created_at": at(days=1), "status": "contacted"},
+            {"persona": "mention_at_consultation", "created_at": at(days=1, minutes=5), "status": "contacted"},
+            {"persona": "none", "created_at": at(days=2)},
+            {"answers": {**EVERY_PAGE, "faint_with_needles": "yes"}, "created_at": at(days=2, minutes=1)},
+        ],
+    )
     client = signed_in_as(app)
     assert queue(client, "status=contacted") == [refs[1], refs[2]]
     assert queue(client, "level=urgent&status=any") == [refs[0], refs[1]]
-    assert queue(client, "level=urgent") == [refs[0]]                     # new ones unless told otherwise
+    assert queue(client, "level=urgent") == [refs[0]]  # new ones unless told otherwise
     assert queue(client, "level=none") == [refs[3]]
-    assert queue(client, "rule=r_needle_faint&status=any") == [refs[4], refs[2]]   # discuss before mention
+    assert queue(client, "rule=r_needle_faint&status=any") == [refs[4], refs[2]]  # discuss before mention
     assert queue(client, "rule=r_urgent_chest_pain_now&status=new") == [refs[0]]
     day2 = (BASE_TIME + timedelta(days=1)).strftime("%Y-%m-%d")
     assert queue(client, f"from={day2}&to={day2}&status=any") == [refs[1], refs[2]]
@@ -108,8 +127,15 @@ def test_look_up_by_reference_however_it_is_typed(app: Flask) -> None:
     ref = add_submission(app, persona="discuss_before_booking")
     client = signed_in_as(app)
     compact = ref.replace("-", "")
-    for typed in (ref, ref.lower(), f"  {ref}  ", compact, ref.replace("-", " "), " ".join(compact.lower()),
-                  f"{ref[:4]}–{ref[5:]}"):   # an en dash, as a word processor writes it
+    for typed in (
+        ref,
+        ref.lower(),
+        f"  {ref}  ",
+        compact,
+        ref.replace("-", " "),
+        " ".join(compact.lower()),
+        f"{ref[:4]}–{ref[5:]}",
+    ):  # an en dash, as a word processor writes it
         response = client.get("/staff/", query_string={"ref": typed})
         assert response.status_code == 302 and response.location == f"/staff/submissions/{ref}", typed
     assert client.get(f"/staff/submissions/{ref.lower()}").status_code == 200
@@ -125,16 +151,32 @@ def test_looking_up_an_unknown_reference_says_so_and_escapes_it(app: Flask) -> N
 
 
 def test_queue_counts_submissions_per_level(app: Flask) -> None:
-    add_submissions(app, [{"persona": "urgent"}] * 3 + [{"persona": "discuss_before_booking"}] * 2
-                    + [{"persona": "none", "status": "closed"}] * 4 + [{"persona": "mention_at_consultation",
-                                                                         "status": "closed"}])
+    add_submissions(
+        app,
+        [{"persona": "urgent"}] * 3
+        + [{"persona": "discuss_before_booking"}] * 2
+        + [{"persona": "none", "status": "closed"}] * 4
+        + [{"persona": "mention_at_consultation", "status": "closed"}],
+    )
     client = signed_in_as(app)
     assert counts(client.get("/staff/?status=any").get_data(as_text=True)) == {
-        "urgent": 3, "discuss_before_booking": 2, "mention_at_consultation": 1, "none": 4}
-    assert counts(client.get("/staff/").get_data(as_text=True)) == {   # new ones, unless told otherwise
-        "urgent": 3, "discuss_before_booking": 2, "mention_at_consultation": 0, "none": 0}
+        "urgent": 3,
+        "discuss_before_booking": 2,
+        "mention_at_consultation": 1,
+        "none": 4,
+    }
+    assert counts(client.get("/staff/").get_data(as_text=True)) == {  # new ones, unless told otherwise
+        "urgent": 3,
+        "discuss_before_booking": 2,
+        "mention_at_consultation": 0,
+        "none": 0,
+    }
     assert counts(client.get("/staff/?status=closed").get_data(as_text=True)) == {
-        "urgent": 0, "discuss_before_booking": 0, "mention_at_consultation": 1, "none": 4}
+        "urgent": 0,
+        "discuss_before_booking": 0,
+        "mention_at_consultation": 1,
+        "none": 4,
+    }
 
 
 def _walk_pages(client: FlaskClient, url: str) -> tuple[list[str], int]:
@@ -160,8 +202,12 @@ def test_next_page_links_never_repeat_or_skip_a_submission(app: Flask) -> None:
         created = at(minutes=n % 3, microseconds=(n * 7919) % 1000 if n % 5 else 0)
         specs.append({"persona": persona, "created_at": created})
     refs = add_submissions(app, specs)
-    expected = [r for _, r in sorted(zip(specs, refs), key=lambda sr: (
-        LEVELS.index(sr[0]["persona"]), sr[0]["created_at"], refs.index(sr[1])))]
+    expected = [
+        r
+        for _, r in sorted(
+            zip(specs, refs), key=lambda sr: (LEVELS.index(sr[0]["persona"]), sr[0]["created_at"], refs.index(sr[1]))
+        )
+    ]
     client = signed_in_as(app)
     seen, pages = _walk_pages(client, "/staff/")
     assert pages == 3 and seen == expected
@@ -184,18 +230,22 @@ def test_a_tampered_page_cursor_shows_the_first_page(app: Flask) -> None:
 
 # --- one submission: status and notes -----------------------------------------------------------
 
-def test_two_people_changing_the_same_submission_second_gets_a_conflict_and_nothing_is_overwritten(
-        app: Flask) -> None:
+
+def test_two_people_changing_the_same_submission_second_gets_a_conflict_and_nothing_is_overwritten(app: Flask) -> None:
     ref = add_submission(app, persona="urgent")
     desk, clinician = signed_in_as(app, "front_desk"), signed_in_as(app, "clinician")
     desk_page = desk.get(f"/staff/submissions/{ref}").get_data(as_text=True)
     clinician_page = clinician.get(f"/staff/submissions/{ref}").get_data(as_text=True)
     assert version_on(desk_page) == version_on(clinician_page) == "1"
-    first = desk.post(f"/staff/submissions/{ref}/status", data={
-        "csrf_token": token_of(desk_page), "status": "contacted", "version": "1"})
+    first = desk.post(
+        f"/staff/submissions/{ref}/status",
+        data={"csrf_token": token_of(desk_page), "status": "contacted", "version": "1"},
+    )
     assert first.status_code == 303
-    second = clinician.post(f"/staff/submissions/{ref}/status", data={
-        "csrf_token": token_of(clinician_page), "status": "closed", "version": "1"})
+    second = clinician.post(
+        f"/staff/submissions/{ref}/status",
+        data={"csrf_token": token_of(clinician_page), "status": "closed", "version": "1"},
+    )
     assert second.status_code == 409
     html = second.get_data(as_text=True)
     assert "Changed by someone else" in html
@@ -206,8 +256,10 @@ def test_two_people_changing_the_same_submission_second_gets_a_conflict_and_noth
     assert (row.status, row.status_by, row.version) == ("contacted", "front_desk@clinic.example", 2)
     assert [e.actor for e in audit_rows(app, "status_conflict")] == ["clinician@clinic.example"]
     # With the current version, the clinician's change goes through.
-    again = clinician.post(f"/staff/submissions/{ref}/status", data={
-        "csrf_token": token_of(html), "status": "with_clinician", "version": version_on(html)})
+    again = clinician.post(
+        f"/staff/submissions/{ref}/status",
+        data={"csrf_token": token_of(html), "status": "with_clinician", "version": version_on(html)},
+    )
     assert again.status_code == 303
     assert submission_row(app, ref).status == "with_clinician"
 
@@ -226,8 +278,7 @@ def test_a_bad_status_or_version_is_refused(app: Flask) -> None:
     ref = add_submission(app)
     client = signed_in_as(app)
     token = csrf(client, "/staff/")
-    for data in ({"status": "deleted", "version": "1"}, {"status": "closed", "version": "one"},
-                 {"status": "closed"}):
+    for data in ({"status": "deleted", "version": "1"}, {"status": "closed", "version": "one"}, {"status": "closed"}):
         assert client.post(f"/staff/submissions/{ref}/status", data={"csrf_token": token, **data}).status_code == 400
     assert submission_row(app, ref).version == 1
 
@@ -236,10 +287,17 @@ def test_notes_are_kept_in_order_with_author_and_time_and_cannot_be_changed(app:
     ref = add_submission(app)
     desk, clinician = signed_in_as(app, "front_desk"), signed_in_as(app, "clinician")
     token = csrf(desk, "/staff/")
-    assert desk.post(f"/staff/submissions/{ref}/notes", data={"csrf_token": token, "body": "First call"}).status_code == 303
+    assert (
+        desk.post(f"/staff/submissions/{ref}/notes", data={"csrf_token": token, "body": "First call"}).status_code
+        == 303
+    )
     clock.offset = timedelta(minutes=5)
-    assert clinician.post(f"/staff/submissions/{ref}/notes", data={"csrf_token": csrf(clinician, "/staff/"),
-                                                                   "body": "Reviewed"}).status_code == 303
+    assert (
+        clinician.post(
+            f"/staff/submissions/{ref}/notes", data={"csrf_token": csrf(clinician, "/staff/"), "body": "Reviewed"}
+        ).status_code
+        == 303
+    )
     html = desk.get(f"/staff/submissions/{ref}").get_data(as_text=True)
     assert html.index("First call") < html.index("Reviewed")
     assert re.search(r"front_desk@clinic\.example, \d{4}-\d\d-\d\d \d\d:\d\d UTC", html)
@@ -248,7 +306,7 @@ def test_notes_are_kept_in_order_with_author_and_time_and_cannot_be_changed(app:
     assert too_long.status_code == 400
     blank = desk.post(f"/staff/submissions/{ref}/notes", data={"csrf_token": token, "body": ""})
     assert blank.status_code == 400 and "Write the note" in blank.get_data(as_text=True)
-    for rule in app.url_map.iter_rules():   # nothing edits or deletes a note
+    for rule in app.url_map.iter_rules():  # nothing edits or deletes a note
         assert "notes" not in rule.rule or (rule.methods or set()) <= {"POST", "OPTIONS"}
     with app.app_context():
         assert db.session.scalars(select(Note.body).order_by(Note.id)).all() == ["First call", "Reviewed"]
@@ -261,24 +319,33 @@ def test_a_submission_deleted_while_its_page_is_open_gives_404_and_nothing_is_wr
     with app.app_context():
         sub = store.submission_by_reference(ref)
         assert sub is not None
-        store.delete_submission(sub)   # a patient's deletion request, or the retention purge
-    assert desk.post(f"/staff/submissions/{ref}/notes", data={"csrf_token": token_of(page), "body": "x"}).status_code == 404
-    assert desk.post(f"/staff/submissions/{ref}/status", data={"csrf_token": token_of(page), "status": "closed",
-                                                               "version": version_on(page)}).status_code == 404
+        store.delete_submission(sub)  # a patient's deletion request, or the retention purge
+    assert (
+        desk.post(f"/staff/submissions/{ref}/notes", data={"csrf_token": token_of(page), "body": "x"}).status_code
+        == 404
+    )
+    assert (
+        desk.post(
+            f"/staff/submissions/{ref}/status",
+            data={"csrf_token": token_of(page), "status": "closed", "version": version_on(page)},
+        ).status_code
+        == 404
+    )
     assert desk.get(f"/staff/submissions/{ref}").status_code == 404
     with app.app_context():
         assert db.session.scalars(select(Note)).all() == []
 
 
-def test_a_note_on_a_submission_purged_between_reading_and_writing_is_refused(app: Flask,
-                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_note_on_a_submission_purged_between_reading_and_writing_is_refused(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ref = add_submission(app, persona="urgent")
     desk = signed_in_as(app)
     token = csrf(desk, "/staff/")
     real_add_note = store.add_note
 
     def purge_first(sub: Any, author: str, body: str) -> Any:
-        store.delete_submission(sub)   # the purge wins the race
+        store.delete_submission(sub)  # the purge wins the race
         return real_add_note(sub, author, body)
 
     monkeypatch.setattr(store, "add_note", purge_first)
@@ -308,7 +375,7 @@ def test_patient_free_text_is_shown_escaped_on_staff_pages(app: Flask, role: str
     assert "&lt;b&gt;Bold&lt;/b&gt; Name" in html and "<b>Bold</b>" not in html
     if role == "clinician":
         assert "<img src=x" not in html and "&lt;img src=x onerror=alert(2)&gt;" in html
-        assert "{{ 7*7 }} &lt;i&gt;rash&lt;/i&gt;" in html   # shown as typed, not run as a template
+        assert "{{ 7*7 }} &lt;i&gt;rash&lt;/i&gt;" in html  # shown as typed, not run as a template
 
 
 def test_staff_emails_typed_at_sign_in_are_escaped_in_the_audit_log(app: Flask) -> None:
@@ -322,24 +389,41 @@ def test_staff_emails_typed_at_sign_in_are_escaped_in_the_audit_log(app: Flask) 
 
 # --- exports ------------------------------------------------------------------------------------
 
-FORMULAS = {**PERSONAS["none"], "contact_name": '=HYPERLINK("http://evil.example","click")',
-            "contact_phone": "+44 161 496 0002", "contact_email": "@SUM(1+1)@example.com"}
+FORMULAS = {
+    **PERSONAS["none"],
+    "contact_name": '=HYPERLINK("http://evil.example","click")',
+    "contact_phone": "+44 161 496 0002",
+    "contact_email": "@SUM(1+1)@example.com",
+}
 
 
 def test_csv_export_has_only_the_selected_columns_neutralises_formulas_and_is_audited(app: Flask) -> None:
-    add_submissions(app, [{"answers": FORMULAS, "created_at": at(0)},
-                          {"answers": {**PERSONAS["urgent"], "contact_name": "-2+3", "contact_phone": "\t=1+1"},
-                           "created_at": at(days=1)},
-                          {"answers": {**PERSONAS["none"], "contact_name": "Plain Name"}, "created_at": at(days=5)}])
+    add_submissions(
+        app,
+        [
+            {"answers": FORMULAS, "created_at": at(0)},
+            {
+                "answers": {**PERSONAS["urgent"], "contact_name": "-2+3", "contact_phone": "\t=1+1"},
+                "created_at": at(days=1),
+            },
+            {"answers": {**PERSONAS["none"], "contact_name": "Plain Name"}, "created_at": at(days=5)},
+        ],
+    )
     admin = signed_in_as(app, "admin")
     page = admin.get("/staff/admin/export").get_data(as_text=True)
-    response = admin.post("/staff/admin/export", data={
-        "csrf_token": token_of(page), "columns": ["reference", "contact_name", "contact_phone", "not_a_column"],
-        "from": BASE_TIME.strftime("%Y-%m-%d"), "to": (BASE_TIME + timedelta(days=1)).strftime("%Y-%m-%d")})
+    response = admin.post(
+        "/staff/admin/export",
+        data={
+            "csrf_token": token_of(page),
+            "columns": ["reference", "contact_name", "contact_phone", "not_a_column"],
+            "from": BASE_TIME.strftime("%Y-%m-%d"),
+            "to": (BASE_TIME + timedelta(days=1)).strftime("%Y-%m-%d"),
+        },
+    )
     rows = read_csv(response)
     assert "attachment" in response.headers["Content-Disposition"]
     assert rows[0] == ["reference", "contact_name", "contact_phone"]
-    assert len(rows) == 3   # the third submission is outside the dates
+    assert len(rows) == 3  # the third submission is outside the dates
     assert rows[1][1:] == ["'" + FORMULAS["contact_name"], "'+44 161 496 0002"]
     assert rows[2][1:] == ["'-2+3", "'\t=1+1"]
     body = response.get_data(as_text=True)
@@ -365,8 +449,13 @@ def test_audit_log_filters_pages_and_exports_every_matching_event_as_csv(app: Fl
     admin = signed_in_as(app, "admin")
     with app.app_context():
         for n in range(130):
-            store.audit("view_submission", actor=f"person{n % 2}@clinic.example", reference="ABCD-EFGH",
-                        ip="10.0.0.1", commit=False)
+            store.audit(
+                "view_submission",
+                actor=f"person{n % 2}@clinic.example",
+                reference="ABCD-EFGH",
+                ip="10.0.0.1",
+                commit=False,
+            )
         store.audit("note_added", actor="person0@clinic.example", reference="WXYZ-2345", ip="10.0.0.2")
     html = admin.get("/staff/admin/audit").get_data(as_text=True)
     assert html.count("<tr><td>") == 100 and "Older events" in html
@@ -390,8 +479,9 @@ def test_audit_log_filters_pages_and_exports_every_matching_event_as_csv(app: Fl
 def test_an_administrator_adds_a_staff_member_with_a_password_shown_once(app: Flask) -> None:
     admin = signed_in_as(app, "admin")
     page = admin.get("/staff/admin/staff").get_data(as_text=True)
-    response = admin.post("/staff/admin/staff", data={"csrf_token": token_of(page), "email": " New@Clinic.Example ",
-                                                      "role": "clinician"})
+    response = admin.post(
+        "/staff/admin/staff", data={"csrf_token": token_of(page), "email": " New@Clinic.Example ", "role": "clinician"}
+    )
     # Post/Redirect/Get (issue 16): a reload never sends the form again; the form is empty after success.
     assert response.status_code == 303 and response.location == "/staff/admin/staff"
     html = admin.get(response.location).get_data(as_text=True)
@@ -405,8 +495,9 @@ def test_an_administrator_adds_a_staff_member_with_a_password_shown_once(app: Fl
     for email, message in (("new@clinic.example", "already an account"), ("not-an-email", "Enter an email address")):
         again = admin.post("/staff/admin/staff", data={"csrf_token": token_of(page), "email": email, "role": "admin"})
         assert message in again.get_data(as_text=True)
-    bad_role = admin.post("/staff/admin/staff", data={"csrf_token": token_of(page), "email": "x@clinic.example",
-                                                      "role": "superuser"})
+    bad_role = admin.post(
+        "/staff/admin/staff", data={"csrf_token": token_of(page), "email": "x@clinic.example", "role": "superuser"}
+    )
     assert bad_role.status_code == 400
     with app.app_context():
         assert store.staff_by_email("x@clinic.example") is None
@@ -416,9 +507,15 @@ def test_an_administrator_adds_a_staff_member_with_a_password_shown_once(app: Fl
 
 # --- the audit trail ----------------------------------------------------------------------------
 
-SECRETS = {**EVERY_PAGE, "contact_name": "Zebedee Quartermaine", "contact_phone": "07700 900123",
-           "contact_email": "zebedee@example.org", "other_concerns": "Secret worry about my liver",
-           "medicines_list": "Unusualmedicine 20mg", "injection_body_area": "Left elbow joint"}
+SECRETS = {
+    **EVERY_PAGE,
+    "contact_name": "Zebedee Quartermaine",
+    "contact_phone": "07700 900123",
+    "contact_email": "zebedee@example.org",
+    "other_concerns": "Secret worry about my liver",
+    "medicines_list": "Unusualmedicine 20mg",
+    "injection_body_area": "Left elbow joint",
+}
 
 
 def test_every_event_leaves_an_audit_row_without_answers_or_contact_details(app: Flask, clock: Clock) -> None:
@@ -426,21 +523,34 @@ def test_every_event_leaves_an_audit_row_without_answers_or_contact_details(app:
     # failed sign-in, sign-in
     desk_secret = make_staff(app, "front_desk@clinic.example", "front_desk")
     desk = app.test_client()
-    desk.post("/staff/sign-in", data={"csrf_token": csrf(desk), "email": "front_desk@clinic.example",
-                                      "password": "not my password"})
+    desk.post(
+        "/staff/sign-in",
+        data={"csrf_token": csrf(desk), "email": "front_desk@clinic.example", "password": "not my password"},
+    )
     assert sign_in(desk, "front_desk@clinic.example", desk_secret).status_code == 302
     # view, note, status change
     page = desk.get(f"/staff/submissions/{ref}").get_data(as_text=True)
-    desk.post(f"/staff/submissions/{ref}/notes", data={"csrf_token": token_of(page),
-                                                       "body": "Spoke to Zebedee Quartermaine on 07700 900123"})
-    desk.post(f"/staff/submissions/{ref}/status", data={"csrf_token": token_of(page), "status": "contacted",
-                                                        "version": version_on(page)})
+    desk.post(
+        f"/staff/submissions/{ref}/notes",
+        data={"csrf_token": token_of(page), "body": "Spoke to Zebedee Quartermaine on 07700 900123"},
+    )
+    desk.post(
+        f"/staff/submissions/{ref}/status",
+        data={"csrf_token": token_of(page), "status": "contacted", "version": version_on(page)},
+    )
     # print view, export (with contact columns), audit export, account change
     admin = signed_in_as(app, "admin")
     admin.get(f"/staff/submissions/{ref}/print")
     token = csrf(admin, "/staff/admin/export")
-    read_csv(admin.post("/staff/admin/export", data={"csrf_token": token, "columns": list(
-        ["reference", "contact_name", "contact_phone", "contact_email"])}))
+    read_csv(
+        admin.post(
+            "/staff/admin/export",
+            data={
+                "csrf_token": token,
+                "columns": list(["reference", "contact_name", "contact_phone", "contact_email"]),
+            },
+        )
+    )
     read_csv(admin.get("/staff/admin/audit?format=csv"))
     admin.post("/staff/admin/staff", data={"csrf_token": token, "email": "temp@clinic.example", "role": "front_desk"})
     with app.app_context():
@@ -453,9 +563,20 @@ def test_every_event_leaves_an_audit_row_without_answers_or_contact_details(app:
 
     events = audit_rows(app)
     actions = [e.action for e in events]
-    for action in ("sign_in_failed", "sign_in", "view_submission", "note_added", "status_changed",
-                   "print_submission", "export_submissions", "export_audit", "staff_created", "staff_deactivate",
-                   "sign_out", "timeout"):
+    for action in (
+        "sign_in_failed",
+        "sign_in",
+        "view_submission",
+        "note_added",
+        "status_changed",
+        "print_submission",
+        "export_submissions",
+        "export_audit",
+        "staff_created",
+        "staff_deactivate",
+        "sign_out",
+        "timeout",
+    ):
         assert action in actions, action
     by_action = {e.action: e for e in events}
     for action in ("view_submission", "note_added", "status_changed", "print_submission"):
@@ -466,10 +587,19 @@ def test_every_event_leaves_an_audit_row_without_answers_or_contact_details(app:
         expected_ip = e.ip if e.actor == "patient" and e.ip and e.ip.startswith("h:test1:") else "127.0.0.1"
         assert e.at is not None and e.ip == expected_ip and e.actor, e.action
     assert by_action["submission_created"].ip != "127.0.0.1"
-    forbidden = ["Zebedee", "Quartermaine", "07700", "900123", "zebedee@example.org", "liver",
-                 "Unusualmedicine", "Left elbow", "Spoke to"]
+    forbidden = [
+        "Zebedee",
+        "Quartermaine",
+        "07700",
+        "900123",
+        "zebedee@example.org",
+        "liver",
+        "Unusualmedicine",
+        "Left elbow",
+        "Spoke to",
+    ]
     with app.app_context():
-        raw = db.session.execute(select(AuditEvent.__table__)).all()   # every column of every row
+        raw = db.session.execute(select(AuditEvent.__table__)).all()  # every column of every row
     for row in raw:
         for value in row:
             for word in forbidden:
@@ -482,10 +612,10 @@ def test_whole_database_downloads_share_one_limit_per_address(make_app: Any) -> 
     add_submission(app)
     admin = signed_in_as(app, "admin")
     token = csrf(admin, "/staff/admin/export")
-    for _ in range(3):   # pages that only show a form or the log are not downloads
+    for _ in range(3):  # pages that only show a form or the log are not downloads
         assert admin.get("/staff/admin/export").status_code == 200
         assert admin.get("/staff/admin/audit").status_code == 200
-    assert admin.post("/staff/admin/export", data={"csrf_token": token}).status_code == 400   # no column chosen
+    assert admin.post("/staff/admin/export", data={"csrf_token": token}).status_code == 400  # no column chosen
     read_csv(admin.post("/staff/admin/export", data={"csrf_token": token, "columns": ["reference"]}))
     read_csv(admin.get("/staff/admin/audit?format=csv"))
     assert admin.get("/staff/admin/fhir-bundle").status_code == 200
@@ -493,7 +623,10 @@ def test_whole_database_downloads_share_one_limit_per_address(make_app: Any) -> 
     assert admin.post("/staff/admin/export", data={"csrf_token": token, "columns": ["reference"]}).status_code == 429
     assert admin.get("/staff/admin/audit").status_code == 200
     assert [e.action for e in audit_rows(app) if e.action.startswith("export")] == [
-        "export_submissions", "export_audit", "export_fhir_bundle"]
+        "export_submissions",
+        "export_audit",
+        "export_fhir_bundle",
+    ]
 
 
 def test_a_flag_shows_the_staff_note_and_sources_of_the_rule_set_that_judged_it(app: Flask) -> None:
@@ -508,9 +641,17 @@ def test_a_flag_shows_the_staff_note_and_sources_of_the_rule_set_that_judged_it(
         assert fired[0]["staff_note"] == current_note
         fired[0]["staff_note"] = "The note as it was worded when this submission came in."
         fired[0]["sources"] = [["S99", "A source the rules file no longer lists"]]
-        fired.append({"id": "r_renamed_since", "level": "mention_at_consultation", "message_ids": [],
-                      "triggers": {}, "staff_note": "A rule that has been renamed since.", "evidence": "C",
-                      "sources": []})
+        fired.append(
+            {
+                "id": "r_renamed_since",
+                "level": "mention_at_consultation",
+                "message_ids": [],
+                "triggers": {},
+                "staff_note": "A rule that has been renamed since.",
+                "evidence": "C",
+                "sources": [],
+            }
+        )
         legacy = {k: v for k, v in fired[0].items() if k not in ("staff_note", "evidence", "sources")}
         sub.fired = fired + [{**legacy, "id": fired[0]["id"]}]
         db.session.commit()
@@ -519,15 +660,18 @@ def test_a_flag_shows_the_staff_note_and_sources_of_the_rule_set_that_judged_it(
         text = visible_text(client.get(url).get_data(as_text=True))
         assert "The note as it was worded when this submission came in." in text, url
         assert "A rule that has been renamed since." in text and "not in the current rule set" not in text, url
-        assert current_note in text, url   # the legacy entry, stored without a note: the current words
+        assert current_note in text, url  # the legacy entry, stored without a note: the current words
     assert "S99: A source the rules file no longer lists" in visible_text(
-        client.get(f"/staff/submissions/{ref}").get_data(as_text=True))
+        client.get(f"/staff/submissions/{ref}").get_data(as_text=True)
+    )
 
 
 # --- administration safety (issue 16) -------------------------------------------------------------------
 
+
 def test_deactivate_and_reset_password_ask_on_a_page_of_their_own_first(app: Flask) -> None:
     from questionnaire.data.models import Staff
+
     admin = signed_in_as(app, "admin")
     make_staff(app, "temp@clinic.example", "front_desk")
     with app.app_context():
@@ -542,19 +686,22 @@ def test_deactivate_and_reset_password_ask_on_a_page_of_their_own_first(app: Fla
     unconfirmed = admin.post(f"/staff/admin/staff/{temp_id}/deactivate", data={"csrf_token": token})
     assert unconfirmed.status_code == 303 and unconfirmed.location == f"/staff/admin/staff/{temp_id}/deactivate/confirm"
     with app.app_context():
-        assert db.session.get(Staff, temp_id).active   # type: ignore[union-attr]
+        assert db.session.get(Staff, temp_id).active  # type: ignore[union-attr]
     page = admin.get(unconfirmed.location)
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "Deactivate temp@clinic.example?" in visible_text(html)
     assert 'name="confirmed" value="yes"' in html and 'href="/staff/admin/staff">Cancel' in html
-    done = admin.post(f"/staff/admin/staff/{temp_id}/deactivate", data={"csrf_token": token_of(html), "confirmed": "yes"})
+    done = admin.post(
+        f"/staff/admin/staff/{temp_id}/deactivate", data={"csrf_token": token_of(html), "confirmed": "yes"}
+    )
     assert done.status_code == 303 and done.location == "/staff/admin/staff"
     with app.app_context():
-        assert not db.session.get(Staff, temp_id).active   # type: ignore[union-attr]
+        assert not db.session.get(Staff, temp_id).active  # type: ignore[union-attr]
     confirm = admin.get(f"/staff/admin/staff/{temp_id}/reset-password/confirm").get_data(as_text=True)
     assert "Reset the password of temp@clinic.example?" in visible_text(confirm)
-    reset = admin.post(f"/staff/admin/staff/{temp_id}/reset-password",
-                       data={"csrf_token": token_of(confirm), "confirmed": "yes"})
+    reset = admin.post(
+        f"/staff/admin/staff/{temp_id}/reset-password", data={"csrf_token": token_of(confirm), "confirmed": "yes"}
+    )
     assert reset.status_code == 303
     shown = admin.get(reset.location).get_data(as_text=True)
     assert "New one-time password for temp@clinic.example" in shown
@@ -566,14 +713,18 @@ def test_deactivate_and_reset_password_ask_on_a_page_of_their_own_first(app: Fla
     assert admin.get(f"/staff/admin/staff/{temp_id}/sign-out-everywhere/confirm").status_code == 404
 
 
-@pytest.mark.parametrize("query, message", [
-    ("from=2025-02-30", "From: enter a real date as year-month-day, like 2025-03-31"),
-    ("to=31/03/2025", "To: enter a real date as year-month-day, like 2025-03-31"),
-    ("from=2025-03-10&to=2025-03-01", "To must be the same day as From or later"),
-    ("to=9999-12-31", "out of range"),
-])
-def test_the_date_filters_say_their_format_and_refuse_impossible_or_reversed_ranges(app: Flask, query: str,
-                                                                                     message: str) -> None:
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("from=2025-02-30", "From: enter a real date as year-month-day, like 2025-03-31"),
+        ("to=31/03/2025", "To: enter a real date as year-month-day, like 2025-03-31"),
+        ("from=2025-03-10&to=2025-03-01", "To must be the same day as From or later"),
+        ("to=9999-12-31", "out of range"),
+    ],
+)
+def test_the_date_filters_say_their_format_and_refuse_impossible_or_reversed_ranges(
+    app: Flask, query: str, message: str
+) -> None:
     client = signed_in_as(app)
     page = client.get("/staff/")
     html = page.get_data(as_text=True)

@@ -14,14 +14,16 @@ from questionnaire.data.models import AuditEvent, Submission
 from questionnaire.extensions import db
 
 from ..helpers import NO_FLAGS, Patient, form_data, visible_text
-from ..staff_factory import add_submission, cheap_hashing
+from ..staff_factory import add_submission
 from ..staff_helpers import make_staff, sign_in
 
-pytestmark = pytest.mark.usefixtures(cheap_hashing.__name__)
+pytestmark = pytest.mark.usefixtures("cheap_hashing")
 
 NUMBER = "+34 611 222 333"
-NOT_A_DELAY = ("This is not a way to get help now. If you need help now, call your local emergency number first: "
-               "do not wait for the clinic to call you.")
+NOT_A_DELAY = (
+    "This is not a way to get help now. If you need help now, call your local emergency number first: "
+    "do not wait for the clinic to call you."
+)
 
 
 def stopped(patient: Patient) -> str:
@@ -33,13 +35,19 @@ def stopped(patient: Patient) -> str:
 
 def raw_row(app: Flask) -> tuple[str, str, str]:
     with app.app_context():
-        row = db.session.execute(select(Submission.reference, type_coerce(Submission.callback_phone, Text),
-                                        type_coerce(Submission.answers, Text))).one()
+        row = db.session.execute(
+            select(
+                Submission.reference,
+                type_coerce(Submission.callback_phone, Text),
+                type_coerce(Submission.answers, Text),
+            )
+        ).one()
         return row[0], row[1], row[2]
 
 
-def test_the_emergency_advice_comes_first_then_the_optional_callback_number_with_its_warning(app: Flask,
-                                                                                            patient: Patient) -> None:
+def test_the_emergency_advice_comes_first_then_the_optional_callback_number_with_its_warning(
+    app: Flask, patient: Patient
+) -> None:
     html = stopped(patient)
     text = visible_text(html)
     assert text.index("call your local emergency number") < text.index("leave your number")
@@ -48,8 +56,9 @@ def test_the_emergency_advice_comes_first_then_the_optional_callback_number_with
     assert 'name="callback_phone"' in html and 'aria-describedby="callback_phone-hint"' in html
 
 
-def test_the_callback_number_is_stored_encrypted_audited_and_shown_to_staff_as_a_tel_link(app: Flask,
-                                                                                        patient: Patient) -> None:
+def test_the_callback_number_is_stored_encrypted_audited_and_shown_to_staff_as_a_tel_link(
+    app: Flask, patient: Patient
+) -> None:
     stopped(patient)
     patient.post("/get-help-now/callback", {"callback_phone": NUMBER})
     # Post/Redirect/Get: a reload does not send it again.
@@ -73,13 +82,17 @@ def test_the_callback_number_is_stored_encrypted_audited_and_shown_to_staff_as_a
     assert f"/staff/submissions/{reference}" in found
 
 
-@pytest.mark.parametrize("typed, message", [
-    ("", "Enter a phone number, or leave this part of the page"),
-    ("call me", "Enter a phone number, like 0161 496 0000 or +34 600 000 000"),
-    ("12 34", "Enter a phone number, like 0161 496 0000 or +34 600 000 000"),
-])
-def test_a_number_that_is_not_one_is_refused_with_the_emergency_advice_still_first(app: Flask, patient: Patient,
-                                                                                  typed: str, message: str) -> None:
+@pytest.mark.parametrize(
+    "typed, message",
+    [
+        ("", "Enter a phone number, or leave this part of the page"),
+        ("call me", "Enter a phone number, like 0161 496 0000 or +34 600 000 000"),
+        ("12 34", "Enter a phone number, like 0161 496 0000 or +34 600 000 000"),
+    ],
+)
+def test_a_number_that_is_not_one_is_refused_with_the_emergency_advice_still_first(
+    app: Flask, patient: Patient, typed: str, message: str
+) -> None:
     stopped(patient)
     response = patient.post("/get-help-now/callback", {"callback_phone": typed})
     assert response.status_code == 400

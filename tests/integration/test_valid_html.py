@@ -43,8 +43,9 @@ def vnu_errors(pages: dict[str, str], folder: Path) -> dict[str, list[str]]:
     """{page name: ["line N: message (extract)", ...]} for every page with a vnu error."""
     java = shutil.which("java")
     if java is None or not VNU.is_file():
-        unavailable("the Nu Html Checker needs Java and node_modules/vnu-jar: run `make browser` "
-                    "(scripts/install-browser)")
+        unavailable(
+            "the Nu Html Checker needs Java and node_modules/vnu-jar: run `make browser` (scripts/install-browser)"
+        )
     names: dict[str, str] = {}
     files = []
     for n, (name, html) in enumerate(pages.items()):
@@ -52,8 +53,13 @@ def vnu_errors(pages: dict[str, str], folder: Path) -> dict[str, list[str]]:
         path.write_text(html, encoding="utf-8")
         names[path.resolve().as_uri()] = name
         files.append(str(path))
-    done = subprocess.run([java, "-jar", str(VNU), "--errors-only", "--format", "json", *files],
-                          capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(
+        [java, "-jar", str(VNU), "--errors-only", "--format", "json", *files],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     report = json.loads(done.stderr or done.stdout or '{"messages": []}')
     found: dict[str, list[str]] = {}
     for message in report["messages"]:
@@ -62,7 +68,8 @@ def vnu_errors(pages: dict[str, str], folder: Path) -> dict[str, list[str]]:
         url = message.get("url", "")
         name = names.get(url) or next((n for u, n in names.items() if u.endswith(url.rsplit("/", 1)[-1])), url)
         found.setdefault(name, []).append(
-            f"line {message.get('lastLine')}: {message.get('message')} ({message.get('extract', '').strip()[:120]})")
+            f"line {message.get('lastLine')}: {message.get('message')} ({message.get('extract', '').strip()[:120]})"
+        )
     return found
 
 
@@ -97,7 +104,7 @@ def patient_pages(app: Flask, pages: Pages, lang: str) -> None:
         pages.keep(f"question {page.id}", patient.get(url))
         empty = patient.post(url, {})
         if empty.status_code == 302 and "/questions/" in empty.location and page.id in empty.location:
-            empty = patient.get(empty.location)   # Post/Redirect/Get of the error state
+            empty = patient.get(empty.location)  # Post/Redirect/Get of the error state
         if empty.status_code == 200:
             pages.keep(f"question {page.id}, errors", empty)
         response = patient.post(url, form_data(page.id, answers))
@@ -130,10 +137,15 @@ def staff_pages(app: Flask, pages: Pages) -> None:
     secret = make_staff(app, "admin@clinic.example", "admin")
     client = app.test_client()
     sign_in(client, "admin@clinic.example", secret)
-    for name, url in (("queue", "/staff/"), ("submission", f"/staff/submissions/{reference}"),
-                      ("staff print", f"/staff/submissions/{reference}/print"),
-                      ("staff accounts", "/staff/admin/staff"), ("audit log", "/staff/admin/audit"),
-                      ("export", "/staff/admin/export"), ("change password", "/staff/password")):
+    for name, url in (
+        ("queue", "/staff/"),
+        ("submission", f"/staff/submissions/{reference}"),
+        ("staff print", f"/staff/submissions/{reference}/print"),
+        ("staff accounts", "/staff/admin/staff"),
+        ("audit log", "/staff/admin/audit"),
+        ("export", "/staff/admin/export"),
+        ("change password", "/staff/password"),
+    ):
         pages.keep(name, client.get(url))
 
 
@@ -150,7 +162,6 @@ def test_every_patient_page_and_the_main_staff_pages_have_no_html_errors(app: Fl
 
 def test_the_checker_reports_a_heading_that_skips_a_level(tmp_path: Path) -> None:
     """The check itself works: a page that jumps from h1 to h3 is an error."""
-    page = ('<!DOCTYPE html><html lang="en"><head><title>t</title></head>'
-            "<body><h1>One</h1><h3>Three</h3></body></html>")
+    page = '<!DOCTYPE html><html lang="en"><head><title>t</title></head><body><h1>One</h1><h3>Three</h3></body></html>'
     found = vnu_errors({"skipping": page}, tmp_path)
     assert any(re.search(r"skipping 1 heading level", e) for e in found.get("skipping", [])), found

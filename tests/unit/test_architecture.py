@@ -21,12 +21,35 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "questionnaire"
-FORBIDDEN = ("flask", "wtforms", "sqlalchemy", "flask_babel", "flask_wtf", "flask_sqlalchemy", "flask_migrate",
-             "werkzeug", "jinja2", "alembic", "babel", "flask_limiter", "limits", "redis", "psycopg")
+FORBIDDEN = (
+    "flask",
+    "wtforms",
+    "sqlalchemy",
+    "flask_babel",
+    "flask_wtf",
+    "flask_sqlalchemy",
+    "flask_migrate",
+    "werkzeug",
+    "jinja2",
+    "alembic",
+    "babel",
+    "flask_limiter",
+    "limits",
+    "redis",
+    "psycopg",
+)
 MODULES = sorted(p for p in PACKAGE.rglob("*.py") if "versions" not in p.parts)
-STAFF_SIDE = ("questionnaire.web.staff", "questionnaire.web.staff_admin", "questionnaire.web.staff_session",
-              "questionnaire.web.auth", "questionnaire.web.interop", "questionnaire.operations.staff_accounts",
-              "questionnaire.operations.submissions", "questionnaire.operations.sign_in", "questionnaire.cli.staff")
+STAFF_SIDE = (
+    "questionnaire.web.staff",
+    "questionnaire.web.staff_admin",
+    "questionnaire.web.staff_session",
+    "questionnaire.web.auth",
+    "questionnaire.web.interop",
+    "questionnaire.operations.staff_accounts",
+    "questionnaire.operations.submissions",
+    "questionnaire.operations.sign_in",
+    "questionnaire.cli.staff",
+)
 # What each layer may import from the package (besides itself).
 ALLOWED = {
     "core": set(),
@@ -80,8 +103,9 @@ print(json.dumps(sorted(sys.modules)))
 
 
 def test_importing_the_core_loads_no_web_or_database_library() -> None:
-    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, cwd=ROOT, check=True,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, cwd=ROOT, check=True, timeout=120
+    )
     loaded = json.loads(out.stdout)
     assert set(CORE) <= set(loaded) and "questionnaire.core.rules" in CORE
     assert [m for m in loaded if m.split(".")[0] in FORBIDDEN] == []
@@ -89,8 +113,9 @@ def test_importing_the_core_loads_no_web_or_database_library() -> None:
 
 def test_the_probe_does_see_a_forbidden_import() -> None:
     probe = PROBE.replace("print(json.dumps", "import flask\nprint(json.dumps")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True,
-                         timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True, timeout=120
+    )
     assert "flask" in json.loads(out.stdout)
 
 
@@ -98,14 +123,16 @@ def test_the_probe_does_see_a_forbidden_import() -> None:
 def test_each_layer_imports_only_the_layers_below_it(path: Path) -> None:
     here = layer(dotted(path))
     if here not in ALLOWED:
-        return      # the package root: create_app() wires the layers together
+        return  # the package root: create_app() wires the layers together
     for module, _names in package_imports(path):
         there = layer(module)
         assert there == here or there in ALLOWED[here], f"{dotted(path)} ({here}) imports {module} ({there})"
     if here == "core":
         tree = ast.parse(path.read_text(encoding="utf-8"))
         roots = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-        roots |= {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and not n.level}
+        roots |= {
+            (n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and not n.level
+        }
         assert not roots & set(FORBIDDEN), f"{dotted(path)} imports {roots & set(FORBIDDEN)}"
 
 
@@ -126,7 +153,7 @@ def test_the_patient_pages_load_nothing_of_the_staff_side() -> None:
 @pytest.mark.parametrize("path", MODULES, ids=lambda p: dotted(p))
 def test_no_module_uses_another_modules_underscore_names(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    modules: set[str] = set()      # local names bound to the package's modules
+    modules: set[str] = set()  # local names bound to the package's modules
     for module, names in package_imports(path):
         private = [n for n in names if n.startswith("_") and not n.startswith("__")]
         assert not private, f"{dotted(path)} imports {private} from {module}"
@@ -134,11 +161,16 @@ def test_no_module_uses_another_modules_underscore_names(path: Path) -> None:
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules:
             attr = node.attr
-            assert not (attr.startswith("_") and not attr.startswith("__")), \
+            assert not (attr.startswith("_") and not attr.startswith("__")), (
                 f"{dotted(path)} uses {node.value.id}.{attr}"
+            )
 
 
-@pytest.mark.parametrize("path", MODULES, ids=lambda p: dotted(p))
+# The questionnaire definition is data: one page after another, in its own file (the issue allows it).
+DATA_MODULES = {"questionnaire.core.definition"}
+
+
+@pytest.mark.parametrize("path", [p for p in MODULES if dotted(p) not in DATA_MODULES], ids=lambda p: dotted(p))
 def test_no_module_is_over_500_lines(path: Path) -> None:
     lines = len(path.read_text(encoding="utf-8").splitlines())
     assert lines <= 500, f"{dotted(path)} has {lines} lines: split it along its seams"

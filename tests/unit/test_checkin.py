@@ -42,11 +42,15 @@ def test_the_three_rules_fire_as_the_specification_says() -> None:
 
 
 def test_the_patient_messages_are_the_specifications_words() -> None:
-    said = {rule: RULESET.messages[RULESET.rule(rule).patient_message[0]]
-            for rule in ("r_checkin_changed", "r_checkin_intoxication", "r_checkin_not_eaten")}
+    said = {
+        rule: RULESET.messages[RULESET.rule(rule).patient_message[0]]
+        for rule in ("r_checkin_changed", "r_checkin_intoxication", "r_checkin_not_eaten")
+    }
     assert said == {
         "r_checkin_changed": "Thank you. Please answer a few questions again so our team has up-to-date information.",
-        "r_checkin_intoxication": "Thank you for telling us. A clinician will talk with you before any treatment today.",
+        "r_checkin_intoxication": (
+            "Thank you for telling us. A clinician will talk with you before any treatment today."
+        ),
         "r_checkin_not_eaten": "Thank you. Please tell the staff before treatment starts.",
     }
     for rule in said:
@@ -54,8 +58,9 @@ def test_the_patient_messages_are_the_specifications_words() -> None:
 
 
 def test_check_in_answers_never_replace_the_forms_own_and_only_check_in_ids_are_taken() -> None:
-    combined = checkin.combined_answers({"blood_thinner": "no", "checkin_eaten": "yes"},
-                                        {"blood_thinner": "yes", "checkin_eaten": "no"})
+    combined = checkin.combined_answers(
+        {"blood_thinner": "no", "checkin_eaten": "yes"}, {"blood_thinner": "yes", "checkin_eaten": "no"}
+    )
     assert combined == {"blood_thinner": "no", "checkin_eaten": "no"}
 
 

@@ -6,15 +6,28 @@ from typing import Any
 
 import pytest
 
-from questionnaire.core.conditions import (ConditionError, Reference, compile_condition, has_answer, is_single_test,
-                                      references, rule_references, trigger_facts)
+from questionnaire.core.conditions import (
+    ConditionError,
+    Reference,
+    compile_condition,
+    has_answer,
+    is_single_test,
+    references,
+    rule_references,
+    trigger_facts,
+)
 
 NO_RULES: dict[str, bool] = {}
 NONE: frozenset[str] = frozenset()
 
 
-def holds(cond: Any, answers: dict[str, Any], rules: dict[str, bool] | None = None,
-          unanswered: frozenset[str] = NONE, allow_rules: bool = False) -> bool:
+def holds(
+    cond: Any,
+    answers: dict[str, Any],
+    rules: dict[str, bool] | None = None,
+    unanswered: frozenset[str] = NONE,
+    allow_rules: bool = False,
+) -> bool:
     return compile_condition(cond, allow_rules=allow_rules)(answers, rules or NO_RULES, unanswered)
 
 
@@ -59,10 +72,14 @@ OPERATOR_CASES: list[tuple[dict[str, Any], dict[str, Any], bool]] = [
 ]
 
 
-@pytest.mark.parametrize(("cond", "answers", "expected"), OPERATOR_CASES,
-                         ids=[f"{next(k for k in c if k != 'q')}-{a}-{e}" for c, a, e in OPERATOR_CASES])
-def test_each_operator_matches_exactly_the_answers_it_names(cond: dict[str, Any], answers: dict[str, Any],
-                                                            expected: bool) -> None:
+@pytest.mark.parametrize(
+    ("cond", "answers", "expected"),
+    OPERATOR_CASES,
+    ids=[f"{next(k for k in c if k != 'q')}-{a}-{e}" for c, a, e in OPERATOR_CASES],
+)
+def test_each_operator_matches_exactly_the_answers_it_names(
+    cond: dict[str, Any], answers: dict[str, Any], expected: bool
+) -> None:
     assert holds(cond, answers) is expected
 
 
@@ -70,14 +87,19 @@ LOGIC_CASES: list[tuple[dict[str, Any], dict[str, Any], bool]] = [
     ({"all": [{"q": "a", "eq": "yes"}, {"q": "b", "eq": "yes"}]}, {"a": "yes", "b": "yes"}, True),
     ({"all": [{"q": "a", "eq": "yes"}, {"q": "b", "eq": "yes"}]}, {"a": "yes", "b": "no"}, False),
     ({"all": [{"q": "a", "eq": "yes"}]}, {"a": "yes"}, True),
-    ({"all": [{"q": "a", "eq": "yes"}, {"q": "b", "eq": "yes"}, {"q": "c", "eq": "yes"}]},
-     {"a": "yes", "b": "yes", "c": "yes"}, True),
-    ({"all": [{"q": "a", "eq": "yes"}, {"q": "b", "eq": "yes"}, {"q": "c", "eq": "yes"}]},
-     {"a": "yes", "b": "yes", "c": "no"}, False),
+    (
+        {"all": [{"q": "a", "eq": "yes"}, {"q": "b", "eq": "yes"}, {"q": "c", "eq": "yes"}]},
+        {"a": "yes", "b": "yes", "c": "yes"},
+        True,
+    ),
+    (
+        {"all": [{"q": "a", "eq": "yes"}, {"q": "b", "eq": "yes"}, {"q": "c", "eq": "yes"}]},
+        {"a": "yes", "b": "yes", "c": "no"},
+        False,
+    ),
     ({"any": [{"q": "a", "eq": "yes"}, {"q": "b", "eq": "yes"}]}, {"a": "no", "b": "yes"}, True),
     ({"any": [{"q": "a", "eq": "yes"}, {"q": "b", "eq": "yes"}]}, {"a": "no", "b": "no"}, False),
-    ({"any": [{"q": "a", "eq": "yes"}, {"q": "b", "eq": "yes"}, {"q": "c", "eq": "yes"}]},
-     {"c": "yes"}, True),
+    ({"any": [{"q": "a", "eq": "yes"}, {"q": "b", "eq": "yes"}, {"q": "c", "eq": "yes"}]}, {"c": "yes"}, True),
     ({"any": [{"q": "a", "eq": "yes"}, {"q": "b", "eq": "yes"}, {"q": "c", "eq": "yes"}]}, {}, False),
     ({"not": {"q": "a", "eq": "yes"}}, {"a": "no"}, True),
     ({"not": {"q": "a", "eq": "yes"}}, {"a": "yes"}, False),
@@ -174,25 +196,34 @@ def test_a_malformed_condition_is_refused_naming_what_is_wrong_and_where(cond: A
     assert str(caught.value).startswith(f"{path}: ")
 
 
-@pytest.mark.parametrize(("cond", "words"), [
-    ({"rule": "r_x"}, "'rule' can only be used in rules"),
-    ({"not": {"rule": "r_x"}}, "'rule' can only be used in rules"),
-    ({"all": [{"q": "a", "eq": "yes"}, {"rule": "r_x"}]}, "'rule' can only be used in rules"),
-    ({"safety_unanswered": True}, "'safety_unanswered' can only be used in rules"),
-    ({"any": [{"q": "a", "eq": "yes"}, {"safety_unanswered": True}]}, "'safety_unanswered' can only be used in rules"),
-])
+@pytest.mark.parametrize(
+    ("cond", "words"),
+    [
+        ({"rule": "r_x"}, "'rule' can only be used in rules"),
+        ({"not": {"rule": "r_x"}}, "'rule' can only be used in rules"),
+        ({"all": [{"q": "a", "eq": "yes"}, {"rule": "r_x"}]}, "'rule' can only be used in rules"),
+        ({"safety_unanswered": True}, "'safety_unanswered' can only be used in rules"),
+        (
+            {"any": [{"q": "a", "eq": "yes"}, {"safety_unanswered": True}]},
+            "'safety_unanswered' can only be used in rules",
+        ),
+    ],
+)
 def test_rule_only_forms_are_refused_in_shown_when_conditions(cond: Any, words: str) -> None:
     with pytest.raises(ConditionError, match=words):
         compile_condition(cond, path="shown_when")
     compile_condition(cond, allow_rules=True)  # the same condition is fine in a rule
 
 
-@pytest.mark.parametrize(("cond", "words"), [
-    ({"rule": 5}, "write a rule reference as {rule: rule_id}"),
-    ({"rule": "r_x", "q": "a"}, "write a rule reference as {rule: rule_id}"),
-    ({"safety_unanswered": False}, "write {safety_unanswered: true}"),
-    ({"safety_unanswered": True, "q": "a"}, "write {safety_unanswered: true}"),
-])
+@pytest.mark.parametrize(
+    ("cond", "words"),
+    [
+        ({"rule": 5}, "write a rule reference as {rule: rule_id}"),
+        ({"rule": "r_x", "q": "a"}, "write a rule reference as {rule: rule_id}"),
+        ({"safety_unanswered": False}, "write {safety_unanswered: true}"),
+        ({"safety_unanswered": True, "q": "a"}, "write {safety_unanswered: true}"),
+    ],
+)
 def test_malformed_rule_only_forms_are_refused_in_rules(cond: Any, words: str) -> None:
     with pytest.raises(ConditionError) as caught:
         compile_condition(cond, allow_rules=True)
@@ -200,9 +231,13 @@ def test_malformed_rule_only_forms_are_refused_in_rules(cond: Any, words: str) -
 
 
 def test_references_list_every_question_test_with_its_operator_and_values() -> None:
-    cond = {"all": [{"q": "a", "in": ["yes", "not_sure"]},
-                    {"any": [{"q": "b", "unanswered": True}, {"not": {"q": "c", "lt": 18}}]},
-                    {"rule": "r_x"}]}
+    cond = {
+        "all": [
+            {"q": "a", "in": ["yes", "not_sure"]},
+            {"any": [{"q": "b", "unanswered": True}, {"not": {"q": "c", "lt": 18}}]},
+            {"rule": "r_x"},
+        ]
+    }
     assert list(references(cond)) == [
         Reference("a", "in", ("yes", "not_sure")),
         Reference("b", "unanswered", (True,)),
@@ -211,39 +246,47 @@ def test_references_list_every_question_test_with_its_operator_and_values() -> N
     assert list(rule_references(cond)) == ["r_x"]
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (None, False), ("", False), ("   ", False), ([], False), ("no", True), (0, True), (["a"], True),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, False), ("", False), ("   ", False), ([], False), ("no", True), (0, True), (["a"], True)],
+)
 def test_has_answer_counts_blank_text_and_empty_lists_as_no_answer(value: Any, expected: bool) -> None:
     assert has_answer(value) is expected
 
 
 # --- trigger facts: what the rule index may skip on ------------------------------------------
 
-@pytest.mark.parametrize(("cond", "facts"), [
-    ({"q": "a", "eq": "yes"}, {("value", "a", "yes")}),
-    ({"q": "a", "in": ["yes", "not_sure"]}, {("value", "a", "yes"), ("value", "a", "not_sure")}),
-    ({"q": "m", "any_of": ["x", "y"]}, {("member", "m", "x"), ("member", "m", "y")}),
-    ({"q": "m", "all_of": ["x", "y"]}, {("member", "m", "x"), ("member", "m", "y")}),
-    ({"q": "age", "lt": 18}, {("present", "age", None)}),
-    ({"q": "t", "nonempty": True}, {("present", "t", None)}),
-    ({"safety_unanswered": True}, {("unanswered", "", None)}),
-    ({"all": [{"q": "a", "in": ["yes", "not_sure"]}, {"q": "b", "eq": "yes"}]}, {("value", "b", "yes")}),
-    ({"any": [{"q": "a", "eq": "yes"}, {"q": "b", "eq": "no"}]}, {("value", "a", "yes"), ("value", "b", "no")}),
-    ({"all": [{"q": "a", "eq": "yes"}, {"not": {"rule": "r_x"}}]}, {("value", "a", "yes")}),
-])
+
+@pytest.mark.parametrize(
+    ("cond", "facts"),
+    [
+        ({"q": "a", "eq": "yes"}, {("value", "a", "yes")}),
+        ({"q": "a", "in": ["yes", "not_sure"]}, {("value", "a", "yes"), ("value", "a", "not_sure")}),
+        ({"q": "m", "any_of": ["x", "y"]}, {("member", "m", "x"), ("member", "m", "y")}),
+        ({"q": "m", "all_of": ["x", "y"]}, {("member", "m", "x"), ("member", "m", "y")}),
+        ({"q": "age", "lt": 18}, {("present", "age", None)}),
+        ({"q": "t", "nonempty": True}, {("present", "t", None)}),
+        ({"safety_unanswered": True}, {("unanswered", "", None)}),
+        ({"all": [{"q": "a", "in": ["yes", "not_sure"]}, {"q": "b", "eq": "yes"}]}, {("value", "b", "yes")}),
+        ({"any": [{"q": "a", "eq": "yes"}, {"q": "b", "eq": "no"}]}, {("value", "a", "yes"), ("value", "b", "no")}),
+        ({"all": [{"q": "a", "eq": "yes"}, {"not": {"rule": "r_x"}}]}, {("value", "a", "yes")}),
+    ],
+)
 def test_trigger_facts_name_what_must_hold_for_a_condition_to_hold(cond: Any, facts: set[Any]) -> None:
     assert trigger_facts(cond) == facts
 
 
-@pytest.mark.parametrize("cond", [
-    {"not": {"q": "a", "eq": "yes"}},
-    {"q": "m", "none_of": ["x"]},
-    {"q": "a", "unanswered": True},
-    {"rule": "r_x"},
-    {"any": [{"q": "a", "eq": "yes"}, {"q": "b", "unanswered": True}]},
-    {"all": [{"not": {"rule": "r_x"}}, {"q": "m", "none_of": ["x"]}]},
-])
+@pytest.mark.parametrize(
+    "cond",
+    [
+        {"not": {"q": "a", "eq": "yes"}},
+        {"q": "m", "none_of": ["x"]},
+        {"q": "a", "unanswered": True},
+        {"rule": "r_x"},
+        {"any": [{"q": "a", "eq": "yes"}, {"q": "b", "unanswered": True}]},
+        {"all": [{"not": {"rule": "r_x"}}, {"q": "m", "none_of": ["x"]}]},
+    ],
+)
 def test_conditions_that_can_hold_without_any_answer_name_no_trigger_facts(cond: Any) -> None:
     assert trigger_facts(cond) is None
 
@@ -260,6 +303,6 @@ def test_single_tests_are_the_conditions_their_trigger_facts_decide() -> None:
     assert is_single_test({"q": "a", "in": ["yes"]})
     assert is_single_test({"q": "m", "any_of": ["x"]})
     assert is_single_test({"safety_unanswered": True})
-    assert not is_single_test({"q": "m", "all_of": ["x", "y"]})    # needs every value, not one
+    assert not is_single_test({"q": "m", "all_of": ["x", "y"]})  # needs every value, not one
     assert not is_single_test({"q": "age", "lt": 18})
     assert not is_single_test({"all": [{"q": "a", "eq": "yes"}]})

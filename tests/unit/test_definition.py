@@ -9,8 +9,18 @@ import pytest
 
 from questionnaire.core import questions
 from questionnaire.core.definition import PAGES_DEFINITION, QUESTIONNAIRE
-from questionnaire.core.questions import (NOT_SURE_HINT, DefinitionError, Page, Question, build, multi, page, single, text,
-                                          yn, ynu)
+from questionnaire.core.questions import (
+    NOT_SURE_HINT,
+    DefinitionError,
+    Page,
+    Question,
+    build,
+    multi,
+    page,
+    single,
+    text,
+    ynu,
+)
 from questionnaire.core.wording import banned_wording
 
 # An in-test copy of the table in data-dictionary.md (the contract), so that this test does not
@@ -102,9 +112,18 @@ def parse_table(markdown: str) -> list[dict[str, Any]]:
     for line in markdown.strip().splitlines()[2:]:
         page_id, qid, kind, values, when = (cell.strip() for cell in line.strip().strip("|").split("|"))
         base_kind = kind.split(" ")[0]
-        row: dict[str, Any] = {"page": page_id, "id": qid, "kind": base_kind, "optional": "(optional)" in kind,
-                               "checkbox": "(checkbox)" in kind, "values": (), "exclusive": frozenset(),
-                               "min": None, "max": None, "when": parse_condition(when)}
+        row: dict[str, Any] = {
+            "page": page_id,
+            "id": qid,
+            "kind": base_kind,
+            "optional": "(optional)" in kind,
+            "checkbox": "(checkbox)" in kind,
+            "values": (),
+            "exclusive": frozenset(),
+            "min": None,
+            "max": None,
+            "when": parse_condition(when),
+        }
         if base_kind == "yn":
             row["values"] = ("yes", "no")
         elif base_kind == "ynu":
@@ -221,8 +240,9 @@ def patient_strings() -> list[tuple[str, str]]:
 def test_no_question_hint_why_or_choice_uses_a_banned_clearance_word() -> None:
     strings = patient_strings()
     assert len(strings) > 300
-    offending = [(where, s, banned_wording(s, phrases=False)) for where, s in strings
-                 if banned_wording(s, phrases=False)]
+    offending = [
+        (where, s, banned_wording(s, phrases=False)) for where, s in strings if banned_wording(s, phrases=False)
+    ]
     assert offending == []
 
 
@@ -232,13 +252,15 @@ def test_the_wording_check_used_above_does_catch_a_banned_word() -> None:
 
 # --- build() refuses a broken definition -------------------------------------------------------
 
+
 def q_yes(id: str, **kw: Any) -> Question:
     return ynu(id, f"Question {id}?", f"Answer {id}", **kw)
 
 
 def test_build_accepts_a_small_well_formed_definition() -> None:
-    qn = build((page("one", "One", q_yes("a")),
-                page("one-follow-up", "More", q_yes("b", shown_when={"q": "a", "eq": "yes"}))))
+    qn = build(
+        (page("one", "One", q_yes("a")), page("one-follow-up", "More", q_yes("b", shown_when={"q": "a", "eq": "yes"})))
+    )
     assert [p.id for p in qn.pages] == ["one", "one-follow-up"]
     assert qn.questions["b"].shown({"a": "yes"}, {}, frozenset())
     assert not qn.questions["b"].shown({"a": "no"}, {}, frozenset())
@@ -264,8 +286,9 @@ def test_build_refuses_a_page_id_used_twice() -> None:
 
 
 def test_build_refuses_shown_when_referring_to_a_later_page() -> None:
-    message = refused((page("one", "One", q_yes("a", shown_when={"q": "b", "eq": "yes"})),
-                       page("two", "Two", q_yes("b"))))
+    message = refused(
+        (page("one", "One", q_yes("a", shown_when={"q": "b", "eq": "yes"})), page("two", "Two", q_yes("b")))
+    )
     assert "page one: question a: shown_when refers to 'b', which is not a question on an earlier page" in message
 
 
@@ -275,26 +298,28 @@ def test_build_refuses_shown_when_referring_to_the_same_page() -> None:
 
 
 def test_build_refuses_shown_when_referring_to_an_unknown_question() -> None:
-    message = refused((page("one", "One", q_yes("a")),
-                       page("two", "Two", q_yes("b", shown_when={"q": "nowhere", "eq": "yes"}))))
+    message = refused(
+        (page("one", "One", q_yes("a")), page("two", "Two", q_yes("b", shown_when={"q": "nowhere", "eq": "yes"})))
+    )
     assert "shown_when refers to 'nowhere'" in message
 
 
 def test_build_refuses_shown_when_with_a_value_the_question_cannot_take() -> None:
-    message = refused((page("one", "One", q_yes("a")),
-                       page("two", "Two", q_yes("b", shown_when={"q": "a", "eq": "maybe"}))))
+    message = refused(
+        (page("one", "One", q_yes("a")), page("two", "Two", q_yes("b", shown_when={"q": "a", "eq": "maybe"})))
+    )
     assert "shown_when uses 'maybe', which a cannot take" in message
 
 
 def test_build_refuses_a_malformed_shown_when() -> None:
-    message = refused((page("one", "One", q_yes("a")),
-                       page("two", "Two", q_yes("b", shown_when={"q": "a", "equals": "yes"}))))
+    message = refused(
+        (page("one", "One", q_yes("a")), page("two", "Two", q_yes("b", shown_when={"q": "a", "equals": "yes"})))
+    )
     assert "question b: shown_when: a question test needs exactly one of" in message
 
 
 def test_build_refuses_a_rule_reference_in_shown_when() -> None:
-    message = refused((page("one", "One", q_yes("a")),
-                       page("two", "Two", q_yes("b", shown_when={"rule": "r_x"}))))
+    message = refused((page("one", "One", q_yes("a")), page("two", "Two", q_yes("b", shown_when={"rule": "r_x"}))))
     assert "'rule' can only be used in rules" in message
 
 
@@ -309,19 +334,24 @@ def test_build_refuses_a_question_id_that_is_not_snake_case() -> None:
 
 
 def test_build_refuses_a_required_question_without_an_error_message() -> None:
-    assert "question a: a required question needs an error message" in refused(
-        (page("one", "One", text("a", "A?")),))
+    assert "question a: a required question needs an error message" in refused((page("one", "One", text("a", "A?")),))
 
 
 def test_build_refuses_exclusive_choices_outside_multi_questions() -> None:
-    odd = Question(id="a", kind="single", text="A?", error="Answer a",
-                   choices=(questions.Choice("x", "X", exclusive=True), questions.Choice("y", "Y")))
+    odd = Question(
+        id="a",
+        kind="single",
+        text="A?",
+        error="Answer a",
+        choices=(questions.Choice("x", "X", exclusive=True), questions.Choice("y", "Y")),
+    )
     assert "only multi questions have exclusive choices" in refused((page("one", "One", odd),))
 
 
 def test_build_reports_every_fault_at_once() -> None:
-    message = refused((page("one", "One", q_yes("a"), q_yes("a"),
-                            multi("m", "M?", "Answer m", [("Bad Value", "x"), ("ok", "y")])),))
+    message = refused(
+        (page("one", "One", q_yes("a"), q_yes("a"), multi("m", "M?", "Answer m", [("Bad Value", "x"), ("ok", "y")])),)
+    )
     assert "duplicate question id" in message
     assert "'Bad Value' is not snake_case" in message
 
@@ -344,6 +374,7 @@ CHECKIN_CONTRACT = parse_table(CHECKIN_DICTIONARY)
 
 def test_the_check_in_page_has_exactly_the_contracts_check_in_questions() -> None:
     from questionnaire.core.checkin import CHECKIN_IDS, CHECKIN_PAGE, RULES_QUESTIONNAIRE
+
     assert CHECKIN_IDS == tuple(row["id"] for row in CHECKIN_CONTRACT)
     # Not a page of the patient form; the rules' questionnaire is the form's pages, then the check-in.
     assert not set(CHECKIN_IDS) & set(QUESTIONNAIRE.questions)
@@ -352,4 +383,4 @@ def test_the_check_in_page_has_exactly_the_contracts_check_in_questions() -> Non
         q = RULES_QUESTIONNAIRE.questions[row["id"]]
         assert q.page_id == CHECKIN_PAGE.id and q.kind == row["kind"] and q.values == row["values"]
         assert q.shown_when == row["when"] and not q.optional and q.error
-        assert not RULES_QUESTIONNAIRE.is_safety(q)   # a form sent without a check-in is not "unanswered"
+        assert not RULES_QUESTIONNAIRE.is_safety(q)  # a form sent without a check-in is not "unanswered"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -22,9 +22,7 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from questionnaire.core import fhir
-
-from questionnaire.core import flow
+from questionnaire.core import fhir, fhir_bundle, flow
 from questionnaire.core.definition import PAGES_DEFINITION, QUESTIONNAIRE
 from questionnaire.core.questions import Choice, Questionnaire, build, multi, number, page, single, text, yn, ynu
 from questionnaire.core.rules import load_ruleset
@@ -33,43 +31,92 @@ from questionnaire.data.store import fired_to_json
 from ..helpers import EVERY_PAGE, NO_FLAGS, PERSONAS
 
 RULESET = load_ruleset()
-CREATED = datetime(2026, 11, 29, 9, 30, 12, tzinfo=timezone.utc)
+CREATED = datetime(2026, 11, 29, 9, 30, 12, tzinfo=UTC)
 
 # Extra answer sets: every kind, every follow-up page, the "means all" and exclusive choices.
 EXTRA: dict[str, dict[str, Any]] = {
     "every page": EVERY_PAGE,
     "not sure everywhere": {
-        **NO_FLAGS, "recent_ozone_7d": "not_sure", "post_ozone_red_flags": ["not_sure"],
-        "respondent_role": "family_or_carer", "patient_age_years": 0, "decision_help": "not_sure",
-        "treatment_types": ["not_sure"], "injection_body_area": "Lower back, near L4", "hot_swollen_joint": "not_sure",
-        "pregnant": "prefer_private", "prior_ozone": "yes", "prior_ozone_types": ["not_sure"],
-        "prior_ozone_problem": "not_sure", "prior_ozone_problem_type": ["fainting", "something_else", "rash"],
-        "allergy_items": ["latex", "heparin", "plasters_tape"], "contact_time": "any_time",
+        **NO_FLAGS,
+        "recent_ozone_7d": "not_sure",
+        "post_ozone_red_flags": ["not_sure"],
+        "respondent_role": "family_or_carer",
+        "patient_age_years": 0,
+        "decision_help": "not_sure",
+        "treatment_types": ["not_sure"],
+        "injection_body_area": "Lower back, near L4",
+        "hot_swollen_joint": "not_sure",
+        "pregnant": "prefer_private",
+        "prior_ozone": "yes",
+        "prior_ozone_types": ["not_sure"],
+        "prior_ozone_problem": "not_sure",
+        "prior_ozone_problem_type": ["fainting", "something_else", "rash"],
+        "allergy_items": ["latex", "heparin", "plasters_tape"],
+        "contact_time": "any_time",
         "medicines_list": "Apixaban 5 mg twice a day\nVitamin D\n\u00c1cido f\u00f3lico \u2014 \u201cfolic acid\u201d",
     },
-    "drip only, oldest": {**NO_FLAGS, "treatment_types": ["blood_drip"], "patient_age_years": 120,
-                          "injection_body_area": "ignored: hidden for a drip"},
-    "urgent stop on the first page": {"chest_pain_now": "yes", "breathing_trouble_now": "no",
-                                      "stroke_signs_now": "no", "recent_ozone_7d": "yes", "unwell_now": "no"},
+    "drip only, oldest": {
+        **NO_FLAGS,
+        "treatment_types": ["blood_drip"],
+        "patient_age_years": 120,
+        "injection_body_area": "ignored: hidden for a drip",
+    },
+    "urgent stop on the first page": {
+        "chest_pain_now": "yes",
+        "breathing_trouble_now": "no",
+        "stroke_signs_now": "no",
+        "recent_ozone_7d": "yes",
+        "unwell_now": "no",
+    },
 }
 ANSWER_SETS = {**{f"persona {k}": v for k, v in PERSONAS.items()}, **EXTRA}
 
 
-def response_for(answers: Mapping[str, Any], reference: str = "ABCD-EFGH", *, stopped_early: bool = False,
-                 qn: Questionnaire = QUESTIONNAIRE, **kw: Any) -> dict[str, Any]:
+def response_for(
+    answers: Mapping[str, Any],
+    reference: str = "ABCD-EFGH",
+    *,
+    stopped_early: bool = False,
+    qn: Questionnaire = QUESTIONNAIRE,
+    **kw: Any,
+) -> dict[str, Any]:
     ruleset = RULESET if qn is QUESTIONNAIRE else None
     assessment = ruleset.evaluate(answers) if ruleset else None
     return fhir.questionnaire_response(
-        answers, reference=reference, created=CREATED, language="en",
+        answers,
+        reference=reference,
+        created=CREATED,
+        language="en",
         fired=[fired_to_json(f) for f in assessment.fired] if assessment else [],
-        ruleset_version=RULESET.version, ruleset_sha256=RULESET.sha256,
-        level=assessment.level if assessment else None, stopped_early=stopped_early, qn=qn, **kw)
+        ruleset_version=RULESET.version,
+        ruleset_sha256=RULESET.sha256,
+        level=assessment.level if assessment else None,
+        stopped_early=stopped_early,
+        qn=qn,
+        **kw,
+    )
 
 
 # --- R4 code bindings and invariants that the pydantic models do not check -----------------------
 
-R4_ITEM_TYPES = {"group", "display", "boolean", "decimal", "integer", "date", "dateTime", "time", "string", "text",
-                 "url", "choice", "open-choice", "attachment", "reference", "quantity"}
+R4_ITEM_TYPES = {
+    "group",
+    "display",
+    "boolean",
+    "decimal",
+    "integer",
+    "date",
+    "dateTime",
+    "time",
+    "string",
+    "text",
+    "url",
+    "choice",
+    "open-choice",
+    "attachment",
+    "reference",
+    "quantity",
+}
 R4_OPERATORS = {"exists", "=", "!=", ">", "<", ">=", "<="}
 
 
@@ -148,8 +195,9 @@ def response_problems(r: Mapping[str, Any], q: Mapping[str, Any]) -> list[str]:
         if len(answers) > 1 and not definition.get("repeats"):
             problems.append(f"{link}: several answers to a non-repeating item")
         for a in answers:
-            if definition["type"] == "choice" and a.get("valueCoding") not in [o["valueCoding"]
-                                                                               for o in definition["answerOption"]]:
+            if definition["type"] == "choice" and a.get("valueCoding") not in [
+                o["valueCoding"] for o in definition["answerOption"]
+            ]:
                 problems.append(f"{link}: {a} is not one of the options")
     # dom-3: every contained resource is referred to from elsewhere in the resource.
     text = json.dumps({k: v for k, v in r.items() if k != "contained"})
@@ -165,6 +213,7 @@ QUESTIONNAIRE_RESOURCE = fhir.questionnaire_resource()
 
 
 # --- the Questionnaire -------------------------------------------------------------------------
+
 
 def test_the_questionnaire_validates_against_the_fhir_models() -> None:
     model = FhirQuestionnaire.model_validate(QUESTIONNAIRE_RESOURCE)
@@ -187,10 +236,14 @@ def test_every_page_is_a_group_and_every_question_an_item_with_its_type_options_
             assert item["required"] is (not q.optional)
             assert item.get("repeats", False) is (q.kind == "multi")
             if q.kind in fhir.CHOICE_KINDS:
-                assert [(o["valueCoding"]["code"], o["valueCoding"]["display"]) for o in item["answerOption"]] == \
-                       [(c.value, c.label) for c in q.choices]
-                exclusive = [o["valueCoding"]["code"] for o in item["answerOption"]
-                             if {"url": fhir.EXT_OPTION_EXCLUSIVE, "valueBoolean": True} in o.get("extension", [])]
+                assert [(o["valueCoding"]["code"], o["valueCoding"]["display"]) for o in item["answerOption"]] == [
+                    (c.value, c.label) for c in q.choices
+                ]
+                exclusive = [
+                    o["valueCoding"]["code"]
+                    for o in item["answerOption"]
+                    if {"url": fhir.EXT_OPTION_EXCLUSIVE, "valueBoolean": True} in o.get("extension", [])
+                ]
                 assert set(exclusive) == q.exclusive_values
             if q.kind == "int":
                 assert {"url": fhir.EXT_MIN_VALUE, "valueInteger": q.min} in item["extension"]
@@ -206,7 +259,11 @@ def test_follow_up_pages_are_enabled_when_any_of_their_questions_is() -> None:
     assert [ew["answerCoding"]["code"] for ew in groups["urgent-follow-up"]["enableWhen"]] == ["yes", "not_sure"]
     # Each follow-up is shown after "yes" or "not sure" (R1): one enableWhen per value.
     assert [ew["question"] for ew in groups["hormones-follow-up"]["enableWhen"]] == [
-        "overactive_thyroid", "overactive_thyroid", "diabetes", "diabetes"]
+        "overactive_thyroid",
+        "overactive_thyroid",
+        "diabetes",
+        "diabetes",
+    ]
     for p in QUESTIONNAIRE.pages:
         assert ("enableWhen" in groups[p.id]) is all(q.shown_when is not None for q in p.questions), p.id
 
@@ -227,8 +284,14 @@ def _fhir_enabled(resource: Mapping[str, Any], answers: Mapping[str, Any]) -> se
             value = ew["answerCoding"]["code"]
         else:
             value = next(v for k, v in ew.items() if k.startswith("answer"))
-        compare: Callable[[Any], bool] = {"=": lambda a: a == value, "!=": lambda a: a != value, "<": lambda a: a < value,
-                   "<=": lambda a: a <= value, ">": lambda a: a > value, ">=": lambda a: a >= value}[ew["operator"]]
+        compare: Callable[[Any], bool] = {
+            "=": lambda a: a == value,
+            "!=": lambda a: a != value,
+            "<": lambda a: a < value,
+            "<=": lambda a: a <= value,
+            ">": lambda a: a > value,
+            ">=": lambda a: a >= value,
+        }[ew["operator"]]
         return any(compare(a) for a in given)
 
     def enabled(item: Mapping[str, Any]) -> bool:
@@ -294,21 +357,27 @@ def test_the_version_is_stable_and_names_the_definition() -> None:
 def _changed(page_id: str, question_id: str, **changes: Any) -> Questionnaire:
     pages = tuple(
         replace(p, questions=tuple(replace(q, **changes) if q.id == question_id else q for q in p.questions))
-        if p.id == page_id else p
-        for p in PAGES_DEFINITION)
+        if p.id == page_id
+        else p
+        for p in PAGES_DEFINITION
+    )
     return build(pages)
 
 
-@pytest.mark.parametrize("page_id, question_id, changes", [
-    ("circulation", "high_bp", {"text": "Do you have high blood pressure (hypertension)?"}),
-    ("about", "respondent_role", {"choices": (Choice("patient", "Me"), Choice("someone_else", "Someone else"))}),
-    ("blood-follow-up", "blood_thinner_name", {"shown_when": {"q": "blood_thinner", "eq": "yes"}}),
-    ("about", "patient_age_years", {"max": 110}),
-    ("other", "other_concerns", {"optional": False, "error": "Tell us, or write none"}),
-    ("circulation", "high_bp", {"why": "A different explanation."}),
-])
-def test_the_version_changes_whenever_the_definition_changes(page_id: str, question_id: str,
-                                                             changes: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "page_id, question_id, changes",
+    [
+        ("circulation", "high_bp", {"text": "Do you have high blood pressure (hypertension)?"}),
+        ("about", "respondent_role", {"choices": (Choice("patient", "Me"), Choice("someone_else", "Someone else"))}),
+        ("blood-follow-up", "blood_thinner_name", {"shown_when": {"q": "blood_thinner", "eq": "yes"}}),
+        ("about", "patient_age_years", {"max": 110}),
+        ("other", "other_concerns", {"optional": False, "error": "Tell us, or write none"}),
+        ("circulation", "high_bp", {"why": "A different explanation."}),
+    ],
+)
+def test_the_version_changes_whenever_the_definition_changes(
+    page_id: str, question_id: str, changes: dict[str, Any]
+) -> None:
     modified = _changed(page_id, question_id, **changes)
     resource = fhir.questionnaire_resource(modified)
     assert resource["version"] != QUESTIONNAIRE_RESOURCE["version"]
@@ -324,16 +393,22 @@ def test_a_page_title_change_changes_the_version() -> None:
 
 # --- conditions enableWhen can and cannot express ------------------------------------------------
 
+
 def _small(*conditional: Any) -> Questionnaire:
-    return build((
-        page("first", "First",
-             ynu("a", "A?", "Answer A"),
-             multi("m", "M?", "Answer M", choices=[("x", "X"), ("y", "Y"), ("z", "Z"), ("none_of_these", "None")]),
-             number("n", "N?", "Answer N", min=0, max=99),
-             text("t", "T?", optional=True),
-             single("s", "S?", "Answer S", choices=[("p", "P"), ("q", "Q")])),
-        page("second", "Second", *conditional),
-    ))
+    return build(
+        (
+            page(
+                "first",
+                "First",
+                ynu("a", "A?", "Answer A"),
+                multi("m", "M?", "Answer M", choices=[("x", "X"), ("y", "Y"), ("z", "Z"), ("none_of_these", "None")]),
+                number("n", "N?", "Answer N", min=0, max=99),
+                text("t", "T?", optional=True),
+                single("s", "S?", "Answer S", choices=[("p", "P"), ("q", "Q")]),
+            ),
+            page("second", "Second", *conditional),
+        )
+    )
 
 
 def _item(qn: Questionnaire, link: str) -> dict[str, Any]:
@@ -343,44 +418,69 @@ def _item(qn: Questionnaire, link: str) -> dict[str, Any]:
     return next(i for i, _d in walk(resource["item"]) if i["linkId"] == link)
 
 
-@pytest.mark.parametrize("condition, operators, behavior", [
-    ({"q": "a", "eq": "yes"}, [("=", "yes")], None),
-    ({"q": "a", "in": ["yes", "not_sure"]}, [("=", "yes"), ("=", "not_sure")], "any"),
-    ({"q": "m", "any_of": ["x", "y"]}, [("=", "x"), ("=", "y")], "any"),
-    ({"q": "m", "all_of": ["x", "y"]}, [("=", "x"), ("=", "y")], "all"),
-    ({"q": "n", "lt": 18}, [("<", 18)], None),
-    ({"q": "n", "ge": 65}, [(">=", 65)], None),
-    ({"q": "t", "nonempty": True}, [("exists", True)], None),
-    ({"q": "a", "answered": True}, [("exists", True)], None),
-    ({"q": "a", "unanswered": True}, [("exists", False)], None),
-    ({"all": [{"q": "a", "eq": "yes"}, {"q": "s", "eq": "p"}]}, [("=", "yes"), ("=", "p")], "all"),
-    ({"any": [{"q": "a", "in": ["yes", "not_sure"]}, {"q": "n", "gt": 80}]},
-     [("=", "yes"), ("=", "not_sure"), (">", 80)], "any"),
-])
-def test_expressible_conditions_become_enable_when(condition: dict[str, Any], operators: list[tuple[str, Any]],
-                                                   behavior: str | None) -> None:
+@pytest.mark.parametrize(
+    "condition, operators, behavior",
+    [
+        ({"q": "a", "eq": "yes"}, [("=", "yes")], None),
+        ({"q": "a", "in": ["yes", "not_sure"]}, [("=", "yes"), ("=", "not_sure")], "any"),
+        ({"q": "m", "any_of": ["x", "y"]}, [("=", "x"), ("=", "y")], "any"),
+        ({"q": "m", "all_of": ["x", "y"]}, [("=", "x"), ("=", "y")], "all"),
+        ({"q": "n", "lt": 18}, [("<", 18)], None),
+        ({"q": "n", "ge": 65}, [(">=", 65)], None),
+        ({"q": "t", "nonempty": True}, [("exists", True)], None),
+        ({"q": "a", "answered": True}, [("exists", True)], None),
+        ({"q": "a", "unanswered": True}, [("exists", False)], None),
+        ({"all": [{"q": "a", "eq": "yes"}, {"q": "s", "eq": "p"}]}, [("=", "yes"), ("=", "p")], "all"),
+        (
+            {"any": [{"q": "a", "in": ["yes", "not_sure"]}, {"q": "n", "gt": 80}]},
+            [("=", "yes"), ("=", "not_sure"), (">", 80)],
+            "any",
+        ),
+    ],
+)
+def test_expressible_conditions_become_enable_when(
+    condition: dict[str, Any], operators: list[tuple[str, Any]], behavior: str | None
+) -> None:
     qn = _small(yn("c", "C?", "Answer C", shown_when=condition))
     item = _item(qn, "c")
-    got = [(ew["operator"], ew.get("answerCoding", {}).get("code", ew.get("answerInteger", ew.get("answerBoolean"))))
-           for ew in item["enableWhen"]]
+    got = [
+        (ew["operator"], ew.get("answerCoding", {}).get("code", ew.get("answerInteger", ew.get("answerBoolean"))))
+        for ew in item["enableWhen"]
+    ]
     assert got == operators
     assert item.get("enableBehavior") == behavior
     assert item["required"] is True and fhir.EXT_SHOWN_WHEN not in json.dumps(item)
     resource = fhir.questionnaire_resource(qn)
-    for answers in ({}, {"a": "yes"}, {"a": "no", "s": "p"}, {"a": "yes", "s": "p"}, {"m": ["x"]}, {"m": ["x", "y"]},
-                    {"n": 17}, {"n": 18}, {"n": 81}, {"n": 65}, {"t": "hello"}, {"a": "not_sure", "n": 90}):
+    for answers in (
+        {},
+        {"a": "yes"},
+        {"a": "no", "s": "p"},
+        {"a": "yes", "s": "p"},
+        {"m": ["x"]},
+        {"m": ["x", "y"]},
+        {"n": 17},
+        {"n": 18},
+        {"n": 81},
+        {"n": 65},
+        {"t": "hello"},
+        {"a": "not_sure", "n": 90},
+    ):
         assert _fhir_enabled(resource, answers) == _flow_shown(answers, qn), answers
 
 
-@pytest.mark.parametrize("condition", [
-    {"not": {"q": "a", "eq": "yes"}},
-    {"q": "m", "none_of": ["x"]},
-    {"all": [{"q": "a", "in": ["yes", "not_sure"]}, {"q": "s", "eq": "p"}]},
-    {"any": [{"q": "m", "all_of": ["x", "y"]}, {"q": "s", "eq": "p"}]},
-    {"all": [{"any": [{"q": "a", "eq": "yes"}, {"q": "s", "eq": "p"}]}, {"q": "n", "gt": 1}]},
-])
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"not": {"q": "a", "eq": "yes"}},
+        {"q": "m", "none_of": ["x"]},
+        {"all": [{"q": "a", "in": ["yes", "not_sure"]}, {"q": "s", "eq": "p"}]},
+        {"any": [{"q": "m", "all_of": ["x", "y"]}, {"q": "s", "eq": "p"}]},
+        {"all": [{"any": [{"q": "a", "eq": "yes"}, {"q": "s", "eq": "p"}]}, {"q": "n", "gt": 1}]},
+    ],
+)
 def test_conditions_enable_when_cannot_express_are_carried_as_json_and_the_item_is_never_hidden(
-        condition: dict[str, Any]) -> None:
+    condition: dict[str, Any],
+) -> None:
     item = _item(_small(ynu("c", "C?", "Answer C", shown_when=condition)), "c")
     assert "enableWhen" not in item and "enableBehavior" not in item
     assert item["required"] is False
@@ -391,6 +491,7 @@ def test_conditions_enable_when_cannot_express_are_carried_as_json_and_the_item_
 
 
 # --- the QuestionnaireResponse -----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", ANSWER_SETS)
 def test_a_response_validates_and_round_trips(name: str) -> None:
@@ -404,7 +505,7 @@ def test_a_response_validates_and_round_trips(name: str) -> None:
     assert fhir.response_answers(json.loads(json.dumps(resource))) == visible
     assert fhir.response_answers(json.loads(model.model_dump_json())) == visible
     if name.startswith("persona"):
-        assert visible == answers   # the personas answer only questions they are shown
+        assert visible == answers  # the personas answer only questions they are shown
 
 
 @pytest.mark.parametrize("name", PERSONAS)
@@ -414,16 +515,23 @@ def test_a_persona_response_carries_its_flags_level_and_rule_set(name: str) -> N
     assert assessment.level == name
     resource = response_for(answers, reference="WXYZ-2345")
     assert fhir.response_flags(resource) == [
-        {"id": f.id, "level": f.level, "triggers": list(f.triggers)} for f in assessment.fired]
+        {"id": f.id, "level": f.level, "triggers": list(f.triggers)} for f in assessment.fired
+    ]
     flags = resource.get("contained", [])
     assert len(flags) == len(assessment.fired)
     for flag, fired in zip(flags, assessment.fired):
         assert flag["code"]["coding"] == [{"system": fhir.RULE_SYSTEM, "code": fired.id}]
         assert flag["category"][0]["coding"][0]["code"] == fired.level
     assert fhir.response_meta(resource) == {
-        "reference": "WXYZ-2345", "status": "completed", "authored": "2026-11-29T09:30:12Z", "language": "en",
-        "questionnaire": fhir.canonical(), "level": name,
-        "ruleset_version": RULESET.version, "ruleset_sha256": RULESET.sha256}
+        "reference": "WXYZ-2345",
+        "status": "completed",
+        "authored": "2026-11-29T09:30:12Z",
+        "language": "en",
+        "questionnaire": fhir.canonical(),
+        "level": name,
+        "ruleset_version": RULESET.version,
+        "ruleset_sha256": RULESET.sha256,
+    }
     assert resource["id"] == "WXYZ-2345"
     assert resource["identifier"] == {"system": fhir.REFERENCE_SYSTEM, "value": "WXYZ-2345"}
 
@@ -451,8 +559,14 @@ def test_answers_to_hidden_questions_are_not_exported() -> None:
 def test_created_times_are_written_in_utc() -> None:
     madrid = timezone(timedelta(hours=1))
     resource = fhir.questionnaire_response(
-        NO_FLAGS, reference="ABCD-EFGH", created=datetime(2026, 11, 29, 10, 0, tzinfo=madrid), language="es",
-        fired=[], ruleset_version="1", ruleset_sha256="0" * 64)
+        NO_FLAGS,
+        reference="ABCD-EFGH",
+        created=datetime(2026, 11, 29, 10, 0, tzinfo=madrid),
+        language="es",
+        fired=[],
+        ruleset_version="1",
+        ruleset_sha256="0" * 64,
+    )
     assert resource["authored"] == "2026-11-29T09:00:00Z"
     assert resource["language"] == "es" and "contained" not in resource
     assert QuestionnaireResponse.model_validate(resource)
@@ -461,21 +575,30 @@ def test_created_times_are_written_in_utc() -> None:
 def test_fired_rules_are_accepted_as_stored_dicts_or_as_fired_rule_objects() -> None:
     assessment = RULESET.evaluate(PERSONAS["discuss_before_booking"])
     from_objects = fhir.questionnaire_response(
-        PERSONAS["discuss_before_booking"], reference="ABCD-EFGH", created=CREATED, language="en",
-        fired=assessment.fired, ruleset_version=assessment.version, ruleset_sha256=assessment.sha256,
-        level=assessment.level)
+        PERSONAS["discuss_before_booking"],
+        reference="ABCD-EFGH",
+        created=CREATED,
+        language="en",
+        fired=assessment.fired,
+        ruleset_version=assessment.version,
+        ruleset_sha256=assessment.sha256,
+        level=assessment.level,
+    )
     assert from_objects == response_for(PERSONAS["discuss_before_booking"])
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda r: r.update(resourceType="Questionnaire"), "not a QuestionnaireResponse"),
-    (lambda r: r["item"][0]["item"][0].update(linkId="no_such_question"), "unknown question"),
-    (lambda r: r["item"][0]["item"][0]["answer"][0]["valueCoding"].update(code="maybe"), "not one of"),
-    (lambda r: r["item"][0]["item"][0]["answer"][0]["valueCoding"].update(system="urn:other"), "coding system"),
-    (lambda r: r["item"][0]["item"][0]["answer"].append({"valueCoding": {"code": "no"}}), "takes one answer"),
-    (lambda r: r["item"][0]["item"][0]["answer"].__setitem__(0, {"valueString": "yes"}), "expected valueCoding"),
-    (lambda r: r["item"].append(r["item"][0]), "answered twice"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda r: r.update(resourceType="Questionnaire"), "not a QuestionnaireResponse"),
+        (lambda r: r["item"][0]["item"][0].update(linkId="no_such_question"), "unknown question"),
+        (lambda r: r["item"][0]["item"][0]["answer"][0]["valueCoding"].update(code="maybe"), "not one of"),
+        (lambda r: r["item"][0]["item"][0]["answer"][0]["valueCoding"].update(system="urn:other"), "coding system"),
+        (lambda r: r["item"][0]["item"][0]["answer"].append({"valueCoding": {"code": "no"}}), "takes one answer"),
+        (lambda r: r["item"][0]["item"][0]["answer"].__setitem__(0, {"valueString": "yes"}), "expected valueCoding"),
+        (lambda r: r["item"].append(r["item"][0]), "answered twice"),
+    ],
+)
 def test_a_response_that_this_questionnaire_cannot_have_made_is_refused(mutate: Any, message: str) -> None:
     resource = json.loads(json.dumps(response_for(NO_FLAGS)))
     mutate(resource)
@@ -493,19 +616,23 @@ def test_any_answer_set_round_trips(answers: dict[str, Any]) -> None:
 
 # --- bundles ---------------------------------------------------------------------------------
 
+
 def test_a_bundle_of_responses_validates_and_streams_to_the_same_json() -> None:
     responses = [response_for(answers, reference=f"ABCD-EFG{n}") for n, answers in enumerate(PERSONAS.values(), 2)]
     resources = [QUESTIONNAIRE_RESOURCE, *responses]
-    stamp = datetime(2026, 12, 1, tzinfo=timezone.utc)
-    result = fhir.bundle(resources, timestamp=stamp)
+    stamp = datetime(2026, 12, 1, tzinfo=UTC)
+    result = fhir_bundle.bundle(resources, timestamp=stamp)
     model = Bundle.model_validate(result)
     assert model.type == "collection" and len(model.entry or []) == 1 + len(PERSONAS)
     assert result["timestamp"] == "2026-12-01T00:00:00Z"
     full_urls = [e["fullUrl"] for e in result["entry"]]
     assert len(set(full_urls)) == len(full_urls) and all(u.startswith("urn:uuid:") for u in full_urls)
-    assert fhir.bundle(resources, timestamp=stamp) == result          # deterministic
-    assert json.loads("".join(fhir.iter_bundle_json(iter(resources), timestamp=stamp))) == result
-    assert json.loads("".join(fhir.iter_bundle_json([]))) == {"resourceType": "Bundle", "type": "collection",
-                                                               "entry": []}
+    assert fhir_bundle.bundle(resources, timestamp=stamp) == result  # deterministic
+    assert json.loads("".join(fhir_bundle.iter_bundle_json(iter(resources), timestamp=stamp))) == result
+    assert json.loads("".join(fhir_bundle.iter_bundle_json([]))) == {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [],
+    }
     for entry, answers in zip(result["entry"][1:], PERSONAS.values()):
         assert fhir.response_answers(entry["resource"]) == answers

@@ -14,7 +14,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.questionnaire import Questionnaire as FhirQuestionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-from questionnaire.core import fhir
+from questionnaire.core import fhir, fhir_bundle
 from questionnaire.core.rules import load_ruleset
 from questionnaire.data.store import fired_to_json
 
@@ -22,22 +22,28 @@ from ..helpers import PERSONAS
 
 RULESET = load_ruleset()
 XHTML = "{http://www.w3.org/1999/xhtml}"
-HOSTILE = '<script>alert("x")</script> & <b>warfarin</b> \'q\''
+HOSTILE = "<script>alert(\"x\")</script> & <b>warfarin</b> 'q'"
 
 
 def response(answers: Mapping[str, Any], reference: str = "ABCD-EFGH") -> dict[str, Any]:
     assessment = RULESET.evaluate(answers)
     return fhir.questionnaire_response(
-        answers, reference=reference, created=datetime(2026, 11, 29, 9, 30, tzinfo=UTC), language="en",
-        fired=[fired_to_json(f) for f in assessment.fired], ruleset_version=RULESET.version,
-        ruleset_sha256=RULESET.sha256, level=assessment.level)
+        answers,
+        reference=reference,
+        created=datetime(2026, 11, 29, 9, 30, tzinfo=UTC),
+        language="en",
+        fired=[fired_to_json(f) for f in assessment.fired],
+        ruleset_version=RULESET.version,
+        ruleset_sha256=RULESET.sha256,
+        level=assessment.level,
+    )
 
 
 def check_narrative(resource: Mapping[str, Any]) -> ET.Element:
     text = resource["text"]
     assert text["status"] == "generated"
     assert text["div"].startswith('<div xmlns="http://www.w3.org/1999/xhtml">')
-    root = ET.fromstring(text["div"])   # well-formed XHTML
+    root = ET.fromstring(text["div"])  # well-formed XHTML
     assert root.tag == XHTML + "div"
     assert {e.tag.removeprefix(XHTML) for e in root.iter()} <= {"div", "p", "b", "ul", "li"}
     assert "".join(root.itertext()).strip()
@@ -60,7 +66,7 @@ def test_every_response_and_contained_flag_has_a_narrative_and_validates(name: s
         assert flag["code"]["text"] in "".join(check_narrative(flag).itertext())
     assert len(resource.get("contained", [])) == (0 if name == "none" else len(RULESET.evaluate(PERSONAS[name]).fired))
     QuestionnaireResponse.model_validate(resource)
-    Bundle.model_validate(fhir.bundle([resource]))
+    Bundle.model_validate(fhir_bundle.bundle([resource]))
 
 
 def test_a_patients_text_in_the_narrative_is_escaped() -> None:
@@ -69,6 +75,6 @@ def test_a_patients_text_in_the_narrative_is_escaped() -> None:
     div = resource["text"]["div"]
     assert "<script>" not in div and "<b>warfarin" not in div
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;warfarin&lt;/b&gt; &#x27;q&#x27;" in div
-    assert HOSTILE in "".join(check_narrative(resource).itertext())   # read back as the patient wrote it
+    assert HOSTILE in "".join(check_narrative(resource).itertext())  # read back as the patient wrote it
     QuestionnaireResponse.model_validate(json.loads(json.dumps(resource)))
     assert fhir.response_answers(resource)["blood_thinner_name"] == HOSTILE

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 
-from questionnaire.core import pages, flow
+from questionnaire.core import flow, pages
 from questionnaire.core.definition import QUESTIONNAIRE
 
 from ..helpers import ALL_NO
@@ -15,8 +15,21 @@ from .test_rule_properties import ANSWER_SETS
 
 # Every question a patient who answers "no" to everything is shown, answered.
 
-MAIN_PAGES = ["urgent", "about", "blood", "heart", "circulation", "hormones", "brain-lungs", "pregnancy", "reactions",
-              "injection-site", "other", "contact", "declaration"]
+MAIN_PAGES = [
+    "urgent",
+    "about",
+    "blood",
+    "heart",
+    "circulation",
+    "hormones",
+    "brain-lungs",
+    "pregnancy",
+    "reactions",
+    "injection-site",
+    "other",
+    "contact",
+    "declaration",
+]
 
 
 def page_ids(answers: dict[str, Any]) -> list[str]:
@@ -24,6 +37,7 @@ def page_ids(answers: dict[str, Any]) -> list[str]:
 
 
 # --- visible_answers ---------------------------------------------------------------------------
+
 
 def test_an_answer_to_a_hidden_follow_up_question_is_dropped() -> None:
     visible = flow.visible_answers({"stroke_ever": "no", "stroke_recent_or_bleed": "yes"})
@@ -39,14 +53,18 @@ def test_an_answer_to_a_shown_follow_up_question_is_kept() -> None:
 def test_the_stroke_follow_up_counts_only_after_a_yes_or_not_sure(stroke_ever: str | None) -> None:
     answers = {"stroke_recent_or_bleed": "yes"} | ({"stroke_ever": stroke_ever} if stroke_ever else {})
     assert "stroke_recent_or_bleed" not in flow.visible_answers(answers)
-    for gate in ("yes", "not_sure"):         # clinical-content.md R1
+    for gate in ("yes", "not_sure"):  # clinical-content.md R1
         assert "stroke_recent_or_bleed" in flow.visible_answers(answers | {"stroke_ever": gate})
 
 
 def test_answers_hidden_behind_a_hidden_question_are_dropped_too() -> None:
     # prior_ozone_problem_type depends on prior_ozone_problem, which depends on prior_ozone.
-    answers = {"prior_ozone": "no", "prior_ozone_problem": "yes", "prior_ozone_problem_type": ["rash"],
-               "prior_ozone_problem_details": "a rash"}
+    answers = {
+        "prior_ozone": "no",
+        "prior_ozone_problem": "yes",
+        "prior_ozone_problem_type": ["rash"],
+        "prior_ozone_problem_details": "a rash",
+    }
     assert flow.visible_answers(answers) == {"prior_ozone": "no"}
     answers["prior_ozone"] = "yes"
     assert flow.visible_answers(answers) == answers
@@ -55,19 +73,26 @@ def test_answers_hidden_behind_a_hidden_question_are_dropped_too() -> None:
 def test_changing_an_earlier_answer_hides_the_follow_up_answers_given_before() -> None:
     answers = {"recent_ozone_7d": "yes", "post_ozone_red_flags": ["seizure"], "post_ozone_site_problem": "yes"}
     assert flow.visible_answers(answers) == answers
-    answers["recent_ozone_7d"] = "not_sure"   # both follow-ups are asked after "not sure" too (R1)
+    answers["recent_ozone_7d"] = "not_sure"  # both follow-ups are asked after "not sure" too (R1)
     assert flow.visible_answers(answers) == answers
     answers["recent_ozone_7d"] = "no"
     assert flow.visible_answers(answers) == {"recent_ozone_7d": "no"}
 
 
 def test_injection_site_questions_count_only_for_a_local_route() -> None:
-    answers = {"treatment_types": ["blood_drip"], "skin_problem_at_site": "yes", "hot_swollen_joint": "yes",
-               "injection_body_area": "knee"}
+    answers = {
+        "treatment_types": ["blood_drip"],
+        "skin_problem_at_site": "yes",
+        "hot_swollen_joint": "yes",
+        "injection_body_area": "knee",
+    }
     assert flow.visible_answers(answers) == {"treatment_types": ["blood_drip"]}
     answers["treatment_types"] = ["muscle"]
-    assert flow.visible_answers(answers) == {"treatment_types": ["muscle"], "skin_problem_at_site": "yes",
-                                             "injection_body_area": "knee"}
+    assert flow.visible_answers(answers) == {
+        "treatment_types": ["muscle"],
+        "skin_problem_at_site": "yes",
+        "injection_body_area": "knee",
+    }
     answers["treatment_types"] = ["joint"]
     assert "hot_swollen_joint" in flow.visible_answers(answers)
 
@@ -78,8 +103,9 @@ def test_not_sure_about_the_treatment_shows_the_injection_site_questions() -> No
 
 
 def test_blank_answers_and_unknown_ids_are_not_visible_answers() -> None:
-    visible = flow.visible_answers({"other_concerns": "   ", "allergy_items": [], "unwell_now": None,
-                                    "no_such_question": "yes", "seizures": "no"})
+    visible = flow.visible_answers(
+        {"other_concerns": "   ", "allergy_items": [], "unwell_now": None, "no_such_question": "yes", "seizures": "no"}
+    )
     assert visible == {"seizures": "no"}
 
 
@@ -89,26 +115,31 @@ def test_visible_answers_of_a_complete_answer_set_are_all_of_it() -> None:
 
 # --- shown pages, next and previous ------------------------------------------------------------
 
+
 def test_follow_up_pages_are_not_shown_when_none_of_their_questions_is() -> None:
     assert page_ids(ALL_NO) == MAIN_PAGES
     assert page_ids({}) == [p for p in MAIN_PAGES if p != "injection-site"]
 
 
-@pytest.mark.parametrize(("change", "follow_up"), [
-    ({"recent_ozone_7d": "not_sure"}, "urgent-follow-up"),
-    ({"anaemia_recent": "yes"}, "blood-follow-up"),
-    ({"blood_thinner": "yes"}, "blood-follow-up"),
-    ({"stroke_ever": "yes"}, "heart-follow-up"),
-    ({"heart_condition": "yes"}, "heart-follow-up"),
-    ({"high_bp": "yes"}, "heart-follow-up"),
-    ({"overactive_thyroid": "yes"}, "hormones-follow-up"),
-    ({"diabetes": "yes"}, "hormones-follow-up"),
-    ({"lung_condition": "yes"}, "brain-lungs-follow-up"),
-    ({"prior_ozone": "yes"}, "reactions-follow-up"),
-    ({"prior_ozone": "yes", "prior_ozone_problem": "not_sure"}, "reactions-detail"),
-])
+@pytest.mark.parametrize(
+    ("change", "follow_up"),
+    [
+        ({"recent_ozone_7d": "not_sure"}, "urgent-follow-up"),
+        ({"anaemia_recent": "yes"}, "blood-follow-up"),
+        ({"blood_thinner": "yes"}, "blood-follow-up"),
+        ({"stroke_ever": "yes"}, "heart-follow-up"),
+        ({"heart_condition": "yes"}, "heart-follow-up"),
+        ({"high_bp": "yes"}, "heart-follow-up"),
+        ({"overactive_thyroid": "yes"}, "hormones-follow-up"),
+        ({"diabetes": "yes"}, "hormones-follow-up"),
+        ({"lung_condition": "yes"}, "brain-lungs-follow-up"),
+        ({"prior_ozone": "yes"}, "reactions-follow-up"),
+        ({"prior_ozone": "yes", "prior_ozone_problem": "not_sure"}, "reactions-detail"),
+    ],
+)
 def test_a_follow_up_page_is_shown_right_after_its_page_when_an_answer_calls_for_it(
-        change: dict[str, Any], follow_up: str) -> None:
+    change: dict[str, Any], follow_up: str
+) -> None:
     answers = ALL_NO | change
     shown = page_ids(answers)
     assert follow_up in shown
@@ -157,19 +188,22 @@ def test_shown_questions_of_a_page_list_only_the_questions_its_answers_call_for(
 def test_unanswered_required_names_the_required_questions_left_empty_and_not_optional_ones() -> None:
     answers = {"treatment_types": ["joint"], "skin_problem_at_site": "no"}
     missing = [q.id for q in flow.unanswered_required("injection-site", answers)]
-    assert missing == ["hot_swollen_joint"]   # injection_body_area is optional
+    assert missing == ["hot_swollen_joint"]  # injection_body_area is optional
     assert flow.unanswered_required("injection-site", answers | {"hot_swollen_joint": "no"}) == []
 
 
 # --- first incomplete page ---------------------------------------------------------------------
+
 
 def test_a_new_patient_starts_on_the_urgent_page() -> None:
     assert flow.first_incomplete_page({}, set()).id == "urgent"  # type: ignore[union-attr]
 
 
 def test_the_first_incomplete_page_skips_pages_completed_with_continue() -> None:
-    urgent = {k: ALL_NO[k] for k in ("chest_pain_now", "breathing_trouble_now", "stroke_signs_now",
-                                     "recent_ozone_7d", "unwell_now")}
+    urgent = {
+        k: ALL_NO[k]
+        for k in ("chest_pain_now", "breathing_trouble_now", "stroke_signs_now", "recent_ozone_7d", "unwell_now")
+    }
     assert flow.first_incomplete_page(urgent, {"urgent"}).id == "about"  # type: ignore[union-attr]
 
 
@@ -191,6 +225,7 @@ def test_a_newly_shown_follow_up_page_becomes_the_first_incomplete_page() -> Non
 
 # --- unanswered safety questions ---------------------------------------------------------------
 
+
 def test_unanswered_safety_lists_shown_questions_without_an_answer_but_no_text_or_contact() -> None:
     answers = {k: v for k, v in ALL_NO.items() if k not in ("unwell_now", "medicines_list", "contact_time")}
     assert flow.unanswered_safety(answers) == ["unwell_now"]
@@ -199,55 +234,70 @@ def test_unanswered_safety_lists_shown_questions_without_an_answer_but_no_text_o
 def test_unanswered_safety_ignores_hidden_questions_and_stops_at_upto() -> None:
     assert flow.unanswered_safety(ALL_NO) == []
     assert flow.unanswered_safety(ALL_NO | {"high_bp": "yes"}) == ["high_bp_controlled"]
-    assert flow.unanswered_safety({}, upto="urgent") == ["chest_pain_now", "breathing_trouble_now",
-                                                         "stroke_signs_now", "recent_ozone_7d", "unwell_now"]
+    assert flow.unanswered_safety({}, upto="urgent") == [
+        "chest_pain_now",
+        "breathing_trouble_now",
+        "stroke_signs_now",
+        "recent_ozone_7d",
+        "unwell_now",
+    ]
 
 
 # --- answers a question can take ---------------------------------------------------------------
 
-@pytest.mark.parametrize(("qid", "value"), [
-    ("allergy_items", ["none_of_these", "latex"]),
-    ("allergy_items", ["latex", "not_sure"]),
-    ("allergy_items", ["none_of_these", "not_sure"]),
-    ("post_ozone_red_flags", ["seizure", "none_of_these"]),
-    ("treatment_types", ["not_sure", "muscle"]),
-    ("prior_ozone_types", ["direct_iv_gas", "not_sure"]),
-])
+
+@pytest.mark.parametrize(
+    ("qid", "value"),
+    [
+        ("allergy_items", ["none_of_these", "latex"]),
+        ("allergy_items", ["latex", "not_sure"]),
+        ("allergy_items", ["none_of_these", "not_sure"]),
+        ("post_ozone_red_flags", ["seizure", "none_of_these"]),
+        ("treatment_types", ["not_sure", "muscle"]),
+        ("prior_ozone_types", ["direct_iv_gas", "not_sure"]),
+    ],
+)
 def test_an_exclusive_choice_cannot_be_combined_with_others(qid: str, value: list[str]) -> None:
     problem = QUESTIONNAIRE.questions[qid].problem(value)
     assert problem is not None and "cannot be combined with other choices" in problem
 
 
-@pytest.mark.parametrize(("qid", "value"), [
-    ("allergy_items", ["none_of_these"]),
-    ("allergy_items", ["not_sure"]),
-    ("allergy_items", ["latex", "heparin"]),
-    ("treatment_types", ["blood_drip", "muscle", "spine_neck"]),
-    ("prior_ozone_problem_type", ["rash", "something_else"]),
-    ("patient_age_years", 0),
-    ("patient_age_years", 120),
-    ("pregnant", "prefer_private"),
-    ("other_concerns", "anything"),
-    ("unwell_now", None),
-])
+@pytest.mark.parametrize(
+    ("qid", "value"),
+    [
+        ("allergy_items", ["none_of_these"]),
+        ("allergy_items", ["not_sure"]),
+        ("allergy_items", ["latex", "heparin"]),
+        ("treatment_types", ["blood_drip", "muscle", "spine_neck"]),
+        ("prior_ozone_problem_type", ["rash", "something_else"]),
+        ("patient_age_years", 0),
+        ("patient_age_years", 120),
+        ("pregnant", "prefer_private"),
+        ("other_concerns", "anything"),
+        ("unwell_now", None),
+    ],
+)
 def test_valid_answers_have_no_problem(qid: str, value: Any) -> None:
     assert QUESTIONNAIRE.questions[qid].problem(value) is None
 
 
-@pytest.mark.parametrize(("qid", "value", "words"), [
-    ("unwell_now", "maybe", "'maybe' is not one of yes, no, not_sure"),
-    ("chest_pain_now", "not_sure", "'not_sure' is not one of yes, no"),
-    ("breastfeeding", "prefer_private", "is not one of"),
-    ("allergy_items", "latex", "needs a list of values"),
-    ("allergy_items", ["latex", "pollen"], "'pollen' not one of"),
-    ("allergy_items", ["latex", "latex"], "repeats a value"),
-    ("patient_age_years", "45", "needs a whole number"),
-    ("patient_age_years", True, "needs a whole number"),
-    ("patient_age_years", 121, "must be between 0 and 120"),
-    ("patient_age_years", -1, "must be between 0 and 120"),
-    ("medicines_list", 5, "needs text"),
-    ("medicines_list", "x" * 2001, "longer than 2000 characters"),
-])
+@pytest.mark.parametrize(
+    ("qid", "value", "words"),
+    [
+        ("unwell_now", "maybe", "'maybe' is not one of yes, no, not_sure"),
+        ("chest_pain_now", "not_sure", "'not_sure' is not one of yes, no"),
+        ("breastfeeding", "prefer_private", "is not one of"),
+        ("allergy_items", "latex", "needs a list of values"),
+        ("allergy_items", ["latex", "pollen"], "'pollen' not one of"),
+        ("allergy_items", ["latex", "latex"], "repeats a value"),
+        ("patient_age_years", "45", "needs a whole number"),
+        ("patient_age_years", True, "needs a whole number"),
+        ("patient_age_years", 121, "must be between 0 and 120"),
+        ("patient_age_years", -1, "must be between 0 and 120"),
+        ("medicines_list", 5, "needs text"),
+        ("medicines_list", "x" * 2001, "longer than 2000 characters"),
+    ],
+)
 def test_impossible_answers_are_named(qid: str, value: Any, words: str) -> None:
     problem = QUESTIONNAIRE.questions[qid].problem(value)
     assert problem is not None and words in problem

@@ -15,8 +15,13 @@ from questionnaire.core.rules import DEFAULT_PATH, Ruleset, load_ruleset
 
 from ..helpers import ALL_NO
 
-CALM = {"chest_pain_now": "no", "breathing_trouble_now": "no", "stroke_signs_now": "no",
-        "recent_ozone_7d": "no", "unwell_now": "no"}
+CALM = {
+    "chest_pain_now": "no",
+    "breathing_trouble_now": "no",
+    "stroke_signs_now": "no",
+    "recent_ozone_7d": "no",
+    "unwell_now": "no",
+}
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +70,9 @@ def test_a_token_that_does_not_match_stores_nothing() -> None:
 
 def test_the_language_switcher_keeps_what_was_typed_without_completing_the_page() -> None:
     at = pages.visit({}, [], "urgent")
-    assert pages.decide(at, sent({"chest_pain_now": "no"}, valid=False, switch=True)) == \
-        pages.Step("switch_language", store={"chest_pain_now": "no"})
+    assert pages.decide(at, sent({"chest_pain_now": "no"}, valid=False, switch=True)) == pages.Step(
+        "switch_language", store={"chest_pain_now": "no"}
+    )
 
 
 def test_a_complete_page_is_stored_as_done() -> None:
@@ -94,18 +100,36 @@ def test_from_check_your_answers_the_next_page_is_the_first_still_to_answer(rule
 
 # --- short pages, the progress indicator, the "Not sure" line, the Back link (issue 18) ---------
 
+
 def test_no_page_has_more_than_six_questions_and_the_heart_is_two_pages() -> None:
     assert max(len(p.questions) for p in QUESTIONNAIRE.pages) <= 6
     assert [q.id for q in QUESTIONNAIRE.page("heart").questions] == [
-        "heart_event_6m", "stroke_ever", "heart_condition", "chest_pain_past_month", "hole_in_heart"]
+        "heart_event_6m",
+        "stroke_ever",
+        "heart_condition",
+        "chest_pain_past_month",
+        "hole_in_heart",
+    ]
     assert [q.id for q in QUESTIONNAIRE.page("circulation").questions] == [
-        "high_bp", "pril_medicine", "fainting_12m", "faint_with_needles"]
+        "high_bp",
+        "pril_medicine",
+        "fainting_12m",
+        "faint_with_needles",
+    ]
 
 
 # Every answer that reveals (or hides) a page, one at a time and together.
-REVEALING = {"recent_ozone_7d": "yes", "treatment_types": ["blood_drip"], "anaemia_recent": "yes",
-             "stroke_ever": "yes", "high_bp": "not_sure", "diabetes": "yes", "lung_condition": "yes",
-             "prior_ozone": "yes", "prior_ozone_problem": "yes"}
+REVEALING = {
+    "recent_ozone_7d": "yes",
+    "treatment_types": ["blood_drip"],
+    "anaemia_recent": "yes",
+    "stroke_ever": "yes",
+    "high_bp": "not_sure",
+    "diabetes": "yes",
+    "lung_condition": "yes",
+    "prior_ozone": "yes",
+    "prior_ozone_problem": "yes",
+}
 
 
 def shown_progress(answers: dict[str, Any]) -> list[tuple[int, int]]:
@@ -126,15 +150,15 @@ def test_the_section_total_never_changes_and_the_number_never_goes_back(chosen: 
 def test_answering_in_a_way_that_reveals_follow_up_pages_keeps_section_2_of_the_same_total() -> None:
     calm, revealing = shown_progress(ALL_NO), shown_progress({**ALL_NO, **REVEALING})
     assert len(revealing) > len(calm)
-    assert calm[0][1] == revealing[0][1]                         # the same total either way
-    assert pages.progress("about") == (2, calm[0][1])            # "Section 2 of N" stays so
+    assert calm[0][1] == revealing[0][1]  # the same total either way
+    assert pages.progress("about") == (2, calm[0][1])  # "Section 2 of N" stays so
 
 
 def test_the_not_sure_line_is_said_once_only_where_every_question_offers_it() -> None:
     heart, circulation = QUESTIONNAIRE.page("heart"), QUESTIONNAIRE.page("circulation")
     assert all(NOT_SURE_HINT in q.hints for q in heart.questions) and pages.not_sure_once(heart.questions)
-    assert not pages.not_sure_once(circulation.questions)   # fainting_12m offers Yes or No only
-    assert not pages.not_sure_once(QUESTIONNAIRE.page("brain-lungs-follow-up").questions)   # a single question
+    assert not pages.not_sure_once(circulation.questions)  # fainting_12m offers Yes or No only
+    assert not pages.not_sure_once(QUESTIONNAIRE.page("brain-lungs-follow-up").questions)  # a single question
 
 
 def test_after_a_change_the_follow_up_page_goes_back_to_the_page_just_changed() -> None:
@@ -142,7 +166,7 @@ def test_after_a_change_the_follow_up_page_goes_back_to_the_page_just_changed() 
     route = flow.route(answers)
     changed = QUESTIONNAIRE.page("circulation")
     assert pages.back_to(route, "heart-follow-up", True, "circulation") == changed
-    assert pages.back_to(route, "heart-follow-up", True, None) is True         # opened by a Change link
-    assert pages.back_to(route, "heart", True, "contact") is True             # not a page before it
-    assert pages.back_to(route, "heart-follow-up", False, "circulation") == changed   # the usual way
+    assert pages.back_to(route, "heart-follow-up", True, None) is True  # opened by a Change link
+    assert pages.back_to(route, "heart", True, "contact") is True  # not a page before it
+    assert pages.back_to(route, "heart-follow-up", False, "circulation") == changed  # the usual way
     assert pages.back_to(route, "urgent", False, None) is None

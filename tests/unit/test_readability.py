@@ -13,11 +13,11 @@ from statistics import mean
 
 import pytest
 
-from questionnaire.web import i18n
 from questionnaire.core.definition import QUESTIONNAIRE
 from questionnaire.core.rules import load_ruleset
+from questionnaire.web import i18n
 
-textstat = pytest.importorskip("textstat")   # a dev extra (setup.cfg); CI fails any skip
+textstat = pytest.importorskip("textstat")  # a dev extra (setup.cfg); CI fails any skip
 
 MAX_AVERAGE_GRADE = 8.0
 MAX_SENTENCE_WORDS = 25
@@ -27,28 +27,66 @@ MAX_WHY_GRADE = 8.0
 # Scored as one short word: patients know these names from their medicine packs and letters, and
 # they must match what is written there, so they cannot be made simpler.
 MEDICINE_NAMES = (
-    "warfarin", "apixaban", "rivaroxaban", "dabigatran", "edoxaban", "heparin", "enoxaparin", "clopidogrel",
-    "ticagrelor", "aspirin", "ramipril", "lisinopril", "enalapril", "perindopril", "captopril", "gliclazide",
-    "glipizide", "lidocaine", "chlorhexidine", "insulin", "adrenaline", "epinephrine",
+    "warfarin",
+    "apixaban",
+    "rivaroxaban",
+    "dabigatran",
+    "edoxaban",
+    "heparin",
+    "enoxaparin",
+    "clopidogrel",
+    "ticagrelor",
+    "aspirin",
+    "ramipril",
+    "lisinopril",
+    "enalapril",
+    "perindopril",
+    "captopril",
+    "gliclazide",
+    "glipizide",
+    "lidocaine",
+    "chlorhexidine",
+    "insulin",
+    "adrenaline",
+    "epinephrine",
 )
 # Also scored as one short word: the name a doctor will have used, given in brackets after the
 # plain words so that the patient recognises it (clinical-content.md A: "a plain explanation in
 # brackets for any medical term").
 MEDICAL_NAMES = (
-    "G6PD deficiency", "favism", "haemolytic anaemia", "anaemia", "haemophilia", "von Willebrand disease",
-    "anaphylaxis", "hyperthyroidism", "Graves' disease", "patent foramen ovale", "PFO", "ASD",
-    "COPD", "emphysema", "bronchitis", "major autohemotherapy", "MAH", "TIA", "epilepsy",
+    "G6PD deficiency",
+    "favism",
+    "haemolytic anaemia",
+    "anaemia",
+    "haemophilia",
+    "von Willebrand disease",
+    "anaphylaxis",
+    "hyperthyroidism",
+    "Graves' disease",
+    "patent foramen ovale",
+    "PFO",
+    "ASD",
+    "COPD",
+    "emphysema",
+    "bronchitis",
+    "major autohemotherapy",
+    "MAH",
+    "TIA",
+    "epilepsy",
 )
 # Sentences allowed over MAX_SENTENCE_WORDS, by where they are, with the reason.
 LONG_SENTENCES = {
     "stroke_signs_now": "the specification's wording (clinical-content.md A2, with PAR-Q+ and FAST): the "
-                        "three stroke signs stay in one urgent question so that one answer covers them all",
+    "three stroke signs stay in one urgent question so that one answer covers them all"
 }
 
 SENTENCE_END = re.compile(r"(?<=[.?!])\s+|(?<=[.?!][)\"”'])\s+")
-_NAMES = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, sorted(MEDICINE_NAMES + MEDICAL_NAMES, key=len,
-                                                                     reverse=True))) + r")(?![\w-])",
-                    re.IGNORECASE)
+_NAMES = re.compile(
+    r"(?<![\w-])("
+    + "|".join(map(re.escape, sorted(MEDICINE_NAMES + MEDICAL_NAMES, key=len, reverse=True)))
+    + r")(?![\w-])",
+    re.IGNORECASE,
+)
 
 
 def scored(text: str) -> str:
@@ -90,7 +128,8 @@ def test_the_average_flesch_kincaid_grade_is_8_or_lower() -> None:
     worst = sorted(grades.items(), key=lambda kv: -kv[1])[:8]
     assert average <= MAX_AVERAGE_GRADE, (
         f"average grade {average:.1f} > {MAX_AVERAGE_GRADE}; hardest texts: "
-        + "; ".join(f"{w} {g:.1f}" for w, g in worst))
+        + "; ".join(f"{w} {g:.1f}" for w, g in worst)
+    )
 
 
 def test_no_sentence_is_over_25_words_except_the_listed_ones() -> None:
@@ -107,9 +146,10 @@ def test_no_sentence_is_over_25_words_except_the_listed_ones() -> None:
 
 
 def test_each_why_we_ask_text_is_plain_on_its_own() -> None:
-    hard = {q.id: round(grade(q.why), 1) for q in QUESTIONNAIRE.questions.values()
-            if q.why and grade(q.why) > MAX_WHY_GRADE}
-    assert not hard, f"simplify these \"Why we ask\" texts (grade over {MAX_WHY_GRADE}): {hard}"
+    hard = {
+        q.id: round(grade(q.why), 1) for q in QUESTIONNAIRE.questions.values() if q.why and grade(q.why) > MAX_WHY_GRADE
+    }
+    assert not hard, f'simplify these "Why we ask" texts (grade over {MAX_WHY_GRADE}): {hard}'
 
 
 def test_the_exceptions_only_take_out_the_listed_names() -> None:
@@ -119,5 +159,10 @@ def test_the_exceptions_only_take_out_the_listed_names() -> None:
     assert sentences("One. Two? (Three.) Four") == ["One.", "Two?", "(Three.)", "Four"]
     # The measure itself: plain text scores low, dense text scores high.
     assert grade("We will call you. Please do not book yet.") < 4
-    assert grade("Contemporaneous pharmacological anticoagulation necessitates individualised "
-                 "periprocedural haemostatic evaluation.") > 14
+    assert (
+        grade(
+            "Contemporaneous pharmacological anticoagulation necessitates individualised "
+            "periprocedural haemostatic evaluation."
+        )
+        > 14
+    )

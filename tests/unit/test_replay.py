@@ -13,18 +13,24 @@ from typing import Any
 import pytest
 
 from questionnaire.core import replay
-from questionnaire.core.rules import DEFAULT_PATH, RulesFileError, Ruleset, load_ruleset
+from questionnaire.core.rules import DEFAULT_PATH, Ruleset, RulesFileError, load_ruleset
 from questionnaire.data.store import fired_to_json
 
 from ..helpers import EVERY_PAGE, NO_FLAGS, PERSONAS
 
 TEXT = Path(DEFAULT_PATH).read_text(encoding="utf-8")
 CURRENT = load_ruleset(DEFAULT_PATH)
-URGENT_STOP = {"chest_pain_now": "yes", "breathing_trouble_now": "no", "stroke_signs_now": "no",
-               "recent_ozone_7d": "no", "unwell_now": "no"}
+URGENT_STOP = {
+    "chest_pain_now": "yes",
+    "breathing_trouble_now": "no",
+    "stroke_signs_now": "no",
+    "recent_ozone_7d": "no",
+    "unwell_now": "no",
+}
 
 
 # --- candidate files -------------------------------------------------------------------------
+
 
 def without_examples(text: str) -> str:
     """The examples pin today's outcomes; a candidate that changes outcomes drops them."""
@@ -61,8 +67,14 @@ def candidate(tmp_path: Path, text: str) -> Ruleset:
 def stored(reference: str, answers: dict[str, Any], **extra: Any) -> dict[str, Any]:
     """A submission as the store keeps it, judged by the current rules."""
     result = CURRENT.evaluate(answers)
-    return {"reference": reference, "answers": answers, "level": result.level,
-            "fired": [fired_to_json(f) for f in result.fired], "ruleset_version": CURRENT.version, **extra}
+    return {
+        "reference": reference,
+        "answers": answers,
+        "level": result.level,
+        "fired": [fired_to_json(f) for f in result.fired],
+        "ruleset_version": CURRENT.version,
+        **extra,
+    }
 
 
 SUBMISSIONS = [
@@ -82,17 +94,21 @@ def assert_no_health_data(report: replay.Report) -> None:
     for text in (replay.format_report(report), json.dumps(report.as_dict())):
         for value in PRIVATE:
             assert value.lower() not in text.lower(), value
-        assert "faint_with_needles" not in text and "blood_thinner\"" not in text
+        assert "faint_with_needles" not in text and 'blood_thinner"' not in text
 
 
 # --- replay ----------------------------------------------------------------------------------
+
 
 def test_the_same_rules_change_nothing() -> None:
     report = replay.replay(SUBMISSIONS, CURRENT, CURRENT)
     assert report.total == len(SUBMISSIONS)
     assert report.level_moves == {} and report.rules_changed_same_level == [] and report.changed_rules == []
-    assert report.current_levels == report.candidate_levels == {
-        "none": 1, "mention_at_consultation": 2, "discuss_before_booking": 2, "urgent": 1}
+    assert (
+        report.current_levels
+        == report.candidate_levels
+        == {"none": 1, "mention_at_consultation": 2, "discuss_before_booking": 2, "urgent": 1}
+    )
     assert report.stale == []
     text = replay.format_report(report)
     assert "0 would change level" in text and "no submission changes level" in text
@@ -100,15 +116,19 @@ def test_the_same_rules_change_nothing() -> None:
 
 
 def test_raising_a_rule_level_moves_its_submissions_up(tmp_path: Path) -> None:
-    cand = candidate(tmp_path, bump(set_level(without_examples(TEXT), "r_needle_faint", "discuss_before_booking"),
-                                    "2026.12.0"))
+    cand = candidate(
+        tmp_path, bump(set_level(without_examples(TEXT), "r_needle_faint", "discuss_before_booking"), "2026.12.0")
+    )
     report = replay.replay(SUBMISSIONS, CURRENT, cand)
     assert report.candidate_version == "2026.12.0"
     assert report.level_moves == {("mention_at_consultation", "discuss_before_booking"): ["MENT-0001", "MENT-0002"]}
     assert report.level_changes == 2
     rule = report.rules["r_needle_faint"]
     assert (rule.status, rule.current_level, rule.candidate_level) == (
-        "level changed", "mention_at_consultation", "discuss_before_booking")
+        "level changed",
+        "mention_at_consultation",
+        "discuss_before_booking",
+    )
     assert (rule.fires_current, rule.fires_candidate, rule.newly_firing, rule.no_longer_firing) == (2, 2, [], [])
     assert [r.rule_id for r in report.changed_rules] == ["r_needle_faint"]
     assert report.candidate_levels == {"none": 1, "discuss_before_booking": 4, "urgent": 1}
@@ -126,8 +146,10 @@ def test_removing_a_rule_reports_where_it_no_longer_fires(tmp_path: Path) -> Non
     assert rule.status == "removed" and rule.candidate_level is None
     assert rule.no_longer_firing == ["DISC-0001", "EVRY-0001"] and rule.newly_firing == []
     # DISC-0001 had only that rule: it drops to no flags. EVRY-0001 keeps other (mention) rules.
-    assert report.level_moves == {("discuss_before_booking", "mention_at_consultation"): ["EVRY-0001"],
-                                  ("discuss_before_booking", "none"): ["DISC-0001"]}
+    assert report.level_moves == {
+        ("discuss_before_booking", "mention_at_consultation"): ["EVRY-0001"],
+        ("discuss_before_booking", "none"): ["DISC-0001"],
+    }
     text = replay.format_report(report)
     assert "r_blood_thinner_injection (removed; was discuss_before_booking): fires on 2 -> 0" in text
     assert "no longer fires: 2  [DISC-0001, EVRY-0001]" in text
@@ -160,13 +182,14 @@ def test_a_rule_whose_level_changed_but_fires_nowhere_is_listed_without_counting
     cand = candidate(tmp_path, set_level(without_examples(TEXT), "r_urgent_breathing_now", "discuss_before_booking"))
     report = replay.replay(SUBMISSIONS, CURRENT, cand)
     assert report.level_moves == {} and report.changed_rules == []
-    assert "r_urgent_breathing_now (level urgent -> discuss_before_booking): fires on 0 -> 0" in \
-        replay.format_report(report)
+    assert "r_urgent_breathing_now (level urgent -> discuss_before_booking): fires on 0 -> 0" in replay.format_report(
+        report
+    )
 
 
 def test_a_form_stopped_early_is_judged_without_the_pages_it_never_reached() -> None:
     sub = stored("STOP-0001", URGENT_STOP, stopped_early=True)
-    sub.update(level="urgent", fired=[{"id": "r_urgent_chest_pain_now"}])   # as patient.py stores it
+    sub.update(level="urgent", fired=[{"id": "r_urgent_chest_pain_now"}])  # as patient.py stores it
     report = replay.replay([sub], CURRENT, CURRENT)
     assert report.stale == [] and report.current_levels == {"urgent": 1}
     assert report.rules["r_required_unanswered"].fires_current == 0
@@ -177,17 +200,29 @@ def test_a_form_stopped_early_is_judged_without_the_pages_it_never_reached() -> 
 
 
 def test_submissions_judged_by_an_older_rule_set_are_noted() -> None:
-    old = {**stored("OLDV-0001", PERSONAS["mention_at_consultation"]), "level": "none", "fired": [],
-           "ruleset_version": "2026.10.0"}
+    old = {
+        **stored("OLDV-0001", PERSONAS["mention_at_consultation"]),
+        "level": "none",
+        "fired": [],
+        "ruleset_version": "2026.10.0",
+    }
     report = replay.replay([old, *SUBMISSIONS], CURRENT, CURRENT)
     assert report.stale == ["OLDV-0001"] and report.stale_versions == {"2026.10.0": 1}
     assert "1 submission(s) were judged by an older rule set (2026.10.0: 1)" in replay.format_report(report)
 
 
 def test_submissions_can_be_objects_with_fired_ids(tmp_path: Path) -> None:
-    objects = [SimpleNamespace(reference=s["reference"], answers=s["answers"], level=s["level"],
-                               fired=[f["id"] for f in s["fired"]], ruleset_version=s["ruleset_version"],
-                               stopped_early=False) for s in SUBMISSIONS]
+    objects = [
+        SimpleNamespace(
+            reference=s["reference"],
+            answers=s["answers"],
+            level=s["level"],
+            fired=[f["id"] for f in s["fired"]],
+            ruleset_version=s["ruleset_version"],
+            stopped_early=False,
+        )
+        for s in SUBMISSIONS
+    ]
     cand = candidate(tmp_path, set_level(without_examples(TEXT), "r_needle_faint", "discuss_before_booking"))
     assert replay.replay(objects, CURRENT, cand).as_dict() == replay.replay(SUBMISSIONS, CURRENT, cand).as_dict()
     # A bare minimum: reference and answers, streamed from a generator.
@@ -198,8 +233,14 @@ def test_submissions_can_be_objects_with_fired_ids(tmp_path: Path) -> None:
 def test_the_report_as_json_has_counts_and_references_only(tmp_path: Path) -> None:
     cand = candidate(tmp_path, set_level(without_examples(TEXT), "r_needle_faint", "discuss_before_booking"))
     data = json.loads(json.dumps(replay.replay(SUBMISSIONS, CURRENT, cand).as_dict()))
-    assert data["level_moves"] == [{"from": "mention_at_consultation", "to": "discuss_before_booking", "count": 2,
-                                    "references": ["MENT-0001", "MENT-0002"]}]
+    assert data["level_moves"] == [
+        {
+            "from": "mention_at_consultation",
+            "to": "discuss_before_booking",
+            "count": 2,
+            "references": ["MENT-0001", "MENT-0002"],
+        }
+    ]
     assert data["submissions"] == 6 and data["level_changes"] == 2
     assert {r["id"] for r in data["rules"]} == {r.id for r in CURRENT.rules}
 
@@ -211,6 +252,7 @@ def test_long_reference_lists_can_be_shortened(tmp_path: Path) -> None:
 
 
 # --- sign-off --------------------------------------------------------------------------------
+
 
 def ruleset_block(text: str) -> tuple[int, int]:
     """Start and end (character offsets) of the ruleset: block: up to the next top-level key."""
@@ -228,36 +270,45 @@ def test_sign_off_records_approval_and_leaves_the_rest_of_the_file_byte_for_byte
     result = replay.sign_off(path, "Dr Jane Smith", "2026-11-29")
     loaded = load_ruleset(path)
     assert (loaded.status, loaded.sign_off_by, loaded.sign_off_date, loaded.signed_off) == (
-        "approved", "Dr Jane Smith", "2026-11-29", True)
+        "approved",
+        "Dr Jane Smith",
+        "2026-11-29",
+        True,
+    )
     assert result.sha256 == loaded.sha256 and loaded.version == CURRENT.version
     new = path.read_bytes()
     a0, a1 = ruleset_block(original.decode())
     b0, b1 = ruleset_block(new.decode())
-    assert new[:b0] == original[:a0]                              # the header comments
-    assert new.decode()[b1:] == original.decode()[a1:]             # everything after the block
+    assert new[:b0] == original[:a0]  # the header comments
+    assert new.decode()[b1:] == original.decode()[a1:]  # everything after the block
     old_lines, new_lines = original.decode()[a0:a1].splitlines(), new.decode()[b0:b1].splitlines()
     changed = [(o, n) for o, n in zip(old_lines, new_lines) if o != n]
     assert len(old_lines) == len(new_lines)
-    assert changed == [("  status: draft", "  status: approved"),
-                       ("  sign_off: {by: null, date: null}",
-                        '  sign_off: {by: "Dr Jane Smith", date: "2026-11-29", '
-                        f'content_sha256: "{CURRENT.content_sha256}"}}')]
+    assert changed == [
+        ("  status: draft", "  status: approved"),
+        (
+            "  sign_off: {by: null, date: null}",
+            f'  sign_off: {{by: "Dr Jane Smith", date: "2026-11-29", content_sha256: "{CURRENT.content_sha256}"}}',
+        ),
+    ]
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
-    assert [p.name for p in tmp_path.iterdir()] == ["rules.yaml"]   # no temporary file left behind
+    assert [p.name for p in tmp_path.iterdir()] == ["rules.yaml"]  # no temporary file left behind
 
 
 def test_a_block_style_sign_off_with_comments_and_crlf_line_endings(tmp_path: Path) -> None:
     head, rest = TEXT.split("ruleset:\n", 1)
     block, after = rest.split("\nlevels:", 1)
-    block = ("  # who approved it, and when\n"
-             "  name: Ozone-therapy pre-consultation flags\n"
-             "  version: \"2026.11.1\"   # bump with every edit\n"
-             "  status: draft   # draft | approved\n"
-             "  sign_off:       # set by flask rules sign-off\n"
-             "    by: null\n"
-             "    date: null\n"
-             "\n"
-             "# a comment between blocks")
+    block = (
+        "  # who approved it, and when\n"
+        "  name: Ozone-therapy pre-consultation flags\n"
+        '  version: "2026.11.1"   # bump with every edit\n'
+        "  status: draft   # draft | approved\n"
+        "  sign_off:       # set by flask rules sign-off\n"
+        "    by: null\n"
+        "    date: null\n"
+        "\n"
+        "# a comment between blocks"
+    )
     text = (head + "ruleset:\n" + block + "\nlevels:" + after).replace("\n", "\r\n")
     path = tmp_path / "rules.yaml"
     path.write_bytes(text.encode())
@@ -265,10 +316,12 @@ def test_a_block_style_sign_off_with_comments_and_crlf_line_endings(tmp_path: Pa
     loaded = load_ruleset(path)
     assert loaded.sign_off_by == 'Dra. Mar\u00eda "Mar" Garc\u00eda' and loaded.sign_off_date == "2026-12-01"
     new = path.read_bytes().decode()
-    assert new.replace("\r\n", "") == new.replace("\r\n", "").replace("\n", "")   # no bare LF slipped in
+    assert new.replace("\r\n", "") == new.replace("\r\n", "").replace("\n", "")  # no bare LF slipped in
     assert "  status: approved   # draft | approved\r\n" in new
-    assert ('  sign_off: {by: "Dra. Mar\u00eda \\"Mar\\" Garc\u00eda", date: "2026-12-01", '
-            f'content_sha256: "{loaded.content_sha256}"}}       # set by flask rules sign-off\r\n') in new
+    assert (
+        '  sign_off: {by: "Dra. Mar\u00eda \\"Mar\\" Garc\u00eda", date: "2026-12-01", '
+        f'content_sha256: "{loaded.content_sha256}"}}       # set by flask rules sign-off\r\n'
+    ) in new
     assert "    by: null" not in new
     assert "  # who approved it, and when\r\n" in new and "\r\n\r\n# a comment between blocks\r\nlevels:" in new
     assert new.startswith(head.replace("\n", "\r\n")) and new.endswith(("\nlevels:" + after).replace("\n", "\r\n"))
@@ -279,6 +332,7 @@ def test_a_second_sign_off_replaces_the_first(tmp_path: Path) -> None:
     path.write_text(TEXT, encoding="utf-8")
     replay.sign_off(path, "Dr One", "2026-11-29")
     import datetime as dt
+
     replay.sign_off(path, "  Dr   Two  ", dt.date(2026, 12, 2))
     loaded = load_ruleset(path)
     assert (loaded.sign_off_by, loaded.sign_off_date) == ("Dr Two", "2026-12-02")
@@ -286,8 +340,9 @@ def test_a_second_sign_off_replaces_the_first(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("by, date, message", [("", "2026-11-29", "name"), ("Dr X", "29/11/2026", "YYYY-MM-DD")])
-def test_a_sign_off_without_a_name_or_with_a_bad_date_is_refused(tmp_path: Path, by: str, date: str,
-                                                                 message: str) -> None:
+def test_a_sign_off_without_a_name_or_with_a_bad_date_is_refused(
+    tmp_path: Path, by: str, date: str, message: str
+) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text(TEXT, encoding="utf-8")
     with pytest.raises(replay.SignOffError, match=message):
@@ -304,8 +359,9 @@ def test_a_file_that_does_not_load_is_not_signed_off(tmp_path: Path) -> None:
     assert path.read_text(encoding="utf-8") == broken
 
 
-def test_if_the_signed_off_file_does_not_load_the_original_is_put_back(tmp_path: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_if_the_signed_off_file_does_not_load_the_original_is_put_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text(TEXT, encoding="utf-8")
     calls = []

@@ -58,8 +58,14 @@ def shown_ids(answers: dict[str, Any]) -> set[str]:
 
 
 def test_shown_ids_agrees_with_the_page_by_page_flow() -> None:
-    answers = {"recent_ozone_7d": "yes", "treatment_types": ["joint"], "prior_ozone": "yes",
-               "prior_ozone_problem": "not_sure", "stroke_ever": "no", "stroke_recent_or_bleed": "yes"}
+    answers = {
+        "recent_ozone_7d": "yes",
+        "treatment_types": ["joint"],
+        "prior_ozone": "yes",
+        "prior_ozone_problem": "not_sure",
+        "stroke_ever": "no",
+        "stroke_recent_or_bleed": "yes",
+    }
     by_page = {q.id for p in flow.shown_pages(answers) for q in flow.shown_questions(p.id, answers)}
     assert shown_ids(answers) == by_page
     assert {"post_ozone_site_problem", "hot_swollen_joint", "prior_ozone_problem_type"} <= by_page
@@ -73,7 +79,7 @@ def test_not_sure_or_no_answer_never_gives_a_lower_level_than_no(answers: dict[s
     shown = shown_ids(answers)
     for qid in YNU:
         if qid not in shown:
-            continue   # a hidden question's answer is dropped: all three are the same answer set
+            continue  # a hidden question's answer is dropped: all three are the same answer set
         rest = {k: v for k, v in answers.items() if k != qid}
         no = RULESET.rank(RULESET.evaluate({**rest, qid: "no"}).level)
         not_sure = RULESET.rank(RULESET.evaluate({**rest, qid: "not_sure"}).level)
@@ -129,8 +135,9 @@ UNANSWERED = st.frozensets(st.sampled_from([q.id for q in QUESTIONS]), max_size=
 
 @SETTINGS
 @given(ANSWER_SETS, UNANSWERED)
-def test_the_indexed_rule_set_fires_exactly_the_rules_their_conditions_give(answers: dict[str, Any],
-                                                                            unanswered: frozenset[str]) -> None:
+def test_the_indexed_rule_set_fires_exactly_the_rules_their_conditions_give(
+    answers: dict[str, Any], unanswered: frozenset[str]
+) -> None:
     # Raw answers (hidden ones included): the index must agree with the conditions on any input.
     expected = raw_fire(answers, unanswered)
     assert set(RULESET.fire(answers, unanswered)) == expected
@@ -141,7 +148,8 @@ def test_the_indexed_rule_set_fires_exactly_the_rules_their_conditions_give(answ
 @SETTINGS
 @given(st.fixed_dictionaries({}, optional={q.id: JUNK for q in QUESTIONS}), UNANSWERED)
 def test_the_indexed_rule_set_agrees_with_the_conditions_on_answers_of_the_wrong_kind(
-        answers: dict[str, Any], unanswered: frozenset[str]) -> None:
+    answers: dict[str, Any], unanswered: frozenset[str]
+) -> None:
     assert set(RULESET.fire(answers, unanswered)) == raw_fire(answers, unanswered)
 
 
@@ -177,15 +185,17 @@ ODD_RULES = """
   - id: r_x_only_says
     when: {not: {q: other_concerns, only_says: nothing_to_add}}
 """
-ODD_FIELDS = ("    level: mention_at_consultation\n    patient_message: [MSG_M]\n    staff_note: Test.\n"
-              "    sources: [S1]\n    evidence: X\n    title: Test\n"
-              "    front_desk: {say: Test., do_not_say: Test., goes_to: a clinician}\n")
+ODD_FIELDS = (
+    "    level: mention_at_consultation\n    patient_message: [MSG_M]\n    staff_note: Test.\n"
+    "    sources: [S1]\n    evidence: X\n    title: Test\n"
+    "    front_desk: {say: Test., do_not_say: Test., goes_to: a clinician}\n"
+)
 
 
 @pytest.fixture(scope="module")
 def odd_ruleset(tmp_path_factory: pytest.TempPathFactory) -> Ruleset:
     text = RULES_PATH.read_text(encoding="utf-8")
-    text = text[: text.index("\nexamples:")]   # the shipped examples would see the extra flags
+    text = text[: text.index("\nexamples:")]  # the shipped examples would see the extra flags
     rules = ODD_RULES.strip("\n").replace("\n  - id:", "\n" + ODD_FIELDS + "  - id:") + "\n" + ODD_FIELDS
     path = tmp_path_factory.mktemp("odd") / "odd.yaml"
     path.write_text(text.rstrip("\n") + "\n" + rules, encoding="utf-8")
@@ -200,7 +210,8 @@ def test_the_odd_rule_shapes_load_and_fire(odd_ruleset: Ruleset) -> None:
 @SETTINGS
 @given(ANSWER_SETS, UNANSWERED)
 def test_the_index_agrees_with_the_conditions_for_every_condition_shape(
-        odd_ruleset: Ruleset, answers: dict[str, Any], unanswered: frozenset[str]) -> None:
+    odd_ruleset: Ruleset, answers: dict[str, Any], unanswered: frozenset[str]
+) -> None:
     results: dict[str, bool] = {}
     for rule in odd_ruleset.order:
         results[rule.id] = rule.predicate(answers, results, unanswered)
@@ -221,13 +232,25 @@ def test_every_follow_up_after_yes_is_asked_after_not_sure_too() -> None:
     for q in QUESTIONS:
         for ref in (q.shown_when or {}).items():
             assert ref != ("eq", "yes"), q.id
-    assert set(FOLLOW_UPS) >= {"recent_ozone_7d", "anaemia_recent", "blood_thinner", "stroke_ever", "heart_condition",
-                               "high_bp", "overactive_thyroid", "diabetes", "lung_condition", "prior_ozone"}
+    assert set(FOLLOW_UPS) >= {
+        "recent_ozone_7d",
+        "anaemia_recent",
+        "blood_thinner",
+        "stroke_ever",
+        "heart_condition",
+        "high_bp",
+        "overactive_thyroid",
+        "diabetes",
+        "lung_condition",
+        "prior_ozone",
+    }
 
 
 @PER_QUESTION
 @given(ANSWER_SETS)
-def test_not_sure_on_a_gate_never_gives_a_lower_level_than_yes_with_the_same_follow_ups(answers: dict[str, Any]) -> None:
+def test_not_sure_on_a_gate_never_gives_a_lower_level_than_yes_with_the_same_follow_ups(
+    answers: dict[str, Any],
+) -> None:
     shown = shown_ids(answers)
     for gate in FOLLOW_UPS:
         if gate not in shown:
@@ -246,8 +269,9 @@ def test_no_answer_never_gives_a_lower_level_than_not_sure(answers: dict[str, An
             continue
         rest = {k: v for k, v in answers.items() if k != q.id}
         reading = q.unanswered_reads_as
-        not_sure = RULESET.rank(RULESET.evaluate({**rest, q.id: list(reading) if isinstance(reading, tuple)
-                                                  else reading}).level)
+        not_sure = RULESET.rank(
+            RULESET.evaluate({**rest, q.id: list(reading) if isinstance(reading, tuple) else reading}).level
+        )
         unanswered = RULESET.rank(RULESET.evaluate(rest).level)
         assert unanswered <= not_sure, q.id
 
@@ -256,9 +280,14 @@ def test_no_answer_never_gives_a_lower_level_than_not_sure(answers: dict[str, An
 @given(ANSWER_SETS)
 def test_a_stable_flag_never_fires_for_a_follow_up_nobody_answered(answers: dict[str, Any]) -> None:
     # R2: "stable" mention rules say what was answered; an unanswered follow-up is never "not worse".
-    stable = {"r_heart_condition_stable": "heart_condition_worse", "r_lung_stable": "lung_flare_4w",
-              "r_diabetes_stable": "diabetes_unstable", "r_stroke_history": "stroke_recent_or_bleed",
-              "r_bp_controlled": "high_bp_controlled", "r_thyroid_controlled": "thyroid_controlled"}
+    stable = {
+        "r_heart_condition_stable": "heart_condition_worse",
+        "r_lung_stable": "lung_flare_4w",
+        "r_diabetes_stable": "diabetes_unstable",
+        "r_stroke_history": "stroke_recent_or_bleed",
+        "r_bp_controlled": "high_bp_controlled",
+        "r_thyroid_controlled": "thyroid_controlled",
+    }
     result = RULESET.evaluate(answers)
     for fired in result.fired:
         follow_up = stable.get(fired.id)

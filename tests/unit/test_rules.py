@@ -29,12 +29,13 @@ def fired(answers: Mapping[str, Any]) -> list[str]:
 
 # --- the examples in the file ------------------------------------------------------------------
 
+
 def test_the_default_rules_path_is_the_rules_file_of_the_repository() -> None:
     assert Path(DEFAULT_PATH) == RULES_PATH
 
 
 def test_the_rule_set_has_every_rule_of_the_specification() -> None:
-    assert len(RULE_IDS) == 65     # B1-B3 (the check-in rules of A11 included, R9), and revision 2's six (R3, R4, R6)
+    assert len(RULE_IDS) == 65  # B1-B3 (the check-in rules of A11 included, R9), and revision 2's six (R3, R4, R6)
     assert len(set(RULE_IDS)) == len(RULE_IDS)
     # A draft is never signed off; an approved file loads only when its sign-off matches its content.
     assert RULESET.status in ("draft", "approved")
@@ -70,6 +71,7 @@ def test_a_complete_all_no_answer_set_raises_no_flag() -> None:
 
 # --- what evaluate returns ---------------------------------------------------------------------
 
+
 def test_evaluate_returns_the_highest_level_that_fires() -> None:
     mention = ALL_NO | {"faint_with_needles": "yes"}
     discuss = mention | {"blood_thinner": "yes"}
@@ -81,11 +83,21 @@ def test_evaluate_returns_the_highest_level_that_fires() -> None:
 
 
 def test_evaluate_lists_fired_rules_in_file_order_whatever_the_answer_order() -> None:
-    answers = ALL_NO | {"respondent_role": "clinic_staff", "g6pd_deficiency": "yes", "chest_pain_now": "yes",
-                        "other_concerns": "my knee", "seizures": "not_sure"}
+    answers = ALL_NO | {
+        "respondent_role": "clinic_staff",
+        "g6pd_deficiency": "yes",
+        "chest_pain_now": "yes",
+        "other_concerns": "my knee",
+        "seizures": "not_sure",
+    }
     ids = fired(dict(reversed(list(answers.items()))))
-    assert ids == ["r_urgent_chest_pain_now", "r_g6pd_known", "r_seizures_unknown", "r_proxy_completion",
-                   "r_other_info"]
+    assert ids == [
+        "r_urgent_chest_pain_now",
+        "r_g6pd_known",
+        "r_seizures_unknown",
+        "r_proxy_completion",
+        "r_other_info",
+    ]
     assert ids == sorted(ids, key=RULE_IDS.index)
 
 
@@ -102,8 +114,15 @@ def test_each_fired_rule_carries_its_messages_note_sources_and_the_answers_that_
 
 
 def test_patient_messages_are_listed_once_in_rule_order() -> None:
-    result = RULESET.evaluate(ALL_NO | {"unwell_now": "yes", "g6pd_deficiency": "yes", "anaemia_recent": "not_sure",
-                                        "anaemia_needed_transfusion": "no"})
+    result = RULESET.evaluate(
+        ALL_NO
+        | {
+            "unwell_now": "yes",
+            "g6pd_deficiency": "yes",
+            "anaemia_recent": "not_sure",
+            "anaemia_needed_transfusion": "no",
+        }
+    )
     assert result.rule_ids == ["r_current_infection_or_fever", "r_g6pd_known", "r_anaemia_recent"]
     assert result.message_ids == ["MSG_D", "MSG_AFTER_FEELING_BETTER", "MSG_M"]
 
@@ -118,8 +137,11 @@ def test_evaluate_reports_the_rule_set_version_and_the_sha256_of_the_file() -> N
     result = RULESET.evaluate({})
     assert result.sha256 == hashlib.sha256(RULES_PATH.read_bytes()).hexdigest()
     assert f'version: "{result.version}"' in TEXT
-    assert result.summary() == {"level": result.level, "rules": result.rule_ids,
-                                "ruleset": {"version": result.version, "sha256": result.sha256}}
+    assert result.summary() == {
+        "level": result.level,
+        "rules": result.rule_ids,
+        "ruleset": {"version": result.version, "sha256": result.sha256},
+    }
 
 
 def test_changing_one_byte_of_the_file_changes_the_sha256(tmp_path: Path) -> None:
@@ -130,8 +152,9 @@ def test_changing_one_byte_of_the_file_changes_the_sha256(tmp_path: Path) -> Non
 
 # --- unanswered, not sure and hidden answers ---------------------------------------------------
 
+
 def test_a_shown_safety_question_left_unanswered_fires_r_required_unanswered() -> None:
-    answers = {k: v for k, v in ALL_NO.items() if k != "fainting_12m"}      # yes or no, no "Not sure"
+    answers = {k: v for k, v in ALL_NO.items() if k != "fainting_12m"}  # yes or no, no "Not sure"
     result = RULESET.evaluate(answers)
     assert result.rule_ids == ["r_required_unanswered"]
     assert result.level == "mention_at_consultation"
@@ -145,7 +168,7 @@ def test_a_shown_question_that_offers_not_sure_left_unanswered_is_judged_not_sur
     result = RULESET.evaluate(answers)
     assert result.rule_ids == ["r_current_infection_or_fever", "r_required_unanswered"]
     assert result.level == "discuss_before_booking"
-    assert result.fired[0].triggers == {"unwell_now": None}      # staff see it was not answered
+    assert result.fired[0].triggers == {"unwell_now": None}  # staff see it was not answered
     assert RULESET.evaluate(ALL_NO | {"unwell_now": "not_sure"}).level == result.level
 
 
@@ -156,8 +179,9 @@ def test_a_shown_follow_up_left_unanswered_fires_r_required_unanswered() -> None
     assert req.triggers == {"diabetes_low_sugar_meds": None, "diabetes_unstable": None}
 
 
-@pytest.mark.parametrize("qid", ["medicines_list", "other_concerns", "injection_body_area", "contact_name",
-                                 "contact_time", "declaration"])
+@pytest.mark.parametrize(
+    "qid", ["medicines_list", "other_concerns", "injection_body_area", "contact_name", "contact_time", "declaration"]
+)
 def test_text_contact_and_declaration_questions_left_empty_are_not_unanswered_safety_questions(qid: str) -> None:
     answers = {k: v for k, v in ALL_NO.items() if k != qid}
     assert "r_required_unanswered" not in fired(answers)
@@ -168,10 +192,15 @@ def test_a_hidden_question_is_never_counted_as_unanswered() -> None:
 
 
 def test_with_upto_later_pages_do_not_count_as_unanswered() -> None:
-    urgent = {"chest_pain_now": "yes", "breathing_trouble_now": "no", "stroke_signs_now": "no",
-              "recent_ozone_7d": "no", "unwell_now": "no"}
+    urgent = {
+        "chest_pain_now": "yes",
+        "breathing_trouble_now": "no",
+        "stroke_signs_now": "no",
+        "recent_ozone_7d": "no",
+        "unwell_now": "no",
+    }
     assert RULESET.evaluate(urgent, upto="urgent").rule_ids == ["r_urgent_chest_pain_now"]
-    later = RULESET.evaluate(urgent).rule_ids        # later pages unanswered: judged "not sure" too
+    later = RULESET.evaluate(urgent).rule_ids  # later pages unanswered: judged "not sure" too
     assert later[0] == "r_urgent_chest_pain_now" and "r_required_unanswered" in later and len(later) > 2
 
 
@@ -181,18 +210,20 @@ def test_an_answer_to_a_hidden_question_never_fires_a_rule() -> None:
     assert result.level == NO_LEVEL and result.fired == ()
 
 
-@pytest.mark.parametrize("hidden", [
-    {"stroke_recent_or_bleed": "yes"},
-    {"heart_condition_worse": "yes"},
-    {"high_bp_controlled": "no"},
-    {"thyroid_controlled": "no"},
-    {"diabetes_unstable": "yes", "diabetes_low_sugar_meds": "yes"},
-    {"lung_flare_4w": "yes"},
-    {"anaemia_needed_transfusion": "yes"},
-    {"post_ozone_red_flags": ["seizure"], "post_ozone_site_problem": "yes"},
-    {"prior_ozone_types": ["direct_iv_gas"], "prior_ozone_problem": "yes",
-     "prior_ozone_problem_type": ["seizure"]},
-])
+@pytest.mark.parametrize(
+    "hidden",
+    [
+        {"stroke_recent_or_bleed": "yes"},
+        {"heart_condition_worse": "yes"},
+        {"high_bp_controlled": "no"},
+        {"thyroid_controlled": "no"},
+        {"diabetes_unstable": "yes", "diabetes_low_sugar_meds": "yes"},
+        {"lung_flare_4w": "yes"},
+        {"anaemia_needed_transfusion": "yes"},
+        {"post_ozone_red_flags": ["seizure"], "post_ozone_site_problem": "yes"},
+        {"prior_ozone_types": ["direct_iv_gas"], "prior_ozone_problem": "yes", "prior_ozone_problem_type": ["seizure"]},
+    ],
+)
 def test_hidden_answers_never_change_the_result(hidden: dict[str, Any]) -> None:
     base = RULESET.evaluate(ALL_NO)
     with_hidden = RULESET.evaluate(ALL_NO | hidden)
@@ -200,10 +231,9 @@ def test_hidden_answers_never_change_the_result(hidden: dict[str, Any]) -> None:
     assert flow.visible_answers(ALL_NO | hidden) == ALL_NO
 
 
-@pytest.mark.parametrize(("qid", "rule_id"), [
-    ("high_bp_controlled", "r_bp_uncontrolled"),
-    ("thyroid_controlled", "r_thyroid_uncontrolled"),
-])
+@pytest.mark.parametrize(
+    ("qid", "rule_id"), [("high_bp_controlled", "r_bp_uncontrolled"), ("thyroid_controlled", "r_thyroid_uncontrolled")]
+)
 def test_a_control_question_left_unanswered_counts_like_not_under_control(qid: str, rule_id: str) -> None:
     parent = {"high_bp_controlled": "high_bp", "thyroid_controlled": "overactive_thyroid"}[qid]
     for value in ("no", "not_sure", None):
@@ -240,20 +270,31 @@ def test_not_sure_is_never_treated_as_no(qid: str) -> None:
 # --- treatment "not sure" counts as every route ------------------------------------------------
 
 ALL_ROUTES = ["blood_drip", "muscle", "joint", "under_skin", "spine_neck"]
-SCOPED = {"r_anaemia_severe_mah", "r_anaemia_severe_other", "r_blood_thinner_injection", "r_blood_thinner_drip",
-          "r_pfo_high_risk_route", "r_pfo_other", "r_skin_site_problem"}
+SCOPED = {
+    "r_anaemia_severe_mah",
+    "r_anaemia_severe_other",
+    "r_blood_thinner_injection",
+    "r_blood_thinner_drip",
+    "r_pfo_high_risk_route",
+    "r_pfo_other",
+    "r_skin_site_problem",
+}
 
 
-@pytest.mark.parametrize("answers", [
-    {"blood_thinner": "yes"},
-    {"blood_thinner": "not_sure"},
-    {"anaemia_recent": "yes", "anaemia_needed_transfusion": "yes"},
-    {"anaemia_recent": "yes", "anaemia_needed_transfusion": "not_sure"},
-    {"hole_in_heart": "yes"},
-    {"hole_in_heart": "not_sure"},
-    {"skin_problem_at_site": "yes"},
-    {"skin_problem_at_site": "not_sure"},
-], ids=lambda a: "-".join(f"{k}={v}" for k, v in a.items()))
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"blood_thinner": "yes"},
+        {"blood_thinner": "not_sure"},
+        {"anaemia_recent": "yes", "anaemia_needed_transfusion": "yes"},
+        {"anaemia_recent": "yes", "anaemia_needed_transfusion": "not_sure"},
+        {"hole_in_heart": "yes"},
+        {"hole_in_heart": "not_sure"},
+        {"skin_problem_at_site": "yes"},
+        {"skin_problem_at_site": "not_sure"},
+    ],
+    ids=lambda a: "-".join(f"{k}={v}" for k, v in a.items()),
+)
 def test_not_sure_about_the_treatment_counts_as_every_route(answers: dict[str, Any]) -> None:
     every = set(fired(ALL_NO | answers | {"treatment_types": ALL_ROUTES})) & SCOPED
     not_sure = set(fired(ALL_NO | answers | {"treatment_types": ["not_sure"]})) & SCOPED
@@ -262,21 +303,33 @@ def test_not_sure_about_the_treatment_counts_as_every_route(answers: dict[str, A
 
 
 def test_not_sure_about_the_treatment_flags_the_route_specific_rules_at_their_highest() -> None:
-    ids = fired(ALL_NO | {"treatment_types": ["not_sure"], "blood_thinner": "yes", "hole_in_heart": "yes",
-                          "anaemia_recent": "yes", "anaemia_needed_transfusion": "yes"})
+    ids = fired(
+        ALL_NO
+        | {
+            "treatment_types": ["not_sure"],
+            "blood_thinner": "yes",
+            "hole_in_heart": "yes",
+            "anaemia_recent": "yes",
+            "anaemia_needed_transfusion": "yes",
+        }
+    )
     assert {"r_blood_thinner_injection", "r_pfo_high_risk_route", "r_anaemia_severe_mah"} <= set(ids)
     assert not {"r_blood_thinner_drip", "r_pfo_other", "r_anaemia_severe_other"} & set(ids)
 
 
-@pytest.mark.parametrize(("routes", "high", "low"), [
-    (["spine_neck"], True, False),
-    (["blood_drip"], True, False),
-    (["muscle", "spine_neck"], True, False),
-    (["muscle"], False, True),
-    (["joint", "under_skin"], False, True),
-])
+@pytest.mark.parametrize(
+    ("routes", "high", "low"),
+    [
+        (["spine_neck"], True, False),
+        (["blood_drip"], True, False),
+        (["muscle", "spine_neck"], True, False),
+        (["muscle"], False, True),
+        (["joint", "under_skin"], False, True),
+    ],
+)
 def test_a_known_hole_in_the_heart_is_discussed_before_booking_for_blood_drip_or_spine(
-        routes: list[str], high: bool, low: bool) -> None:
+    routes: list[str], high: bool, low: bool
+) -> None:
     ids = fired(ALL_NO | {"hole_in_heart": "yes", "treatment_types": routes})
     assert ("r_pfo_high_risk_route" in ids) is high
     assert ("r_pfo_other" in ids) is low
@@ -284,9 +337,11 @@ def test_a_known_hole_in_the_heart_is_discussed_before_booking_for_blood_drip_or
 
 def test_not_sure_about_a_hole_in_the_heart_counts_like_yes_for_each_route() -> None:
     # clinical-content.md R3: an unknown PFO is not assumed absent.
-    for routes, rule, level in ((["spine_neck"], "r_pfo_high_risk_route", "discuss_before_booking"),
-                                (["not_sure"], "r_pfo_high_risk_route", "discuss_before_booking"),
-                                (["muscle"], "r_pfo_other", "mention_at_consultation")):
+    for routes, rule, level in (
+        (["spine_neck"], "r_pfo_high_risk_route", "discuss_before_booking"),
+        (["not_sure"], "r_pfo_high_risk_route", "discuss_before_booking"),
+        (["muscle"], "r_pfo_other", "mention_at_consultation"),
+    ):
         result = RULESET.evaluate(ALL_NO | {"hole_in_heart": "not_sure", "treatment_types": routes})
         assert result.rule_ids == [rule]
         assert result.level == level
@@ -312,6 +367,7 @@ def test_a_patient_under_18_is_discussed_before_booking(age: int, flag: bool) ->
 
 
 # --- the loader refuses a broken file ----------------------------------------------------------
+
 
 def write_broken(tmp_path: Path, old: str, new: str, *, at: str | None = None) -> tuple[Path, int]:
     """A copy of the real file with the first `old` replaced by `new`; the line of `at` (in `new`) in it."""
@@ -347,8 +403,11 @@ def assert_one_error(path: Path, line: int, rule: str | None, message: str) -> N
 
 
 def test_a_yaml_syntax_error_is_refused_with_its_line(tmp_path: Path) -> None:
-    path, line = write_broken(tmp_path, "    staff_note: Vasovagal history. Plan to treat the patient lying down.",
-                              "    staff_note: Vasovagal: history. Plan to treat the patient lying down.")
+    path, line = write_broken(
+        tmp_path,
+        "    staff_note: Vasovagal history. Plan to treat the patient lying down.",
+        "    staff_note: Vasovagal: history. Plan to treat the patient lying down.",
+    )
     [error] = refusal(path)
     assert (error.file, error.line, error.rule) == (str(path), line, None)
     assert error.message.startswith("YAML syntax: mapping values are not allowed")
@@ -356,12 +415,19 @@ def test_a_yaml_syntax_error_is_refused_with_its_line(tmp_path: Path) -> None:
 
 
 def test_an_unknown_key_in_a_rule_is_refused(tmp_path: Path) -> None:
-    path, line = write_broken(tmp_path, "  - id: r_g6pd_known\n    level: discuss_before_booking\n",
-                              "  - id: r_g6pd_known\n    level: discuss_before_booking\n    severity: high\n",
-                              at="severity")
-    assert_one_error(path, line, "r_g6pd_known",
-                     "unknown key 'severity' in a rule (allowed: evidence, front_desk, id, level, patient_message, "
-                     "same_day, sources, staff_note, title, when)")
+    path, line = write_broken(
+        tmp_path,
+        "  - id: r_g6pd_known\n    level: discuss_before_booking\n",
+        "  - id: r_g6pd_known\n    level: discuss_before_booking\n    severity: high\n",
+        at="severity",
+    )
+    assert_one_error(
+        path,
+        line,
+        "r_g6pd_known",
+        "unknown key 'severity' in a rule (allowed: evidence, front_desk, id, level, patient_message, "
+        "same_day, sources, staff_note, title, when)",
+    )
 
 
 def test_an_unknown_top_level_key_is_refused(tmp_path: Path) -> None:
@@ -377,24 +443,33 @@ def test_an_unknown_question_id_is_refused(tmp_path: Path) -> None:
 
 
 def test_an_unknown_question_id_deep_in_a_condition_is_refused_on_its_own_line(tmp_path: Path) -> None:
-    path, line = write_broken(tmp_path, "        - {q: blood_thinner, in: [yes, not_sure]}",
-                              "        - {q: blood_thiner, in: [yes, not_sure]}")
+    path, line = write_broken(
+        tmp_path,
+        "        - {q: blood_thinner, in: [yes, not_sure]}",
+        "        - {q: blood_thiner, in: [yes, not_sure]}",
+    )
     assert line == line_of(path, "{q: blood_thiner")
     assert line > line_of(path, "    when:", after="  - id: r_blood_thinner_injection")
     assert_one_error(path, line, "r_blood_thinner_injection", "unknown question 'blood_thiner'")
 
 
 def test_a_value_the_question_cannot_take_is_refused(tmp_path: Path) -> None:
-    path, line = write_broken(tmp_path, "{q: pregnant, in: [yes, not_sure, prefer_private]}",
-                              "{q: pregnant, in: [yes, not_sure, private]}")
-    assert_one_error(path, line, "r_pregnancy", "pregnant cannot take the value 'private' "
-                     "(it takes yes, no, not_sure, not_applicable, prefer_private)")
+    path, line = write_broken(
+        tmp_path, "{q: pregnant, in: [yes, not_sure, prefer_private]}", "{q: pregnant, in: [yes, not_sure, private]}"
+    )
+    assert_one_error(
+        path,
+        line,
+        "r_pregnancy",
+        "pregnant cannot take the value 'private' (it takes yes, no, not_sure, not_applicable, prefer_private)",
+    )
 
 
 def test_an_operator_the_question_kind_does_not_support_is_refused(tmp_path: Path) -> None:
     path, line = write_broken(tmp_path, "when: {q: seizures, eq: yes}", "when: {q: seizures, any_of: [yes]}")
-    assert_one_error(path, line, "r_seizures",
-                     "seizures: 'any_of' is for questions that take several answers; this one is ynu")
+    assert_one_error(
+        path, line, "r_seizures", "seizures: 'any_of' is for questions that take several answers; this one is ynu"
+    )
 
 
 def test_a_malformed_condition_is_refused(tmp_path: Path) -> None:
@@ -410,10 +485,15 @@ def test_a_duplicate_rule_id_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_rule_cycle_is_refused(tmp_path: Path) -> None:
-    path, line = write_broken(tmp_path, "    when: {q: stroke_recent_or_bleed, in: [yes, not_sure]}",
-                              "    when: {rule: r_stroke_history}")
-    assert_one_error(path, line, "r_stroke_recent_or_bleed",
-                     "rule cycle: r_stroke_recent_or_bleed -> r_stroke_history -> r_stroke_recent_or_bleed")
+    path, line = write_broken(
+        tmp_path, "    when: {q: stroke_recent_or_bleed, in: [yes, not_sure]}", "    when: {rule: r_stroke_history}"
+    )
+    assert_one_error(
+        path,
+        line,
+        "r_stroke_recent_or_bleed",
+        "rule cycle: r_stroke_recent_or_bleed -> r_stroke_history -> r_stroke_recent_or_bleed",
+    )
 
 
 def test_a_rule_that_refers_to_itself_is_a_cycle(tmp_path: Path) -> None:
@@ -422,8 +502,9 @@ def test_a_rule_that_refers_to_itself_is_a_cycle(tmp_path: Path) -> None:
 
 
 def test_a_reference_to_an_unknown_rule_is_refused(tmp_path: Path) -> None:
-    path, line = write_broken(tmp_path, "        - {not: {rule: r_lung_unstable}}",
-                              "        - {not: {rule: r_lung_unstabel}}")
+    path, line = write_broken(
+        tmp_path, "        - {not: {rule: r_lung_unstable}}", "        - {not: {rule: r_lung_unstabel}}"
+    )
     [error] = refusal(path)
     assert error.rule == "r_lung_stable"
     assert error.message == "refers to unknown rule 'r_lung_unstabel'"
@@ -431,15 +512,24 @@ def test_a_reference_to_an_unknown_rule_is_refused(tmp_path: Path) -> None:
 
 
 def test_an_unknown_level_is_refused(tmp_path: Path) -> None:
-    path, line = write_broken(tmp_path, "  - id: r_g6pd_known\n    level: discuss_before_booking\n",
-                              "  - id: r_g6pd_known\n    level: discuss_first\n", at="level:")
-    assert_one_error(path, line, "r_g6pd_known", "unknown level 'discuss_first' "
-                     "(levels: discuss_before_booking, mention_at_consultation, urgent)")
+    path, line = write_broken(
+        tmp_path,
+        "  - id: r_g6pd_known\n    level: discuss_before_booking\n",
+        "  - id: r_g6pd_known\n    level: discuss_first\n",
+        at="level:",
+    )
+    assert_one_error(
+        path,
+        line,
+        "r_g6pd_known",
+        "unknown level 'discuss_first' (levels: discuss_before_booking, mention_at_consultation, urgent)",
+    )
 
 
 def test_an_unknown_message_is_refused(tmp_path: Path) -> None:
-    path, line = write_broken(tmp_path, "patient_message: [MSG_M, MSG_NEEDLE_LIE_DOWN]",
-                              "patient_message: [MSG_M, MSG_NEEDLE_LIE_DOWM]")
+    path, line = write_broken(
+        tmp_path, "patient_message: [MSG_M, MSG_NEEDLE_LIE_DOWN]", "patient_message: [MSG_M, MSG_NEEDLE_LIE_DOWM]"
+    )
     assert_one_error(path, line, "r_needle_faint", "unknown message 'MSG_NEEDLE_LIE_DOWM'")
 
 
@@ -449,7 +539,7 @@ def test_an_unknown_source_is_refused(tmp_path: Path) -> None:
 
 
 BLOCK_START = "  - id: r_doctor_advised_unknown\n"
-BLOCK = TEXT[TEXT.index(BLOCK_START): TEXT.index("\n\n", TEXT.index(BLOCK_START)) + 1]
+BLOCK = TEXT[TEXT.index(BLOCK_START) : TEXT.index("\n\n", TEXT.index(BLOCK_START)) + 1]
 
 
 @pytest.mark.parametrize("key", ["level", "when", "patient_message", "staff_note", "sources", "evidence"])
@@ -460,43 +550,65 @@ def test_a_missing_key_is_refused_once(tmp_path: Path, key: str) -> None:
     assert_one_error(path, line, "r_doctor_advised_unknown", f"missing key {key!r} in a rule")
 
 
-@pytest.mark.parametrize(("old", "new", "key", "banned"), [
-    ("  MSG_BRING_INHALER: Please bring your inhaler to your visit.",
-     "  MSG_BRING_INHALER: Please bring your inhaler to your visit. It is safe to come.",
-     "MSG_BRING_INHALER", "'safe'"),
-    ("  MSG_CONTACT_PRIVATELY: We will talk about this with you in private.",
-     "  MSG_CONTACT_PRIVATELY: We will talk about this with you in private. Then you are good to go.",
-     "MSG_CONTACT_PRIVATELY", "'good to go'"),
-    ("  MSG_HOT_JOINT_FEVER: If you also have a fever, please get medical advice today.",
-     "  MSG_HOT_JOINT_FEVER: If you also have a fever, you are not eligible today.",
-     "MSG_HOT_JOINT_FEVER", "'eligible'"),
-])
-def test_a_message_with_clearance_wording_is_refused(tmp_path: Path, old: str, new: str, key: str,
-                                                     banned: str) -> None:
+@pytest.mark.parametrize(
+    ("old", "new", "key", "banned"),
+    [
+        (
+            "  MSG_BRING_INHALER: Please bring your inhaler to your visit.",
+            "  MSG_BRING_INHALER: Please bring your inhaler to your visit. It is safe to come.",
+            "MSG_BRING_INHALER",
+            "'safe'",
+        ),
+        (
+            "  MSG_CONTACT_PRIVATELY: We will talk about this with you in private.",
+            "  MSG_CONTACT_PRIVATELY: We will talk about this with you in private. Then you are good to go.",
+            "MSG_CONTACT_PRIVATELY",
+            "'good to go'",
+        ),
+        (
+            "  MSG_HOT_JOINT_FEVER: If you also have a fever, please get medical advice today.",
+            "  MSG_HOT_JOINT_FEVER: If you also have a fever, you are not eligible today.",
+            "MSG_HOT_JOINT_FEVER",
+            "'eligible'",
+        ),
+    ],
+)
+def test_a_message_with_clearance_wording_is_refused(tmp_path: Path, old: str, new: str, key: str, banned: str) -> None:
     path, line = write_broken(tmp_path, old, new)
     assert_one_error(path, line, None, f"messages {key} uses clearance wording a patient must never read: {banned}")
 
 
 def test_an_outcome_with_clearance_wording_is_refused(tmp_path: Path) -> None:
-    path, _ = write_broken(tmp_path, "This is not a diagnosis.\n    holds_booking: false",
-                           "You are all clear.\n    holds_booking: false")
+    path, _ = write_broken(
+        tmp_path, "This is not a diagnosis.\n    holds_booking: false", "You are all clear.\n    holds_booking: false"
+    )
     line = line_of(path, "    outcome:", after="  - id: mention_at_consultation")
-    assert_one_error(path, line, None, "level mention_at_consultation outcome uses clearance wording a patient "
-                                       "must never read: 'all clear'")
+    assert_one_error(
+        path,
+        line,
+        None,
+        "level mention_at_consultation outcome uses clearance wording a patient must never read: 'all clear'",
+    )
 
 
 def test_an_example_that_fires_a_rule_it_must_not_is_refused(tmp_path: Path) -> None:
     name = "no trouble breathing right now"
-    path, _ = write_broken(tmp_path, f"  - name: {name}\n    answers: {{breathing_trouble_now: no}}",
-                           f"  - name: {name}\n    answers: {{breathing_trouble_now: yes}}")
+    path, _ = write_broken(
+        tmp_path,
+        f"  - name: {name}\n    answers: {{breathing_trouble_now: no}}",
+        f"  - name: {name}\n    answers: {{breathing_trouble_now: yes}}",
+    )
     line = line_of(path, "    does_not_fire:", after=f"  - name: {name}\n")
     assert_one_error(path, line, "r_urgent_breathing_now", f"example {name!r} fires this rule but must not")
 
 
 def test_an_example_that_does_not_fire_a_rule_it_must_is_refused(tmp_path: Path) -> None:
     name = "stable heart condition"
-    path, _ = write_broken(tmp_path, f"  - name: {name}\n    answers: {{heart_condition: yes, heart_condition_worse: no}}",
-                           f"  - name: {name}\n    answers: {{heart_condition: yes, heart_condition_worse: yes}}")
+    path, _ = write_broken(
+        tmp_path,
+        f"  - name: {name}\n    answers: {{heart_condition: yes, heart_condition_worse: no}}",
+        f"  - name: {name}\n    answers: {{heart_condition: yes, heart_condition_worse: yes}}",
+    )
     errors = [str(e) for e in refusal(path)]
     fires = line_of(path, "    fires:", after=f"  - name: {name}\n")
     not_fire = line_of(path, "    does_not_fire:", after=f"  - name: {name}\n")
@@ -508,18 +620,24 @@ def test_an_example_that_does_not_fire_a_rule_it_must_is_refused(tmp_path: Path)
 
 def test_an_example_with_the_wrong_level_is_refused(tmp_path: Path) -> None:
     name = "fainted in the last 12 months"
-    path, _ = write_broken(tmp_path, f"  - name: {name}\n    answers: {{fainting_12m: yes}}\n    fires: [r_fainting]\n"
-                                     "    level: mention_at_consultation",
-                           f"  - name: {name}\n    answers: {{fainting_12m: yes}}\n    fires: [r_fainting]\n"
-                           "    level: urgent")
+    path, _ = write_broken(
+        tmp_path,
+        f"  - name: {name}\n    answers: {{fainting_12m: yes}}\n    fires: [r_fainting]\n"
+        "    level: mention_at_consultation",
+        f"  - name: {name}\n    answers: {{fainting_12m: yes}}\n    fires: [r_fainting]\n    level: urgent",
+    )
     line = line_of(path, "    level: urgent", after=f"  - name: {name}\n")
     assert_one_error(path, line, None, f"example {name!r} gives level 'mention_at_consultation', expected 'urgent'")
 
 
 def test_an_example_with_an_impossible_answer_is_refused(tmp_path: Path) -> None:
     name = "fainted in the last 12 months"
-    path, line = write_broken(tmp_path, f"  - name: {name}\n    answers: {{fainting_12m: yes}}",
-                              f"  - name: {name}\n    answers: {{fainting_12m: not_sure}}", at="answers")
+    path, line = write_broken(
+        tmp_path,
+        f"  - name: {name}\n    answers: {{fainting_12m: yes}}",
+        f"  - name: {name}\n    answers: {{fainting_12m: not_sure}}",
+        at="answers",
+    )
     assert_one_error(path, line, None, f"example {name!r}: fainting_12m: 'not_sure' is not one of yes, no")
 
 

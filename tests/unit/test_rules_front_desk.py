@@ -15,8 +15,10 @@ RULES_PATH = Path(__file__).resolve().parents[2] / "rules" / "contraindications.
 TEXT = RULES_PATH.read_text(encoding="utf-8")
 RULESET = load_ruleset(RULES_PATH)
 CHEST = '    title: "Chest pain or tightness right now"\n'
-CHEST_SAY = ('      say: "You told us you have chest pain right now. Please call your local emergency number now, '
-             'and do not drive yourself."\n')
+CHEST_SAY = (
+    '      say: "You told us you have chest pain right now. Please call your local emergency number now, '
+    'and do not drive yourself."\n'
+)
 
 
 def broken(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:
@@ -44,12 +46,13 @@ def test_every_rule_level_and_no_flags_has_its_front_desk_words() -> None:
         assert rule.title and rule.front_desk.say and rule.front_desk.do_not_say and rule.front_desk.goes_to, rule.id
     for level in (*RULESET.levels, RULESET.no_flags):
         assert level.front_desk, level.id
-    texts = [t for r in RULESET.rules for t in (r.title, r.front_desk.say, r.front_desk.do_not_say,
-                                                r.front_desk.goes_to)]
+    texts = [
+        t for r in RULESET.rules for t in (r.title, r.front_desk.say, r.front_desk.do_not_say, r.front_desk.goes_to)
+    ]
     texts += [lv.front_desk for lv in (*RULESET.levels, RULESET.no_flags)]
     assert not [t for t in texts if banned_wording(t)]
     assert not [t for t in texts if "r_" in t]
-    assert len({r.title for r in RULESET.rules}) == len(RULESET.rules)   # each flag is told apart by its title
+    assert len({r.title for r in RULESET.rules}) == len(RULESET.rules)  # each flag is told apart by its title
 
 
 def test_a_rule_without_a_title_is_refused_on_its_line(tmp_path: Path) -> None:
@@ -59,7 +62,7 @@ def test_a_rule_without_a_title_is_refused_on_its_line(tmp_path: Path) -> None:
 
 
 def test_a_rule_without_front_desk_words_is_refused_on_its_line(tmp_path: Path) -> None:
-    block = TEXT[TEXT.index(CHEST) + len(CHEST):]
+    block = TEXT[TEXT.index(CHEST) + len(CHEST) :]
     block = block[: block.index("\n\n") + 1]
     path, _ = broken(tmp_path, CHEST + block, CHEST)
     [error] = errors(path)
@@ -87,7 +90,7 @@ def test_a_rule_id_in_a_front_desk_text_is_refused(tmp_path: Path) -> None:
 
 def test_a_level_without_front_desk_words_is_refused(tmp_path: Path) -> None:
     start = TEXT.index("  - id: mention_at_consultation")
-    old = TEXT[TEXT.index("    front_desk: |", start): TEXT.index("    message: MSG_M", start)]
+    old = TEXT[TEXT.index("    front_desk: |", start) : TEXT.index("    message: MSG_M", start)]
     path, _ = broken(tmp_path, old, "")
     [error] = errors(path)
     assert ": rule -: missing key 'front_desk' in a level" in error
@@ -102,7 +105,7 @@ def test_a_level_front_desk_text_with_clearance_wording_is_refused_on_its_line(t
 
 def test_no_flags_without_front_desk_words_is_refused(tmp_path: Path) -> None:
     start = TEXT.index("no_flags:")
-    old = TEXT[TEXT.index("  front_desk: |", start): TEXT.index("\nmessages:", start)]
+    old = TEXT[TEXT.index("  front_desk: |", start) : TEXT.index("\nmessages:", start)]
     path, _ = broken(tmp_path, old, "")
     [error] = errors(path)
     assert ": rule -: missing key 'front_desk' in no_flags" in error

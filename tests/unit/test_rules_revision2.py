@@ -25,9 +25,16 @@ def evaluate(answers: dict[str, Any]) -> tuple[str, list[str]]:
 
 # --- R1 and R3: the cases the issue measured ----------------------------------------------------
 
+
 def test_not_sure_about_ozone_this_week_is_asked_about_the_site_and_a_not_sure_site_is_urgent() -> None:
-    level, rules = evaluate(ALL_NO | {"recent_ozone_7d": "not_sure", "post_ozone_red_flags": ["none_of_these"],
-                                      "post_ozone_site_problem": "not_sure"})
+    level, rules = evaluate(
+        ALL_NO
+        | {
+            "recent_ozone_7d": "not_sure",
+            "post_ozone_red_flags": ["none_of_these"],
+            "post_ozone_site_problem": "not_sure",
+        }
+    )
     assert level == "urgent" and "r_urgent_post_injection_infection" in rules
 
 
@@ -44,29 +51,35 @@ def test_sintrom_in_the_medicines_list_is_found_although_the_question_says_no() 
     assert "names Sintrom, a blood thinner" in fired.staff_note and "{terms}" not in fired.staff_note
 
 
-
-
 # --- R2: unanswered is judged "not sure" ---------------------------------------------------------
 
-@pytest.mark.parametrize("follow_up, stable, unstable", [
-    ("heart_condition_worse", "r_heart_condition_stable", "r_heart_unstable"),
-    ("lung_flare_4w", "r_lung_stable", "r_lung_unstable"),
-    ("diabetes_unstable", "r_diabetes_stable", "r_diabetes_unstable"),
-    ("stroke_recent_or_bleed", "r_stroke_history", "r_stroke_recent_or_bleed"),
-])
+
+@pytest.mark.parametrize(
+    "follow_up, stable, unstable",
+    [
+        ("heart_condition_worse", "r_heart_condition_stable", "r_heart_unstable"),
+        ("lung_flare_4w", "r_lung_stable", "r_lung_unstable"),
+        ("diabetes_unstable", "r_diabetes_stable", "r_diabetes_unstable"),
+        ("stroke_recent_or_bleed", "r_stroke_history", "r_stroke_recent_or_bleed"),
+    ],
+)
 def test_an_unanswered_follow_up_never_gives_a_stable_flag(follow_up: str, stable: str, unstable: str) -> None:
-    gate = {"heart_condition_worse": "heart_condition", "lung_flare_4w": "lung_condition",
-            "diabetes_unstable": "diabetes", "stroke_recent_or_bleed": "stroke_ever"}[follow_up]
+    gate = {
+        "heart_condition_worse": "heart_condition",
+        "lung_flare_4w": "lung_condition",
+        "diabetes_unstable": "diabetes",
+        "stroke_recent_or_bleed": "stroke_ever",
+    }[follow_up]
     answers = {k: v for k, v in ALL_NO.items() if k != follow_up} | {gate: "yes"}
     level, rules = evaluate(answers)
     assert unstable in rules and stable not in rules and "r_required_unanswered" in rules
     triggers = next(f.triggers for f in RULESET.evaluate(answers).fired if f.id == unstable)
-    assert triggers[follow_up] is None      # staff see that nobody answered it
+    assert triggers[follow_up] is None  # staff see that nobody answered it
 
 
 def test_an_unanswered_gate_shows_nothing_less_than_not_sure_would() -> None:
     skipped = {k: v for k, v in ALL_NO.items() if k != "recent_ozone_7d"}
-    assert evaluate(skipped)[0] == "urgent"   # not sure about ozone this week, not sure about symptoms
+    assert evaluate(skipped)[0] == "urgent"  # not sure about ozone this week, not sure about symptoms
 
 
 def test_the_rules_file_cannot_test_answered_or_unanswered_on_a_question_that_offers_not_sure(tmp_path: Path) -> None:
@@ -85,13 +98,16 @@ ANTI = TermList("antithrombotic", "blood thinners", ("Sintrom", "acetylsalicylic
 ACE = TermList("ace_inhibitor", "ACE inhibitors", ("ramipril", "lisinopril"))
 
 
-@pytest.mark.parametrize("text, found", [
-    ("SINTROM 4 mg", ("Sintrom",)),
-    ("Acetylsalicylic  acid 100", ("acetylsalicylic acid",)),
-    ("Fenprocumon y Heparina", ("fenprocumón",)),           # accents folded; "heparina" is not "heparin"
-    ("heparin-sodium", ("heparin",)),                        # a hyphen separates words
-    ("nothing like that", ()),
-])
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ("SINTROM 4 mg", ("Sintrom",)),
+        ("Acetylsalicylic  acid 100", ("acetylsalicylic acid",)),
+        ("Fenprocumon y Heparina", ("fenprocumón",)),  # accents folded; "heparina" is not "heparin"
+        ("heparin-sodium", ("heparin",)),  # a hyphen separates words
+        ("nothing like that", ()),
+    ],
+)
 def test_a_term_list_finds_whole_words_with_case_and_accents_folded(text: str, found: tuple[str, ...]) -> None:
     assert ANTI.found(text) == found
 
@@ -118,21 +134,37 @@ def broken_file(tmp_path: Path, old: str, new: str) -> tuple[Path, int]:
     return path, text[: text.index(new) + len(new) - len(new.lstrip())].count("\n") + 1
 
 
-@pytest.mark.parametrize("old, new, message", [
-    ("{q: medicines_list, mentions: ace_inhibitor}", "{q: medicines_list, mentions: ace_inhibitors}",
-     "unknown term list 'ace_inhibitors'"),
-    ("{q: medicines_list, mentions: ace_inhibitor}", "{q: pril_medicine, mentions: ace_inhibitor}",
-     "pril_medicine: 'mentions' is for text questions"),
-    ("{not: {q: other_concerns, only_says: nothing_to_add}}", "{not: {q: other_concerns, only_says: ace_inhibitor}}",
-     "'only_says' needs a term list with match: whole_answer"),
-    ("terms: [captopril,", "terms: [-pril, captopril,", "term '-pril' is not a word or words"),
-    ("    sources: [S59]\n", "    sources: []\n", "term list ace_inhibitor: sources must be a list of source ids"),
-    ("    sources: [S59]\n", "    sources: [S999]\n", "term list ace_inhibitor: unknown source 'S999'"),
-    ("      Trouble breathing at form time.", "      Trouble breathing at form time ({terms}).",
-     "staff_note uses {terms}, but the rule's condition has no `mentions` test"),
-])
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        (
+            "{q: medicines_list, mentions: ace_inhibitor}",
+            "{q: medicines_list, mentions: ace_inhibitors}",
+            "unknown term list 'ace_inhibitors'",
+        ),
+        (
+            "{q: medicines_list, mentions: ace_inhibitor}",
+            "{q: pril_medicine, mentions: ace_inhibitor}",
+            "pril_medicine: 'mentions' is for text questions",
+        ),
+        (
+            "{not: {q: other_concerns, only_says: nothing_to_add}}",
+            "{not: {q: other_concerns, only_says: ace_inhibitor}}",
+            "'only_says' needs a term list with match: whole_answer",
+        ),
+        ("terms: [captopril,", "terms: [-pril, captopril,", "term '-pril' is not a word or words"),
+        ("    sources: [S59]\n", "    sources: []\n", "term list ace_inhibitor: sources must be a list of source ids"),
+        ("    sources: [S59]\n", "    sources: [S999]\n", "term list ace_inhibitor: unknown source 'S999'"),
+        (
+            "      Trouble breathing at form time.",
+            "      Trouble breathing at form time ({terms}).",
+            "staff_note uses {terms}, but the rule's condition has no `mentions` test",
+        ),
+    ],
+)
 def test_a_faulty_term_list_or_test_stops_the_loader_with_file_and_line(
-        tmp_path: Path, old: str, new: str, message: str) -> None:
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
     path, line = broken_file(tmp_path, old, new)
     with pytest.raises(RulesFileError) as caught:
         load_ruleset(path)
@@ -155,20 +187,34 @@ def test_an_empty_term_list_is_refused(tmp_path: Path) -> None:
 
 # --- R5: wording ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, lang", [
-    ("There are no contra-indications.", "en"), ("No contra indications.", "en"), ("Fit to proceed.", "en"),
-    ("You are a suitable patient.", "en"), ("Side effects are rare.", "en"), ("It is well-tolerated.", "en"),
-    ("Minimal risk.", "en"), ("You can stop your medicines.", "en"),
-    ("No hay riesgo.", "es"), ("Puede dejar sus medicamentos.", "es"), ("Los efectos secundarios son raros.", "es"),
-    ("Usted es apta.", "es"),
-])
+
+@pytest.mark.parametrize(
+    "text, lang",
+    [
+        ("There are no contra-indications.", "en"),
+        ("No contra indications.", "en"),
+        ("Fit to proceed.", "en"),
+        ("You are a suitable patient.", "en"),
+        ("Side effects are rare.", "en"),
+        ("It is well-tolerated.", "en"),
+        ("Minimal risk.", "en"),
+        ("You can stop your medicines.", "en"),
+        ("No hay riesgo.", "es"),
+        ("Puede dejar sus medicamentos.", "es"),
+        ("Los efectos secundarios son raros.", "es"),
+        ("Usted es apta.", "es"),
+    ],
+)
 def test_the_revision_2_phrases_are_banned(text: str, lang: str) -> None:
     assert banned_wording(text, lang=lang)
 
 
 def test_the_loader_refuses_a_message_with_a_banned_phrase_hyphen_or_not(tmp_path: Path) -> None:
-    path, line = broken_file(tmp_path, "  MSG_BLOOD_TEST_FIRST: You may be asked to have a simple blood test first.",
-                             "  MSG_BLOOD_TEST_FIRST: There are no contra-indications.")
+    path, line = broken_file(
+        tmp_path,
+        "  MSG_BLOOD_TEST_FIRST: You may be asked to have a simple blood test first.",
+        "  MSG_BLOOD_TEST_FIRST: There are no contra-indications.",
+    )
     with pytest.raises(RulesFileError) as caught:
         load_ruleset(path)
     assert f"{path}:{line}:" in str(caught.value) and "no contra-indications" in str(caught.value)

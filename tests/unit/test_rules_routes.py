@@ -29,36 +29,63 @@ def fired(answers: dict[str, Any]) -> set[str]:
 
 
 def test_the_route_scoped_rules_are_the_ones_expected() -> None:
-    assert ROUTE_RULES == {"r_anaemia_severe_mah", "r_anaemia_severe_other", "r_blood_thinner_injection",
-                           "r_blood_thinner_drip", "r_pfo_high_risk_route", "r_skin_site_problem",
-                           "r_g6pd_unknown_mah", "r_g6pd_unknown", "r_listed_thinner_injection",
-                           "r_listed_thinner_other", "r_checkin_not_eaten"}
+    assert ROUTE_RULES == {
+        "r_anaemia_severe_mah",
+        "r_anaemia_severe_other",
+        "r_blood_thinner_injection",
+        "r_blood_thinner_drip",
+        "r_pfo_high_risk_route",
+        "r_skin_site_problem",
+        "r_g6pd_unknown_mah",
+        "r_g6pd_unknown",
+        "r_listed_thinner_injection",
+        "r_listed_thinner_other",
+        "r_checkin_not_eaten",
+    }
 
 
-@pytest.mark.parametrize(("answers", "fires", "instead_of"), [
-    ({"blood_thinner": "yes"}, "r_blood_thinner_injection", "r_blood_thinner_drip"),
-    ({"blood_thinner": "not_sure"}, "r_blood_thinner_injection", "r_blood_thinner_drip"),
-    ({"hole_in_heart": "yes"}, "r_pfo_high_risk_route", "r_pfo_other"),
-    ({"anaemia_recent": "yes", "anaemia_needed_transfusion": "yes"}, "r_anaemia_severe_mah", "r_anaemia_severe_other"),
-    ({"anaemia_recent": "yes", "anaemia_needed_transfusion": "not_sure"}, "r_anaemia_severe_mah",
-     "r_anaemia_severe_other"),
-], ids=lambda a: "-".join(f"{k}={v}" for k, v in a.items()) if isinstance(a, dict) else str(a))
-def test_an_unanswered_treatment_fires_the_route_rule_at_its_highest(answers: dict[str, Any], fires: str,
-                                                                     instead_of: str) -> None:
+@pytest.mark.parametrize(
+    ("answers", "fires", "instead_of"),
+    [
+        ({"blood_thinner": "yes"}, "r_blood_thinner_injection", "r_blood_thinner_drip"),
+        ({"blood_thinner": "not_sure"}, "r_blood_thinner_injection", "r_blood_thinner_drip"),
+        ({"hole_in_heart": "yes"}, "r_pfo_high_risk_route", "r_pfo_other"),
+        (
+            {"anaemia_recent": "yes", "anaemia_needed_transfusion": "yes"},
+            "r_anaemia_severe_mah",
+            "r_anaemia_severe_other",
+        ),
+        (
+            {"anaemia_recent": "yes", "anaemia_needed_transfusion": "not_sure"},
+            "r_anaemia_severe_mah",
+            "r_anaemia_severe_other",
+        ),
+    ],
+    ids=lambda a: "-".join(f"{k}={v}" for k, v in a.items()) if isinstance(a, dict) else str(a),
+)
+def test_an_unanswered_treatment_fires_the_route_rule_at_its_highest(
+    answers: dict[str, Any], fires: str, instead_of: str
+) -> None:
     result = RULESET.evaluate(BLANK | answers)
     assert fires in result.rule_ids and instead_of not in result.rule_ids
-    assert "r_required_unanswered" in result.rule_ids        # and the skipped question is still flagged
+    assert "r_required_unanswered" in result.rule_ids  # and the skipped question is still flagged
     assert result.level == "discuss_before_booking"
     [rule] = [f for f in result.fired if f.id == fires]
-    assert rule.triggers["treatment_types"] is None          # staff see that it was not answered
+    assert rule.triggers["treatment_types"] is None  # staff see that it was not answered
 
 
-@pytest.mark.parametrize(("thinner", "transfusion", "hole"),
-                         list(itertools.product(["yes", "no", "not_sure"], repeat=3)))
-def test_unanswered_and_not_sure_about_the_treatment_fire_the_same_rules(thinner: str, transfusion: str,
-                                                                        hole: str) -> None:
-    answers = BLANK | {"blood_thinner": thinner, "anaemia_recent": "yes", "anaemia_needed_transfusion": transfusion,
-                       "hole_in_heart": hole}
+@pytest.mark.parametrize(
+    ("thinner", "transfusion", "hole"), list(itertools.product(["yes", "no", "not_sure"], repeat=3))
+)
+def test_unanswered_and_not_sure_about_the_treatment_fire_the_same_rules(
+    thinner: str, transfusion: str, hole: str
+) -> None:
+    answers = BLANK | {
+        "blood_thinner": thinner,
+        "anaemia_recent": "yes",
+        "anaemia_needed_transfusion": transfusion,
+        "hole_in_heart": hole,
+    }
     # A blank treatment hides the injection-site questions, so their answers are dropped; judged as
     # "not sure", it shows them again, unanswered, and they are judged "not sure" too (R2).
     blank = fired(answers) - {"r_required_unanswered"}
@@ -71,19 +98,26 @@ def test_unanswered_and_not_sure_about_the_treatment_fire_the_same_rules(thinner
 
 def test_an_answered_treatment_is_read_as_answered() -> None:
     assert "r_blood_thinner_drip" in fired(BLANK | {"blood_thinner": "yes", "treatment_types": ["blood_drip"]})
-    assert "r_blood_thinner_injection" not in fired(BLANK | {"blood_thinner": "yes",
-                                                           "treatment_types": ["blood_drip"]})
+    assert "r_blood_thinner_injection" not in fired(BLANK | {"blood_thinner": "yes", "treatment_types": ["blood_drip"]})
 
 
 def test_a_form_stopped_before_the_treatment_question_does_not_count_it() -> None:
-    urgent = {"chest_pain_now": "yes", "breathing_trouble_now": "no", "stroke_signs_now": "no",
-              "recent_ozone_7d": "no", "unwell_now": "no"}
+    urgent = {
+        "chest_pain_now": "yes",
+        "breathing_trouble_now": "no",
+        "stroke_signs_now": "no",
+        "recent_ozone_7d": "no",
+        "unwell_now": "no",
+    }
     assert RULESET.evaluate(urgent, upto="urgent").rule_ids == ["r_urgent_chest_pain_now"]
 
 
 def test_the_rules_file_has_examples_for_an_unanswered_treatment() -> None:
-    names = [e["name"] for e in RULESET.examples if "treatment_types" not in e["answers"]
-             and set(e.get("fires") or ()) & ROUTE_RULES]
+    names = [
+        e["name"]
+        for e in RULESET.examples
+        if "treatment_types" not in e["answers"] and set(e.get("fires") or ()) & ROUTE_RULES
+    ]
     assert len(names) >= 3, names
 
 
@@ -100,5 +134,6 @@ def test_a_rule_cannot_test_whether_the_treatment_was_answered(tmp_path: Path, o
     [error] = caught.value.errors
     assert error.rule == "r_anaemia_severe_mah"
     assert error.line == text[: text.index(f"{{q: treatment_types, {op}: true}}")].count("\n") + 1
-    assert error.message.startswith(f"treatment_types: '{op}' cannot tell here: a shown treatment_types left "
-                                    "unanswered counts as 'not_sure'")
+    assert error.message.startswith(
+        f"treatment_types: '{op}' cannot tell here: a shown treatment_types left unanswered counts as 'not_sure'"
+    )

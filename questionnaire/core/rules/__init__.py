@@ -13,14 +13,44 @@ from questionnaire.core.rules.catalogue import Lookup, catalogue_lookup, transla
 from questionnaire.core.rules.checks import answer_problems, example_answers
 from questionnaire.core.rules.evaluator import Ruleset
 from questionnaire.core.rules.loader import load_ruleset, load_ruleset_bytes, text_lines
-from questionnaire.core.rules.model import (DEFAULT_PATH, NO_LEVEL, TERMS_PLACEHOLDER, TRANSLATION_DOMAIN,
-                                            TRANSLATIONS_DIR, Assessment, FiredRule, Level, Rule, RuleError,
-                                            RulesFileError)
+from questionnaire.core.rules.model import (
+    DEFAULT_PATH,
+    NO_LEVEL,
+    TERMS_PLACEHOLDER,
+    TRANSLATION_DOMAIN,
+    TRANSLATIONS_DIR,
+    Assessment,
+    FiredRule,
+    Level,
+    Rule,
+    RuleError,
+    RulesFileError,
+)
 from questionnaire.core.rules.reader import YamlLoader, content_sha256, line_of, read_yaml
 
 __all__ = [
-    "DEFAULT_PATH", "NO_LEVEL", "TERMS_PLACEHOLDER", "TRANSLATIONS_DIR", "TRANSLATION_DOMAIN",
-    "Assessment", "FiredRule", "Level", "Lookup", "Rule", "RuleError", "Ruleset", "RulesFileError", "YamlLoader",
-    "answer_problems", "catalogue_lookup", "content_sha256", "example_answers", "line_of", "load_ruleset",
-    "load_ruleset_bytes", "read_yaml", "text_lines", "translation_directories",
+    "DEFAULT_PATH",
+    "NO_LEVEL",
+    "TERMS_PLACEHOLDER",
+    "TRANSLATIONS_DIR",
+    "TRANSLATION_DOMAIN",
+    "Assessment",
+    "FiredRule",
+    "Level",
+    "Lookup",
+    "Rule",
+    "RuleError",
+    "Ruleset",
+    "RulesFileError",
+    "YamlLoader",
+    "answer_problems",
+    "catalogue_lookup",
+    "content_sha256",
+    "example_answers",
+    "line_of",
+    "load_ruleset",
+    "load_ruleset_bytes",
+    "read_yaml",
+    "text_lines",
+    "translation_directories",
 ]

@@ -24,8 +24,13 @@ def translation_directories(translations: str | Path | Iterable[str | Path] | No
     relative ones from the package folder (the app's root_path); None gives TRANSLATIONS_DIR."""
     if translations is None:
         return [TRANSLATIONS_DIR]
-    items: Iterable[str | Path] = (translations.split(";") if isinstance(translations, str)
-                                   else [translations] if isinstance(translations, Path) else translations)
+    items: Iterable[str | Path] = (
+        translations.split(";")
+        if isinstance(translations, str)
+        else [translations]
+        if isinstance(translations, Path)
+        else translations
+    )
     return [TRANSLATIONS_DIR.parent / d for d in items if str(d).strip()]
 
 

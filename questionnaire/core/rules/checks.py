@@ -10,8 +10,7 @@ from questionnaire.core.checkin import RULES_QUESTIONNAIRE
 from questionnaire.core.questions import Questionnaire
 from questionnaire.core.rules.catalogue import catalogue_lookup
 from questionnaire.core.rules.evaluator import Ruleset
-from questionnaire.core.rules.model import (EXAMPLE_KEYS, NO_LEVEL, PLACEHOLDER, TRANSLATION_DOMAIN, Level,
-                                            RuleError)
+from questionnaire.core.rules.model import EXAMPLE_KEYS, NO_LEVEL, PLACEHOLDER, TRANSLATION_DOMAIN, Level, RuleError
 from questionnaire.core.rules.reader import LineMap, line_of
 from questionnaire.core.wording import WORDS, banned_wording
 
@@ -20,8 +19,16 @@ class Checks:
     """Collects every fault of a rules file; the checks that are not about the file's structure
     (keys, texts, examples, translations). Validator adds the rest."""
 
-    def __init__(self, file: str, sha256: str, qn: Questionnaire, *, verify_sign_off: bool = True,
-                 languages: Sequence[str] = (), directories: Sequence[Path] = ()) -> None:
+    def __init__(
+        self,
+        file: str,
+        sha256: str,
+        qn: Questionnaire,
+        *,
+        verify_sign_off: bool = True,
+        languages: Sequence[str] = (),
+        directories: Sequence[Path] = (),
+    ) -> None:
         self.file, self.sha256, self.qn = file, sha256, qn
         self.verify_sign_off = verify_sign_off
         self.languages, self.directories = languages, directories
@@ -38,7 +45,9 @@ class Checks:
             self.error(line, rule, f"duplicate key {key!r} in {what}")
         for key in obj:
             if key not in allowed:
-                self.error(line_of(obj, key), rule, f"unknown key {key!r} in {what} (allowed: {', '.join(sorted(allowed))})")
+                self.error(
+                    line_of(obj, key), rule, f"unknown key {key!r} in {what} (allowed: {', '.join(sorted(allowed))})"
+                )
         for key in sorted(required - set(obj)):
             self.error(obj.line, rule, f"missing key {key!r} in {what}")
         return True
@@ -52,56 +61,94 @@ class Checks:
         if patient:
             banned = banned_wording(value, lang="en")
             if banned:
-                self.error(line_of(obj, key), rule, f"{what} uses clearance wording a patient must never read: "
-                           + ", ".join(repr(b) for b in banned))
+                self.error(
+                    line_of(obj, key),
+                    rule,
+                    f"{what} uses clearance wording a patient must never read: " + ", ".join(repr(b) for b in banned),
+                )
         return value.strip()
 
-    def translated(self, language: str, data: Mapping[str, Any], levels: Sequence[Level], no_flags: Level,
-                   messages: Mapping[str, str]) -> None:
+    def translated(
+        self,
+        language: str,
+        data: Mapping[str, Any],
+        levels: Sequence[Level],
+        no_flags: Level,
+        messages: Mapping[str, str],
+    ) -> None:
         """Every patient-facing text has a translation into `language`, fit for a patient to read."""
         code = language.replace("-", "_")
         lookup = catalogue_lookup(code, self.directories)
         if lookup is None:
             where = ", ".join(str(d) for d in self.directories)
-            self.error(1, None, f"no compiled {language!r} catalogue ({code}/LC_MESSAGES/{TRANSLATION_DOMAIN}.mo "
-                       f"in {where}), so its translations cannot be checked: run `make translations`")
+            self.error(
+                1,
+                None,
+                f"no compiled {language!r} catalogue ({code}/LC_MESSAGES/{TRANSLATION_DOMAIN}.mo "
+                f"in {where}), so its translations cannot be checked: run `make translations`",
+            )
             return
         wording = next((c for c in (code, code.split("_")[0]) if c in WORDS), None)
         if wording is None:
-            self.error(1, None, f"questionnaire/core/wording.py has no clearance-wording list for {language!r}, so its "
-                       "translations cannot be checked")
+            self.error(
+                1,
+                None,
+                f"questionnaire/core/wording.py has no clearance-wording list for {language!r}, so its "
+                "translations cannot be checked",
+            )
         raw_levels = [lv for lv in data.get("levels") or () if isinstance(lv, LineMap)]
         raw_no_flags, raw_messages = data.get("no_flags"), data.get("messages")
-        texts: list[tuple[int, str | None, str, str]] = []     # line, id for the rule slot, what, msgid
+        texts: list[tuple[int, str | None, str, str]] = []  # line, id for the rule slot, what, msgid
         for lv in levels:
             raw = next((r for r in raw_levels if r.get("id") == lv.id), None)
-            texts += [(line_of(raw, "title"), None, f"level {lv.id} title", lv.title),
-                      (line_of(raw, "outcome"), None, f"level {lv.id} outcome", lv.outcome)]
+            texts += [
+                (line_of(raw, "title"), None, f"level {lv.id} title", lv.title),
+                (line_of(raw, "outcome"), None, f"level {lv.id} outcome", lv.outcome),
+            ]
             if lv.same_day is not None and raw is not None:
-                texts += [(line_of(raw.get("same_day"), "title"), None, f"level {lv.id} same_day title",
-                           lv.same_day.title),
-                          (line_of(raw.get("same_day"), "outcome"), None, f"level {lv.id} same_day outcome",
-                           lv.same_day.outcome)]
-        texts += [(line_of(raw_no_flags, "title"), None, "no_flags title", no_flags.title),
-                  (line_of(raw_no_flags, "outcome"), None, "no_flags outcome", no_flags.outcome)]
+                texts += [
+                    (line_of(raw.get("same_day"), "title"), None, f"level {lv.id} same_day title", lv.same_day.title),
+                    (
+                        line_of(raw.get("same_day"), "outcome"),
+                        None,
+                        f"level {lv.id} same_day outcome",
+                        lv.same_day.outcome,
+                    ),
+                ]
+        texts += [
+            (line_of(raw_no_flags, "title"), None, "no_flags title", no_flags.title),
+            (line_of(raw_no_flags, "outcome"), None, "no_flags outcome", no_flags.outcome),
+        ]
         texts += [(line_of(raw_messages, key), key, f"message {key}", text) for key, text in messages.items()]
         for line, key, what, msgid in texts:
             if not msgid:
-                continue        # reported already as missing or empty
+                continue  # reported already as missing or empty
             translation = lookup(msgid)
             if not translation.strip():
-                self.error(line, key, f"{what} has no {language!r} translation (a reworded text needs a new one: "
-                           "run `make translations` and translate it)")
+                self.error(
+                    line,
+                    key,
+                    f"{what} has no {language!r} translation (a reworded text needs a new one: "
+                    "run `make translations` and translate it)",
+                )
                 continue
             if wording is not None:
                 banned = banned_wording(translation, lang=wording)
                 if banned:
-                    self.error(line, key, f"the {language!r} translation of {what} uses clearance wording a "
-                               "patient must never read: " + ", ".join(repr(b) for b in banned))
+                    self.error(
+                        line,
+                        key,
+                        f"the {language!r} translation of {what} uses clearance wording a "
+                        "patient must never read: " + ", ".join(repr(b) for b in banned),
+                    )
             wanted, found = sorted(set(PLACEHOLDER.findall(msgid))), sorted(set(PLACEHOLDER.findall(translation)))
             if wanted != found:
-                self.error(line, key, f"the {language!r} translation of {what} must have the placeholders "
-                           f"{', '.join(wanted) or 'none'} (it has {', '.join(found) or 'none'})")
+                self.error(
+                    line,
+                    key,
+                    f"the {language!r} translation of {what} must have the placeholders "
+                    f"{', '.join(wanted) or 'none'} (it has {', '.join(found) or 'none'})",
+                )
 
     def examples(self, ruleset: Ruleset, examples: Any, base: Any) -> None:
         if base is not None:
@@ -124,8 +171,11 @@ class Checks:
             where = line_of(ex)
             answers = ex.get("answers")
             if isinstance(answers, Mapping):
-                problems = [(line_of(answers, k), p) for k in answers
-                            for p in answer_problems({k: answers[k]}, ruleset.questionnaire)]
+                problems = [
+                    (line_of(answers, k), p)
+                    for k in answers
+                    for p in answer_problems({k: answers[k]}, ruleset.questionnaire)
+                ]
             else:
                 problems = [(where, p) for p in answer_problems(answers, ruleset.questionnaire)]
             for line, p in problems:
@@ -161,8 +211,9 @@ class Checks:
                 if rid in fired:
                     self.error(line_of(ex, "does_not_fire"), rid, f"example {name!r} fires this rule but must not")
             if level is not None and result.level != level:
-                self.error(line_of(ex, "level"), None,
-                           f"example {name!r} gives level {result.level!r}, expected {level!r}")
+                self.error(
+                    line_of(ex, "level"), None, f"example {name!r} gives level {result.level!r}, expected {level!r}"
+                )
 
 
 def example_answers(example: Mapping[str, Any], base: Mapping[str, Any]) -> Any:

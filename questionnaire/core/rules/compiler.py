@@ -25,14 +25,14 @@ class Plan:
     a rule that names no trigger facts is checked every time.
     """
 
-    steps: tuple[tuple[str, Predicate], ...]               # every rule, in dependency order
-    checks: tuple[tuple[str, Predicate], ...]              # what is left to check of a triggered rule (term)
-    value_questions: tuple[str, ...]                       # questions tested for a value ...
-    value_tables: tuple[dict[Any, _Hit], ...]              # ... and, for each, answer -> hit
+    steps: tuple[tuple[str, Predicate], ...]  # every rule, in dependency order
+    checks: tuple[tuple[str, Predicate], ...]  # what is left to check of a triggered rule (term)
+    value_questions: tuple[str, ...]  # questions tested for a value ...
+    value_tables: tuple[dict[Any, _Hit], ...]  # ... and, for each, answer -> hit
     member_tables: tuple[tuple[str, dict[Any, _Hit]], ...]  # multi questions: chosen value -> hit
-    present: tuple[tuple[str, _Hit], ...]                  # questions whose mere answer is a trigger
-    unanswered: _Hit                                       # what an unanswered safety question triggers
-    always: tuple[int, ...]                                # checks of rules without trigger facts
+    present: tuple[tuple[str, _Hit], ...]  # questions whose mere answer is a trigger
+    unanswered: _Hit  # what an unanswered safety question triggers
+    always: tuple[int, ...]  # checks of rules without trigger facts
 
     @staticmethod
     def build(order: Sequence[Rule], term_lists: Mapping[str, TermList]) -> Plan:
@@ -55,8 +55,10 @@ class Plan:
                         fires.append(rule.id)
                     else:
                         maybe.append(len(checks) - 1)
-        tables = {key: {v: (tuple(dict.fromkeys(f)), tuple(dict.fromkeys(m))) for v, (f, m) in table.items()}
-                  for key, table in index.items()}
+        tables = {
+            key: {v: (tuple(dict.fromkeys(f)), tuple(dict.fromkeys(m))) for v, (f, m) in table.items()}
+            for key, table in index.items()
+        }
         value_keys = [key for key in tables if key[0] == "value"]
         return Plan(
             steps=tuple((r.id, r.predicate) for r in order),
@@ -70,8 +72,9 @@ class Plan:
         )
 
 
-def _terms(cond: Mapping[str, Any], predicate: Predicate | None,
-           term_lists: Mapping[str, TermList]) -> list[tuple[frozenset[Fact], Predicate | None]] | None:
+def _terms(
+    cond: Mapping[str, Any], predicate: Predicate | None, term_lists: Mapping[str, TermList]
+) -> list[tuple[frozenset[Fact], Predicate | None]] | None:
     """A condition as terms, any of which makes it hold: (trigger facts, what is left to check once one holds).
 
     None when some term names no trigger facts (the rule is then checked every time). A single test

@@ -30,7 +30,7 @@ class Ruleset:
     sources: Mapping[str, str]
     rules: tuple[Rule, ...]
     examples: tuple[Mapping[str, Any], ...]
-    order: tuple[Rule, ...]            # dependency order: referenced rules first
+    order: tuple[Rule, ...]  # dependency order: referenced rules first
     questionnaire: Questionnaire = field(repr=False, compare=False)
     plan: Plan = field(init=False, repr=False, compare=False)
     # content_sha256(): what a sign-off approves; and the one the sign-off recorded (None: none).
@@ -44,8 +44,12 @@ class Ruleset:
     @property
     def signed_off(self) -> bool:
         """Approved, by someone, and for exactly the rules in the file (the recorded content hash matches)."""
-        return (self.status == "approved" and bool(self.sign_off_by) and bool(self.content_sha256)
-                and self.signed_content_sha256 == self.content_sha256)
+        return (
+            self.status == "approved"
+            and bool(self.sign_off_by)
+            and bool(self.content_sha256)
+            and self.signed_content_sha256 == self.content_sha256
+        )
 
     def level(self, level_id: str) -> Level:
         if level_id == NO_LEVEL:
@@ -75,7 +79,7 @@ class Ruleset:
                 value = get(qid)
                 if isinstance(value, _LISTS):
                     hits += filter(None, map(table.get, value))
-        except TypeError:   # an unhashable answer where a single value belongs: test every rule instead
+        except TypeError:  # an unhashable answer where a single value belongs: test every rule instead
             return self.fire_each(answers, unanswered)
         for qid, hit in plan.present:
             if get(qid) is not None:
@@ -89,7 +93,7 @@ class Ruleset:
                 results[rule_id] = True
             todo += candidates
         if todo:
-            todo.sort()     # dependency order; a check may be named twice
+            todo.sort()  # dependency order; a check may be named twice
             checks, last = plan.checks, -1
             for number in todo:
                 if number != last:
@@ -107,8 +111,9 @@ class Ruleset:
                 results[rule_id] = True
         return results
 
-    def prepare(self, answers: Mapping[str, Any], upto: str | None = None) -> tuple[
-            Mapping[str, Any], Mapping[str, Any], frozenset[str]]:
+    def prepare(
+        self, answers: Mapping[str, Any], upto: str | None = None
+    ) -> tuple[Mapping[str, Any], Mapping[str, Any], frozenset[str]]:
         """What the rules see of a patient's answers: (the answers the patient gave to questions they
         were shown; those answers as fire() reads them, with unanswered questions that offer "Not
         sure" judged "not_sure" and "not sure" about the treatment read as every route; the shown
@@ -136,14 +141,26 @@ class Ruleset:
             triggers = {q: given.get(q) for q in looked_at if q in given or q in unanswered}
             terms = rule.found_terms(given) if rule.term_tests else ()
             note = rule.staff_note.replace(TERMS_PLACEHOLDER, ", ".join(terms)) if rule.term_tests else rule.staff_note
-            fired.append(FiredRule(rule.id, rule.level, rule.shown_messages(expanded, results, unanswered),
-                                   note, rule.sources, rule.evidence, triggers, terms, rule.same_day))
+            fired.append(
+                FiredRule(
+                    rule.id,
+                    rule.level,
+                    rule.shown_messages(expanded, results, unanswered),
+                    note,
+                    rule.sources,
+                    rule.evidence,
+                    triggers,
+                    terms,
+                    rule.same_day,
+                )
+            )
         level = min((f.level for f in fired), key=self.rank, default=NO_LEVEL)
         return Assessment(level, tuple(fired), self.version, self.sha256)
 
 
-def _judged_as_not_sure(visible: Mapping[str, Any], qn: Questionnaire, unanswered: frozenset[str],
-                        upto: str | None) -> tuple[Mapping[str, Any], frozenset[str]]:
+def _judged_as_not_sure(
+    visible: Mapping[str, Any], qn: Questionnaire, unanswered: frozenset[str], upto: str | None
+) -> tuple[Mapping[str, Any], frozenset[str]]:
     """The answers as the rules judge them, and every shown question left unanswered.
 
     A shown question that offers "Not sure" and was left unanswered is judged as "Not sure"
@@ -155,8 +172,13 @@ def _judged_as_not_sure(visible: Mapping[str, Any], qn: Questionnaire, unanswere
     """
     judged, fills = visible, {}
     while True:
-        new = {qid: reading for qid in unanswered if qid not in fills and qid in qn.questions
-               and (reading := qn.questions[qid].unanswered_reads_as) is not None}
+        new = {
+            qid: reading
+            for qid in unanswered
+            if qid not in fills
+            and qid in qn.questions
+            and (reading := qn.questions[qid].unanswered_reads_as) is not None
+        }
         if not new:
             return judged, unanswered
         fills.update({qid: list(v) if isinstance(v, tuple) else v for qid, v in new.items()})
@@ -164,8 +186,9 @@ def _judged_as_not_sure(visible: Mapping[str, Any], qn: Questionnaire, unanswere
         unanswered |= frozenset(flow.unanswered_safety(judged, qn, upto=upto))
 
 
-def _expand_means_all(answers: Mapping[str, Any], qn: Questionnaire,
-                      unanswered: frozenset[str] = frozenset()) -> Mapping[str, Any]:
+def _expand_means_all(
+    answers: Mapping[str, Any], qn: Questionnaire, unanswered: frozenset[str] = frozenset()
+) -> Mapping[str, Any]:
     """`not_sure` in treatment_types counts as every route: give the rules every value. A shown
     treatment_types left unanswered counts the same (unanswered never counts as "No", so it must
     not read as "none of these routes" either)."""

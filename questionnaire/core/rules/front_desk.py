@@ -26,23 +26,37 @@ class FrontDeskChecks(Checks):
             return ""
         banned = banned_wording(value, lang="en")
         if banned:
-            self.error(line_of(obj, key), rule, f"{what} uses clearance wording no one may say to a patient: "
-                       + ", ".join(repr(b) for b in banned))
+            self.error(
+                line_of(obj, key),
+                rule,
+                f"{what} uses clearance wording no one may say to a patient: " + ", ".join(repr(b) for b in banned),
+            )
         ids = RULE_ID_IN_TEXT.findall(value)
         if ids:
-            self.error(line_of(obj, key), rule, f"{what} names a rule by its id ({', '.join(ids)}): "
-                       "the front desk reads flags in words, by their title")
+            self.error(
+                line_of(obj, key),
+                rule,
+                f"{what} names a rule by its id ({', '.join(ids)}): "
+                "the front desk reads flags in words, by their title",
+            )
         return value.strip()
 
     def rule_desk(self, item: Mapping[str, Any], rid: str) -> tuple[str, FrontDesk]:
         """A rule's title and front_desk words (missing keys are reported by the rule's key check)."""
         title = self.desk_text(item, "title", rid, "title") if "title" in item else ""
         raw = item.get("front_desk")
-        if "front_desk" not in item or not self.keys(raw, FRONT_DESK_KEYS, FRONT_DESK_KEYS, "front_desk", rid) \
-                or not isinstance(raw, Mapping):
+        if (
+            "front_desk" not in item
+            or not self.keys(raw, FRONT_DESK_KEYS, FRONT_DESK_KEYS, "front_desk", rid)
+            or not isinstance(raw, Mapping)
+        ):
             return title, FrontDesk("", "", "")
-        return title, FrontDesk(*(self.desk_text(raw, key, rid, f"front_desk {key}") if key in raw else ""
-                                  for key in ("say", "do_not_say", "goes_to")))
+        return title, FrontDesk(
+            *(
+                self.desk_text(raw, key, rid, f"front_desk {key}") if key in raw else ""
+                for key in ("say", "do_not_say", "goes_to")
+            )
+        )
 
     def level_desk(self, obj: Mapping[str, Any], what: str) -> str:
         """The front_desk text of a level or of no_flags (a missing key is reported by the key check)."""

@@ -16,9 +16,14 @@ from questionnaire.core.rules.reader import line_of, read_yaml
 from questionnaire.core.rules.validator import Validator
 
 
-def load_ruleset(path: str | Path = DEFAULT_PATH, questionnaire: Questionnaire = RULES_QUESTIONNAIRE, *,
-                 verify_sign_off: bool = True, languages: Iterable[str] = (),
-                 translations: str | Path | Iterable[str | Path] | None = None) -> Ruleset:
+def load_ruleset(
+    path: str | Path = DEFAULT_PATH,
+    questionnaire: Questionnaire = RULES_QUESTIONNAIRE,
+    *,
+    verify_sign_off: bool = True,
+    languages: Iterable[str] = (),
+    translations: str | Path | Iterable[str | Path] | None = None,
+) -> Ruleset:
     """Read, validate and compile a rules file; raise RulesFileError with every fault found.
 
     An approved file must carry the content hash its sign-off recorded (content_sha256()); if the
@@ -38,18 +43,31 @@ def load_ruleset(path: str | Path = DEFAULT_PATH, questionnaire: Questionnaire =
         raw = path.read_bytes()
     except OSError as exc:
         raise RulesFileError([RuleError(shown, 0, None, f"cannot read the file: {exc.strerror}")]) from exc
-    return load_ruleset_bytes(raw, shown, questionnaire, verify_sign_off=verify_sign_off, languages=languages,
-                              translations=translations)
+    return load_ruleset_bytes(
+        raw, shown, questionnaire, verify_sign_off=verify_sign_off, languages=languages, translations=translations
+    )
 
 
-def load_ruleset_bytes(raw: bytes, name: str, questionnaire: Questionnaire = RULES_QUESTIONNAIRE, *,
-                       verify_sign_off: bool = True, languages: Iterable[str] = (),
-                       translations: str | Path | Iterable[str | Path] | None = None) -> Ruleset:
+def load_ruleset_bytes(
+    raw: bytes,
+    name: str,
+    questionnaire: Questionnaire = RULES_QUESTIONNAIRE,
+    *,
+    verify_sign_off: bool = True,
+    languages: Iterable[str] = (),
+    translations: str | Path | Iterable[str | Path] | None = None,
+) -> Ruleset:
     """load_ruleset() of a file's content already read (`name`: the file, as faults name it)."""
     data = read_yaml(raw, name)
     wanted = [lang for lang in dict.fromkeys(str(x) for x in languages) if lang.replace("-", "_").split("_")[0] != "en"]
-    return Validator(name, hashlib.sha256(raw).hexdigest(), questionnaire, verify_sign_off=verify_sign_off,
-                     languages=wanted, directories=translation_directories(translations)).run(data)
+    return Validator(
+        name,
+        hashlib.sha256(raw).hexdigest(),
+        questionnaire,
+        verify_sign_off=verify_sign_off,
+        languages=wanted,
+        directories=translation_directories(translations),
+    ).run(data)
 
 
 def text_lines(raw: bytes, name: str) -> dict[str, int]:

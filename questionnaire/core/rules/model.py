@@ -55,9 +55,9 @@ class Level:
     outcome: str
     holds_booking: bool
     stops_form: bool
-    message: str | None = None          # the generic message this outcome already says
-    same_day: Level | None = None       # the title and outcome of this level's same-day rules
-    front_desk: str = ""                # what the front desk does with a submission of this level
+    message: str | None = None  # the generic message this outcome already says
+    same_day: Level | None = None  # the title and outcome of this level's same-day rules
+    front_desk: str = ""  # what the front desk does with a submission of this level
 
 
 @dataclass(frozen=True)
@@ -94,16 +94,21 @@ class Rule:
 
     def found_terms(self, answers: Mapping[str, Any]) -> tuple[str, ...]:
         """The terms this rule's `mentions` tests find in the answers, each once."""
-        return tuple(dict.fromkeys(t for qid, lists in self.term_tests for tl in lists
-                                   for t in tl.found(answers.get(qid))))
+        return tuple(
+            dict.fromkeys(t for qid, lists in self.term_tests for tl in lists for t in tl.found(answers.get(qid)))
+        )
 
-    def shown_messages(self, answers: Mapping[str, Any], results: Mapping[str, bool],
-                       unanswered: frozenset[str]) -> tuple[str, ...]:
+    def shown_messages(
+        self, answers: Mapping[str, Any], results: Mapping[str, bool], unanswered: frozenset[str]
+    ) -> tuple[str, ...]:
         """The ids of the messages this (fired) rule gives for these answers, each once, in order."""
         if not self.message_checks:
             return self.patient_message
-        shown = (m for m, check in zip(self.patient_message, self.message_checks)
-                 if check is None or check(answers, results, unanswered))
+        shown = (
+            m
+            for m, check in zip(self.patient_message, self.message_checks)
+            if check is None or check(answers, results, unanswered)
+        )
         return tuple(dict.fromkeys(shown))
 
 
@@ -142,7 +147,11 @@ class Assessment:
         return list(seen)
 
     def summary(self) -> dict[str, Any]:
-        return {"level": self.level, "rules": self.rule_ids, "ruleset": {"version": self.version, "sha256": self.sha256}}
+        return {
+            "level": self.level,
+            "rules": self.rule_ids,
+            "ruleset": {"version": self.version, "sha256": self.sha256},
+        }
 
 
 @dataclass(frozen=True)

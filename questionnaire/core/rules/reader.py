@@ -28,7 +28,7 @@ class LineList(list[Any]):
     lines: list[int]
 
 
-try:   # libyaml's parser reads the file about ten times faster than the pure-Python one
+try:  # libyaml's parser reads the file about ten times faster than the pure-Python one
     from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
@@ -42,8 +42,9 @@ YamlLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-YamlLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                              list("tTfF"))
+YamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def _construct_map(loader: YamlLoader, node: yaml.MappingNode) -> LineMap:
@@ -78,7 +79,6 @@ def line_of(obj: Any, key: Any = None, default: int = 1) -> int:
     return default
 
 
-
 def read_yaml(raw: bytes, shown: str) -> Any:
     """The parsed rules file (mappings and lists that know their lines); RulesFileError when it is
     not UTF-8 text or not YAML."""
@@ -95,6 +95,7 @@ def read_yaml(raw: bytes, shown: str) -> Any:
 
 # --- the content a sign-off approves ----------------------------------------------------------
 
+
 def _canonical(obj: Any) -> Any:
     """Parsed YAML as plain JSON data: mappings with text keys (sorted when dumped), lists, scalars."""
     if isinstance(obj, Mapping):
@@ -105,7 +106,7 @@ def _canonical(obj: Any) -> Any:
         return obj
     if isinstance(obj, float):
         return repr(obj) if obj != obj or obj in (float("inf"), float("-inf")) else obj
-    return f"{type(obj).__name__}:{obj}"      # dates and other YAML scalars
+    return f"{type(obj).__name__}:{obj}"  # dates and other YAML scalars
 
 
 def content_sha256(data: Any) -> str:

@@ -6,21 +6,47 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from questionnaire.core.conditions import (MULTI_OPS, NUMBER_OPS, ConditionError, Predicate, compile_condition,
-                                           references, rule_references, walk)
+from questionnaire.core.conditions import (
+    MULTI_OPS,
+    NUMBER_OPS,
+    ConditionError,
+    Predicate,
+    compile_condition,
+    references,
+    rule_references,
+    walk,
+)
 from questionnaire.core.rules.checks import example_answers
 from questionnaire.core.rules.evaluator import Ruleset
 from questionnaire.core.rules.front_desk import FrontDeskChecks
-from questionnaire.core.rules.model import (GRADE, LEVEL_KEYS, MESSAGE_ENTRY_KEYS, MESSAGE_ID, NO_LEVEL,
-                                            NO_FLAGS_KEYS, OPTIONAL_LEVEL_KEYS, OPTIONAL_RULE_KEYS, OPTIONAL_TERM_LIST_KEYS,
-                                            OPTIONAL_TOP_KEYS, OUTCOME_KEYS, PLACEHOLDER, RULE_KEYS, RULESET_KEYS,
-                                            SIGN_OFF_KEYS, STATUSES, TERM_LIST_KEYS, TERMS_PLACEHOLDER, TOP_KEYS,
-                                            Level, Rule, RulesFileError)
+from questionnaire.core.rules.model import (
+    GRADE,
+    LEVEL_KEYS,
+    MESSAGE_ENTRY_KEYS,
+    MESSAGE_ID,
+    NO_FLAGS_KEYS,
+    NO_LEVEL,
+    OPTIONAL_LEVEL_KEYS,
+    OPTIONAL_RULE_KEYS,
+    OPTIONAL_TOP_KEYS,
+    OUTCOME_KEYS,
+    PLACEHOLDER,
+    RULE_KEYS,
+    RULESET_KEYS,
+    SIGN_OFF_KEYS,
+    STATUSES,
+    TERMS_PLACEHOLDER,
+    TOP_KEYS,
+    Level,
+    Rule,
+    RulesFileError,
+)
 from questionnaire.core.rules.reader import LineMap, content_sha256, line_of
-from questionnaire.core.terms import MATCHES, TermList, term_problem
+from questionnaire.core.rules.term_lists import TermListChecks
+from questionnaire.core.terms import TermList
 
 
-class Validator(FrontDeskChecks):
+class Validator(FrontDeskChecks, TermListChecks):
     """Checks a parsed rules file against itself and the questionnaire; run() gives the Ruleset or
     raises RulesFileError with every fault found."""
 
@@ -42,27 +68,51 @@ class Validator(FrontDeskChecks):
         for language in self.languages:
             self.translated(language, data, levels, no_flags, messages)
         base = data.get("example_base") or {}
-        examples = tuple({**ex, "answers": example_answers(ex, base)} for ex in data.get("examples") or ()
-                         if isinstance(ex, Mapping))
+        examples = tuple(
+            {**ex, "answers": example_answers(ex, base)} for ex in data.get("examples") or () if isinstance(ex, Mapping)
+        )
         if self.errors:
             raise RulesFileError(self.errors)
-        ruleset = Ruleset(self.file, meta["name"], meta["version"], meta["status"], meta["by"], meta["date"],
-                          self.sha256, tuple(levels), no_flags, messages, sources, tuple(rules), examples,
-                          tuple(order), self.qn, content, meta["content_sha256"], term_lists)
+        ruleset = Ruleset(
+            self.file,
+            meta["name"],
+            meta["version"],
+            meta["status"],
+            meta["by"],
+            meta["date"],
+            self.sha256,
+            tuple(levels),
+            no_flags,
+            messages,
+            sources,
+            tuple(rules),
+            examples,
+            tuple(order),
+            self.qn,
+            content,
+            meta["content_sha256"],
+            term_lists,
+        )
         self.examples(ruleset, data.get("examples"), data.get("example_base"))
         if self.errors:
             raise RulesFileError(self.errors)
         return ruleset
 
     def ruleset(self, meta: Any) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": "", "version": "", "status": "draft", "by": None, "date": None,
-                               "content_sha256": None}
+        out: dict[str, Any] = {
+            "name": "",
+            "version": "",
+            "status": "draft",
+            "by": None,
+            "date": None,
+            "content_sha256": None,
+        }
         if meta is None or not self.keys(meta, RULESET_KEYS, RULESET_KEYS, "ruleset"):
             return out
         out["name"] = self.text(meta, "name", None, "ruleset name")
         version = meta.get("version")
         if not isinstance(version, (str, int, float)) or isinstance(version, bool) or not str(version).strip():
-            self.error(line_of(meta, "version"), None, "ruleset version must be text such as \"2026.11.0\"")
+            self.error(line_of(meta, "version"), None, 'ruleset version must be text such as "2026.11.0"')
         out["version"] = str(version)
         if meta.get("status") not in STATUSES:
             self.error(line_of(meta, "status"), None, f"ruleset status must be one of {', '.join(STATUSES)}")
@@ -72,11 +122,16 @@ class Validator(FrontDeskChecks):
             out["by"] = sign_off.get("by") or None
             out["date"] = str(sign_off["date"]) if sign_off.get("date") else None
             if out["status"] == "approved" and not (out["by"] and out["date"]):
-                self.error(line_of(meta, "sign_off"), None, "an approved rule set needs a sign-off by someone, with a date")
+                self.error(
+                    line_of(meta, "sign_off"), None, "an approved rule set needs a sign-off by someone, with a date"
+                )
             recorded = sign_off.get("content_sha256")
             if recorded is not None and not (isinstance(recorded, str) and re.fullmatch(r"[0-9a-f]{64}", recorded)):
-                self.error(line_of(sign_off, "content_sha256"), None,
-                           "sign_off content_sha256 must be 64 lowercase hex digits (written by `flask rules sign-off`)")
+                self.error(
+                    line_of(sign_off, "content_sha256"),
+                    None,
+                    "sign_off content_sha256 must be 64 lowercase hex digits (written by `flask rules sign-off`)",
+                )
             elif recorded is not None:
                 out["content_sha256"] = recorded
         return out
@@ -84,19 +139,24 @@ class Validator(FrontDeskChecks):
     def signed_content(self, meta: Any, out: Mapping[str, Any], content: str) -> None:
         """An approved rule set is approved for the content its sign-off recorded, and no other."""
         if out["status"] != "approved" or not (out["by"] and out["date"]) or not isinstance(meta, LineMap):
-            return          # not approved, or already reported as an approval without a sign-off
+            return  # not approved, or already reported as an approval without a sign-off
         recorded = out["content_sha256"]
         if recorded == content:
             return
         who = f"the sign-off by {out['by']} on {out['date']}"
-        remedy = ("a clinician must sign off again (`flask rules sign-off --by NAME`), "
-                  "or the status be set back to draft")
+        remedy = (
+            "a clinician must sign off again (`flask rules sign-off --by NAME`), or the status be set back to draft"
+        )
         if recorded is None:
-            reason = (f"the rules may have changed after {who}: it records no content_sha256 of the rules it "
-                      f"approved; {remedy}")
+            reason = (
+                f"the rules may have changed after {who}: it records no content_sha256 of the rules it "
+                f"approved; {remedy}"
+            )
         else:
-            reason = (f"the rules changed after {who} (content sha256 now {content[:12]}, signed off "
-                      f"{recorded[:12]}); {remedy}")
+            reason = (
+                f"the rules changed after {who} (content sha256 now {content[:12]}, signed off "
+                f"{recorded[:12]}); {remedy}"
+            )
         self.error(line_of(meta, "sign_off"), None, reason)
 
     def levels(self, levels: Any) -> list[Level]:
@@ -104,7 +164,7 @@ class Validator(FrontDeskChecks):
         if not isinstance(levels, list) or not levels:
             self.error(line_of(levels), None, "levels must be a non-empty list, highest first")
             return out
-        for i, lv in enumerate(levels):
+        for _i, lv in enumerate(levels):
             if not self.keys(lv, LEVEL_KEYS | OPTIONAL_LEVEL_KEYS, LEVEL_KEYS, "a level"):
                 continue
             level_id = lv.get("id")
@@ -119,15 +179,26 @@ class Validator(FrontDeskChecks):
             same_day = None
             if "same_day" in lv and self.keys(lv["same_day"], OUTCOME_KEYS, OUTCOME_KEYS, f"level {level_id} same_day"):
                 raw = lv["same_day"]
-                same_day = Level(level_id, self.text(raw, "title", None, f"level {level_id} same_day title", True),
-                                 self.text(raw, "outcome", None, f"level {level_id} same_day outcome", True),
-                                 lv.get("holds_booking") is True, lv.get("stops_form") is True)
+                same_day = Level(
+                    level_id,
+                    self.text(raw, "title", None, f"level {level_id} same_day title", True),
+                    self.text(raw, "outcome", None, f"level {level_id} same_day outcome", True),
+                    lv.get("holds_booking") is True,
+                    lv.get("stops_form") is True,
+                )
             message = lv.get("message")
-            out.append(Level(level_id, self.text(lv, "title", None, f"level {level_id} title", True),
-                             self.text(lv, "outcome", None, f"level {level_id} outcome", True),
-                             lv.get("holds_booking") is True, lv.get("stops_form") is True,
-                             message if isinstance(message, str) else None, same_day,
-                             self.level_desk(lv, f"level {level_id}")))
+            out.append(
+                Level(
+                    level_id,
+                    self.text(lv, "title", None, f"level {level_id} title", True),
+                    self.text(lv, "outcome", None, f"level {level_id} outcome", True),
+                    lv.get("holds_booking") is True,
+                    lv.get("stops_form") is True,
+                    message if isinstance(message, str) else None,
+                    same_day,
+                    self.level_desk(lv, f"level {level_id}"),
+                )
+            )
         return out
 
     def level_messages(self, raw: Any, levels: Sequence[Level], messages: Mapping[str, str]) -> None:
@@ -136,53 +207,17 @@ class Validator(FrontDeskChecks):
             if isinstance(lv, LineMap) and "message" in lv and lv["message"] not in messages:
                 self.error(line_of(lv, "message"), None, f"level {lv.get('id')}: unknown message {lv['message']!r}")
 
-    def term_lists(self, obj: Any, sources: Mapping[str, str]) -> dict[str, TermList]:
-        """Named term lists (`mentions` and `only_says` tests): each with a title, its sources and
-        its terms, whole words only for a `words` list."""
-        out: dict[str, TermList] = {}
-        if obj is None or not self.keys(obj, set(obj or ()), set(), "term_lists"):
-            return out
-        for name, spec in obj.items():
-            where = f"term list {name}"
-            if not (isinstance(name, str) and re.match(r"^[a-z][a-z0-9_]*$", name)):
-                self.error(line_of(obj, name), None, f"term list name {name!r} must be snake_case")
-                continue
-            if not self.keys(spec, TERM_LIST_KEYS | OPTIONAL_TERM_LIST_KEYS, TERM_LIST_KEYS, where):
-                continue
-            match = spec.get("match", "words")
-            if match not in MATCHES:
-                self.error(line_of(spec, "match"), None, f"{where}: match must be one of {', '.join(MATCHES)}")
-                continue
-            terms, srcs = spec.get("terms"), spec.get("sources")
-            if not isinstance(terms, list) or not terms:
-                self.error(line_of(spec, "terms"), None, f"{where}: terms must be a non-empty list")
-                continue
-            ok = True
-            for j, term in enumerate(terms):
-                problem = term_problem(term, match)
-                if problem:
-                    self.error(line_of(terms, j), None, f"{where}: {problem}")
-                    ok = False
-            if not isinstance(srcs, list) or (match == "words" and not srcs):
-                self.error(line_of(spec, "sources"), None, f"{where}: sources must be a list of source ids"
-                           + (" (at least one: where the names come from)" if match == "words" else ""))
-                continue
-            for j, src in enumerate(srcs):
-                if str(src) not in sources:
-                    self.error(line_of(srcs, j), None, f"{where}: unknown source {src!r}")
-                    ok = False
-            title = self.text(spec, "title", None, f"{where} title")
-            if ok:
-                out[name] = TermList(name, title, tuple(str(t).strip() for t in terms),
-                                     tuple(map(str, srcs)), str(match))
-        return out
-
     def no_flags(self, obj: Any) -> Level:
         if obj is None or not self.keys(obj, NO_FLAGS_KEYS, NO_FLAGS_KEYS, "no_flags"):
             return Level(NO_LEVEL, "", "", False, False)
-        return Level(NO_LEVEL, self.text(obj, "title", None, "no_flags title", True),
-                     self.text(obj, "outcome", None, "no_flags outcome", True), False, False,
-                     front_desk=self.level_desk(obj, "no_flags"))
+        return Level(
+            NO_LEVEL,
+            self.text(obj, "title", None, "no_flags title", True),
+            self.text(obj, "outcome", None, "no_flags outcome", True),
+            False,
+            False,
+            front_desk=self.level_desk(obj, "no_flags"),
+        )
 
     def named_texts(self, obj: Any, what: str, patient: bool, pattern: re.Pattern[str] | None) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -194,8 +229,14 @@ class Validator(FrontDeskChecks):
             out[str(key)] = self.text(obj, key, None, f"{what} {key}", patient)
         return out
 
-    def rules(self, rules: Any, levels: Mapping[str, Level], messages: Mapping[str, str],
-              sources: Mapping[str, str], term_lists: Mapping[str, TermList]) -> list[Rule]:
+    def rules(
+        self,
+        rules: Any,
+        levels: Mapping[str, Level],
+        messages: Mapping[str, str],
+        sources: Mapping[str, str],
+        term_lists: Mapping[str, TermList],
+    ) -> list[Rule]:
         out: list[Rule] = []
         if not isinstance(rules, list) or not rules:
             self.error(line_of(rules), None, "rules must be a non-empty list")
@@ -215,7 +256,9 @@ class Validator(FrontDeskChecks):
             # A missing key is reported once, by keys() above, not again as a bad value.
             level = item.get("level")
             if "level" in item and level not in levels:
-                self.error(line_of(item, "level"), rid, f"unknown level {level!r} (levels: {', '.join(sorted(levels))})")
+                self.error(
+                    line_of(item, "level"), rid, f"unknown level {level!r} (levels: {', '.join(sorted(levels))})"
+                )
             entries = item.get("patient_message")
             if not isinstance(entries, list) or not entries:
                 if "patient_message" in item:
@@ -237,19 +280,38 @@ class Validator(FrontDeskChecks):
                     self.error(line_of(srcs, j), rid, f"unknown source {s!r}")
             evidence = str(item.get("evidence", ""))
             if "evidence" in item and not GRADE.match(evidence):
-                self.error(line_of(item, "evidence"), rid, f"evidence {evidence!r} must be a grade A, B, C, D or X (or B/C)")
+                self.error(
+                    line_of(item, "evidence"), rid, f"evidence {evidence!r} must be a grade A, B, C, D or X (or B/C)"
+                )
             staff_note = self.text(item, "staff_note", rid, "staff_note")
             title, desk = self.rule_desk(item, rid)
-            term_tests = tuple((sub["q"], tuple(term_lists[n] for n in ([sub["mentions"]] if isinstance(
-                sub["mentions"], str) else sub["mentions"]) if n in term_lists))
-                for sub in walk(item.get("when")) if "q" in sub and "mentions" in sub)
+            term_tests = tuple(
+                (
+                    sub["q"],
+                    tuple(
+                        term_lists[n]
+                        for n in ([sub["mentions"]] if isinstance(sub["mentions"], str) else sub["mentions"])
+                        if n in term_lists
+                    ),
+                )
+                for sub in walk(item.get("when"))
+                if "q" in sub and "mentions" in sub
+            )
             for placeholder in sorted(set(PLACEHOLDER.findall(staff_note))):
                 if placeholder != TERMS_PLACEHOLDER:
-                    self.error(line_of(item, "staff_note"), rid, f"staff_note: unknown placeholder {placeholder} "
-                               f"(the only one is {TERMS_PLACEHOLDER}, the terms a `mentions` test found)")
+                    self.error(
+                        line_of(item, "staff_note"),
+                        rid,
+                        f"staff_note: unknown placeholder {placeholder} "
+                        f"(the only one is {TERMS_PLACEHOLDER}, the terms a `mentions` test found)",
+                    )
                 elif not term_tests:
-                    self.error(line_of(item, "staff_note"), rid, f"staff_note uses {TERMS_PLACEHOLDER}, but the "
-                               "rule's condition has no `mentions` test to find terms")
+                    self.error(
+                        line_of(item, "staff_note"),
+                        rid,
+                        f"staff_note uses {TERMS_PLACEHOLDER}, but the "
+                        "rule's condition has no `mentions` test to find terms",
+                    )
             predicate = self.condition(item, rid, term_lists) if "when" in item else None
             if predicate is None:
                 continue
@@ -257,15 +319,30 @@ class Validator(FrontDeskChecks):
                 continue
             questions = tuple(dict.fromkeys([ref.question for ref in references(item["when"])] + msg_questions))
             conditional = any(c is not None for c in conditions)
-            out.append(Rule(rid, str(level), item["when"], tuple(msg_ids), staff_note,
-                            tuple(map(str, srcs)), evidence, questions, predicate,
-                            tuple(conditions) if conditional else (), tuple(checks) if conditional else (),
-                            same_day is True, term_tests, title, desk))
+            out.append(
+                Rule(
+                    rid,
+                    str(level),
+                    item["when"],
+                    tuple(msg_ids),
+                    staff_note,
+                    tuple(map(str, srcs)),
+                    evidence,
+                    questions,
+                    predicate,
+                    tuple(conditions) if conditional else (),
+                    tuple(checks) if conditional else (),
+                    same_day is True,
+                    term_tests,
+                    title,
+                    desk,
+                )
+            )
         return out
 
-    def patient_messages(self, entries: list[Any], rid: str, messages: Mapping[str, str],
-                         term_lists: Mapping[str, TermList]) -> tuple[
-            list[str], list[Mapping[str, Any] | None], list[Predicate | None] | None, list[str]]:
+    def patient_messages(
+        self, entries: list[Any], rid: str, messages: Mapping[str, str], term_lists: Mapping[str, TermList]
+    ) -> tuple[list[str], list[Mapping[str, Any] | None], list[Predicate | None] | None, list[str]]:
         """A rule's patient_message list: message ids, and {id: MSG_X, when: CONDITION} entries shown
         only when their condition holds. Returns the ids, their conditions (None: always), the
         compiled conditions (None instead of the list if one is faulty) and the questions they test."""
@@ -277,9 +354,10 @@ class Validator(FrontDeskChecks):
             line = line_of(entries, j)
             when: Mapping[str, Any] | None = None
             if isinstance(entry, Mapping):
-                if not self.keys(entry, MESSAGE_ENTRY_KEYS, MESSAGE_ENTRY_KEYS, "a patient_message entry", rid) \
-                        or not MESSAGE_ENTRY_KEYS <= set(entry):
-                    checks = None       # a missing key is reported once, by keys()
+                if not self.keys(
+                    entry, MESSAGE_ENTRY_KEYS, MESSAGE_ENTRY_KEYS, "a patient_message entry", rid
+                ) or not MESSAGE_ENTRY_KEYS <= set(entry):
+                    checks = None  # a missing key is reported once, by keys()
                     continue
                 message, when = entry.get("id"), entry.get("when")
             else:
@@ -292,8 +370,9 @@ class Validator(FrontDeskChecks):
                 if checks is not None:
                     checks.append(None)
                 continue
-            check = self.check_condition(when, line_of(entry, "when", line), rid, f"message {message} condition",
-                                         term_lists)
+            check = self.check_condition(
+                when, line_of(entry, "when", line), rid, f"message {message} condition", term_lists
+            )
             if check is None:
                 checks = None
             elif checks is not None:
@@ -304,8 +383,9 @@ class Validator(FrontDeskChecks):
     def condition(self, item: LineMap, rid: str, term_lists: Mapping[str, TermList]) -> Predicate | None:
         return self.check_condition(item.get("when"), line_of(item, "when"), rid, "condition", term_lists)
 
-    def check_condition(self, when: Any, line: int, rid: str, what: str,
-                        term_lists: Mapping[str, TermList]) -> Predicate | None:
+    def check_condition(
+        self, when: Any, line: int, rid: str, what: str, term_lists: Mapping[str, TermList]
+    ) -> Predicate | None:
         """Compile a condition (of a rule, or of one of its messages) and check every question,
         operator and value it names against the questionnaire; None if anything is wrong."""
         try:
@@ -324,19 +404,24 @@ class Validator(FrontDeskChecks):
                 continue
             problem = _operator_problem(q.kind, ref.op)
             if q.means_all and ref.op in ("answered", "unanswered"):
-                problem = (f"'{ref.op}' cannot tell here: a shown {ref.question} left unanswered counts as "
-                           f"{q.means_all!r}, every choice (use {{safety_unanswered: true}} for unanswered questions)")
+                problem = (
+                    f"'{ref.op}' cannot tell here: a shown {ref.question} left unanswered counts as "
+                    f"{q.means_all!r}, every choice (use {{safety_unanswered: true}} for unanswered questions)"
+                )
             elif q.unanswered_reads_as is not None and ref.op in ("answered", "unanswered"):
-                problem = (f"'{ref.op}' cannot tell here: a shown {ref.question} left unanswered counts as "
-                           "'not_sure' (test not_sure; {safety_unanswered: true} finds unanswered questions)")
+                problem = (
+                    f"'{ref.op}' cannot tell here: a shown {ref.question} left unanswered counts as "
+                    "'not_sure' (test not_sure; {safety_unanswered: true} finds unanswered questions)"
+                )
             if problem:
                 self.error(at, rid, f"{ref.question}: {problem}")
                 ok = False
             elif ref.op in ("eq", "in") + MULTI_OPS:
                 for v in ref.values:
                     if v not in q.values:
-                        self.error(at, rid, f"{ref.question} cannot take the value {v!r} "
-                                   f"(it takes {', '.join(q.values)})")
+                        self.error(
+                            at, rid, f"{ref.question} cannot take the value {v!r} (it takes {', '.join(q.values)})"
+                        )
                         ok = False
         return predicate if ok else None
 
@@ -356,16 +441,19 @@ class Validator(FrontDeskChecks):
             for message, cond in zip(r.patient_message, r.message_conditions):
                 for ref in rule_references(cond):
                     if ref not in by_id:
-                        self.error(line_of(cond, default=lines.get(r.id, 1)), r.id,
-                                   f"message {message} condition refers to unknown rule {ref!r}")
+                        self.error(
+                            line_of(cond, default=lines.get(r.id, 1)),
+                            r.id,
+                            f"message {message} condition refers to unknown rule {ref!r}",
+                        )
         ordered: list[Rule] = []
-        state: dict[str, int] = {}   # 1 visiting, 2 done
+        state: dict[str, int] = {}  # 1 visiting, 2 done
 
         def visit(rid: str, trail: list[str]) -> None:
             if state.get(rid) == 2:
                 return
             if state.get(rid) == 1:
-                cycle = trail[trail.index(rid):] + [rid]
+                cycle = trail[trail.index(rid) :] + [rid]
                 self.error(lines.get(rid, 1), rid, "rule cycle: " + " -> ".join(cycle))
                 return
             state[rid] = 1

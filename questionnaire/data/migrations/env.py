@@ -3,14 +3,14 @@ from collections.abc import Iterable
 from logging.config import fileConfig
 from typing import cast
 
+from alembic import context
+from alembic.operations.ops import MigrationScript, UpgradeOps
+from alembic.runtime.migration import MigrationContext
 from flask import current_app
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import Connection, Engine, MetaData, text
 
-from alembic import context
 from questionnaire.data.models import app_role_grants
-from alembic.operations.ops import MigrationScript, UpgradeOps
-from alembic.runtime.migration import MigrationContext
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -20,32 +20,31 @@ config = context.config
 # This line sets up loggers basically.
 # (Flask-Migrate always runs Alembic with migrations/alembic.ini, so the name is set.)
 fileConfig(cast(str, config.config_file_name))
-logger = logging.getLogger('alembic.env')
+logger = logging.getLogger("alembic.env")
 
 
 def get_engine() -> Engine:
     try:
         # this works with Flask-SQLAlchemy<3 and Alchemical
-        return cast(Engine, current_app.extensions['migrate'].db.engine)
+        return cast(Engine, current_app.extensions["migrate"].db.engine)
     except (TypeError, AttributeError):
         # this works with Flask-SQLAlchemy>=3
-        return cast(Engine, current_app.extensions['migrate'].db.engine)
+        return cast(Engine, current_app.extensions["migrate"].db.engine)
 
 
 def get_engine_url() -> str:
     try:
-        return get_engine().url.render_as_string(hide_password=False).replace(
-            '%', '%%')
+        return get_engine().url.render_as_string(hide_password=False).replace("%", "%%")
     except AttributeError:
-        return str(get_engine().url).replace('%', '%%')
+        return str(get_engine().url).replace("%", "%%")
 
 
 # add your model's MetaData object here
 # for 'autogenerate' support
 # from myapp import mymodel
 # target_metadata = mymodel.Base.metadata
-config.set_main_option('sqlalchemy.url', get_engine_url())
-target_db: SQLAlchemy = current_app.extensions['migrate'].db
+config.set_main_option("sqlalchemy.url", get_engine_url())
+target_db: SQLAlchemy = current_app.extensions["migrate"].db
 
 # other values from the config, defined by the needs of env.py,
 # can be acquired:
@@ -54,7 +53,7 @@ target_db: SQLAlchemy = current_app.extensions['migrate'].db
 
 
 def get_metadata() -> MetaData:
-    if hasattr(target_db, 'metadatas'):
+    if hasattr(target_db, "metadatas"):
         return target_db.metadatas[None]
     return target_db.metadata
 
@@ -72,9 +71,7 @@ def run_migrations_offline() -> None:
 
     """
     url = config.get_main_option("sqlalchemy.url")
-    context.configure(
-        url=url, target_metadata=get_metadata(), literal_binds=True
-    )
+    context.configure(url=url, target_metadata=get_metadata(), literal_binds=True)
 
     with context.begin_transaction():
         context.run_migrations()
@@ -91,28 +88,26 @@ def run_migrations_online() -> None:
     # this callback is used to prevent an auto-migration from being generated
     # when there are no changes to the schema
     # reference: http://alembic.zzzcomputing.com/en/latest/cookbook.html
-    def process_revision_directives(context: MigrationContext,
-                                    revision: str | Iterable[str | None] | Iterable[str],
-                                    directives: list[MigrationScript]) -> None:
-        if getattr(config.cmd_opts, 'autogenerate', False):
+    def process_revision_directives(
+        context: MigrationContext,
+        revision: str | Iterable[str | None] | Iterable[str],
+        directives: list[MigrationScript],
+    ) -> None:
+        if getattr(config.cmd_opts, "autogenerate", False):
             script = directives[0]
             # (autogenerate always fills in upgrade_ops)
             if cast(UpgradeOps, script.upgrade_ops).is_empty():
                 directives[:] = []
-                logger.info('No changes in schema detected.')
+                logger.info("No changes in schema detected.")
 
-    conf_args = current_app.extensions['migrate'].configure_args
+    conf_args = current_app.extensions["migrate"].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=get_metadata(),
-            **conf_args
-        )
+        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
             context.run_migrations()
@@ -127,8 +122,10 @@ def grant_to_app_role(connection: Connection) -> None:
         return
     runner = connection.execute(text("SELECT current_user")).scalar()
     if runner == role:
-        raise RuntimeError(f"DATABASE_APP_ROLE {role!r} is the role running the migrations: run "
-                           "`flask db upgrade` as the owner role, and the instances as the application role")
+        raise RuntimeError(
+            f"DATABASE_APP_ROLE {role!r} is the role running the migrations: run "
+            "`flask db upgrade` as the owner role, and the instances as the application role"
+        )
     tables = [t.name for t in get_metadata().sorted_tables]
     for statement in app_role_grants(str(role), tables):
         connection.execute(text(statement))

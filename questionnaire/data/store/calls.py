@@ -21,23 +21,31 @@ def record_call(sub: Submission, outcome: str, caller: str) -> CallAttempt | Non
     db.session.add(call)
     try:
         save()
-    except IntegrityError:   # the foreign key: the submission is gone
+    except IntegrityError:  # the foreign key: the submission is gone
         db.session.rollback()
         return None
     return call
 
 
 def calls_for(sub: Submission) -> list[CallAttempt]:
-    return list(db.session.scalars(select(CallAttempt).where(CallAttempt.submission_id == sub.id)
-                                   .order_by(CallAttempt.at, CallAttempt.id)))
+    return list(
+        db.session.scalars(
+            select(CallAttempt).where(CallAttempt.submission_id == sub.id).order_by(CallAttempt.at, CallAttempt.id)
+        )
+    )
 
 
 def assign(sub: Submission, to: str | None) -> bool:
     """Give the case to `to` (an email; None: nobody). False when the submission is gone."""
-    result = cast("CursorResult[Any]", db.session.execute(
-        update(Submission).where(Submission.id == sub.id)
-        .values(assigned_to=to, assigned_at=utcnow() if to else None)
-        .execution_options(synchronize_session=False)))
+    result = cast(
+        "CursorResult[Any]",
+        db.session.execute(
+            update(Submission)
+            .where(Submission.id == sub.id)
+            .values(assigned_to=to, assigned_at=utcnow() if to else None)
+            .execution_options(synchronize_session=False)
+        ),
+    )
     save()
     if result.rowcount:
         db.session.refresh(sub)
@@ -47,9 +55,12 @@ def assign(sub: Submission, to: str | None) -> bool:
 def waiting_for_a_call(level_ranks: Sequence[int], limit: int = 200) -> list[Submission]:
     """New submissions of the given levels (those a call is due for), highest level first, oldest
     first: one range of ix_submissions_status_queue per level."""
-    query = (select(Submission).where(Submission.status == SubmissionStatus.NEW,
-                                      Submission.level_rank.in_(list(level_ranks)))
-             .order_by(Submission.level_rank, Submission.created_at, Submission.id).limit(limit))
+    query = (
+        select(Submission)
+        .where(Submission.status == SubmissionStatus.NEW, Submission.level_rank.in_(list(level_ranks)))
+        .order_by(Submission.level_rank, Submission.created_at, Submission.id)
+        .limit(limit)
+    )
     return list(db.session.scalars(query))
 
 

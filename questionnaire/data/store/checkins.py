@@ -17,13 +17,23 @@ from questionnaire.extensions import db
 def start_checkin(sub: Submission, staff: Staff, ttl: timedelta) -> tuple[CheckIn, str]:
     """A new check-in for `sub`, started by `staff`, and its one-time token (only the hash is kept).
     Earlier unfinished check-ins of the submission stop working: one device in patient mode at a time."""
-    db.session.execute(update(CheckIn).where(CheckIn.submission_id == sub.id, CheckIn.completed_at.is_(None),
-                                             CheckIn.token_hash.is_not(None))
-                       .values(token_hash=None).execution_options(synchronize_session=False))
+    db.session.execute(
+        update(CheckIn)
+        .where(CheckIn.submission_id == sub.id, CheckIn.completed_at.is_(None), CheckIn.token_hash.is_not(None))
+        .values(token_hash=None)
+        .execution_options(synchronize_session=False)
+    )
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    row = CheckIn(submission_id=sub.id, staff_id=staff.id, started_by=staff.email, token_hash=token_hash(token),
-                  language=sub.language, started_at=now, expires_at=now + ttl)
+    row = CheckIn(
+        submission_id=sub.id,
+        staff_id=staff.id,
+        started_by=staff.email,
+        token_hash=token_hash(token),
+        language=sub.language,
+        started_at=now,
+        expires_at=now + ttl,
+    )
     db.session.add(row)
     save()
     return row, token
@@ -45,14 +55,22 @@ def checkin_by_id(checkin_id: Any) -> CheckIn | None:
     return db.session.get(CheckIn, checkin_id)
 
 
-def complete_checkin(row: CheckIn, answers: dict[str, Any], fired: list[dict[str, Any]], level: str,
-                     ruleset_version: str, ruleset_sha256: str) -> bool:
+def complete_checkin(
+    row: CheckIn,
+    answers: dict[str, Any],
+    fired: list[dict[str, Any]],
+    level: str,
+    ruleset_version: str,
+    ruleset_sha256: str,
+) -> bool:
     """Store the check-in's answers and result, once: the token is used up in the same write (a
     compare-and-set on it, so two posts of the same page store one result). False if it was used."""
-    won = db.session.execute(update(CheckIn).where(CheckIn.id == row.id, CheckIn.token_hash == row.token_hash,
-                                                   CheckIn.completed_at.is_(None))
-                             .values(token_hash=None, completed_at=utcnow())
-                             .execution_options(synchronize_session=False))
+    won = db.session.execute(
+        update(CheckIn)
+        .where(CheckIn.id == row.id, CheckIn.token_hash == row.token_hash, CheckIn.completed_at.is_(None))
+        .values(token_hash=None, completed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
     if not won.rowcount:  # type: ignore[attr-defined]  # a CursorResult
         return False
     db.session.refresh(row)
@@ -64,22 +82,38 @@ def complete_checkin(row: CheckIn, answers: dict[str, Any], fired: list[dict[str
 
 def checkins_for(sub: Submission) -> list[CheckIn]:
     """The submission's completed check-ins, newest first."""
-    return list(db.session.scalars(select(CheckIn).where(CheckIn.submission_id == sub.id,
-                                                         CheckIn.completed_at.is_not(None))
-                                   .order_by(CheckIn.completed_at.desc(), CheckIn.id.desc())))
+    return list(
+        db.session.scalars(
+            select(CheckIn)
+            .where(CheckIn.submission_id == sub.id, CheckIn.completed_at.is_not(None))
+            .order_by(CheckIn.completed_at.desc(), CheckIn.id.desc())
+        )
+    )
 
 
 def create_rescreen_draft(row: CheckIn, earlier: Submission, ttl: timedelta) -> tuple[Draft, str] | None:
     """A new, empty draft linked to the earlier submission (never its answers), once per check-in;
     None when this check-in already started one."""
-    won = db.session.execute(update(CheckIn).where(CheckIn.id == row.id, CheckIn.rescreen_started_at.is_(None))
-                             .values(rescreen_started_at=utcnow()).execution_options(synchronize_session=False))
+    won = db.session.execute(
+        update(CheckIn)
+        .where(CheckIn.id == row.id, CheckIn.rescreen_started_at.is_(None))
+        .values(rescreen_started_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
     if not won.rowcount:  # type: ignore[attr-defined]  # a CursorResult
         return None
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    draft = Draft(token_hash=token_hash(token), answers={}, done_pages=[], language=earlier.language,
-                  created_at=now, updated_at=now, expires_at=now + ttl, rescreen_of_id=earlier.id)
+    draft = Draft(
+        token_hash=token_hash(token),
+        answers={},
+        done_pages=[],
+        language=earlier.language,
+        created_at=now,
+        updated_at=now,
+        expires_at=now + ttl,
+        rescreen_of_id=earlier.id,
+    )
     db.session.add(draft)
     save()
     return draft, token
@@ -87,15 +121,24 @@ def create_rescreen_draft(row: CheckIn, earlier: Submission, ttl: timedelta) -> 
 
 def rescreens_of(sub: Submission) -> list[Submission]:
     """The submissions sent as rescreens of `sub` (newest first)."""
-    return list(db.session.scalars(select(Submission).where(Submission.rescreen_of_id == sub.id)
-                                   .order_by(Submission.created_at.desc())))
+    return list(
+        db.session.scalars(
+            select(Submission).where(Submission.rescreen_of_id == sub.id).order_by(Submission.created_at.desc())
+        )
+    )
 
 
 def rescreen_drafts_waiting(sub: Submission) -> int:
     """Rescreen forms started for `sub` and not sent (yet)."""
-    return len(list(db.session.scalars(select(Draft.id).where(Draft.rescreen_of_id == sub.id,
-                                                              Draft.submission_id.is_(None),
-                                                              Draft.expires_at > utcnow()))))
+    return len(
+        list(
+            db.session.scalars(
+                select(Draft.id).where(
+                    Draft.rescreen_of_id == sub.id, Draft.submission_id.is_(None), Draft.expires_at > utcnow()
+                )
+            )
+        )
+    )
 
 
 def submission_by_id(sub_id: int | None) -> Submission | None:

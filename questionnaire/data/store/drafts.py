@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, cast
-from collections.abc import Mapping
 
 from sqlalchemy import CursorResult, bindparam, delete, select, update
 from sqlalchemy.orm.attributes import set_committed_value
@@ -20,8 +20,15 @@ def create_draft(language: str, ttl: timedelta) -> tuple[Draft, str]:
     """A new empty draft and the random token that finds it (only its hash is stored)."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    draft = Draft(token_hash=token_hash(token), answers={}, done_pages=[], language=language,
-                  created_at=now, updated_at=now, expires_at=now + ttl)
+    draft = Draft(
+        token_hash=token_hash(token),
+        answers={},
+        done_pages=[],
+        language=language,
+        created_at=now,
+        updated_at=now,
+        expires_at=now + ttl,
+    )
     db.session.add(draft)
     db.session.commit()
     return draft, token
@@ -38,20 +45,30 @@ def renew_draft_token(draft: Draft, presented: str) -> str | None:
     """
     token = secrets.token_urlsafe(32)
     old, new, now = token_hash(presented), token_hash(token), utcnow()
-    won = db.session.execute(update(Draft).where(Draft.id == draft.id, Draft.token_hash == old)
-                             .values(token_hash=new, previous_token_hash=old, token_renewed_at=now)
-                             .execution_options(synchronize_session=False))
+    won = db.session.execute(
+        update(Draft)
+        .where(Draft.id == draft.id, Draft.token_hash == old)
+        .values(token_hash=new, previous_token_hash=old, token_renewed_at=now)
+        .execution_options(synchronize_session=False)
+    )
     if cast("CursorResult[Any]", won).rowcount != 1:
         db.session.rollback()
         return None
     submission_id = db.session.scalar(select(Draft.submission_id).where(Draft.id == draft.id))
     if submission_id is not None:
-        db.session.execute(update(Submission).where(Submission.id == submission_id,
-                                                    Submission.draft_token_hash == old)
-                           .values(draft_token_hash=new).execution_options(synchronize_session=False))
+        db.session.execute(
+            update(Submission)
+            .where(Submission.id == submission_id, Submission.draft_token_hash == old)
+            .values(draft_token_hash=new)
+            .execution_options(synchronize_session=False)
+        )
     db.session.commit()
-    for attribute, value in (("token_hash", new), ("previous_token_hash", old), ("token_renewed_at", now),
-                             ("submission_id", submission_id)):
+    for attribute, value in (
+        ("token_hash", new),
+        ("previous_token_hash", old),
+        ("token_renewed_at", now),
+        ("submission_id", submission_id),
+    ):
         set_committed_value(draft, attribute, value)
     return token
 
@@ -59,7 +76,8 @@ def renew_draft_token(draft: Draft, presented: str) -> str | None:
 # Built once: the query of nearly every patient request.
 _DRAFT_BY_TOKEN_HASH = select(Draft).where(Draft.token_hash == bindparam("token_hash"))
 _DRAFT_BY_PREVIOUS_TOKEN_HASH = select(Draft.submission_id).where(
-    Draft.previous_token_hash == bindparam("token_hash"), Draft.token_renewed_at > bindparam("since"))
+    Draft.previous_token_hash == bindparam("token_hash"), Draft.token_renewed_at > bindparam("since")
+)
 
 
 def find_draft(token: str | None) -> Draft | None:
@@ -78,13 +96,21 @@ def retired_token(token: str | None, within: timedelta) -> bool | None:
     a double click on to where its browser now is: it reads nothing of the draft."""
     if not token or not isinstance(token, str):
         return None
-    row = db.session.execute(_DRAFT_BY_PREVIOUS_TOKEN_HASH,
-                             {"token_hash": token_hash(token), "since": utcnow() - within}).first()
+    row = db.session.execute(
+        _DRAFT_BY_PREVIOUS_TOKEN_HASH, {"token_hash": token_hash(token), "since": utcnow() - within}
+    ).first()
     return None if row is None else row[0] is not None
 
 
-def save_page(draft: Draft, page_id: str, page_answers: Mapping[str, Any], ttl: timedelta, *,
-              done: bool = True, pending: Mapping[str, Any] | None = None) -> None:
+def save_page(
+    draft: Draft,
+    page_id: str,
+    page_answers: Mapping[str, Any],
+    ttl: timedelta,
+    *,
+    done: bool = True,
+    pending: Mapping[str, Any] | None = None,
+) -> None:
     """Store one page's answers; answers to questions no longer shown are removed from the draft.
 
     With done=False the answers are kept to fill the page in later, but the page still has to be
@@ -102,7 +128,7 @@ def save_page(draft: Draft, page_id: str, page_answers: Mapping[str, Any], ttl: 
     for q in flow.shown_questions(page_id, answers):
         answers.pop(q.id, None)
     answers.update(page_answers)
-    after = flow.route(answers)   # the pages shown for the answers that stay shown are the same pages
+    after = flow.route(answers)  # the pages shown for the answers that stay shown are the same pages
     visible, shown = dict(after.visible), {p.id for p in after.pages}
     kept = [p for p in (draft.done_pages or []) if p in shown and p != page_id]
     draft.answers, draft.done_pages = visible, (kept + [page_id] if done else kept)
@@ -152,4 +178,3 @@ def purge_expired_drafts(now: datetime | None = None, batch: int = 500) -> int:
         db.session.execute(delete(Draft).where(Draft.id.in_(ids)))
         db.session.commit()
         total += len(ids)
-

@@ -16,7 +16,9 @@ from questionnaire.data.store.search import rekey_search_batch
 from questionnaire.extensions import db
 
 
-def purge_old_submissions(retention_days: Mapping[str, int], now: datetime | None = None, batch: int = 500) -> dict[str, int]:
+def purge_old_submissions(
+    retention_days: Mapping[str, int], now: datetime | None = None, batch: int = 500
+) -> dict[str, int]:
     """Delete submissions older than the retention of their status, in batches; returns counts per status."""
     removed: dict[str, int] = {}
     for status, days in retention_days.items():
@@ -24,8 +26,9 @@ def purge_old_submissions(retention_days: Mapping[str, int], now: datetime | Non
             continue
         cutoff = (now or utcnow()) - timedelta(days=int(days))
         while True:
-            ids = db.session.scalars(select(Submission.id).where(Submission.status == status,
-                                                                 Submission.created_at < cutoff).limit(batch)).all()
+            ids = db.session.scalars(
+                select(Submission.id).where(Submission.status == status, Submission.created_at < cutoff).limit(batch)
+            ).all()
             if not ids:
                 break
             submissions.delete_submissions(list(ids))
@@ -33,9 +36,18 @@ def purge_old_submissions(retention_days: Mapping[str, int], now: datetime | Non
     return removed
 
 
-ENCRYPTED_COLUMNS = ((Draft, "answers"), (Draft, "pending"), (Submission, "answers"), (Submission, "fired"),
-                     (Submission, "callback_phone"), (Note, "body"), (StaffSession, "pending"), (Staff, "otp_secret"),
-                     (CheckIn, "answers"), (CheckIn, "fired"))
+ENCRYPTED_COLUMNS = (
+    (Draft, "answers"),
+    (Draft, "pending"),
+    (Submission, "answers"),
+    (Submission, "fired"),
+    (Submission, "callback_phone"),
+    (Note, "body"),
+    (StaffSession, "pending"),
+    (Staff, "otp_secret"),
+    (CheckIn, "answers"),
+    (CheckIn, "fired"),
+)
 
 
 def reencrypt_batch(current_key_id: str, batch: int = 200) -> int:
@@ -57,12 +69,16 @@ def reencrypt_batch(current_key_id: str, batch: int = 200) -> int:
         table = model.__table__
         raw = type_coerce(table.c[attr], Text)
         rows = db.session.execute(
-            select(table.c.id, raw).where(raw.is_not(None), func.substr(raw, 1, len(prefix)) != prefix)
-            .order_by(table.c.id).limit(batch)).all()
+            select(table.c.id, raw)
+            .where(raw.is_not(None), func.substr(raw, 1, len(prefix)) != prefix)
+            .order_by(table.c.id)
+            .limit(batch)
+        ).all()
         for row_id, old in rows:
             new = ring.encrypt(ring.decrypt(old))
-            db.session.execute(update(table).where(table.c.id == row_id, raw == literal(old, Text))
-                               .values({attr: literal(new, Text)}))
+            db.session.execute(
+                update(table).where(table.c.id == row_id, raw == literal(old, Text)).values({attr: literal(new, Text)})
+            )
         seen += len(rows)
     seen += _rekey_rules_batch(batch)
     seen += rekey_search_batch(batch)
@@ -79,9 +95,12 @@ def _rekey_rules_batch(batch: int) -> int:
     ring = keyring()
     prefix = f"{ring.current}:"
     table = SubmissionRule.__table__
-    rows = db.session.execute(select(table.c.submission_id, table.c.rule_id)
-                              .where(func.substr(table.c.rule_id, 1, len(prefix)) != prefix)
-                              .order_by(table.c.submission_id).limit(batch)).all()
+    rows = db.session.execute(
+        select(table.c.submission_id, table.c.rule_id)
+        .where(func.substr(table.c.rule_id, 1, len(prefix)) != prefix)
+        .order_by(table.c.submission_id)
+        .limit(batch)
+    ).all()
     fired_ids: dict[int, list[str]] = {}
     for sub_id, old in rows:
         if sub_id not in fired_ids:
@@ -91,7 +110,9 @@ def _rekey_rules_batch(batch: int) -> int:
         plain = next((rid for rid in fired_ids[sub_id] if ring.keyed("rule", rid, kid) == old), None)
         if plain is None:
             raise KeyError_(f"a rule index row of submission {sub_id} matches none of its fired rules")
-        db.session.execute(update(table).where(table.c.submission_id == sub_id, table.c.rule_id == old)
-                           .values(rule_id=ring.keyed("rule", plain)))
+        db.session.execute(
+            update(table)
+            .where(table.c.submission_id == sub_id, table.c.rule_id == old)
+            .values(rule_id=ring.keyed("rule", plain))
+        )
     return len(rows)
-

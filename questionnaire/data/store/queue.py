@@ -16,10 +16,17 @@ from questionnaire.data.store.checkins import checked_in_between
 from questionnaire.extensions import db
 
 
-def queue_page(*, status: str | None = None, level_rank: int | None = None, rule: str | None = None,
-               date_from: datetime | None = None, date_to: datetime | None = None,
-               after: tuple[int, datetime, int] | None = None, size: int = 25,
-               checked_in: tuple[datetime, datetime] | None = None) -> list[Submission]:
+def queue_page(
+    *,
+    status: str | None = None,
+    level_rank: int | None = None,
+    rule: str | None = None,
+    date_from: datetime | None = None,
+    date_to: datetime | None = None,
+    after: tuple[int, datetime, int] | None = None,
+    size: int = 25,
+    checked_in: tuple[datetime, datetime] | None = None,
+) -> list[Submission]:
     """One page of the queue: highest level first, oldest first.
 
     Keyset pagination on an index that starts with the filter and ends with the sort key
@@ -30,8 +37,11 @@ def queue_page(*, status: str | None = None, level_rank: int | None = None, rule
     if rule:
         # The rule index carries the sort key: the page is one range scan of ix_submission_rules_queue.
         key = (SubmissionRule.level_rank, SubmissionRule.created_at, SubmissionRule.submission_id)
-        query = select(Submission).join(SubmissionRule, SubmissionRule.submission_id == Submission.id).where(
-            SubmissionRule.rule_id.in_(keyring().keyed_any("rule", rule)))
+        query = (
+            select(Submission)
+            .join(SubmissionRule, SubmissionRule.submission_id == Submission.id)
+            .where(SubmissionRule.rule_id.in_(keyring().keyed_any("rule", rule)))
+        )
     else:
         key = (Submission.level_rank, Submission.created_at, Submission.id)
         query = select(Submission)
@@ -44,7 +54,7 @@ def queue_page(*, status: str | None = None, level_rank: int | None = None, rule
         query = query.where(created_col >= date_from)
     if date_to:
         query = query.where(created_col < date_to)
-    if checked_in is not None:   # "checked in today": the few submissions with a check-in in that span
+    if checked_in is not None:  # "checked in today": the few submissions with a check-in in that span
         query = query.where(Submission.id.in_(checked_in_between(*checked_in)))
     if after is not None:
         # One row-value comparison, which both databases turn into a range of the index. The same
@@ -60,8 +70,9 @@ def adjust_count(level: str, status: str, delta: int) -> None:
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(QueueCount).values(level=level, status=status, n=delta)
-    db.session.execute(statement.on_conflict_do_update(index_elements=["level", "status"],
-                                                       set_={"n": QueueCount.n + delta}))
+    db.session.execute(
+        statement.on_conflict_do_update(index_elements=["level", "status"], set_={"n": QueueCount.n + delta})
+    )
 
 
 def _date_filters(date_from: datetime | None, date_to: datetime | None) -> list[Any]:
@@ -96,11 +107,15 @@ def submissions_for_export(date_from: datetime | None, date_to: datetime | None,
     """Submissions oldest first, streamed in batches (keyset on id)."""
     last = 0
     while True:
-        rows = list(db.session.scalars(select(Submission).where(Submission.id > last,
-                                                                *_date_filters(date_from, date_to))
-                                       .order_by(Submission.id).limit(batch)))
+        rows = list(
+            db.session.scalars(
+                select(Submission)
+                .where(Submission.id > last, *_date_filters(date_from, date_to))
+                .order_by(Submission.id)
+                .limit(batch)
+            )
+        )
         if not rows:
             return
         yield from rows
         last = rows[-1].id
-

@@ -16,14 +16,16 @@ from questionnaire.data.models import Submission, SubmissionSearch
 from questionnaire.extensions import db
 
 
-def index_submission(submission_id: int, created_at: datetime, answers: Mapping[str, Any],
-                     callback_phone: str | None = None) -> None:
+def index_submission(
+    submission_id: int, created_at: datetime, answers: Mapping[str, Any], callback_phone: str | None = None
+) -> None:
     """(Re)write a submission's search terms, keyed under the current key, in the caller's transaction."""
     ring = keyring()
     db.session.execute(delete(SubmissionSearch).where(SubmissionSearch.submission_id == submission_id))
-    db.session.add_all(SubmissionSearch(submission_id=submission_id, term=ring.keyed("search", term),
-                                        created_at=created_at)
-                       for term in sorted(search.index_terms(answers, callback_phone)))
+    db.session.add_all(
+        SubmissionSearch(submission_id=submission_id, term=ring.keyed("search", term), created_at=created_at)
+        for term in sorted(search.index_terms(answers, callback_phone))
+    )
     db.session.flush()
 
 
@@ -38,16 +40,29 @@ def search_submissions(query: search.Query, limit: int = search.RESULTS) -> list
     ring = keyring()
     if len(query.terms) == 1:
         # The newest `limit` of one range, read backwards on the index.
-        newest = (select(SubmissionSearch.submission_id, SubmissionSearch.created_at).where(
-            SubmissionSearch.term.in_(ring.keyed_any("search", query.terms[0])))
-            .order_by(SubmissionSearch.created_at.desc(), SubmissionSearch.submission_id.desc()).limit(limit))
+        newest = (
+            select(SubmissionSearch.submission_id, SubmissionSearch.created_at)
+            .where(SubmissionSearch.term.in_(ring.keyed_any("search", query.terms[0])))
+            .order_by(SubmissionSearch.created_at.desc(), SubmissionSearch.submission_id.desc())
+            .limit(limit)
+        )
         ids: Any = select(newest.subquery().c.submission_id)
     else:
         keyed = [k for term in query.terms for k in ring.keyed_any("search", term)]
-        ids = (select(SubmissionSearch.submission_id).where(SubmissionSearch.term.in_(keyed))
-               .group_by(SubmissionSearch.submission_id).having(func.count() == len(query.terms)))
-    return list(db.session.scalars(select(Submission).where(Submission.id.in_(ids))
-                                   .order_by(Submission.created_at.desc(), Submission.id.desc()).limit(limit)))
+        ids = (
+            select(SubmissionSearch.submission_id)
+            .where(SubmissionSearch.term.in_(keyed))
+            .group_by(SubmissionSearch.submission_id)
+            .having(func.count() == len(query.terms))
+        )
+    return list(
+        db.session.scalars(
+            select(Submission)
+            .where(Submission.id.in_(ids))
+            .order_by(Submission.created_at.desc(), Submission.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def rekey_search_batch(batch: int) -> int:
@@ -56,13 +71,23 @@ def rekey_search_batch(batch: int) -> int:
     ring = keyring()
     prefix = f"{ring.current}:"
     table = SubmissionSearch.__table__
-    ids = list(db.session.scalars(select(table.c.submission_id).distinct()
-                                  .where(func.substr(table.c.term, 1, len(prefix)) != prefix)
-                                  .order_by(table.c.submission_id).limit(batch)))
+    ids = list(
+        db.session.scalars(
+            select(table.c.submission_id)
+            .distinct()
+            .where(func.substr(table.c.term, 1, len(prefix)) != prefix)
+            .order_by(table.c.submission_id)
+            .limit(batch)
+        )
+    )
     for sub_id in ids:
-        row = db.session.execute(select(type_coerce(Submission.answers, Text),
-                                        type_coerce(Submission.callback_phone, Text), Submission.created_at)
-                                 .where(Submission.id == sub_id)).one()
+        row = db.session.execute(
+            select(
+                type_coerce(Submission.answers, Text),
+                type_coerce(Submission.callback_phone, Text),
+                Submission.created_at,
+            ).where(Submission.id == sub_id)
+        ).one()
         answers = json.loads(ring.decrypt(row[0])) if row[0] else {}
         callback = json.loads(ring.decrypt(row[1])) if row[1] else None
         index_submission(sub_id, row[2], answers, callback)

@@ -16,8 +16,9 @@ from questionnaire.extensions import db
 def create_staff_session(staff: Staff) -> tuple[StaffSession, str]:
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    row = StaffSession(token_hash=token_hash(token), staff_id=staff.id, stage=SessionStage.PASSWORD, created_at=now,
-                       last_seen_at=now)
+    row = StaffSession(
+        token_hash=token_hash(token), staff_id=staff.id, stage=SessionStage.PASSWORD, created_at=now, last_seen_at=now
+    )
     db.session.add(row)
     save()
     return row, token
@@ -44,10 +45,15 @@ def revoke_staff_session(row: StaffSession) -> None:
 
 def revoke_all_sessions(staff_id: int, *, keep: int | None = None) -> int:
     """End every open session of an account (but `keep`, a session id); returns how many ended."""
-    result = cast("CursorResult[Any]", db.session.execute(
-        update(StaffSession).where(StaffSession.staff_id == staff_id, StaffSession.revoked_at.is_(None),
-                                   StaffSession.id != (keep or -1))
-        .values(revoked_at=utcnow())))
+    result = cast(
+        "CursorResult[Any]",
+        db.session.execute(
+            update(StaffSession)
+            .where(
+                StaffSession.staff_id == staff_id, StaffSession.revoked_at.is_(None), StaffSession.id != (keep or -1)
+            )
+            .values(revoked_at=utcnow())
+        ),
+    )
     save()
     return int(result.rowcount or 0)
-

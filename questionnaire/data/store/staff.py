@@ -18,8 +18,6 @@ def staff_count() -> int:
     return int(db.session.scalar(select(func.count()).select_from(Staff)) or 0)
 
 
-
-
 def normalise_email(email: str) -> str:
     """An email address as accounts store it. Lower-casing can lengthen a text ("İ" becomes two
     characters), so the length is checked after it, never before."""
@@ -29,7 +27,7 @@ def normalise_email(email: str) -> str:
 def staff_by_email(email: str) -> Staff | None:
     email = normalise_email(email)
     if len(email) > EMAIL_MAX:
-        return None   # no account has such an address (and the column could not compare it on PostgreSQL)
+        return None  # no account has such an address (and the column could not compare it on PostgreSQL)
     return db.session.scalar(select(Staff).where(Staff.email == email))
 
 
@@ -43,9 +41,18 @@ def all_staff() -> list[Staff]:
 
 def create_staff(email: str, role: StaffRole, password_hash: str, *, must_change_password: bool = False) -> Staff:
     now = utcnow()
-    staff = Staff(email=email.strip().lower(), role=role, password_hash=password_hash, active=True,
-                  must_change_password=must_change_password, otp_confirmed=False, otp_last_step=0,
-                  failed_attempts=0, created_at=now, password_set_at=now)
+    staff = Staff(
+        email=email.strip().lower(),
+        role=role,
+        password_hash=password_hash,
+        active=True,
+        must_change_password=must_change_password,
+        otp_confirmed=False,
+        otp_last_step=0,
+        failed_attempts=0,
+        created_at=now,
+        password_set_at=now,
+    )
     db.session.add(staff)
     save()
     return staff
@@ -67,11 +74,21 @@ def deactivate_staff(staff: Staff) -> None:
     if staff.role == StaffRole.ADMIN:
         # PostgreSQL: lock the active administrators, so that a second deactivation waits for this one
         # and then sees it. SQLite (one writer): the check and the change are one statement.
-        db.session.execute(select(Staff.id).where(Staff.role == StaffRole.ADMIN, Staff.active.is_(True)).with_for_update())
-        another = select(Staff.id).where(Staff.role == StaffRole.ADMIN, Staff.active.is_(True), Staff.id != staff.id).exists()
-        changed = cast("CursorResult[Any]", db.session.execute(
-            update(Staff).where(Staff.id == staff.id, another).values(active=False)
-            .execution_options(synchronize_session="fetch")))
+        db.session.execute(
+            select(Staff.id).where(Staff.role == StaffRole.ADMIN, Staff.active.is_(True)).with_for_update()
+        )
+        another = (
+            select(Staff.id).where(Staff.role == StaffRole.ADMIN, Staff.active.is_(True), Staff.id != staff.id).exists()
+        )
+        changed = cast(
+            "CursorResult[Any]",
+            db.session.execute(
+                update(Staff)
+                .where(Staff.id == staff.id, another)
+                .values(active=False)
+                .execution_options(synchronize_session="fetch")
+            ),
+        )
         if changed.rowcount == 0 and staff.active:
             db.session.rollback()
             raise LastAdministrator(staff.email)
@@ -95,8 +112,11 @@ def reset_staff_otp(staff: Staff) -> None:
 
 def use_otp_step(staff: Staff, step: int) -> bool:
     """Accept a one-time code's time step once only (compare-and-set, so a replay loses)."""
-    result = cast("CursorResult[Any]", db.session.execute(
-        update(Staff).where(Staff.id == staff.id, Staff.otp_last_step < step).values(otp_last_step=step)))
+    result = cast(
+        "CursorResult[Any]",
+        db.session.execute(
+            update(Staff).where(Staff.id == staff.id, Staff.otp_last_step < step).values(otp_last_step=step)
+        ),
+    )
     save()
     return bool(result.rowcount)
-

@@ -3,13 +3,13 @@
 Revision ID: 0003
 Revises: 0002
 """
+
 from alembic import op
 
 from questionnaire.data.models import AUDIT_APPEND_ONLY
 
-
-revision = '0003'
-down_revision = '0002'
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -8,21 +8,22 @@ with the append-only trigger lifted for the statement and put back in the same t
 Revision ID: 0007
 Revises: 0006
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 from questionnaire.data import crypto
 from questionnaire.data.models import AUDIT_APPEND_ONLY
 
-
-revision = '0007'
-down_revision = '0006'
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
-RULES = sa.table('submission_rules', sa.column('submission_id', sa.Integer()), sa.column('rule_id', sa.String()))
-AUDIT = sa.table('audit_events', sa.column('id', sa.Integer()), sa.column('action', sa.String()),
-                 sa.column('ip', sa.String()))
+RULES = sa.table("submission_rules", sa.column("submission_id", sa.Integer()), sa.column("rule_id", sa.String()))
+AUDIT = sa.table(
+    "audit_events", sa.column("id", sa.Integer()), sa.column("action", sa.String()), sa.column("ip", sa.String())
+)
 
 
 def _lift_append_only(dialect: str) -> None:
@@ -41,19 +42,26 @@ def _restore_append_only(dialect: str) -> None:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('submission_rules', schema=None) as batch_op:
-        batch_op.alter_column('rule_id', existing_type=sa.String(length=80), type_=sa.String(length=100),
-                              existing_nullable=False)
+    with op.batch_alter_table("submission_rules", schema=None) as batch_op:
+        batch_op.alter_column(
+            "rule_id", existing_type=sa.String(length=80), type_=sa.String(length=100), existing_nullable=False
+        )
     ring = crypto.keyring()
     bind = op.get_bind()
     # Plain rule ids have no ":" (the rules file allows letters, digits and "_"); keyed values do.
-    for sub_id, rule_id in bind.execute(sa.select(RULES.c.submission_id, RULES.c.rule_id)
-                                        .where(~RULES.c.rule_id.contains(":"))).all():
-        bind.execute(sa.update(RULES).where(RULES.c.submission_id == sub_id, RULES.c.rule_id == rule_id)
-                     .values(rule_id=ring.keyed("rule", rule_id)))
-    rows = bind.execute(sa.select(AUDIT.c.id, AUDIT.c.ip).where(AUDIT.c.action == "submission_created",
-                                                                AUDIT.c.ip.is_not(None),
-                                                                ~AUDIT.c.ip.startswith("h:"))).all()
+    for sub_id, rule_id in bind.execute(
+        sa.select(RULES.c.submission_id, RULES.c.rule_id).where(~RULES.c.rule_id.contains(":"))
+    ).all():
+        bind.execute(
+            sa.update(RULES)
+            .where(RULES.c.submission_id == sub_id, RULES.c.rule_id == rule_id)
+            .values(rule_id=ring.keyed("rule", rule_id))
+        )
+    rows = bind.execute(
+        sa.select(AUDIT.c.id, AUDIT.c.ip).where(
+            AUDIT.c.action == "submission_created", AUDIT.c.ip.is_not(None), ~AUDIT.c.ip.startswith("h:")
+        )
+    ).all()
     if rows:
         dialect = bind.dialect.name
         _lift_append_only(dialect)
@@ -66,16 +74,22 @@ def downgrade() -> None:
     # A keyed value cannot be reversed: the rule ids come back from the submissions' fired rules; the
     # patients' addresses stay hashed (they were never meant to be kept).
     import json
+
     ring = crypto.keyring()
     bind = op.get_bind()
-    subs = sa.table('submissions', sa.column('id', sa.Integer()), sa.column('fired', sa.Text()))
-    for sub_id, rule_id in bind.execute(sa.select(RULES.c.submission_id, RULES.c.rule_id)
-                                        .where(RULES.c.rule_id.contains(":"))).all():
+    subs = sa.table("submissions", sa.column("id", sa.Integer()), sa.column("fired", sa.Text()))
+    for sub_id, rule_id in bind.execute(
+        sa.select(RULES.c.submission_id, RULES.c.rule_id).where(RULES.c.rule_id.contains(":"))
+    ).all():
         sealed = bind.execute(sa.select(subs.c.fired).where(subs.c.id == sub_id)).scalar_one()
         kid = rule_id.split(":", 1)[0]
-        plain = next(str(f["id"]) for f in json.loads(ring.decrypt(sealed)) if ring.keyed("rule", str(f["id"]), kid) == rule_id)
-        bind.execute(sa.update(RULES).where(RULES.c.submission_id == sub_id, RULES.c.rule_id == rule_id)
-                     .values(rule_id=plain))
-    with op.batch_alter_table('submission_rules', schema=None) as batch_op:
-        batch_op.alter_column('rule_id', existing_type=sa.String(length=100), type_=sa.String(length=80),
-                              existing_nullable=False)
+        plain = next(
+            str(f["id"]) for f in json.loads(ring.decrypt(sealed)) if ring.keyed("rule", str(f["id"]), kid) == rule_id
+        )
+        bind.execute(
+            sa.update(RULES).where(RULES.c.submission_id == sub_id, RULES.c.rule_id == rule_id).values(rule_id=plain)
+        )
+    with op.batch_alter_table("submission_rules", schema=None) as batch_op:
+        batch_op.alter_column(
+            "rule_id", existing_type=sa.String(length=100), type_=sa.String(length=80), existing_nullable=False
+        )

@@ -3,21 +3,21 @@
 Revision ID: 0012
 Revises: 0011
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
-
-revision = '0012'
-down_revision = '0011'
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('drafts', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('pending', sa.Text(), nullable=True))
+    with op.batch_alter_table("drafts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("pending", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('drafts', schema=None) as batch_op:
-        batch_op.drop_column('pending')
+    with op.batch_alter_table("drafts", schema=None) as batch_op:
+        batch_op.drop_column("pending")
