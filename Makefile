@@ -17,10 +17,15 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[dev]'
 	touch $@
 
+# A clearly fake demonstration clinic (its phone number is in a range kept for fiction), so that a
+# first run shows every part of an outcome page; production refuses to start without real ones.
+DEMO := FLASK_CLINIC_NAME="Demo Clinic (not a real clinic)" FLASK_CLINIC_PHONE="+1 555 0100" \
+	FLASK_BOOKING_URL="http://$(HOST):$(PORT)/demo-booking" FLASK_DEMO_BOOKING=true
+
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) staff bootstrap
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	$(DEMO) $(FLASK) run --host $(HOST) --port $(PORT)
 
 browser:
 	scripts/install-browser

@@ -26,6 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "CLINIC_NAME": "Our clinic",
     "CLINIC_PHONE": "",
     "BOOKING_URL": "",
+    # `make run` only: "Book an appointment" leads to a page saying this is a demonstration.
+    "DEMO_BOOKING": False,
     # The regulatory notice on the start and outcome pages (clinical-content.md R8; README "Regulatory
     # notice"): US, CA or AU for the built-in text, or another country code with the clinic's own
     # lawyer-reviewed text in every language, {"en": "...", "es": "..."}. Production needs one.
@@ -286,6 +288,8 @@ def refuse_unsafe(cfg: Any) -> None:
         problems.append("FLASK_WTF_CSRF_ENABLED must not be turned off")
     # Every outcome page tells the patient whom to call: an empty or placeholder value would leave a
     # patient who needs to talk to the clinic without a number.
+    if cfg.get("DEMO_BOOKING"):
+        problems.append("FLASK_DEMO_BOOKING is for the demonstration of `make run` and must be off")
     if not str(cfg.get("CLINIC_PHONE") or "").strip():
         problems.append("FLASK_CLINIC_PHONE is not set: outcome pages give patients this number to call")
     if str(cfg.get("CLINIC_NAME") or "").strip() in ("", DEFAULTS["CLINIC_NAME"]):

@@ -7,7 +7,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template
+from flask import Blueprint, Response, abort, current_app, render_template
 from flask_babel import lazy_gettext
 
 bp = Blueprint("pages", __name__)
@@ -41,6 +41,15 @@ def accessibility() -> str:
 @bp.get("/contact")
 def contact() -> str:
     return render_template("patient/contact.html")
+
+
+@bp.get("/demo-booking")
+def demo_booking() -> str:
+    """Where the demonstration set-up of `make run` sends "Book an appointment" (FLASK_DEMO_BOOKING):
+    a page that says so, instead of a link to nowhere. Not found otherwise; production refuses it."""
+    if not current_app.config.get("DEMO_BOOKING"):
+        abort(404)
+    return render_template("patient/demo_booking.html")
 
 
 @bp.get("/favicon.ico")
