@@ -252,13 +252,16 @@ class QuestionTally:
         return sorted(out, key=lambda r: (-share(r.not_sure, r.shown), -share(r.unanswered, r.shown)))
 
 
+def spreadsheet_safe(row: Sequence[Any]) -> list[Any]:
+    """A CSV row whose cells a spreadsheet would run as a formula are neutralised (a leading quote)."""
+    return ["'" + c if isinstance(c, str) and c[:1] in ("=", "+", "-", "@", "\t", "\r") else c for c in row]
+
+
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """A small CSV table; cells a spreadsheet would run as a formula are neutralised (as the exports do)."""
+    """A small CSV table, every row spreadsheet_safe() (as the exports are)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
     for row in rows:
-        writer.writerow(
-            ["'" + c if isinstance(c, str) and c[:1] in ("=", "+", "-", "@", "\t", "\r") else c for c in row]
-        )
+        writer.writerow(spreadsheet_safe(row))
     return buffer.getvalue()

@@ -15,6 +15,7 @@ from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
+from questionnaire.core.report import spreadsheet_safe
 from questionnaire.data import store
 from questionnaire.data.enums import StaffRole
 from questionnaire.data.models import Submission
@@ -270,10 +271,7 @@ def _csv(name: str, header: list[str], rows: Iterator[list[Any]]) -> Response:
         writer = csv.writer(buffer)
         writer.writerow(header)
         for row in rows:
-            # Cells that a spreadsheet would run as a formula are neutralised.
-            writer.writerow(
-                ["'" + c if isinstance(c, str) and c[:1] in ("=", "+", "-", "@", "\t", "\r") else c for c in row]
-            )
+            writer.writerow(spreadsheet_safe(row))  # no cell a spreadsheet would run as a formula
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TypeVar
+
+from sqlalchemy.exc import IntegrityError
 
 from questionnaire.extensions import db
 
@@ -47,3 +50,18 @@ def save() -> None:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+Row = TypeVar("Row")
+
+
+def add_to_submission(row: Row) -> Row | None:
+    """Add a row that names a submission (a note, a call); None when the submission was deleted
+    (purged) in the meantime: its foreign key refuses the row, and nothing is written."""
+    db.session.add(row)
+    try:
+        save()
+    except IntegrityError:
+        db.session.rollback()
+        return None
+    return row

@@ -7,24 +7,16 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, select, update
-from sqlalchemy.exc import IntegrityError
 
 from questionnaire.data.enums import SubmissionStatus
 from questionnaire.data.models import CallAttempt, Submission, utcnow
-from questionnaire.data.store.base import save
+from questionnaire.data.store.base import add_to_submission, save
 from questionnaire.extensions import db
 
 
 def record_call(sub: Submission, outcome: str, caller: str) -> CallAttempt | None:
     """Append a contact attempt; None when the submission was deleted (purged) in the meantime."""
-    call = CallAttempt(submission_id=sub.id, outcome=outcome, caller=caller, at=utcnow())
-    db.session.add(call)
-    try:
-        save()
-    except IntegrityError:  # the foreign key: the submission is gone
-        db.session.rollback()
-        return None
-    return call
+    return add_to_submission(CallAttempt(submission_id=sub.id, outcome=outcome, caller=caller, at=utcnow()))
 
 
 def calls_for(sub: Submission) -> list[CallAttempt]:

@@ -26,7 +26,7 @@ from questionnaire.data.models import (
     utcnow,
 )
 from questionnaire.data.store.audit_log import audit
-from questionnaire.data.store.base import save
+from questionnaire.data.store.base import add_to_submission, save
 from questionnaire.data.store.drafts import lock_draft
 from questionnaire.data.store.queue import adjust_count
 from questionnaire.data.store.search import index_submission
@@ -171,14 +171,7 @@ def submission_notes(sub: Submission) -> list[Note]:
 
 def add_note(sub: Submission, author: str, body: str) -> Note | None:
     """Append a note; None when the submission was deleted (purged) in the meantime."""
-    note = Note(submission_id=sub.id, author=author, body=body, created_at=utcnow())
-    db.session.add(note)
-    try:
-        save()
-    except IntegrityError:  # the foreign key: the submission is gone
-        db.session.rollback()
-        return None
-    return note
+    return add_to_submission(Note(submission_id=sub.id, author=author, body=body, created_at=utcnow()))
 
 
 def set_callback_phone(sub: Submission, phone: str) -> None:
