@@ -11,13 +11,13 @@ questions of the form (Questionnaire.is_safety): a form sent without a check-in 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from questionnaire.core import flow
 from questionnaire.core.definition import PAGES_DEFINITION
 from questionnaire.core.questions import N_, Page, Question, Questionnaire, build, page, single, yn
+from questionnaire.core.sentences import sentences_once
 
 CHECKIN_PAGE_ID = "check-in"
 
@@ -85,18 +85,8 @@ def is_checkin_rule(questions: Iterable[str]) -> bool:
     return any(q in CHECKIN_IDS for q in questions)
 
 
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
-
 def outcome_paragraphs(level: str, message_texts: Iterable[str], translate: Callable[[str], str]) -> list[str]:
     """What the check-in outcome says, in the patient's language: the level's check-in wording, then
     each fired check-in rule's own sentences, no sentence twice."""
     first = translate(CHECKIN_LEVEL_TEXT.get(level, CHECKIN_LEVEL_TEXT["discuss_before_booking"]))
-    seen = {s.strip() for s in SENTENCE_END.split(first)}
-    out = [first]
-    for text in message_texts:
-        kept = [s for s in SENTENCE_END.split(translate(text).strip()) if s.strip() and s.strip() not in seen]
-        seen.update(s.strip() for s in kept)
-        if kept:
-            out.append(" ".join(kept))
-    return out
+    return sentences_once([first, *(translate(text) for text in message_texts)])

@@ -9,14 +9,12 @@ both fire, the emergency wins and the same-day sentences are not shown.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from questionnaire.core.rules import Level, Ruleset
-
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+from questionnaire.core.sentences import sentences_once
 
 
 @dataclass(frozen=True)
@@ -55,26 +53,6 @@ def compose(rs: Ruleset, level_id: str, fired: Sequence[Mapping[str, Any]]) -> O
             if m not in generic and m in rs.messages:
                 ids[m] = None
     return Outcome(level, tuple(ids), same_day)
-
-
-def _key(sentence: str) -> str:
-    return " ".join(sentence.casefold().split())
-
-
-def sentences_once(paragraphs: Iterable[str]) -> list[str]:
-    """The paragraphs with every sentence said before left out (and a paragraph left empty dropped)."""
-    seen: set[str] = set()
-    out: list[str] = []
-    for para in paragraphs:
-        kept = []
-        for sentence in _SENTENCE_END.split(para.strip()):
-            key = _key(sentence)
-            if key and key not in seen:
-                seen.add(key)
-                kept.append(sentence)
-        if kept:
-            out.append(" ".join(kept))
-    return out
 
 
 def paragraphs(outcome: Outcome, rs: Ruleset, translate: Callable[[str], str], **values: Any) -> list[str]:

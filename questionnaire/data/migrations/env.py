@@ -19,7 +19,9 @@ config = context.config
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
 # (Flask-Migrate always runs Alembic with migrations/alembic.ini, so the name is set.)
-fileConfig(cast(str, config.config_file_name))
+# Not disable_existing_loggers: a migration run inside the app (tests, `flask db upgrade`) must not
+# silence the app's own logger.
+fileConfig(cast(str, config.config_file_name), disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 
