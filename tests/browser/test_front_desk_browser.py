@@ -33,7 +33,9 @@ def seed(app: Flask) -> dict[str, str]:
             app, {**PERSONAS["urgent"], "contact_name": "Old Urgent"}, created_at=now - timedelta(days=2)
         ),
         "new_urgent": add_submission(
-            app, {**PERSONAS["urgent"], "contact_name": "New Urgent"}, created_at=now  # newer than any case an earlier test on this server made
+            app,
+            {**PERSONAS["urgent"], "contact_name": "New Urgent"},
+            created_at=now,  # newer than any case an earlier test on this server made
         ),
         "old_discuss": add_submission(
             app, {**PERSONAS["discuss_before_booking"], "contact_name": "Oldest Discuss"}, created_at=oldest
