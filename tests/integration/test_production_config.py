@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import subprocess
@@ -124,27 +123,10 @@ def test_outside_production_the_same_settings_start(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
-    for key in list(os.environ):
-        if key.startswith("FLASK_") or key == "DATABASE_URL":
-            monkeypatch.delenv(key)
-    env = {
-        "FLASK_PRODUCTION": "true",
-        "FLASK_SECRET_KEY": secrets.token_urlsafe(48),
-        "FLASK_SESSION_COOKIE_SECURE": "true",
-        "FLASK_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
-        "FLASK_ENCRYPTION_KEYS": json.dumps({"k1": KEY}),
-        "FLASK_ENCRYPTION_KEY_ID": "k1",
-        "FLASK_CLINIC_NAME": "Riverside Clinic",
-        "FLASK_CLINIC_PHONE": "0161 496 0000",
-        "FLASK_REGULATORY_MARKET": "US",
-        "FLASK_PROXY_COUNT": "1",
-        "FLASK_TRUSTED_HOSTS": '["forms.clinic.example"]',
-        "DATABASE_URL": f"sqlite:///{tmp_path}/env.db",
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return monkeypatch
+def clean_env(production_env: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """A safe production environment: the shared one (tests/integration/conftest.py) with a market."""
+    production_env.setenv("FLASK_REGULATORY_MARKET", "US")
+    return production_env
 
 
 def test_environment_configuration_starts_when_safe(clean_env: pytest.MonkeyPatch) -> None:

@@ -5,9 +5,6 @@ Spanish; a market or clinic text the app must not use stops it at start-up."""
 from __future__ import annotations
 
 import json
-import os
-import secrets
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -205,29 +202,6 @@ def test_a_clinic_text_with_clearance_or_legality_wording_stops_the_app(
 # --- production, and the environment variables an instance really starts with ----------------------------
 
 KEY = "dGVzdC1rZXktb25lLXRoaXJ0eS10d28tYnl0ZXMtISE="
-
-
-@pytest.fixture
-def production_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
-    for key in list(os.environ):
-        if key.startswith("FLASK_") or key == "DATABASE_URL":
-            monkeypatch.delenv(key)
-    env = {
-        "FLASK_PRODUCTION": "true",
-        "FLASK_SECRET_KEY": secrets.token_urlsafe(48),
-        "FLASK_SESSION_COOKIE_SECURE": "true",
-        "FLASK_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
-        "FLASK_ENCRYPTION_KEYS": json.dumps({"k1": KEY}),
-        "FLASK_ENCRYPTION_KEY_ID": "k1",
-        "FLASK_CLINIC_NAME": "Riverside Clinic",
-        "FLASK_CLINIC_PHONE": "0161 496 0000",
-        "FLASK_PROXY_COUNT": "1",
-        "FLASK_TRUSTED_HOSTS": '["forms.clinic.example"]',
-        "DATABASE_URL": f"sqlite:///{tmp_path}/env.db",
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return monkeypatch
 
 
 def test_production_refuses_to_start_without_a_market(production_env: pytest.MonkeyPatch) -> None:
