@@ -201,8 +201,6 @@ def test_a_clinic_text_with_clearance_or_legality_wording_stops_the_app(
 
 # --- production, and the environment variables an instance really starts with ----------------------------
 
-KEY = "dGVzdC1rZXktb25lLXRoaXJ0eS10d28tYnl0ZXMtISE="
-
 
 def test_production_refuses_to_start_without_a_market(production_env: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError, match="FLASK_REGULATORY_MARKET is not set"):
