@@ -1,18 +1,57 @@
-"""The baseline of bench/bench_pages.py: a plain Flask route returning a short string.
+"""The baselines of bench/bench_pages.py: a plain Flask route, and a plain Flask route that writes.
 
 Served by the same gunicorn settings as the questionnaire (`bench.hello_app:app`), so the ratio of
 the two request rates says how much of the framework's limit the questionnaire's pages reach.
-/healthz is there only so that the server helper can see it is up.
+
+- GET /      returns a short string: the limit of any page.
+- POST /save updates one 2 KB row in SQLite (WAL, default synchronous, as the app's database) with
+  a durable commit, then redirects: the limit of a page that saves what was sent (issue 20 measured
+  it at about 0.69 of the plain route). The database file is HELLO_DATABASE (a path), created on
+  first use; without it, a file in the system's temporary directory.
+- /healthz is there only so that the server helper can see it is up.
 """
 
-from flask import Flask
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+import threading
+
+from flask import Flask, redirect, request
+from werkzeug.wrappers import Response
 
 app = Flask(__name__)
+ROW = 2048
+_local = threading.local()
+
+
+def connection() -> sqlite3.Connection:
+    """One connection per worker thread, opened once (as a pool would keep it)."""
+    conn: sqlite3.Connection | None = getattr(_local, "conn", None)
+    if conn is None:
+        path = os.environ.get("HELLO_DATABASE") or os.path.join(tempfile.gettempdir(), "bench_hello.db")
+        conn = sqlite3.connect(path, timeout=10)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE IF NOT EXISTS rows (id INTEGER PRIMARY KEY, data TEXT NOT NULL)")
+        conn.execute("INSERT OR IGNORE INTO rows (id, data) VALUES (1, ?)", ("x" * ROW,))
+        conn.commit()
+        _local.conn = conn
+    return conn
 
 
 @app.get("/")
 def hello() -> str:
     return "Hello, world"
+
+
+@app.post("/save")
+def save() -> Response:
+    conn = connection()
+    body = (request.form.get("value") or "y") * ROW
+    conn.execute("UPDATE rows SET data = ? WHERE id = 1", (body[:ROW],))
+    conn.commit()
+    return redirect("/", code=302)
 
 
 @app.get("/healthz")

@@ -19,6 +19,7 @@ from questionnaire.core.rules import DEFAULT_PATH, load_ruleset
 from questionnaire.extensions import babel, csrf, db, limiter, migrate
 from questionnaire.web import security, throttle
 from questionnaire.web.i18n import select_language
+from questionnaire.web.session_cookie import SessionCookie
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,6 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """config -> extensions -> rules loaded (fail fast) -> blueprints -> CLI."""
     app = Flask(__name__, template_folder=str(ROOT / "templates"), instance_relative_config=True)
     config.load(app, test_config)
+    app.session_interface = SessionCookie()
 
     # The rules file is checked before anything can serve a request: a broken file stops the
     # app here with every fault as FILE:LINE: rule ID: message.

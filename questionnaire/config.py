@@ -43,7 +43,10 @@ DEFAULTS: dict[str, Any] = {
     "SENT_COPY_MINUTES": 60,
     "RULES_PATH": None,
     # Pre-ping survives a database restart; hidden parameters keep values out of error messages.
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+    # pool_use_lifo: the connection used last is used again, its page cache still warm (SQLite reads a
+    # draft another pooled connection wrote from the file again). pool_pre_ping is turned off for a
+    # SQLite file, which never drops a connection (_engine_options).
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "pool_use_lifo": True, "hide_parameters": True},
     # CSRF tokens live as long as the patient's session, not Flask-WTF's default hour.
     "WTF_CSRF_TIME_LIMIT": None,
     # Our pages word every message themselves; not loading WTForms' catalogue on each request.
@@ -115,6 +118,7 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         uri = "sqlite:///" + str(Path(app.instance_path) / "questionnaire.db")
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_uri(uri)
+    _engine_options(app)
     if app.config["PRODUCTION"]:
         # Every unsafe setting is named at once, before anything is written to the instance folder.
         refuse_unsafe(app.config)
@@ -130,6 +134,17 @@ def load(app: Flask, test_config: dict[str, Any] | None) -> None:
     _secret_key_fallbacks(app)
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=int(app.config["DRAFT_TTL_HOURS"]))
     _encryption(app)
+
+
+def _engine_options(app: Flask) -> None:
+    """A SQLite file has no server to go away: no ping before each request's first statement."""
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    uri = str(app.config["SQLALCHEMY_DATABASE_URI"])
+    if uri.startswith("sqlite"):
+        options["pool_pre_ping"] = False
+        if uri in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in uri:
+            options.pop("pool_use_lifo", None)  # one connection (StaticPool): no order to choose
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _clinic_timezone(app: Flask) -> None:

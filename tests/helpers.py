@@ -363,14 +363,10 @@ def title_of(html: str) -> str:
 def draft_row(client: FlaskClient) -> Any:
     """The database row of the test client's draft (detached), or None when there is none."""
     from questionnaire.data import store
-    from questionnaire.extensions import db
 
     token = session_data(client).get("draft")
     with client.application.app_context():
-        draft = store.find_draft(token)
-        if draft is not None:
-            db.session.expunge(draft)
-        return draft
+        return store.find_draft(token)
 
 
 def submissions(app: Any) -> list[Any]:

@@ -59,9 +59,7 @@ def add_submissions(app: Flask, specs: list[dict[str, Any]]) -> list[str]:
             CLOCK.now = _frozen(moment)  # type: ignore[method-assign]
             try:
                 draft, _token = store.create_draft(spec.get("language") or "en", timedelta(hours=1))
-                draft.answers = answers
-                # Saved, as save_page does: on PostgreSQL submit's locking refresh drops unsaved changes.
-                db.session.commit()
+                store.save_page(draft, "urgent", answers, timedelta(hours=1), done=False)
                 sub = store.submit(draft, rs, rs.evaluate(answers), ip="127.0.0.1")
                 status = spec.get("status") or "new"
                 if status != "new":

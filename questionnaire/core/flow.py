@@ -64,6 +64,15 @@ class Route:
         earlier = set(self.order[: self.order.index(page_id)])
         return next((page for page, _shown in reversed(self.steps) if page.id in earlier), None)
 
+    def unanswered_safety(self, qn: Questionnaire = QUESTIONNAIRE, upto: str | None = None) -> list[str]:
+        """Ids of shown safety questions without an answer, on pages up to and including `upto`."""
+        missing: list[str] = []
+        for page, shown in self.steps:
+            missing.extend(q.id for q in shown if qn.is_safety(q) and q.id not in self.visible)
+            if page.id == upto:
+                break
+        return missing
+
     def first_incomplete(self, done: Collection[str]) -> Page | None:
         """The first shown page the patient has not completed (sent with Continue, nothing required missing)."""
         for page, shown in self.steps:

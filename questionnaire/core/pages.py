@@ -1,10 +1,10 @@
 """A question page decided (no Flask): what is shown, what is stored, where next, whether the form stops.
 
 A request for a question page walks the draft's answers once (visit()); what the patient sent
-with the page, as the form read it, then decides the step (decide()). After a page sent with
-Continue is stored, the stored answers are walked once more (after_continue()): they decide
-whether the rules stop the form and which page comes next. The view loads, validates, calls
-these, stores what they say and redirects or renders.
+with the page, as the form read it, then decides the step (decide()). Storing the page walks the
+stored answers once more (with_page()), and that walk serves after_continue(): the rules judge
+the stored answers and say whether the form stops, and the route says which page comes next.
+The view loads, validates, calls these, stores what they say and redirects or renders.
 """
 
 from __future__ import annotations
@@ -109,6 +109,40 @@ def decide(at: Visit, sent: Sent | None) -> Step:
     return Step("continue", store=sent.answers, done=True)
 
 
+@dataclass(frozen=True)
+class Saved:
+    """A draft with one page's answers stored: what to write, and the route of what is written."""
+
+    answers: dict[str, Any]  # the answers to shown questions (answers to hidden ones are dropped)
+    done_pages: list[str]  # the shown pages sent with Continue
+    route: flow.Route  # flow.route(answers): for after_continue() without another walk
+
+
+def with_page(
+    answers: Mapping[str, Any],
+    done: Collection[str],
+    page_id: str,
+    page_answers: Mapping[str, Any],
+    *,
+    done_page: bool,
+    route: flow.Route | None = None,
+    qn: Questionnaire = QUESTIONNAIRE,
+) -> Saved:
+    """The draft's answers and completed pages once page `page_id` holds `page_answers`: the page's
+    earlier answers replaced, answers to questions no longer shown dropped, and pages no longer
+    shown no longer counted as done. With done_page=False the page is kept to fill in later but
+    still has to be sent with Continue. `route`: flow.route(answers), when the caller has it."""
+    before = route if route is not None else flow.route(answers, qn)
+    merged = dict(answers)
+    for q in before.questions(page_id):
+        merged.pop(q.id, None)
+    merged.update(page_answers)
+    after = flow.route(merged, qn)
+    shown = {p.id for p, _questions in after.steps}
+    kept = [p for p in done if p in shown and p != page_id]
+    return Saved(dict(after.visible), kept + [page_id] if done_page else kept, after)
+
+
 def after_continue(
     answers: Mapping[str, Any],
     done: Collection[str],
@@ -116,15 +150,17 @@ def after_continue(
     ruleset: Ruleset,
     *,
     back_to_check: bool = False,
+    route: flow.Route | None = None,
     qn: Questionnaire = QUESTIONNAIRE,
 ) -> Continued:
     """The stored answers after page `page_id` was sent with Continue: whether the rules stop the
     form (judging the pages up to this one), else the page that comes next, or the first page still
-    to answer when the patient came from check your answers."""
-    assessment = ruleset.evaluate(answers, upto=page_id)
+    to answer when the patient came from check your answers. `route`: flow.route(answers), when the
+    caller has it (Saved.route)."""
+    route = route if route is not None else flow.route(answers, qn)
+    assessment = ruleset.evaluate(answers, upto=page_id, route=route)
     if ruleset.level(assessment.level).stops_form:
         return Continued(True, assessment, None)
-    route = flow.route(answers, qn)
     return Continued(False, assessment, route.first_incomplete(done) if back_to_check else route.after(page_id))
 
 

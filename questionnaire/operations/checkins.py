@@ -11,7 +11,8 @@ from typing import Any
 from questionnaire.core.checkin import RESCREEN_RULE, combined_answers, is_checkin_rule
 from questionnaire.core.rules import NO_LEVEL, Ruleset
 from questionnaire.data import store
-from questionnaire.data.models import CheckIn, Draft, Staff, StaffSession, Submission
+from questionnaire.data.models import CheckIn, Staff, StaffSession, Submission
+from questionnaire.data.store import DraftRow
 
 
 def start(sub: Submission, staff: Staff, session_row: StaffSession, ttl: timedelta, *, ip: str | None = None) -> str:
@@ -61,7 +62,7 @@ def wants_rescreen(row: CheckIn) -> bool:
     return any(f.get("id") == RESCREEN_RULE for f in row.fired or [])
 
 
-def rescreen(row: CheckIn, sub: Submission, ttl: timedelta) -> tuple[Draft, str] | None:
+def rescreen(row: CheckIn, sub: Submission, ttl: timedelta) -> tuple[DraftRow, str] | None:
     """Start the rescreen the check-in asked for: a new, empty form linked to `sub` (never prefilled),
     once per check-in, audited; None when it was started already or not asked for."""
     if not wants_rescreen(row):

@@ -14,8 +14,9 @@ from wtforms import StringField
 from questionnaire.core import search
 from questionnaire.extensions import csrf, limiter
 from questionnaire.operations.callback import leave_callback_number
-from questionnaire.web.patient import Reply, sent_submission
+from questionnaire.web.patient import Reply
 from questionnaire.web.patient_sent import outcome_context
+from questionnaire.web.patient_session import sent_submission
 
 bp = Blueprint("callback", __name__)
 # The same one limit of patient posts per address as every patient page (web/patient.py).

@@ -29,7 +29,8 @@ from questionnaire.operations import checkins
 from questionnaire.web import staff_session
 from questionnaire.web.forms import page_form
 from questionnaire.web.i18n import request_translations
-from questionnaire.web.patient import draft_ttl, fresh_session, page_url
+from questionnaire.web.patient import page_url
+from questionnaire.web.patient_session import draft_ttl, fresh_session
 from questionnaire.web.staff import normalise_reference, submission_or_404
 
 bp = Blueprint("checkin", __name__, url_prefix="/check-in")

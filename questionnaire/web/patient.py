@@ -16,12 +16,24 @@ from questionnaire.core.questions import Page, Question
 from questionnaire.core.regulatory import Notice
 from questionnaire.core.rules import Ruleset
 from questionnaire.data import store
-from questionnaire.data.models import Draft, Submission, utcnow
+from questionnaire.data.models import Submission, utcnow
+from questionnaire.data.store import DraftRow
 from questionnaire.extensions import limiter
 from questionnaire.operations.announce import announce
 from questionnaire.web import page_cache
 from questionnaire.web.forms import ConfirmForm, page_errors, page_form
 from questionnaire.web.i18n import current_language, request_translations
+from questionnaire.web.patient_session import (
+    DRAFT_KEY,
+    current_draft,
+    draft_ttl,
+    fresh_session,
+    renew_draft_token,
+    start_draft,
+    to_start,
+    twin_of_a_renewal,
+    unsent_draft,
+)
 from questionnaire.web.security import local_path
 
 bp = Blueprint("patient", __name__)
@@ -29,7 +41,7 @@ bp = Blueprint("patient", __name__)
 # a patient can always send their answers. One count per address over every patient page (a limit
 # per page let six pages' worth through), registered once, reading the running app's setting.
 limiter.shared_limit(lambda: str(current_app.config["PATIENT_POST_LIMIT"]), scope="patient_posts", methods=["POST"])(bp)
-DRAFT_KEY = "draft"
+COOKIE_RESIGNED_AFTER = timedelta(minutes=10)
 CHECK = "check"
 
 Reply = str | WerkzeugResponse | tuple[str, int]
@@ -49,88 +61,6 @@ def ruleset() -> Ruleset:
     return rs
 
 
-def draft_ttl() -> timedelta:
-    return timedelta(hours=int(current_app.config["DRAFT_TTL_HOURS"]))
-
-
-def current_draft() -> Draft | None:
-    """The draft of this browser's session, read once per request."""
-    if "draft" not in g:
-        g.draft = store.find_draft(session.get(DRAFT_KEY))
-    draft: Draft | None = g.draft
-    return draft
-
-
-def sent_submission() -> Submission | None:
-    """The submission this browser's draft became, if it was sent (or stopped early) in the last
-    SENT_COPY_MINUTES; after that the browser forgets it, so that the next person on a shared device
-    cannot read the answers."""
-    draft = current_draft()
-    sub = store.submission_for_draft(draft) if draft is not None else None
-    window = timedelta(minutes=int(current_app.config["SENT_COPY_MINUTES"]))
-    if sub is not None and utcnow() - sub.created_at > window:
-        fresh_session()
-        return None
-    return sub
-
-
-def unsent_draft() -> Draft | None:
-    draft = current_draft()
-    return draft if draft is not None and store.submission_for_draft(draft) is None else None
-
-
-def fresh_session(token: str | None = None) -> None:
-    """Forget the old draft (and its CSRF secret) but keep the language the patient chose."""
-    lang = session.get("lang")
-    session.clear()
-    g.pop("draft", None)  # the session's draft changes: read it again when asked
-    if lang:
-        session["lang"] = lang
-    if token:
-        session[DRAFT_KEY] = token
-        session.permanent = True
-
-
-def start_draft() -> Draft:
-    draft, token = store.create_draft(current_language(), draft_ttl())
-    fresh_session(token)
-    return draft
-
-
-def renew_draft_token(draft: Draft) -> None:
-    """Against session fixation: whoever planted this browser's cookie (and so knows its draft token)
-    loses the draft when the patient starts, continues or sends. The session (and its form secret)
-    starts again too, keeping the language. When the twin request of a double click renewed it
-    first, this reply sets no cookie: the browser keeps the one that works."""
-    token = store.renew_draft_token(draft, str(session.get(DRAFT_KEY) or ""))
-    if token is None:
-        g.twin = True
-        return
-    fresh_session(token)
-    g.draft = draft
-
-
-# The twin request of a double click on Send or Continue carries the cookie the first request's
-# renewal just retired. It is sent on (outcome or form) without being given anything, and without a
-# new cookie: the browser keeps the one the first request set, and finds its draft with it. A copy of
-# the old cookie elsewhere (a planted one) follows the same redirect and finds nothing.
-DOUBLE_CLICK = timedelta(seconds=10)
-
-
-def twin_of_a_renewal() -> WerkzeugResponse | None:
-    """Where to send a request whose draft token was renewed moments ago, or None."""
-    sent = store.retired_token(session.get(DRAFT_KEY), DOUBLE_CLICK)
-    if sent is None:
-        return None
-    g.twin = True  # no cookie in the reply: it would put the retired token back in the browser
-    return redirect(url_for("patient.outcome") if sent else url_for("patient.check_answers"))
-
-
-def to_start() -> WerkzeugResponse:
-    """Back to the start page, saying so when the draft the cookie named has expired."""
-    return redirect(url_for("patient.start", expired=1) if session.get(DRAFT_KEY) else url_for("patient.start"))
-
-
 def page_url(page: Page | None, back_to_check: bool = False) -> str:
     if page is None or page.id == "declaration":
         return url_for("patient.check_answers")
@@ -147,8 +77,11 @@ def no_store(response: Response) -> Response:
     # Patient pages may carry answers: no browser or proxy may keep a copy.
     response.headers["Cache-Control"] = "no-store"
     if request.method == "POST" and DRAFT_KEY in session and not g.get("twin"):
-        # A sent form moves the draft's expiry on (store.save_page), so the cookie's goes with it.
-        session.modified = True
+        # A sent form moves the draft's expiry on (store.save_page), so the cookie's goes with it,
+        # unless the browser's copy was signed minutes ago: it then ends at most that much earlier.
+        signed_at = getattr(session, "signed_at", None)
+        if signed_at is None or utcnow() - signed_at > COOKIE_RESIGNED_AFTER:
+            session.modified = True
     return response
 
 
@@ -220,17 +153,26 @@ def question_page(page_id: str) -> Reply:
             draft_ttl(),
             done=False,
             pending={"page": page.id, "values": values, "errors": sorted(errors)},
+            route=at.route,
         )
         return again(page)
+    saved = None
     if step.store is not None:
-        store.save_page(draft, page.id, step.store, draft_ttl(), done=step.done)
+        saved = store.save_page(draft, page.id, step.store, draft_ttl(), done=step.done, route=at.route)
     if step.kind == "ahead":
         return redirect(page_url(step.go_to))
     if form is None:
         if held is not None:
             return show_pending(page, list(at.questions), held, back_to_check, route=at.route)
         return render_page(page, list(at.questions), dict(at.answers), {}, back_to_check, route=at.route)
-    then = pages.after_continue(draft.answers, draft.done_pages, page.id, ruleset(), back_to_check=back_to_check)
+    then = pages.after_continue(
+        draft.answers,
+        draft.done_pages,
+        page.id,
+        ruleset(),
+        back_to_check=back_to_check,
+        route=saved.route if saved is not None else None,
+    )
     if then.stops:
         store.submit(draft, ruleset(), then.assessment, stopped_early=True, on_created=announce, ip=request.remote_addr)
         renew_draft_token(draft)
@@ -242,7 +184,7 @@ def question_page(page_id: str) -> Reply:
     return redirect(page_url(then.go_to, back_to_check=back_to_check))
 
 
-def pending_for(draft: Draft, page_id: str) -> dict[str, Any] | None:
+def pending_for(draft: DraftRow, page_id: str) -> dict[str, Any] | None:
     """The draft's pending page (sent with errors or with a notice) when it is this page."""
     held = draft.pending
     return held if isinstance(held, dict) and held.get("page") == page_id else None
@@ -287,7 +229,12 @@ def show_pending(
 
 
 def switch_language(
-    draft: Draft, page: Page, typed: Mapping[str, Any], form: Any, held: Mapping[str, Any] | None, back_to_check: bool
+    draft: DraftRow,
+    page: Page,
+    typed: Mapping[str, Any],
+    form: Any,
+    held: Mapping[str, Any] | None,
+    back_to_check: bool,
 ) -> Reply:
     """The language switcher on a question page: keep every answer typed so far, then show the page again."""
     lang = request.form.get("lang", "")
@@ -419,8 +366,8 @@ def check_answers() -> Reply:
     form = page_form(questions, formdata=request.form if request.method == "POST" else None)
     if request.method == "POST":
         if form.validate():
-            store.save_page(draft, declaration.id, form.answers(), draft_ttl())
-            assessment = ruleset().evaluate(draft.answers)
+            saved = store.save_page(draft, declaration.id, form.answers(), draft_ttl())
+            assessment = ruleset().evaluate(draft.answers, route=saved.route)
             store.submit(draft, ruleset(), assessment, on_created=announce, ip=request.remote_addr)
             renew_draft_token(draft)
             return redirect(url_for("patient.outcome"))

@@ -11,7 +11,8 @@ from questionnaire.core import flow
 from questionnaire.core.outcome import compose, paragraphs
 from questionnaire.data.models import Submission
 from questionnaire.web.i18n import request_translations
-from questionnaire.web.patient import Reply, bp, ruleset, sent_submission
+from questionnaire.web.patient import Reply, bp, ruleset
+from questionnaire.web.patient_session import sent_submission
 
 
 def outcome_context(sub: Submission) -> dict[str, Any]:

@@ -131,15 +131,24 @@ def test_each_saved_page_moves_the_expiry_on(app: Flask, patient: Patient) -> No
     assert draft_row(patient.client).expires_at > first
 
 
-def test_the_cookie_is_sent_again_with_each_saved_page_not_with_each_page_view(app: Flask, patient: Patient) -> None:
-    """Its expiry slides with the draft's, which only a sent form moves."""
-    patient.reach("about", NO_FLAGS)
+def test_a_saved_page_sends_the_cookie_again_once_it_is_minutes_old_and_a_page_view_never(
+    patient: Patient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its expiry slides with the draft's, which only a sent form moves; a copy the browser got in
+    the last ten minutes is not signed again (it ends at most that much before the draft)."""
+    now = int(time.time())
+    signer = itsdangerous.timed.TimestampSigner
+    with monkeypatch.context() as m:  # the browser's copy was signed eleven minutes ago
+        m.setattr(signer, "get_timestamp", lambda self: now - 11 * 60)
+        patient.reach("about", NO_FLAGS)
     viewed = patient.get("/questions/about")
     assert viewed.status_code == 200 and "Set-Cookie" not in viewed.headers
     saved = patient.answer("about", form_data("about", NO_FLAGS))
     cookies = saved.headers.getlist("Set-Cookie")
     assert saved.status_code == 302 and any(c.startswith("oq_session=") and "Expires=" in c for c in cookies)
     assert session_data(patient.client)["draft"]
+    again = patient.answer("about", form_data("about", NO_FLAGS))  # its copy is seconds old now
+    assert again.status_code == 302 and not any(c.startswith("oq_session=") for c in again.headers.getlist("Set-Cookie"))
 
 
 def test_a_patient_who_keeps_saving_keeps_their_session_past_the_cookie_lifetime(

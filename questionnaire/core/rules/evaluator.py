@@ -112,26 +112,30 @@ class Ruleset:
         return results
 
     def prepare(
-        self, answers: Mapping[str, Any], upto: str | None = None
+        self, answers: Mapping[str, Any], upto: str | None = None, route: flow.Route | None = None
     ) -> tuple[Mapping[str, Any], Mapping[str, Any], frozenset[str]]:
         """What the rules see of a patient's answers: (the answers the patient gave to questions they
         were shown; those answers as fire() reads them, with unanswered questions that offer "Not
         sure" judged "not_sure" and "not sure" about the treatment read as every route; the shown
-        safety questions left unanswered)."""
+        safety questions left unanswered). `route`: flow.route(answers), when the caller has it."""
         qn = self.questionnaire
-        visible = flow.visible_answers(answers, qn)
-        unanswered = frozenset(flow.unanswered_safety(visible, qn, upto=upto))
+        route = route if route is not None else flow.route(answers, qn)
+        visible = route.visible
+        unanswered = frozenset(route.unanswered_safety(qn, upto=upto))
         judged, unanswered = _judged_as_not_sure(visible, qn, unanswered, upto)
         given = {k: v for k, v in judged.items() if k not in unanswered}
         return given, _expand_means_all(judged, qn, unanswered), unanswered
 
-    def evaluate(self, answers: Mapping[str, Any], upto: str | None = None) -> Assessment:
+    def evaluate(
+        self, answers: Mapping[str, Any], upto: str | None = None, route: flow.Route | None = None
+    ) -> Assessment:
         """Judge a patient's answers: only shown questions count; unanswered never counts as No.
 
         With `upto`, questions on pages after that one are not counted as unanswered (a form
-        stopped early by an urgent answer).
+        stopped early by an urgent answer). `route`: flow.route(answers), when the caller has it
+        (one walk of the questionnaire per request).
         """
-        given, expanded, unanswered = self.prepare(answers, upto)
+        given, expanded, unanswered = self.prepare(answers, upto, route)
         results = self.fire(expanded, unanswered)
         fired: list[FiredRule] = []
         for rule in self.rules:

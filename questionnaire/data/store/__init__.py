@@ -29,9 +29,11 @@ from questionnaire.data.store.checkins import (
     submission_by_id,
 )
 from questionnaire.data.store.drafts import (
+    DraftRow,
     create_draft,
     delete_draft,
     find_draft,
+    link_submission,
     lock_draft,
     purge_expired_drafts,
     renew_draft_token,
@@ -103,6 +105,7 @@ __all__ = [
     "audit_events",
     "audit_events_for_export",
     "change_status",
+    "DraftRow",
     "create_draft",
     "create_staff",
     "create_staff_session",
@@ -116,6 +119,7 @@ __all__ = [
     "fired_to_json",
     "in_transaction",
     "level_counts",
+    "link_submission",
     "lock_draft",
     "new_reference",
     "normalise_email",

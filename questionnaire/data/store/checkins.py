@@ -11,6 +11,7 @@ from sqlalchemy import Select, select, update
 
 from questionnaire.data.models import CheckIn, Draft, Staff, Submission, utcnow
 from questionnaire.data.store.base import save, token_hash
+from questionnaire.data.store.drafts import DraftRow, create_draft
 from questionnaire.extensions import db
 
 
@@ -91,7 +92,7 @@ def checkins_for(sub: Submission) -> list[CheckIn]:
     )
 
 
-def create_rescreen_draft(row: CheckIn, earlier: Submission, ttl: timedelta) -> tuple[Draft, str] | None:
+def create_rescreen_draft(row: CheckIn, earlier: Submission, ttl: timedelta) -> tuple[DraftRow, str] | None:
     """A new, empty draft linked to the earlier submission (never its answers), once per check-in;
     None when this check-in already started one."""
     won = db.session.execute(
@@ -102,21 +103,7 @@ def create_rescreen_draft(row: CheckIn, earlier: Submission, ttl: timedelta) -> 
     )
     if not won.rowcount:  # type: ignore[attr-defined]  # a CursorResult
         return None
-    token = secrets.token_urlsafe(32)
-    now = utcnow()
-    draft = Draft(
-        token_hash=token_hash(token),
-        answers={},
-        done_pages=[],
-        language=earlier.language,
-        created_at=now,
-        updated_at=now,
-        expires_at=now + ttl,
-        rescreen_of_id=earlier.id,
-    )
-    db.session.add(draft)
-    save()
-    return draft, token
+    return create_draft(earlier.language, ttl, rescreen_of_id=earlier.id)
 
 
 def rescreens_of(sub: Submission) -> list[Submission]:

@@ -27,7 +27,7 @@ from questionnaire.data.models import (
 )
 from questionnaire.data.store.audit_log import audit
 from questionnaire.data.store.base import add_to_submission, save
-from questionnaire.data.store.drafts import lock_draft
+from questionnaire.data.store.drafts import DraftRow, link_submission, lock_draft
 from questionnaire.data.store.queue import adjust_count
 from questionnaire.data.store.search import index_submission
 from questionnaire.extensions import db
@@ -43,13 +43,13 @@ def new_reference() -> str:
     return f"{raw[:4]}-{raw[4:]}"
 
 
-def submission_for_draft(draft: Draft) -> Submission | None:
+def submission_for_draft(draft: DraftRow) -> Submission | None:
     """The submission the draft became: submit() names it on the draft in the commit that stores it."""
     return db.session.get(Submission, draft.submission_id) if draft.submission_id is not None else None
 
 
 def submit(
-    draft: Draft,
+    draft: DraftRow,
     ruleset: Ruleset,
     assessment: Assessment,
     *,
@@ -65,7 +65,8 @@ def submit(
     """
     # Under the draft's write lock, as stored now: the twin of a double click, which may have read the
     # draft before this one was sent (and its token renewed), finds the submission and returns it.
-    lock_draft(draft)
+    if not lock_draft(draft):
+        raise LookupError("the draft was deleted before it could be sent")
     existing = submission_for_draft(draft)
     if existing is not None:
         db.session.commit()
@@ -114,7 +115,7 @@ def submit(
         )
         index_submission(sub.id, sub.created_at, answers)
         adjust_count(sub.level, sub.status, +1)
-        draft.submission_id = sub.id
+        link_submission(draft, sub.id)
         # The record's creation is audited in the same transaction: both are stored, or neither.
         audit(
             "submission_created",

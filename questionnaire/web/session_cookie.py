@@ -1,0 +1,40 @@
+"""Flask's signed session cookie, which also remembers when the cookie it came in was signed.
+
+The patient pages send the cookie again after a saved page so that its expiry follows the draft's
+(patient.no_store); knowing when the browser's copy was signed lets them skip signing a new one when
+it is only minutes old, which is most of the cost of a saved page's reply after the database write.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, Request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from itsdangerous import BadSignature
+
+
+class SignedSession(SecureCookieSession):
+    """A session, with the moment the cookie it was read from was signed (None: a new session)."""
+
+    signed_at: datetime | None = None
+
+
+class SessionCookie(SecureCookieSessionInterface):
+    session_class = SignedSession
+
+    def open_session(self, app: Flask, request: Request) -> SignedSession | None:
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        try:
+            data, signed_at = serializer.loads(value, max_age=max_age, return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        session = self.session_class(data)
+        session.signed_at = signed_at
+        return session
