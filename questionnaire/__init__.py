@@ -69,7 +69,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         staff_desk,
         staff_search,
     )
-    from questionnaire.web.i18n import current_language, install_template_gettext, text_in
+    from questionnaire.web.i18n import current_language, install_template_gettext, language_choices, text_in
 
     security.init_app(app)
     app.register_blueprint(patient.bp)
@@ -90,6 +90,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     install_template_gettext(app.jinja_env)  # replaces Flask-Babel's slower callables
     app.jinja_env.globals["current_language"] = current_language
+    app.jinja_env.globals["language_choices"] = language_choices
     app.jinja_env.globals["text_in"] = text_in
     app.jinja_env.globals["regulatory_notice_text"] = patient.regulatory_notice_text
     app.register_error_handler(CSRFError, _csrf_error)

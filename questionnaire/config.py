@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
-from questionnaire.core import regulatory
+from questionnaire.core import languages, regulatory
 from questionnaire.data import crypto
 
 
@@ -82,7 +82,7 @@ DEFAULTS: dict[str, Any] = {
     "BULK_EXPORT_LIMIT": "10 per hour",
     "RATELIMIT_HEADERS_ENABLED": False,
     "BABEL_DEFAULT_LOCALE": "en",
-    "LANGUAGES": ["en", "es"],
+    "LANGUAGES": list(languages.NAMES),  # the codes, named in core/languages.py
     # The compiled catalogues (make translations), found wherever the app is started from.
     "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent / "translations"),
     "STAFF_IDLE_MINUTES": 15,

@@ -6,6 +6,8 @@ Texts are English msgids, marked with N_() so that Babel extracts them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from questionnaire.core.questions import N_, Page, build, multi, number, page, single, text, yn, ynu
 
 LOCAL_ROUTES = ["muscle", "joint", "under_skin", "spine_neck", "not_sure"]
@@ -745,3 +747,12 @@ PAGES_DEFINITION: tuple[Page, ...] = (
 )
 
 QUESTIONNAIRE = build(PAGES_DEFINITION)
+
+# The contact page's answers as the staff pages name them, in the page's order (English and not
+# marked for translation: the staff area is in English; the patient read each question's text).
+CONTACT_LABELS: Mapping[str, str] = {
+    "contact_name": "Name",
+    "contact_phone": "Phone",
+    "contact_email": "Email",
+    "contact_time": "Preferred time",
+}

@@ -11,14 +11,12 @@ from urllib.parse import quote
 
 from flask import current_app
 
-from questionnaire.core import desk
+from questionnaire.core import desk, languages
 from questionnaire.core.rules import Ruleset
 from questionnaire.core.rules.model import RULE_ID_IN_TEXT
 from questionnaire.data import store
 from questionnaire.data.enums import StaffRole
 from questionnaire.data.models import Submission, utcnow
-
-LANGUAGES = {"en": "English", "es": "Spanish"}
 
 
 def ruleset() -> Ruleset:
@@ -87,7 +85,7 @@ def action_card(sub: Submission) -> dict[str, Any]:
         "email": answers.get("contact_email"),
         "mailto": mailto_href(answers.get("contact_email")),
         "time": answers.get("contact_time"),
-        "language": LANGUAGES.get(sub.language, sub.language),
+        "language": languages.name(sub.language),
         "holds_booking": level.holds_booking,
         "urgent": level.stops_form,
         "instructions": desk.level_instructions(sub.level, rs),
@@ -107,7 +105,7 @@ def queue_row(sub: Submission) -> dict[str, Any]:
         "phone": answers.get("contact_phone"),
         "tel": tel_href(answers.get("contact_phone")),
         "reasons": desk.reasons(sub.fired, ruleset()),
-        "language": LANGUAGES.get(sub.language, sub.language),
+        "language": languages.name(sub.language),
         **timing(sub),
     }
 
@@ -128,9 +126,7 @@ def start_here() -> list[dict[str, Any]]:
         if sub is not None:
             out.append(
                 {
-                    "label": f"Newest {lv.id.replace('_', ' ')}"
-                    if lv.stops_form
-                    else f"Oldest {lv.id.replace('_', ' ')}",
+                    "label": f"{'Newest' if lv.stops_form else 'Oldest'} {lv.label[:1].lower()}{lv.label[1:]}",
                     **queue_row(sub),
                 }
             )

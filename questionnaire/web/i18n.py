@@ -18,7 +18,7 @@ from babel.support import NullTranslations, Translations
 from flask import current_app, g, has_request_context, request, session
 from flask_babel import get_translations
 
-from questionnaire.core import rules
+from questionnaire.core import languages, rules
 from questionnaire.core.definition import QUESTIONNAIRE
 from questionnaire.core.questions import Questionnaire
 
@@ -168,6 +168,11 @@ def select_language() -> str:
     if chosen in languages:
         return str(chosen)
     return str(request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """The language switcher's choices: each of the app's LANGUAGES, as (code, its name in itself)."""
+    return [(code, languages.native_name(code)) for code in current_app.config["LANGUAGES"]]
 
 
 def current_language() -> str:

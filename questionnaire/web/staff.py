@@ -14,8 +14,8 @@ from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
-from questionnaire.core import flow, replay
-from questionnaire.core.definition import QUESTIONNAIRE
+from questionnaire.core import flow, languages, replay
+from questionnaire.core.definition import CONTACT_LABELS, QUESTIONNAIRE
 from questionnaire.core.desk import CALL_OUTCOMES, flag_words
 from questionnaire.core.rules import Ruleset
 from questionnaire.data import store
@@ -30,7 +30,6 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 # The statuses as the pages name them (the stored values are SubmissionStatus's).
 STATUSES = {status.value: status.label for status in SubmissionStatus}
 FULL_ANSWERS = (StaffRole.CLINICIAN, StaffRole.ADMIN)
-CONTACT_IDS = ("contact_name", "contact_phone", "contact_email", "contact_time")
 
 
 def ruleset() -> Ruleset:
@@ -53,7 +52,16 @@ def staff_context() -> dict[str, Any]:
         "me": me,
         "local": desk.local,
         "show_ids": me is not None and desk.sees_rule_ids(me.role),
+        "language_name": languages.name,
+        "contact_labels": CONTACT_LABELS,
     }
+
+
+@bp.app_template_global()
+def level_label(level: str) -> str:
+    """A level's label from the rules file ("Urgent", "No flags"): a global, for the macro level_tag
+    (an imported macro sees the globals, not the context)."""
+    return ruleset().level_label(level)
 
 
 # --- the queue ---------------------------------------------------------------------------------
@@ -234,7 +242,7 @@ def _detail(sub: Submission, **extra: Any) -> dict[str, Any]:
         "deliveries": store.deliveries_for(sub),
         "action_form": FlaskForm(formdata=None),
         "questions": QUESTIONNAIRE.questions,
-        "contact": {k: sub.answers.get(k) for k in CONTACT_IDS},
+        "contact": {k: sub.answers.get(k) for k in CONTACT_LABELS},
         "questions_version": store.QUESTIONS_VERSION,
         "term_lists": [tl.title for tl in rs.term_lists.values() if tl.match == "words"],
         "note_form": extra.pop("note_form", None) or NoteForm(formdata=None),

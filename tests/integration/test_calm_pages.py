@@ -101,9 +101,11 @@ def test_the_staff_print_starts_with_the_patient_the_action_and_the_flags_then_t
     assert order == sorted(order), headings
     running = re.search(r'<p class="print-running"[^>]*>([^<]*)</p>', html)
     assert running and "Ana Example" in running.group(1) and reference in running.group(1)
+    # The action: the level's front-desk words in the rules file.
+    action = app.extensions["ruleset"].level("discuss_before_booking").front_desk.splitlines()[0]
     assert (
         html.index("Ana Example")
-        < html.index("Talk with the patient before they book")
+        < html.index(f"<li>{action}</li>")
         < html.index("r_blood_thinner")
         < html.index("Answers</h2>")
     )

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from questionnaire.core import questions
-from questionnaire.core.definition import PAGES_DEFINITION, QUESTIONNAIRE
+from questionnaire.core import languages, questions
+from questionnaire.core.definition import CONTACT_LABELS, PAGES_DEFINITION, QUESTIONNAIRE
 from questionnaire.core.questions import (
     NOT_SURE_HINT,
     DefinitionError,
@@ -384,3 +384,14 @@ def test_the_check_in_page_has_exactly_the_contracts_check_in_questions() -> Non
         assert q.page_id == CHECKIN_PAGE.id and q.kind == row["kind"] and q.values == row["values"]
         assert q.shown_when == row["when"] and not q.optional and q.error
         assert not RULES_QUESTIONNAIRE.is_safety(q)  # a form sent without a check-in is not "unanswered"
+
+
+def test_the_staff_pages_name_every_contact_question_in_the_pages_order() -> None:
+    assert list(CONTACT_LABELS) == [q.id for q in QUESTIONNAIRE.page("contact").questions]
+    assert all(label.strip() for label in CONTACT_LABELS.values())
+
+
+def test_each_language_has_a_name_for_the_staff_and_one_in_itself() -> None:
+    assert set(languages.NAMES) == set(languages.NATIVE_NAMES) >= {"en", "es"}
+    assert languages.name("es") == "Spanish" and languages.native_name("es") == "Español"
+    assert languages.name("xx") == "xx" and languages.name(None) == ""

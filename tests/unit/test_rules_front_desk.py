@@ -109,3 +109,62 @@ def test_no_flags_without_front_desk_words_is_refused(tmp_path: Path) -> None:
     path, _ = broken(tmp_path, old, "")
     [error] = errors(path)
     assert ": rule -: missing key 'front_desk' in no_flags" in error
+
+
+# --- each level's label: its name on the staff pages ----------------------------------------------
+
+URGENT_LABEL = "    label: Urgent             # the level's name on the staff pages (not shown to patients)\n"
+
+
+def test_every_level_and_no_flags_has_a_label_and_the_rule_set_looks_it_up() -> None:
+    assert [(lv.id, lv.label) for lv in RULESET.every_level] == [
+        ("urgent", "Urgent"),
+        ("discuss_before_booking", "Discuss before booking"),
+        ("mention_at_consultation", "Mention at consultation"),
+        ("none", "No flags"),
+    ]
+    assert RULESET.level_label("discuss_before_booking") == "Discuss before booking"
+    assert RULESET.level_label("none") == RULESET.no_flags.label == "No flags"
+    # A level an older submission had, no longer in the rule set: its id in words.
+    assert RULESET.level_label("see_the_doctor_first") == "See the doctor first"
+
+
+def test_a_level_without_a_label_is_refused_on_the_levels_line(tmp_path: Path) -> None:
+    path, line = broken(tmp_path, URGENT_LABEL, "")
+    [error] = errors(path)
+    assert error == f"{path}:{line - 1}: rule -: missing key 'label' in a level"
+
+
+@pytest.mark.parametrize("empty", ['""', "'   '", "null"])
+def test_an_empty_level_label_is_refused_on_its_line(tmp_path: Path, empty: str) -> None:
+    path, line = broken(tmp_path, URGENT_LABEL, f"    label: {empty}\n")
+    [error] = errors(path)
+    assert error == f"{path}:{line}: rule -: level urgent label must be non-empty text"
+
+
+def test_no_flags_without_a_label_is_refused(tmp_path: Path) -> None:
+    path, line = broken(tmp_path, "no_flags:\n  label: No flags\n", "no_flags:\n")
+    [error] = errors(path)
+    assert error == f"{path}:{line + 1}: rule -: missing key 'label' in no_flags"
+
+
+def test_a_label_that_is_not_one_short_line_is_refused_on_its_line(tmp_path: Path) -> None:
+    long = "Urgent, call the patient back before doing anything else today"
+    path, line = broken(tmp_path, URGENT_LABEL, f"    label: {long}\n")
+    [error] = errors(path)
+    assert error.startswith(f"{path}:{line}: rule -: level urgent label must be one short line (at most 40")
+    path, line = broken(tmp_path, URGENT_LABEL, "    label: |\n      Urgent\n      case\n")
+    [error] = errors(path)
+    assert error.startswith(f"{path}:{line}: rule -: level urgent label must be one short line")
+
+
+def test_two_levels_with_one_label_are_refused_on_the_second(tmp_path: Path) -> None:
+    path, line = broken(tmp_path, "  label: No flags\n", "  label: urgent\n")
+    [error] = errors(path)
+    assert error == f"{path}:{line}: rule -: no_flags label 'urgent' is already the label of level urgent"
+
+
+def test_a_level_label_with_clearance_wording_is_refused_on_its_line(tmp_path: Path) -> None:
+    path, line = broken(tmp_path, "  label: No flags\n", "  label: All clear\n")
+    [error] = errors(path)
+    assert error.startswith(f"{path}:{line}: rule -: no_flags label uses clearance wording")

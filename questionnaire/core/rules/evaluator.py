@@ -56,6 +56,17 @@ class Ruleset:
             return self.no_flags
         return next(lv for lv in self.levels if lv.id == level_id)
 
+    @property
+    def every_level(self) -> tuple[Level, ...]:
+        """The levels, highest first, then no flags (id NO_LEVEL): the staff queue's order."""
+        return (*self.levels, self.no_flags)
+
+    def level_label(self, level_id: str) -> str:
+        """A level's label on the staff pages ("Urgent"; no_flags' label for NO_LEVEL); the id in words
+        for a level no longer in the rule set (an older submission's, or a candidate's in a replay)."""
+        label = next((lv.label for lv in self.every_level if lv.id == level_id), None)
+        return label or level_id.replace("_", " ").capitalize()
+
     def rank(self, level_id: str) -> int:
         """0 for the highest level; len(levels) for no flags. Lower sorts first in the staff queue."""
         ids = [lv.id for lv in self.levels]

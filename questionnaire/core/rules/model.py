@@ -26,13 +26,16 @@ RULESET_KEYS = {"name", "version", "status", "sign_off"}
 SIGN_OFF_KEYS = {"by", "date", "content_sha256"}
 # What the content hash leaves out: the fields a sign-off itself writes.
 UNSIGNED_KEYS = ("status", "sign_off")
-LEVEL_KEYS = {"id", "title", "outcome", "holds_booking", "stops_form", "front_desk"}
+# `label`: the level's short name on the staff pages ("Urgent"), in the clinic's language (no translation).
+LEVEL_KEYS = {"id", "label", "title", "outcome", "holds_booking", "stops_form", "front_desk"}
 # `message`: the generic message whose words this level's outcome already says (not repeated on
 # the outcome page); `same_day`: another title and outcome for rules of this level marked same_day
 # (get medical advice today rather than call an emergency number).
 OPTIONAL_LEVEL_KEYS = {"message", "same_day"}
 OUTCOME_KEYS = {"title", "outcome"}
-NO_FLAGS_KEYS = OUTCOME_KEYS | {"front_desk"}
+NO_FLAGS_KEYS = OUTCOME_KEYS | {"label", "front_desk"}
+# A label is a tag's worth of words: one line, no longer than this.
+LABEL_LENGTH = 40
 RULE_KEYS = {"id", "level", "when", "patient_message", "staff_note", "sources", "evidence", "title", "front_desk"}
 # A rule's plain words for the front desk (not clinicians): what to say, what never to say, who the case goes to.
 FRONT_DESK_KEYS = {"say", "do_not_say", "goes_to"}
@@ -58,6 +61,7 @@ class Level:
     message: str | None = None  # the generic message this outcome already says
     same_day: Level | None = None  # the title and outcome of this level's same-day rules
     front_desk: str = ""  # what the front desk does with a submission of this level
+    label: str = ""  # the level's short name on the staff pages ("Urgent", "No flags")
 
 
 @dataclass(frozen=True)

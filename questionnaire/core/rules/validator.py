@@ -59,6 +59,7 @@ class Validator(FrontDeskChecks, TermListChecks):
             self.signed_content(data.get("ruleset"), meta, content)
         levels = self.levels(data.get("levels"))
         no_flags = self.no_flags(data.get("no_flags"))
+        self.labels_apart(data.get("levels"), data.get("no_flags"))
         messages = self.named_texts(data.get("messages"), "messages", patient=True, pattern=MESSAGE_ID)
         sources = self.named_texts(data.get("sources"), "sources", patient=False, pattern=None)
         self.level_messages(data.get("levels"), levels, messages)
@@ -176,6 +177,7 @@ class Validator(FrontDeskChecks, TermListChecks):
             for flag in ("holds_booking", "stops_form"):
                 if not isinstance(lv.get(flag), bool):
                     self.error(line_of(lv, flag), None, f"level {level_id}: {flag} must be true or false")
+            label = self.level_label(lv, f"level {level_id}")
             same_day = None
             if "same_day" in lv and self.keys(lv["same_day"], OUTCOME_KEYS, OUTCOME_KEYS, f"level {level_id} same_day"):
                 raw = lv["same_day"]
@@ -185,6 +187,7 @@ class Validator(FrontDeskChecks, TermListChecks):
                     self.text(raw, "outcome", None, f"level {level_id} same_day outcome", True),
                     lv.get("holds_booking") is True,
                     lv.get("stops_form") is True,
+                    label=label,
                 )
             message = lv.get("message")
             out.append(
@@ -197,6 +200,7 @@ class Validator(FrontDeskChecks, TermListChecks):
                     message if isinstance(message, str) else None,
                     same_day,
                     self.level_desk(lv, f"level {level_id}"),
+                    label,
                 )
             )
         return out
@@ -217,6 +221,7 @@ class Validator(FrontDeskChecks, TermListChecks):
             False,
             False,
             front_desk=self.level_desk(obj, "no_flags"),
+            label=self.level_label(obj, "no_flags"),
         )
 
     def named_texts(self, obj: Any, what: str, patient: bool, pattern: re.Pattern[str] | None) -> dict[str, str]:
