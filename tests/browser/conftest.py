@@ -148,3 +148,9 @@ def page(request: pytest.FixtureRequest, browser: Browser, live_server: LiveServ
 def js_page(request: pytest.FixtureRequest, browser: Browser, live_server: LiveServer) -> Iterator[Page]:
     """A page in a new context with JavaScript on, for what only JavaScript does."""
     yield from _page_fixture(request, browser, live_server, True)
+
+
+@pytest.fixture
+def nojs_page(request: pytest.FixtureRequest, browser: Browser, live_server: LiveServer) -> Iterator[Page]:
+    """A page in a new context with JavaScript off, for what only a browser without it does."""
+    yield from _page_fixture(request, browser, live_server, False)

@@ -413,11 +413,9 @@ ERROR_KINDS = {
 }
 
 
-@pytest.mark.parametrize("kind", list(ERROR_KINDS))
-def test_back_and_reload_after_an_error_never_ask_to_send_the_form_again(
-    js_page: Page, live_server: LiveServer, kind: str
-) -> None:
-    page = js_page
+def send_with_an_error(page: Page, live_server: LiveServer, kind: str) -> tuple[BrowserPatient, dict[str, Any]]:
+    """Reach ERROR_KINDS[kind]'s page from the page before it, type what the kind types and select
+    Continue: the page comes back with its error. Returns the patient and the answers given before."""
     target, previous, typed, errored = ERROR_KINDS[kind]
     answers = dict(PERSONAS["none"])
     patient = BrowserPatient(page, live_server)
@@ -438,19 +436,70 @@ def test_back_and_reload_after_an_error_never_ask_to_send_the_form_again(
     patient.continue_with_errors()
     expect(page.locator(f"#{errored}-error")).to_be_visible()
     expect(page).to_have_title(re.compile("^Error: "))
-    kept = patient.form_values()
+    return patient, answers
 
-    # Reload: a GET of the same page, the errors and what was typed again, no resubmission prompt.
+
+def assert_reload_shows_the_error_again(patient: BrowserPatient, kind: str, kept: dict[str, list[str]]) -> None:
+    """Reload: a GET of the same page, the errors and what was typed again, no resubmission prompt."""
+    target, _, _, errored = ERROR_KINDS[kind]
+    page = patient.page
     with page.expect_response(lambda r: f"/questions/{target}" in r.url) as reloaded:
         page.reload()
     assert reloaded.value.request.method == "GET" and reloaded.value.status == 200
     expect(page.locator(f"#{errored}-error")).to_be_visible()
     assert patient.form_values() == kept
 
+
+def assert_never_asked_to_resend(page: Page) -> None:
+    content = page.content()
+    assert "ERR_CACHE_MISS" not in content and "Confirm Form Resubmission" not in content
+
+
+@pytest.mark.parametrize("kind", list(ERROR_KINDS))
+def test_back_and_reload_after_an_error_never_ask_to_send_the_form_again(
+    js_page: Page, live_server: LiveServer, kind: str
+) -> None:
+    page = js_page
+    _, previous, _, _ = ERROR_KINDS[kind]
+    patient, answers = send_with_an_error(page, live_server, kind)
+    kept = patient.form_values()
+    assert_reload_shows_the_error_again(patient, kind, kept)
+
     # Back: the previous page, with its answers; never ERR_CACHE_MISS or "Confirm Form Resubmission".
     page.go_back()
     page.wait_for_load_state()
     assert re.search(rf"/questions/{re.escape(previous)}$", page.url), page.url
     expect(page.locator("h1, legend h1").first).to_be_visible()
-    assert "ERR_CACHE_MISS" not in page.content() and "Confirm Form Resubmission" not in page.content()
+    assert_never_asked_to_resend(page)
+    assert patient.form_values() == patient.expected_values(previous, answers)
+
+
+@pytest.mark.parametrize("kind", list(ERROR_KINDS))
+def test_back_and_reload_after_an_error_without_javascript_show_the_page_again_then_the_page_before(
+    nojs_page: Page, live_server: LiveServer, kind: str
+) -> None:
+    """Without JavaScript the form is sent by the browser itself, and Chromium adds a history entry
+    for every form submission, even one that redirects to the same address: the first Back shows
+    the same page again (a plain GET, what was typed still there), the second the page before.
+    No server-side variant changes that (README, "Post/Redirect/Get"); this pins it down."""
+    page = nojs_page
+    target, previous, _, _ = ERROR_KINDS[kind]
+    patient, answers = send_with_an_error(page, live_server, kind)
+    kept = patient.form_values()
+    assert_reload_shows_the_error_again(patient, kind, kept)
+
+    # First Back: the same page, fetched again with a GET, what was typed kept.
+    response = page.go_back()
+    assert response is not None and response.request.method == "GET" and response.status == 200
+    assert re.search(rf"/questions/{re.escape(target)}$", page.url), page.url
+    expect(page.locator("h1, legend h1").first).to_be_visible()
+    assert_never_asked_to_resend(page)
+    assert patient.form_values() == kept
+
+    # Second Back: the page before, with its answers.
+    page.go_back()
+    page.wait_for_load_state()
+    assert re.search(rf"/questions/{re.escape(previous)}$", page.url), page.url
+    expect(page.locator("h1, legend h1").first).to_be_visible()
+    assert_never_asked_to_resend(page)
     assert patient.form_values() == patient.expected_values(previous, answers)
