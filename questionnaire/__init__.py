@@ -16,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from questionnaire import config
 from questionnaire.core.rules import DEFAULT_PATH, load_ruleset
+from questionnaire.data import store
 from questionnaire.extensions import babel, csrf, db, limiter, migrate
 from questionnaire.web import security, throttle
 from questionnaire.web.i18n import select_language
@@ -201,6 +202,7 @@ def _value_out_of_range(error: DataError) -> tuple[str, int]:
 def discard_database_session() -> None:
     """Roll back after a database error; if even the ROLLBACK fails (the server went away), drop
     the session's connections without one, so that the next request gets a fresh connection."""
+    store.discard_connection()
     try:
         db.session.rollback()
     except DBAPIError:
@@ -211,6 +213,7 @@ def _end_database_session(error: BaseException | None) -> None:
     """End the request's session. When the database went away after the request's last query (a
     restart), the ROLLBACK that ends it fails: that must neither replace the response already made
     with the server's bare 500 nor leave the broken session to the worker's next request."""
+    store.end_request()
     try:
         db.session.remove()
     except DBAPIError:

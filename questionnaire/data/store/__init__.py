@@ -6,7 +6,16 @@ transaction commits once (an operation's writes and its audit row together, or n
 """
 
 from questionnaire.data.store.audit_log import EMAIL_MAX, audit, audit_events, audit_events_for_export
-from questionnaire.data.store.base import in_transaction, save, token_hash, transaction
+from questionnaire.data.store.base import (
+    commit,
+    connection,
+    discard_connection,
+    end_request,
+    in_transaction,
+    save,
+    token_hash,
+    transaction,
+)
 from questionnaire.data.store.calls import (
     assign,
     calls_for,
@@ -106,6 +115,10 @@ __all__ = [
     "audit_events_for_export",
     "change_status",
     "DraftRow",
+    "commit",
+    "connection",
+    "discard_connection",
+    "end_request",
     "create_draft",
     "create_staff",
     "create_staff_session",

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from sqlalchemy.exc import IntegrityError
+from flask import g
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from questionnaire.extensions import db
 
@@ -46,6 +48,62 @@ def save() -> None:
         db.session.flush()
     else:
         db.session.commit()
+
+
+# The request's own connection for Core statements (flask.g, so per app context: per request).
+REQUEST_CONNECTION = "store_connection"
+
+
+def connection() -> Connection:
+    """The connection for the store's Core statements (the patient pages' drafts).
+
+    While the ORM session has a transaction open, its connection: one transaction for both (on
+    SQLite a second connection would wait for the first one's write lock). Otherwise a connection of
+    the request's own, without the ORM session's unit of work, held until the request ends
+    (end_request); each write on it commits with commit(). Either way, one durable commit per write.
+    """
+    if db.session.registry.has() and db.session().in_transaction():
+        return db.session.connection()
+    conn: Connection | None = g.get(REQUEST_CONNECTION)
+    if conn is None or conn.closed:
+        conn = db.engine.connect()
+        setattr(g, REQUEST_CONNECTION, conn)
+    return conn
+
+
+def commit(conn: Connection) -> None:
+    """The end of a Core write on `conn`: save() when it is the ORM session's, else its own commit."""
+    if conn is g.get(REQUEST_CONNECTION):
+        conn.commit()
+    else:
+        save()
+
+
+def rollback(conn: Connection) -> None:
+    if conn is g.get(REQUEST_CONNECTION):
+        conn.rollback()
+    else:
+        db.session.rollback()
+
+
+def end_request() -> None:
+    """Return the request's own connection to the pool (rolling back anything left open). When the
+    database went away (a restart), the connection is dropped rather than returned."""
+    conn: Connection | None = g.pop(REQUEST_CONNECTION, None)
+    if conn is None:
+        return
+    try:
+        conn.close()
+    except DBAPIError:
+        conn.invalidate()
+
+
+def discard_connection() -> None:
+    """After a database error: the request's own connection is dropped, not returned to the pool."""
+    conn: Connection | None = g.pop(REQUEST_CONNECTION, None)
+    if conn is not None:
+        conn.invalidate()
+        conn.close()
 
 
 def token_hash(token: str) -> str:

@@ -1,8 +1,9 @@
 """Patients' drafts: created, found by the cookie's token, saved page by page, renewed, purged.
 
 Nearly every patient request reads a draft and every page sent writes one, so drafts are read and
-written with SQLAlchemy Core on the session's connection (one transaction per request, in step with
-the ORM's writes of a submission), as plain `DraftRow`s, not through the ORM's unit of work.
+written as plain `DraftRow`s with SQLAlchemy Core on the request's connection (base.connection),
+not through the ORM's session and unit of work; a submission's writes (store.submit) lock and link
+the draft on the ORM session's connection, in the submission's one transaction.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy import Connection, Row, Table, bindparam, delete, insert, select
 
 from questionnaire.core import flow, pages
 from questionnaire.data.models import Draft, Submission, utcnow
-from questionnaire.data.store.base import save, token_hash
+from questionnaire.data.store.base import commit, connection, rollback, token_hash
 from questionnaire.extensions import db
 
 DRAFTS: Table = Draft.__table__
@@ -59,11 +60,6 @@ _DRAFT_BY_PREVIOUS_TOKEN_HASH = select(DRAFTS.c.submission_id).where(
 )
 
 
-def connection() -> Connection:
-    """The request's database connection, in the ORM session's transaction."""
-    return db.session.connection()
-
-
 def _draft(row: Row[Any]) -> DraftRow:
     draft = DraftRow(**row._mapping)
     draft.answers = draft.answers or {}
@@ -77,11 +73,11 @@ def create_draft(language: str, ttl: timedelta, rescreen_of_id: int | None = Non
     now = utcnow()
     draft = DraftRow(0, token_hash(token), {}, [], language, now, now + ttl, rescreen_of_id=rescreen_of_id)
     values = {name: getattr(draft, name) for name in _FIELDS if name != "id"}
-    result = connection().execute(insert(DRAFTS).values(created_at=now, **values))
-    key = result.inserted_primary_key
+    conn = connection()
+    key = conn.execute(insert(DRAFTS).values(created_at=now, **values)).inserted_primary_key
     assert key is not None  # an INSERT of one row
     draft.id = int(key[0])
-    save()
+    commit(conn)
     return draft, token
 
 
@@ -103,7 +99,7 @@ def renew_draft_token(draft: DraftRow, presented: str) -> str | None:
         .values(token_hash=new, previous_token_hash=old, token_renewed_at=now)
     )
     if won.rowcount != 1:
-        db.session.rollback()
+        rollback(conn)
         return None
     submission_id = conn.execute(select(DRAFTS.c.submission_id).where(DRAFTS.c.id == draft.id)).scalar()
     if submission_id is not None:
@@ -112,7 +108,7 @@ def renew_draft_token(draft: DraftRow, presented: str) -> str | None:
             .where(SUBMISSIONS.c.id == submission_id, SUBMISSIONS.c.draft_token_hash == old)
             .values(draft_token_hash=new)
         )
-    db.session.commit()
+    commit(conn)
     draft.token_hash, draft.submission_id = new, submission_id
     return token
 
@@ -177,22 +173,21 @@ def save_page(
     conn = connection()
     params = {"draft_id": draft.id, "read_as": draft.updated_at, **{f"new_{k}": v for k, v in values.items()}}
     if conn.execute(_SAVE_AS_READ, params).rowcount != 1:
-        if not lock_draft(draft):
-            db.session.rollback()  # deleted in the meantime (Delete my answers, in another tab)
+        if not lock_draft(draft, conn):
+            rollback(conn)  # deleted in the meantime (Delete my answers, in another tab)
             return saved
         saved = pages.with_page(draft.answers, draft.done_pages, page_id, page_answers, done_page=done)
         values.update(answers=saved.answers, done_pages=saved.done_pages)
         conn.execute(_SAVE, {"draft_id": draft.id, **{f"new_{k}": v for k, v in values.items()}})
-    save()
+    commit(conn)
     for name, value in values.items():
         setattr(draft, name, value)
     return saved
 
 
-def lock_draft(draft: DraftRow) -> bool:
-    """Hold the draft's row for writing until the commit, and read it again as it is stored now
+def lock_draft(draft: DraftRow, conn: Connection) -> bool:
+    """Hold the draft's row for writing until `conn` commits, and read it again as it is stored now
     (into `draft`); False when it is gone."""
-    conn = connection()
     if conn.dialect.name == "sqlite":
         # A write statement first: it waits for SQLite's write lock (busy_timeout), and the read
         # below then runs inside that write transaction, after any other writer's commit.
@@ -207,9 +202,9 @@ def lock_draft(draft: DraftRow) -> bool:
     return True
 
 
-def link_submission(draft: DraftRow, submission_id: int) -> None:
+def link_submission(draft: DraftRow, submission_id: int, conn: Connection) -> None:
     """Name the submission the draft became (store.submit, in its transaction: no commit here)."""
-    connection().execute(update(DRAFTS).where(DRAFTS.c.id == draft.id).values(submission_id=submission_id))
+    conn.execute(update(DRAFTS).where(DRAFTS.c.id == draft.id).values(submission_id=submission_id))
     draft.submission_id = submission_id
 
 
@@ -217,20 +212,23 @@ def set_pending(draft: DraftRow, pending: Mapping[str, Any] | None) -> None:
     """Keep (encrypted, in the draft, never in the cookie) a page sent with errors or with a notice to
     show, for the GET its POST redirects to: {"page", "values", "errors", "notice", ...}; None clears it."""
     value = dict(pending) if pending is not None else None
-    connection().execute(update(DRAFTS).where(DRAFTS.c.id == draft.id).values(pending=value))
-    save()
+    conn = connection()
+    conn.execute(update(DRAFTS).where(DRAFTS.c.id == draft.id).values(pending=value))
+    commit(conn)
     draft.pending = value
 
 
 def set_draft_language(draft: DraftRow, language: str) -> None:
-    connection().execute(update(DRAFTS).where(DRAFTS.c.id == draft.id).values(language=language))
-    save()
+    conn = connection()
+    conn.execute(update(DRAFTS).where(DRAFTS.c.id == draft.id).values(language=language))
+    commit(conn)
     draft.language = language
 
 
 def delete_draft(draft: DraftRow) -> None:
-    connection().execute(delete(DRAFTS).where(DRAFTS.c.id == draft.id))
-    save()
+    conn = connection()
+    conn.execute(delete(DRAFTS).where(DRAFTS.c.id == draft.id))
+    commit(conn)
 
 
 def purge_expired_drafts(now: datetime | None = None, batch: int = 500) -> int:

@@ -65,7 +65,8 @@ def submit(
     """
     # Under the draft's write lock, as stored now: the twin of a double click, which may have read the
     # draft before this one was sent (and its token renewed), finds the submission and returns it.
-    if not lock_draft(draft):
+    conn = db.session.connection()
+    if not lock_draft(draft, conn):
         raise LookupError("the draft was deleted before it could be sent")
     existing = submission_for_draft(draft)
     if existing is not None:
@@ -115,7 +116,7 @@ def submit(
         )
         index_submission(sub.id, sub.created_at, answers)
         adjust_count(sub.level, sub.status, +1)
-        link_submission(draft, sub.id)
+        link_submission(draft, sub.id, db.session.connection())  # (a retry's rollback ended `conn`)
         # The record's creation is audited in the same transaction: both are stored, or neither.
         audit(
             "submission_created",
