@@ -11,7 +11,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, g, request
+from flask import Flask, Request, Response, abort, g, request
 from werkzeug.exceptions import BadRequest
 
 CSP_PARTS = [
@@ -49,8 +49,12 @@ HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
+HEADER_ITEMS = tuple(HEADERS.items())
 REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
 log = logging.getLogger("questionnaire")
+
+
+ENCODE = json.JSONEncoder(separators=(",", ":")).encode  # built once: a log line is written per request
 
 
 class JsonFormatter(logging.Formatter):
@@ -68,7 +72,7 @@ class JsonFormatter(logging.Formatter):
             # The exception type and where it happened; not its message, which may quote data.
             exc_type = record.exc_info[0]
             entry["exception"] = exc_type.__name__ if exc_type else "Exception"
-        return json.dumps(entry, separators=(",", ":"))
+        return ENCODE(entry)
 
 
 class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -99,6 +103,18 @@ def local_path(target: str | None, prefix: str = "/") -> str | None:
     return target
 
 
+def refuse_nul(req: Request, form: bool) -> None:
+    """No field, parameter or path of this app may hold a NUL character: PostgreSQL refuses it in
+    text (a failed query, a 503), and no person types one. Such a request is a bad request."""
+    if "\x00" in req.path or any("\x00" in k or any("\x00" in v for v in vs) for k, vs in req.args.lists()):
+        abort(400)
+    if form and any(
+        isinstance(k, str) and ("\x00" in k or any(isinstance(v, str) and "\x00" in v for v in vs))
+        for k, vs in req.form.lists()
+    ):
+        abort(400)
+
+
 def init_app(app: Flask) -> None:
     if not log.handlers:
         handler = StderrHandler()
@@ -115,78 +131,59 @@ def init_app(app: Flask) -> None:
     # Werkzeug's own request lines include query strings; ours replace them.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-    def refuse_nul() -> None:
-        """No field, parameter or path of this app may hold a NUL character: PostgreSQL refuses it in
-        text (a failed query, a 503), and no person types one. Such a request is a bad request."""
-        if "\x00" in request.path or any("\x00" in k or any("\x00" in v for v in vs) for k, vs in request.args.lists()):
-            abort(400)
-        if request.method == "POST" and request.mimetype in (
-            "application/x-www-form-urlencoded",
-            "multipart/form-data",
-        ):
-            if any(
-                isinstance(k, str) and ("\x00" in k or any(isinstance(v, str) and "\x00" in v for v in vs))
-                for k, vs in request.form.lists()
-            ):
-                abort(400)
-
-    def refuse_json() -> None:
-        """Every form of this app is a web form: a JSON body (which Flask-WTF would read as the form,
-        lists and objects included) is refused before any form sees it."""
-        if request.method not in ("GET", "HEAD", "OPTIONS") and request.is_json:
-            abort(415)
-
-    def limit_form_fields() -> None:
-        """MAX_FORM_PARTS for URL-encoded forms too (Werkzeug applies it to multipart bodies only);
-        a multipart body with an unreadable part header is refused."""
-        limit = app.config.get("MAX_FORM_PARTS")
-        if limit and request.mimetype == "application/x-www-form-urlencoded":
-            body = request.get_data(cache=True)  # bounded by MAX_CONTENT_LENGTH; the form parses it later
-            if body.count(b"&") + 1 > int(limit):
-                abort(413)
-        if request.mimetype == "multipart/form-data" and any(not isinstance(k, str) for k in request.form.keys()):
-            # A part whose header Werkzeug cannot read gets the name None, which Flask-WTF's token
-            # lookup would trip over (a 500): such a body is a bad request.
-            abort(400)
-
-    def refuse_cross_site() -> Response | None:
-        """A form posted from another site is refused before anything touches the session.
-
-        The session cookie (SameSite=Lax) is not sent with such a post, so without this the reply
-        would set a fresh cookie over the patient's own and cut them off from their draft. The
-        refusal is plain text on purpose: rendering a page would create a session and set a cookie.
-        """
-        if request.method in ("GET", "HEAD", "OPTIONS"):
-            return None
-        origin = request.headers.get("Origin")
-        cross = request.headers.get("Sec-Fetch-Site") == "cross-site" or (
-            origin is not None and (origin == "null" or urlsplit(origin).netloc != request.host)
-        )
-        if cross:
-            return Response("This form can only be sent from this site's own pages.\n", 403, mimetype="text/plain")
-        return None
-
-    # First of all hooks, before anything (the CSRF check, say) parses the form.
-    app.before_request_funcs.setdefault(None, [])[:0] = [refuse_cross_site, refuse_json, limit_form_fields, refuse_nul]
-
-    @app.before_request
-    def start_request() -> None:
+    def guard_request() -> Response | None:
+        """First of all hooks, before anything (the CSRF check, say) parses the form: the request's id
+        and start time, then what no request of this app may be (one hook: it runs on every request)."""
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if REQUEST_ID.match(incoming) else secrets.token_hex(8)
         g.started = time.perf_counter()
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            refuse_nul(request, form=False)
+            return None
+        # A form posted from another site is refused before anything touches the session. The
+        # session cookie (SameSite=Lax) is not sent with such a post, so without this the reply would
+        # set a fresh cookie over the patient's own and cut them off from their draft. The refusal is
+        # plain text on purpose: rendering a page would create a session and set a cookie.
+        origin = request.headers.get("Origin")
+        if request.headers.get("Sec-Fetch-Site") == "cross-site" or (
+            origin is not None and (origin == "null" or urlsplit(origin).netloc != request.host)
+        ):
+            return Response("This form can only be sent from this site's own pages.\n", 403, mimetype="text/plain")
+        # Every form of this app is a web form: a JSON body (which Flask-WTF would read as the form,
+        # lists and objects included) is refused before any form sees it.
+        if request.is_json:
+            abort(415)
+        mimetype = request.mimetype
+        # MAX_FORM_PARTS for URL-encoded forms too (Werkzeug applies it to multipart bodies only).
+        form_parts = app.config.get("MAX_FORM_PARTS")
+        if form_parts and mimetype == "application/x-www-form-urlencoded":
+            body = request.get_data(cache=True)  # bounded by MAX_CONTENT_LENGTH; the form parses it later
+            if body.count(b"&") + 1 > int(form_parts):
+                abort(413)
+        if mimetype == "multipart/form-data" and any(not isinstance(k, str) for k in request.form.keys()):
+            # A part whose header Werkzeug cannot read gets the name None, which Flask-WTF's token
+            # lookup would trip over (a 500): such a body is a bad request.
+            abort(400)
+        refuse_nul(request, form=mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"))
+        return None
+
+    app.before_request_funcs.setdefault(None, []).insert(0, guard_request)
 
     origins = list(app.config.get("FRAME_ANCESTORS") or [])
     frame_policy = framing_csp(origins) if origins else None
 
     @app.after_request
     def secure_response(response: Response) -> Response:
-        present = {name.lower() for name in response.headers.keys()}
+        headers = response.headers
+        present = {name.lower() for name, _value in headers.to_wsgi_list()}
         if frame_policy and request.blueprint in FRAMEABLE_BLUEPRINTS and "content-security-policy" not in present:
             # A patient page the clinic's site may frame: its origins in frame-ancestors, and no
             # X-Frame-Options (DENY would block the frame; it has no way to name origins).
-            response.headers["Content-Security-Policy"] = frame_policy
+            headers["Content-Security-Policy"] = frame_policy
             present |= {"content-security-policy", "x-frame-options"}
-        response.headers.extend((name, value) for name, value in HEADERS.items() if name.lower() not in present)
+        for name, value in HEADER_ITEMS:
+            if name.lower() not in present:
+                headers.add(name, value)
         if request.is_secure:
             response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
         if "cache-control" not in present and (request.endpoint != "static" or response.status_code >= 400):

@@ -3,6 +3,7 @@
 The patient pages send the cookie again after a saved page so that its expiry follows the draft's
 (patient.no_store); knowing when the browser's copy was signed lets them skip signing a new one when
 it is only minutes old, which is most of the cost of a saved page's reply after the database write.
+Its serializer is built once, not on each request.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import datetime
 
 from flask import Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from itsdangerous import BadSignature
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 
 class SignedSession(SecureCookieSession):
@@ -22,6 +23,16 @@ class SignedSession(SecureCookieSession):
 
 class SessionCookie(SecureCookieSessionInterface):
     session_class = SignedSession
+
+    def __init__(self) -> None:
+        self.signing: tuple[object, URLSafeTimedSerializer | None] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        """Flask's serializer, built once per secret key (and its fallbacks) rather than twice a request."""
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        if self.signing is None or self.signing[0] != keys:
+            self.signing = (keys, super().get_signing_serializer(app))
+        return self.signing[1]
 
     def open_session(self, app: Flask, request: Request) -> SignedSession | None:
         serializer = self.get_signing_serializer(app)
