@@ -4,6 +4,7 @@ Flask test client: what is stored is always the visible part of the last answers
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from flask import Flask
 from hypothesis import HealthCheck, settings
@@ -154,7 +155,10 @@ class PatientMachine(RuleBasedStateMachine):
             return
         html = self.visit(self.where)
         [back] = [a.get("href") for a in parse_html(html).iter("a") if "back-link" in (a.get("class") or "")]
-        if self.where.endswith("return=check"):
+        came_from = parse_qs(urlsplit(self.where).query).get("from", [""])[0]
+        if came_from:  # a page a Change led on to: Back returns to the page just changed
+            assert back == f"/questions/{came_from}?return=check"
+        elif self.where.endswith("return=check"):
             assert back == "/check-answers"
         else:
             current = "declaration" if self.where == "/check-answers" else self.page_id()
