@@ -1,6 +1,6 @@
 """The pages that list every answer stay within the page-weight budget, in both languages.
 
-The budget is bench/bench_weight.py's: 30 KB per patient page, its HTML and every stylesheet and
+The budget is bench/bench_weight.py's: 30 KB per patient page, its HTML and every stylesheet, icon and
 script it loads, uncompressed (the server does not compress), first visit. The benchmark weighs every
 page in English; here the heaviest ones, check your answers and the pages after sending (60 answers
 with every page shown), are weighed in English and in Spanish, whose texts are longer.
@@ -27,9 +27,9 @@ def stylesheets(html: str) -> list[str]:
 
 
 def page_weight(client: FlaskClient, html: str) -> int:
-    """Bytes of the page and of the stylesheets and scripts it loads."""
+    """Bytes of the page and of the stylesheets, icons and scripts it loads (as bench/bench_weight.py)."""
     root = parse_html(html)
-    urls = {el.get("href") for el in root.iter("link") if "stylesheet" in (el.get("rel") or "").split()}
+    urls = {el.get("href") for el in root.iter("link") if {"stylesheet", "icon"} & set((el.get("rel") or "").split())}
     urls |= {el.get("src") for el in root.iter("script") if el.get("src")}
     assert urls, "the page loads no stylesheet or script: is this the right page?"
     total = len(html.encode("utf-8"))
