@@ -44,6 +44,7 @@ from questionnaire.core.checkin import CHECKIN_PAGE_DEFINITION  # noqa: E402
 from questionnaire.core.definition import PAGES_DEFINITION, QUESTIONNAIRE  # noqa: E402
 from questionnaire.core.questions import Question, build  # noqa: E402
 from questionnaire.core.rules import DEFAULT_PATH, Ruleset, load_ruleset  # noqa: E402
+from tests.helpers import ALL_NO  # noqa: E402  # the complete all-"No" form the tests use
 
 if TYPE_CHECKING:
     from questionnaire.core.terms import TermList
@@ -245,53 +246,6 @@ def make_hand_fire(rs: Ruleset) -> Callable[[Mapping[str, Any], frozenset[str]],
 
 
 # --- answer sets ---------------------------------------------------------------------------
-
-ALL_NO: dict[str, Any] = {
-    "chest_pain_now": "no",
-    "breathing_trouble_now": "no",
-    "stroke_signs_now": "no",
-    "recent_ozone_7d": "no",
-    "unwell_now": "no",
-    "respondent_role": "patient",
-    "patient_age_years": 45,
-    "decision_help": "no",
-    "treatment_types": ["joint"],
-    "g6pd_deficiency": "no",
-    "red_cell_breakdown": "no",
-    "anaemia_recent": "no",
-    "bleeding_problem": "no",
-    "low_platelets": "no",
-    "blood_thinner": "no",
-    "heart_event_6m": "no",
-    "stroke_ever": "no",
-    "heart_condition": "no",
-    "chest_pain_past_month": "no",
-    "hole_in_heart": "no",
-    "high_bp": "no",
-    "pril_medicine": "no",
-    "fainting_12m": "no",
-    "faint_with_needles": "no",
-    "overactive_thyroid": "no",
-    "diabetes": "no",
-    "seizures": "no",
-    "lung_condition": "no",
-    "pregnant": "not_applicable",
-    "breastfeeding": "not_applicable",
-    "prior_ozone": "no",
-    "severe_allergy_ever": "no",
-    "allergy_items": ["none_of_these"],
-    "injection_body_area": "Left knee",
-    "skin_problem_at_site": "no",
-    "hot_swollen_joint": "no",
-    "recent_surgery": "no",
-    "replacing_advised_treatment": "no",
-    "doctor_said_no": "no",
-    "medicines_list": "none",
-    "contact_name": "Alex Example",
-    "contact_phone": "0161 496 0001",
-    "contact_time": "morning",
-    "declaration": "yes",
-}
 
 # Answer sets like real submissions: complete forms with no flag or a few, and the short ones.
 TYPICAL: dict[str, dict[str, Any]] = {
