@@ -275,6 +275,36 @@ def test_a_bad_token_keeps_what_was_typed_with_a_plain_message_then_continue_wor
     assert draft_row(patient.client).answers["patient_age_years"] == 52
 
 
+def test_a_question_page_refuses_a_token_past_its_time_limit_and_another_browsers_token(
+    make_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Question forms check the token as Flask-WTF's own forms do (forms.SentTokenCSRF): signed for
+    this browser's session, and within FLASK_WTF_CSRF_TIME_LIMIT when one is set (by default a
+    token lives as long as the session)."""
+    limit = 600
+    app = make_app(WTF_CSRF_TIME_LIMIT=limit)
+    patient, other = Patient(app.test_client()), Patient(app.test_client())
+    patient.reach("about", NO_FLAGS)
+    other.reach("about", NO_FLAGS)
+    now = int(time.time())
+    # Flask-WTF's token: this session's form secret, signed with a timestamp (salt "wtf-csrf-token").
+    signer = itsdangerous.URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token")
+    secret = session_data(patient.client)["csrf_token"]
+    with monkeypatch.context() as m:  # signed longer ago than the time limit
+        m.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: now - limit - 60)
+        stale = signer.dumps(secret)
+    borrowed = TOKEN.search(other.get("/questions/about").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    typed = form_data("about", NO_FLAGS)
+    for token in (stale, borrowed):
+        response = patient.client.post("/questions/about", data={**typed, "csrf_token": token})
+        assert response.status_code == 303 and response.location == "/questions/about"
+        assert "We could not save this page" in visible_text(patient.get(response.location).get_data(as_text=True))
+        assert "about" not in draft_row(patient.client).done_pages
+    # The same token signed now is accepted: it was refused for its age alone.
+    accepted = patient.client.post("/questions/about", data={**typed, "csrf_token": signer.dumps(secret)})
+    assert accepted.status_code == 302 and accepted.location == "/questions/blood"
+
+
 def test_a_bad_token_on_send_keeps_the_declaration_and_sends_on_the_next_click(app: Flask, patient: Patient) -> None:
     patient.complete(NO_FLAGS, send=False)
     response = patient.client.post("/check-answers", data={"csrf_token": "wrong", "declaration": "yes"})
@@ -379,6 +409,23 @@ def test_a_lost_session_on_a_follow_up_page_does_not_claim_to_keep_what_cannot_b
 
 
 # --- two pages of one draft saved at the same moment (issue 17, item 8) ----------------------------------
+
+
+def test_a_page_saved_after_its_draft_was_deleted_in_another_tab_writes_nothing(app: Flask) -> None:
+    """The save names the draft as it was read; the draft is gone (Delete my answers in another tab):
+    nothing is written and nothing is brought back."""
+    patient = Patient(app.test_client())
+    patient.reach("about", NO_FLAGS)
+    token = session_data(patient.client)["draft"]
+    with app.app_context():
+        draft = store.find_draft(token)
+        assert draft is not None
+        with app.app_context():  # the other tab, its own request
+            other = store.find_draft(token)
+            assert other is not None
+            store.delete_draft(other)
+        store.save_page(draft, "about", form_data("about", NO_FLAGS), timedelta(hours=1))
+    assert count_drafts(app) == 0 and draft_row(patient.client) is None
 
 
 def test_two_pages_of_one_draft_saved_at_the_same_moment_both_keep_their_answers(app: Flask) -> None:

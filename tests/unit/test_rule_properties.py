@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from questionnaire.core import flow
+from questionnaire.core import flow, pages
 from questionnaire.core.definition import QUESTIONNAIRE
 from questionnaire.core.questions import Question
 from questionnaire.core.rules import DEFAULT_PATH, Assessment, Ruleset, load_ruleset
@@ -108,6 +108,26 @@ def test_evaluation_never_raises_even_on_answers_a_form_would_refuse(answers: di
 @given(ANSWER_SETS)
 def test_evaluating_only_the_visible_answers_gives_the_same_result(answers: dict[str, Any]) -> None:
     assert outcome(RULESET.evaluate(answers)) == outcome(RULESET.evaluate(flow.visible_answers(answers)))
+
+
+@SETTINGS
+@given(ANSWER_SETS, st.sampled_from(PAGE_IDS), st.data())
+def test_a_stored_page_is_judged_and_routed_as_a_fresh_walk_of_what_was_stored(
+    answers: dict[str, Any], page_id: str, data: st.DataObject
+) -> None:
+    """A saved page walks the questionnaire once (pages.with_page) and that walk serves the rules and
+    the next page: the same as walking what was stored again."""
+    page = QUESTIONNAIRE.page(page_id)
+    sent = data.draw(st.fixed_dictionaries({}, optional={q.id: value_of(q) for q in page.questions}), label="page")
+    saved = pages.with_page(answers, [], page_id, sent, done_page=True, route=flow.route(answers))
+    fresh = flow.route(saved.answers)
+    assert saved.route == fresh and dict(saved.route.visible) == saved.answers
+    assert saved.route.unanswered_safety(upto=page_id) == flow.unanswered_safety(saved.answers, upto=page_id)
+    assert outcome(RULESET.evaluate(saved.answers, upto=page_id, route=saved.route)) == outcome(
+        RULESET.evaluate(saved.answers, upto=page_id)
+    )
+    continued = pages.after_continue(saved.answers, saved.done_pages, page_id, RULESET, route=saved.route)
+    assert continued == pages.after_continue(saved.answers, saved.done_pages, page_id, RULESET)
 
 
 @SETTINGS
