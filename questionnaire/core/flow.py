@@ -66,12 +66,14 @@ class Route:
 
     def unanswered_safety(self, qn: Questionnaire = QUESTIONNAIRE, upto: str | None = None) -> list[str]:
         """Ids of shown safety questions without an answer, on pages up to and including `upto`."""
-        missing: list[str] = []
-        for page, shown in self.steps:
-            missing.extend(q.id for q in shown if qn.is_safety(q) and q.id not in self.visible)
-            if page.id == upto:
-                break
-        return missing
+        pages = set(self.order if upto is None else self.order[: self.order.index(upto) + 1])
+        return [
+            q.id
+            for page, shown in self.steps
+            if page.id in pages
+            for q in shown
+            if qn.is_safety(q) and q.id not in self.visible
+        ]
 
     def first_incomplete(self, done: Collection[str]) -> Page | None:
         """The first shown page the patient has not completed (sent with Continue, nothing required missing)."""
@@ -128,12 +130,7 @@ def unanswered_safety(
     answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIRE, upto: str | None = None
 ) -> list[str]:
     """Ids of shown safety questions without an answer, on pages up to and including `upto`."""
-    missing: list[str] = []
-    for page, shown, _visible in _walk(answers, qn):
-        missing.extend(q.id for q in shown if qn.is_safety(q) and not has_answer(answers.get(q.id)))
-        if page.id == upto:
-            break
-    return missing
+    return route(answers, qn).unanswered_safety(qn, upto)
 
 
 def answers_by_page(
