@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from .. import servers
 from .test_notify import Receiver
 
 PRODUCTION_KEY = "dGVzdC1rZXktb25lLXRoaXJ0eS10d28tYnl0ZXMtISE="
@@ -46,3 +47,11 @@ def production_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.Mo
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return monkeypatch
+
+
+@pytest.fixture
+def fresh_database(tmp_path: Path, postgres_url: str | None) -> Iterator[str]:
+    """An empty database of the kind this run tests: a new PostgreSQL database (dropped afterwards),
+    or a SQLite file (migration tests)."""
+    with servers.fresh_database(tmp_path, postgres_url) as uri:
+        yield uri

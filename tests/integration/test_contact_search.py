@@ -4,15 +4,13 @@ and after key rotation; the index is kept in step by the store and by migration 
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import flask_migrate
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select, text
 
 from questionnaire import create_app
 from questionnaire.core import search
@@ -178,22 +176,6 @@ def test_the_search_is_for_signed_in_staff_only(app: Flask) -> None:
 
 
 # --- migration 0010 ------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def fresh_database(tmp_path: Any, postgres_url: str | None) -> Any:
-    if postgres_url is None:
-        yield f"sqlite:///{tmp_path}/migrated.db"
-        return
-    url = make_url(postgres_url)
-    name = f"oq_migrate_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_migration_0010_builds_the_index_of_submissions_stored_before(fresh_database: str) -> None:

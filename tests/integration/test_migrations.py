@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
 import flask_migrate
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from questionnaire import create_app
@@ -20,23 +15,6 @@ from questionnaire.data import store
 from questionnaire.extensions import db
 
 from ..conftest import test_settings
-
-
-@pytest.fixture
-def fresh_database(tmp_path: Path, postgres_url: str | None) -> Iterator[str]:
-    """An empty database of the kind this run tests: a new PostgreSQL database, or a SQLite file."""
-    if postgres_url is None:
-        yield f"sqlite:///{tmp_path}/migrated.db"
-        return
-    url = make_url(postgres_url)
-    name = f"oq_migrate_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_migrations_build_the_schema_of_the_models(fresh_database: str) -> None:
