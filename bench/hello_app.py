@@ -17,6 +17,7 @@ import os
 import sqlite3
 import tempfile
 import threading
+import time
 
 from flask import Flask, redirect, request
 from werkzeug.wrappers import Response
@@ -48,7 +49,9 @@ def hello() -> str:
 @app.post("/save")
 def save() -> Response:
     conn = connection()
-    body = (request.form.get("value") or "y") * ROW
+    # The time in the row: SQLite writes nothing for an UPDATE that leaves a row's bytes as they are
+    # (and a commit with nothing written does not sync), so the same value every time is no write.
+    body = f"{time.time_ns()}:" + (request.form.get("value") or "y") * ROW
     conn.execute("UPDATE rows SET data = ? WHERE id = 1", (body[:ROW],))
     conn.commit()
     return redirect("/", code=302)

@@ -13,7 +13,6 @@ from typing import Any
 
 from flask_babel import gettext
 from flask_wtf import FlaskForm
-from flask_wtf.csrf import validate_csrf
 from wtforms import Field, RadioField, SelectMultipleField, StringField, TextAreaField
 from wtforms.csrf.core import CSRF
 from wtforms.fields.choices import SelectChoice
@@ -21,6 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from questionnaire.core.conditions import has_answer
 from questionnaire.core.pages import Sent
 from questionnaire.core.questions import Question
+from questionnaire.web.signed import check_form_token
 
 PHONE = re.compile(r"^\+?[0-9 ()./-]{6,25}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -31,19 +31,16 @@ def _strip(value: Any) -> Any:
 
 
 class SentTokenCSRF(CSRF):  # type: ignore[misc]  # wtforms is untyped
-    """Flask-WTF's CSRF check (validate_csrf: the same token, secret and time limit as its own forms)
-    for a form that is only read, never shown: the pages put the token in with csrf_token(), so
-    no new token is signed for a form sent with a page, as Flask-WTF's forms do on every POST."""
-
-    def setup_form(self, form: Any) -> Any:
-        self.meta = form.meta
-        return super().setup_form(form)
+    """Flask-WTF's CSRF check (validate_csrf: the same token, secret and time limit as its own forms,
+    through signed.check_form_token) for a form that is only read, never shown: the pages put the
+    token in with csrf_token(), so no new token is signed for a form sent with a page, as
+    Flask-WTF's forms do on every POST."""
 
     def generate_csrf_token(self, csrf_token_field: Any) -> str:  # noqa: ARG002 - WTForms signature
         return ""  # never rendered
 
     def validate_csrf_token(self, form: Any, field: Any) -> None:  # noqa: ARG002 - WTForms signature
-        validate_csrf(field.data, self.meta.csrf_secret, self.meta.csrf_time_limit, self.meta.csrf_field_name)
+        check_form_token(field.data)
 
 
 class QuestionPageForm(FlaskForm):  # type: ignore[misc]  # flask_wtf is untyped

@@ -19,10 +19,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import current_app, render_template, request
-from flask_wtf.csrf import generate_csrf
 
 from questionnaire.core.questions import Question
 from questionnaire.web.i18n import current_language
+from questionnaire.web.signed import form_token
 
 MAX_ENTRIES = 1024  # about 10 MB at most; when full it starts again empty
 TOKEN_SLOT = f"csrf-{secrets.token_hex(16)}"  # cannot occur in a page by chance
@@ -40,7 +40,7 @@ def render(template: str, cacheable: bool, **context: Any) -> str:
         if len(cache) >= MAX_ENTRIES:
             cache.clear()
         html = cache[key] = render_template(template, csrf_token=lambda: TOKEN_SLOT, **context)
-    return html.replace(TOKEN_SLOT, generate_csrf())
+    return html.replace(TOKEN_SLOT, form_token())
 
 
 def only_choices(questions: Iterable[Question], values: Mapping[str, Any]) -> bool:

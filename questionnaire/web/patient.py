@@ -21,6 +21,7 @@ from questionnaire.data.store import DraftRow
 from questionnaire.extensions import limiter
 from questionnaire.operations.announce import announce
 from questionnaire.web import page_cache
+from questionnaire.web.context import this_g, this_request, this_session
 from questionnaire.web.forms import ConfirmForm, page_errors, page_form
 from questionnaire.web.i18n import current_language, request_translations
 from questionnaire.web.patient_session import (
@@ -76,12 +77,13 @@ def after_sending(sub: Submission) -> WerkzeugResponse:
 def no_store(response: Response) -> Response:
     # Patient pages may carry answers: no browser or proxy may keep a copy.
     response.headers["Cache-Control"] = "no-store"
-    if request.method == "POST" and DRAFT_KEY in session and not g.get("twin"):
+    cookie = this_session()
+    if this_request().method == "POST" and DRAFT_KEY in cookie and not this_g().get("twin"):
         # A sent form moves the draft's expiry on (store.save_page), so the cookie's goes with it,
         # unless the browser's copy was signed minutes ago: it then ends at most that much earlier.
-        signed_at = getattr(session, "signed_at", None)
+        signed_at = getattr(cookie, "signed_at", None)
         if signed_at is None or utcnow() - signed_at > COOKIE_RESIGNED_AFTER:
-            session.modified = True
+            cookie.modified = True
     return response
 
 
@@ -114,24 +116,26 @@ def question_page(page_id: str) -> Reply:
     if page.id == "declaration":
         return redirect(url_for("patient.check_answers"))
     draft = current_draft()
-    back_to_check = request.args.get("return") == CHECK
+    req = this_request()
+    posted = req.method == "POST"
+    back_to_check = req.args.get("return") == CHECK
     if draft is None:
-        if request.method == "POST":
+        if posted:
             return session_timed_out(page)
         return to_start()
     sub = store.submission_for_draft(draft)
     if sub is not None:
-        if request.method == "POST":
+        if posted:
             return render_template("patient/already_sent.html", submission=sub), 409
         return after_sending(sub)
     held = pending_for(draft, page.id)
-    if request.method == "GET" and held is not None and held.get("questions") is not None:
+    if not posted and held is not None and held.get("questions") is not None:
         # After a lost session: the questions the patient was answering, whatever the new draft says.
         return show_pending(page, [q for q in page.questions if q.id in held["questions"]], held, back_to_check)
     at = pages.visit(draft.answers or {}, draft.done_pages or [], page.id)
-    form = page_form(at.questions, formdata=request.form) if request.method == "POST" else None
+    form = page_form(at.questions, formdata=req.form) if posted else None
     step = pages.decide(
-        at, form.read(switch_language=bool(request.args.get("switch_language"))) if form is not None else None
+        at, form.read(switch_language=bool(req.args.get("switch_language"))) if form is not None else None
     )
     if step.kind == "switch_language" and form is not None:
         return switch_language(draft, page, step.store or {}, form, held, back_to_check)
@@ -174,7 +178,7 @@ def question_page(page_id: str) -> Reply:
         route=saved.route if saved is not None else None,
     )
     if then.stops:
-        store.submit(draft, ruleset(), then.assessment, stopped_early=True, on_created=announce, ip=request.remote_addr)
+        store.submit(draft, ruleset(), then.assessment, stopped_early=True, on_created=announce, ip=req.remote_addr)
         renew_draft_token(draft)
         return redirect(url_for("patient.emergency"))
     if back_to_check and then.go_to is not None and then.go_to.id != "declaration":

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from questionnaire.data import store
 from questionnaire.data.models import Submission, utcnow
 from questionnaire.data.store import DraftRow
+from questionnaire.web.context import this_g
 from questionnaire.web.i18n import current_language
 
 DRAFT_KEY = "draft"
@@ -22,9 +23,10 @@ def draft_ttl() -> timedelta:
 
 def current_draft() -> DraftRow | None:
     """The draft of this browser's session, read once per request."""
-    if "draft" not in g:
-        g.draft = store.find_draft(session.get(DRAFT_KEY))
-    draft: DraftRow | None = g.draft
+    here = this_g()
+    if "draft" not in here:
+        here.draft = store.find_draft(session.get(DRAFT_KEY))
+    draft: DraftRow | None = here.draft
     return draft
 
 

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from flask import Flask, Request, Response, abort, g, request
 from werkzeug.exceptions import BadRequest
 
+from questionnaire.web.context import this_g, this_request
+
 CSP_PARTS = [
     "default-src 'self'",
     "script-src 'self'",
@@ -134,37 +136,39 @@ def init_app(app: Flask) -> None:
     def guard_request() -> Response | None:
         """First of all hooks, before anything (the CSRF check, say) parses the form: the request's id
         and start time, then what no request of this app may be (one hook: it runs on every request)."""
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if REQUEST_ID.match(incoming) else secrets.token_hex(8)
-        g.started = time.perf_counter()
-        if request.method in ("GET", "HEAD", "OPTIONS"):
-            refuse_nul(request, form=False)
+        req, here = this_request(), this_g()
+        environ = req.environ  # headers read from the WSGI environ: most requests lack these
+        incoming = environ.get("HTTP_X_REQUEST_ID", "")
+        here.request_id = incoming if REQUEST_ID.match(incoming) else secrets.token_hex(8)
+        here.started = time.perf_counter()
+        if req.method in ("GET", "HEAD", "OPTIONS"):
+            refuse_nul(req, form=False)
             return None
         # A form posted from another site is refused before anything touches the session. The
         # session cookie (SameSite=Lax) is not sent with such a post, so without this the reply would
         # set a fresh cookie over the patient's own and cut them off from their draft. The refusal is
         # plain text on purpose: rendering a page would create a session and set a cookie.
-        origin = request.headers.get("Origin")
-        if request.headers.get("Sec-Fetch-Site") == "cross-site" or (
-            origin is not None and (origin == "null" or urlsplit(origin).netloc != request.host)
+        origin = environ.get("HTTP_ORIGIN")
+        if environ.get("HTTP_SEC_FETCH_SITE") == "cross-site" or (
+            origin is not None and (origin == "null" or urlsplit(origin).netloc != req.host)
         ):
             return Response("This form can only be sent from this site's own pages.\n", 403, mimetype="text/plain")
         # Every form of this app is a web form: a JSON body (which Flask-WTF would read as the form,
         # lists and objects included) is refused before any form sees it.
-        if request.is_json:
+        if req.is_json:
             abort(415)
-        mimetype = request.mimetype
+        mimetype = req.mimetype
         # MAX_FORM_PARTS for URL-encoded forms too (Werkzeug applies it to multipart bodies only).
         form_parts = app.config.get("MAX_FORM_PARTS")
         if form_parts and mimetype == "application/x-www-form-urlencoded":
-            body = request.get_data(cache=True)  # bounded by MAX_CONTENT_LENGTH; the form parses it later
+            body = req.get_data(cache=True)  # bounded by MAX_CONTENT_LENGTH; the form parses it later
             if body.count(b"&") + 1 > int(form_parts):
                 abort(413)
-        if mimetype == "multipart/form-data" and any(not isinstance(k, str) for k in request.form.keys()):
+        if mimetype == "multipart/form-data" and any(not isinstance(k, str) for k in req.form.keys()):
             # A part whose header Werkzeug cannot read gets the name None, which Flask-WTF's token
             # lookup would trip over (a 500): such a body is a bad request.
             abort(400)
-        refuse_nul(request, form=mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"))
+        refuse_nul(req, form=mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"))
         return None
 
     app.before_request_funcs.setdefault(None, []).insert(0, guard_request)
@@ -174,9 +178,10 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def secure_response(response: Response) -> Response:
+        req, here = this_request(), this_g()
         headers = response.headers
         present = {name.lower() for name, _value in headers.to_wsgi_list()}
-        if frame_policy and request.blueprint in FRAMEABLE_BLUEPRINTS and "content-security-policy" not in present:
+        if frame_policy and req.blueprint in FRAMEABLE_BLUEPRINTS and "content-security-policy" not in present:
             # A patient page the clinic's site may frame: its origins in frame-ancestors, and no
             # X-Frame-Options (DENY would block the frame; it has no way to name origins).
             headers["Content-Security-Policy"] = frame_policy
@@ -184,25 +189,37 @@ def init_app(app: Flask) -> None:
         for name, value in HEADER_ITEMS:
             if name.lower() not in present:
                 headers.add(name, value)
-        if request.is_secure:
+        if req.is_secure:
             response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-        if "cache-control" not in present and (request.endpoint != "static" or response.status_code >= 400):
+        if "cache-control" not in present and (req.endpoint != "static" or response.status_code >= 400):
             response.headers["Cache-Control"] = "no-store"
         # A request stopped before our before_request (a rate limit, say) still gets an id.
-        request_id = g.get("request_id") or secrets.token_hex(8)
+        request_id = here.get("request_id") or secrets.token_hex(8)
         response.headers["X-Request-ID"] = request_id
-        log.info(
-            "request",
-            extra={
-                "fields": {
-                    "request_id": request_id,
-                    "method": request.method,
-                    "path": request.path,
-                    "endpoint": request.endpoint,
-                    "status": response.status_code,
-                    "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
-                }
-            },
+        # The record made directly (as Logger.info makes it, without looking up the calling line,
+        # which every request line would share): one is written per request.
+        if not log.isEnabledFor(logging.INFO):
+            return response
+        log.handle(
+            log.makeRecord(
+                log.name,
+                logging.INFO,
+                __file__,
+                0,
+                "request",
+                (),
+                None,
+                extra={
+                    "fields": {
+                        "request_id": request_id,
+                        "method": req.method,
+                        "path": req.path,
+                        "endpoint": req.endpoint,
+                        "status": response.status_code,
+                        "ms": round((time.perf_counter() - here.get("started", time.perf_counter())) * 1000, 1),
+                    }
+                },
+            )
         )
         return response
 
