@@ -3,6 +3,11 @@
 A question's shown-when condition refers only to questions on earlier pages, so one pass over the
 pages in order decides everything: an answer counts only if its question is shown given the
 answers that count before it. A page is shown when at least one of its questions is.
+
+Which pages and questions are shown depends only on the answers to the questions that some
+shown-when condition refers to (choice questions, in this questionnaire). route() remembers the
+shown pages and questions for each combination of those answers it has walked, per questionnaire:
+a bounded map of choice values, never anything a patient typed.
 """
 
 from __future__ import annotations
@@ -11,12 +16,14 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from questionnaire.core.conditions import has_answer
+from questionnaire.core.conditions import has_answer, references
 from questionnaire.core.definition import QUESTIONNAIRE
 from questionnaire.core.questions import Page, Question, Questionnaire
 
 _NO_RULES: Mapping[str, bool] = {}
 _NONE: frozenset[str] = frozenset()
+Steps = tuple[tuple[Page, tuple[Question, ...]], ...]
+REMEMBERED = 4096  # combinations of deciding answers per questionnaire; when full, it starts again empty
 
 
 def _walk(answers: Mapping[str, Any], qn: Questionnaire) -> Iterator[tuple[Page, list[Question], dict[str, Any]]]:
@@ -84,11 +91,63 @@ class Route:
 
 
 def route(answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIRE) -> Route:
-    steps: list[tuple[Page, tuple[Question, ...]]] = []
-    visible: dict[str, Any] = {}
-    for page, shown, visible in _walk(answers, qn):  # noqa: B007 - the route keeps the last step's answers
-        steps.append((page, tuple(shown)))
-    return Route(tuple(steps), tuple(p.id for p in qn.pages), dict(visible))
+    """The pages and questions shown for these answers, and the answers that count (visible)."""
+    memory = _memory(qn)
+    key = memory.key(answers)
+    steps = memory.steps.get(key) if key is not None else None
+    if steps is None:
+        steps = walked_steps(answers, qn)
+        if key is not None:
+            if len(memory.steps) >= REMEMBERED:
+                memory.steps.clear()
+            memory.steps[key] = steps
+    visible = {q.id: answers[q.id] for _page, shown in steps for q in shown if q.id in answers}
+    return Route(steps, memory.order, {k: v for k, v in visible.items() if has_answer(v)})
+
+
+def walked_steps(answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIRE) -> Steps:
+    """The shown pages with their shown questions, from a walk of the pages (what route() remembers)."""
+    return tuple((page, tuple(shown)) for page, shown, _visible in _walk(answers, qn))
+
+
+@dataclass
+class _Memory:
+    """What route() keeps for one questionnaire."""
+
+    questionnaire: Questionnaire
+    order: tuple[str, ...]  # every page id
+    deciding: tuple[tuple[str, frozenset[str]], ...]  # (id, choice values) of each question a condition names
+    steps: dict[tuple[Any, ...], Steps]
+
+    def key(self, answers: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The deciding answers; None when one of them is not made of its question's choices (the
+        steps for such answers are walked and not kept)."""
+        key: list[Any] = []
+        for qid, values in self.deciding:
+            value = answers.get(qid)
+            if value is None or value == "" or value == []:
+                key.append(None)
+            elif value.__class__ is str and value in values:
+                key.append(value)
+            elif value.__class__ is list and all(v.__class__ is str and v in values for v in value):
+                key.append(tuple(value))
+            else:
+                return None
+        return tuple(key)
+
+
+_MEMORIES: dict[int, _Memory] = {}
+
+
+def _memory(qn: Questionnaire) -> _Memory:
+    memory = _MEMORIES.get(id(qn))
+    if memory is None or memory.questionnaire is not qn:
+        if len(_MEMORIES) >= 64:  # questionnaires that tests build
+            _MEMORIES.clear()
+        named = {ref.question for q in qn.questions.values() if q.shown_when for ref in references(q.shown_when)}
+        deciding = tuple((q.id, frozenset(q.values)) for p in qn.pages for q in p.questions if q.id in named)
+        memory = _MEMORIES[id(qn)] = _Memory(qn, tuple(p.id for p in qn.pages), deciding, {})
+    return memory
 
 
 def shown_pages(answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIRE) -> list[Page]:

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from questionnaire.core import flow, pages
+from questionnaire.core.conditions import has_answer
 from questionnaire.core.definition import QUESTIONNAIRE
 from questionnaire.core.questions import Question
 from questionnaire.core.rules import DEFAULT_PATH, Assessment, Ruleset, load_ruleset
@@ -136,6 +137,23 @@ def test_a_stored_page_is_judged_and_routed_as_a_fresh_walk_of_what_was_stored(
     )
     continued = pages.after_continue(saved.answers, saved.done_pages, page_id, RULESET, route=saved.route)
     assert continued == pages.after_continue(saved.answers, saved.done_pages, page_id, RULESET)
+
+
+@SETTINGS
+@given(st.lists(ANSWER_SETS | st.fixed_dictionaries({}, optional={q.id: JUNK for q in QUESTIONS}), max_size=4))
+def test_a_remembered_route_is_the_route_a_walk_of_the_pages_gives(answer_sets: list[dict[str, Any]]) -> None:
+    """flow.route() remembers the shown pages per combination of the answers that decide them: each
+    route, the first time and from memory, is what walking the pages gives."""
+    for answers in answer_sets + answer_sets:
+        route, steps = flow.route(answers), flow.walked_steps(answers)
+        assert route.steps == steps
+        assert dict(route.visible) == {
+            q.id: answers[q.id]
+            for _page, shown in steps
+            for q in shown
+            if q.id in answers and has_answer(answers[q.id])
+        }
+        assert {q.id for _page, shown in steps for q in shown} == shown_ids(answers)
 
 
 @SETTINGS
