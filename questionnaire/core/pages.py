@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 from questionnaire.core import flow
@@ -173,7 +174,17 @@ def section_heads(qn: Questionnaire = QUESTIONNAIRE) -> tuple[Page, ...]:
 
 def progress(page_id: str, qn: Questionnaire = QUESTIONNAIRE) -> tuple[int, int]:
     """("Section N of M") for a page: N its section's place, M every section; from the definition
-    alone, so neither moves when an answer reveals or hides pages."""
+    alone, so neither moves when an answer reveals or hides pages (worked out once per page of the
+    questionnaire the app serves)."""
+    return _served_progress(page_id) if qn is QUESTIONNAIRE else _progress(page_id, qn)
+
+
+@cache
+def _served_progress(page_id: str) -> tuple[int, int]:
+    return _progress(page_id, QUESTIONNAIRE)
+
+
+def _progress(page_id: str, qn: Questionnaire) -> tuple[int, int]:
     heads = [p.id for p in section_heads(qn)]
     number = 1
     for p in qn.pages:
