@@ -48,6 +48,26 @@ def test_the_page_throughput_benchmark_runs() -> None:
     assert lines[-1].startswith("ratio page POST/plain route that writes: ")
 
 
+def test_the_plain_route_that_writes_changes_the_row_every_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its baseline is a durable write: SQLite writes (and syncs) nothing for an UPDATE that leaves a
+    row's bytes as they were, so the same request twice must store two different rows."""
+    import sqlite3
+
+    monkeypatch.setenv("HELLO_DATABASE", str(tmp_path / "hello.db"))
+    monkeypatch.syspath_prepend(str(ROOT))
+    from bench.hello_app import app
+
+    client = app.test_client()
+    rows = []
+    for _ in range(2):
+        assert client.post("/save", data={"value": "z"}).status_code == 302
+        with sqlite3.connect(tmp_path / "hello.db") as conn:
+            rows.append(conn.execute("SELECT data FROM rows WHERE id = 1").fetchone()[0])
+    assert rows[0] != rows[1] and len(rows[0]) == len(rows[1]) == 2048
+
+
 @pytest.mark.slow
 def test_the_flow_benchmark_stores_every_submission_once() -> None:
     lines = run_quick("bench_flow.py")
