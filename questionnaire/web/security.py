@@ -196,30 +196,18 @@ def init_app(app: Flask) -> None:
         # A request stopped before our before_request (a rate limit, say) still gets an id.
         request_id = here.get("request_id") or secrets.token_hex(8)
         response.headers["X-Request-ID"] = request_id
-        # The record made directly (as Logger.info makes it, without looking up the calling line,
-        # which every request line would share): one is written per request.
-        if not log.isEnabledFor(logging.INFO):
-            return response
-        log.handle(
-            log.makeRecord(
-                log.name,
-                logging.INFO,
-                __file__,
-                0,
-                "request",
-                (),
-                None,
-                extra={
-                    "fields": {
-                        "request_id": request_id,
-                        "method": req.method,
-                        "path": req.path,
-                        "endpoint": req.endpoint,
-                        "status": response.status_code,
-                        "ms": round((time.perf_counter() - here.get("started", time.perf_counter())) * 1000, 1),
-                    }
-                },
-            )
+        log.info(
+            "request",
+            extra={
+                "fields": {
+                    "request_id": request_id,
+                    "method": req.method,
+                    "path": req.path,
+                    "endpoint": req.endpoint,
+                    "status": response.status_code,
+                    "ms": round((time.perf_counter() - here.get("started", time.perf_counter())) * 1000, 1),
+                }
+            },
         )
         return response
 
