@@ -101,8 +101,10 @@ def route(answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIRE) -> Rout
             if len(memory.steps) >= REMEMBERED:
                 memory.steps.clear()
             memory.steps[key] = steps
-    visible = {q.id: answers[q.id] for _page, shown in steps for q in shown if q.id in answers}
-    return Route(steps, memory.order, {k: v for k, v in visible.items() if has_answer(v)})
+    visible = {
+        q.id: answers[q.id] for _page, shown in steps for q in shown if q.id in answers and has_answer(answers[q.id])
+    }
+    return Route(steps, memory.order, visible)
 
 
 def walked_steps(answers: Mapping[str, Any], qn: Questionnaire = QUESTIONNAIRE) -> Steps:

@@ -149,7 +149,7 @@ class Ruleset:
         given, expanded, unanswered = self.prepare(answers, upto, route)
         results = self.fire(expanded, unanswered)
         fired: list[FiredRule] = []
-        for rule in self.rules if results else ():
+        for rule in self.rules:
             if rule.id not in results:
                 continue
             looked_at = rule.questions or tuple(sorted(unanswered))
