@@ -147,8 +147,8 @@ def pytest_addoption(parser: Any) -> None:
     parser.addoption(
         "--database-tests-only",
         action="store_true",
-        help="run only the tests that touch a database (the PostgreSQL pass of scripts/test: "
-        "pure logic does not change with the database, so it runs once, on the SQLite pass)",
+        help="run only the tests that touch a database (a quicker PostgreSQL check while developing; "
+        "the PostgreSQL pass of scripts/test runs everything but tests/unit)",
     )
 
 
