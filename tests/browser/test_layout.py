@@ -55,6 +55,13 @@ MEASURE = """minimum => {
                 out.wide.push(describe(el) + ' right=' + Math.round(r.right));
             }
         }
+        // Text wider than its box (a long word) moves no box: name the innermost box it spills from.
+        const spills = el => el.scrollWidth > el.clientWidth + 0.5 && getComputedStyle(el).overflowX === 'visible';
+        for (const el of document.body.querySelectorAll('*')) {
+            if (spills(el) && ![...el.children].some(spills) && out.wide.length < 8) {
+                out.wide.push(describe(el) + ' text spills to ' + el.scrollWidth + ' in ' + el.clientWidth);
+            }
+        }
     }
     const block = el => {
         let node = el.parentElement;
