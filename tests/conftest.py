@@ -148,7 +148,7 @@ def pytest_addoption(parser: Any) -> None:
         "--database-tests-only",
         action="store_true",
         help="run only the tests that touch a database (a quicker PostgreSQL check while developing; "
-        "the PostgreSQL pass of scripts/test runs everything but tests/unit)",
+        "the PostgreSQL pass of scripts/test runs everything but tests/unit and the any_database tests)",
     )
 
 

@@ -45,7 +45,8 @@ from ..servers import ROOT, LiveServer
 from ..staff_factory import add_submission
 from ..staff_helpers import PASSWORD, make_staff
 
-pytestmark = pytest.mark.browser
+# What is drawn, and how it is used, is the same over either database: the SQLite pass only.
+pytestmark = [pytest.mark.browser, pytest.mark.any_database]
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]

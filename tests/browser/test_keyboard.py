@@ -22,7 +22,8 @@ from ..helpers import PERSONAS
 from ..servers import LiveServer
 from .test_accessibility import RULESET
 
-pytestmark = pytest.mark.browser
+# What is drawn, and how it is used, is the same over either database: the SQLite pass only.
+pytestmark = [pytest.mark.browser, pytest.mark.any_database]
 
 MAX_TABS = 150
 

@@ -35,7 +35,8 @@ from .test_accessibility import (
     tour_staff_pages,
 )
 
-pytestmark = pytest.mark.browser
+# What is drawn, and how it is used, is the same over either database: the SQLite pass only.
+pytestmark = [pytest.mark.browser, pytest.mark.any_database]
 
 PHONE: ViewportSize = {"width": 320, "height": 640}
 ZOOMED: ViewportSize = {"width": 640, "height": 450}  # 1280 x 900 at 200 % zoom

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# The benchmarks choose their own databases, whatever the pass's: the SQLite pass only.
+pytestmark = pytest.mark.any_database
 
 
 def run_quick(script: str, *args: str, timeout: float = 300) -> list[str]:
