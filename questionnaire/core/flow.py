@@ -203,10 +203,10 @@ def answers_by_page(
     are left out (a form stopped early).
     """
     groups: list[tuple[Page, list[tuple[Question, Any]]]] = []
-    visible = visible_answers(answers, qn)
-    for page, shown, _visible in _walk(visible, qn):
+    walked = route(answers, qn)
+    for page, shown in walked.steps:
         if page.id != "declaration":
-            groups.append((page, [(q, visible.get(q.id)) for q in shown]))
+            groups.append((page, [(q, walked.visible.get(q.id)) for q in shown]))
         if page.id == upto:
             break
     return groups

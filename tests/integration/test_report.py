@@ -120,6 +120,27 @@ def test_the_figures_match_counts_made_from_the_database(app: Flask) -> None:
     assert "computed from the answers themselves" in text
 
 
+def test_above_the_sample_size_the_shares_come_from_one_submission_in_n_and_the_page_says_so(make_app: Any) -> None:
+    """Six submissions in the range, at most two answer sets read per view: one in three, chosen by
+    id; the counts that need no answer still cover all six."""
+    app = make_app(REPORT_ANSWER_SAMPLE=2)
+    seed(app)
+    subs = in_range(app)
+    sample = [s for s in subs if s.id % 3 == 0]
+    assert 0 < len(sample) < len(subs) == 6
+    client = signed_in_as(app, "clinician")
+    text = visible_text(client.get(f"/staff/report/?{RANGE}").get_data(as_text=True))
+    said = "this range holds 6 submissions, so they come from an evenly spread sample of one submission in 3"
+    assert f"{said} ({len(sample)} forms)" in text
+
+    questions = {r[0]: r for r in read_csv(client.get(f"/staff/report/questions.csv?{RANGE}"))[1:]}
+    assert int(questions["g6pd_deficiency"][2]) == len(sample)
+    assert int(questions["g6pd_deficiency"][3]) == sum(s.answers.get("g6pd_deficiency") == "not_sure" for s in sample)
+    languages = {r[0]: r for r in read_csv(client.get(f"/staff/report/languages.csv?{RANGE}"))[1:]}
+    assert sum(int(r[1]) for r in languages.values()) == 6  # submissions: every one
+    assert sum(int(r[4]) for r in languages.values()) == len(sample)  # forms read: the sample
+
+
 def test_charts_are_inline_svg_with_a_title_and_no_style_attribute(app: Flask) -> None:
     seed(app)
     html = signed_in_as(app, "admin").get(f"/staff/report/?{RANGE}").get_data(as_text=True)
