@@ -144,8 +144,8 @@ class Submission(db.Model):  # type: ignore[name-defined,misc]
         # The staff queue: highest level first, oldest first, keyset-paginated on this index.
         Index("ix_submissions_queue", "level_rank", "created_at", "id"),
         Index("ix_submissions_status_queue", "status", "level_rank", "created_at", "id"),
-        # The report (data/report.py): a date range's levels and languages, and the ids of its sample,
-        # read from the index alone, without the rows and their answers.
+        # The report (data/report.py): a date range's levels and languages (and the ids of its sample,
+        # where the planner picks it) read from the index alone, without the rows and their answers.
         Index("ix_submissions_report", "created_at", "level", "language", "id"),
     )
 

@@ -72,8 +72,8 @@ def answers_between(
 ) -> Iterator[tuple[dict[str, Any], bool, str]]:
     """(answers, stopped_early, language) of the submissions made in [start, end), decrypted as they
     are streamed in batches; with `every` > 1 only one submission in `every` (by id, which follows
-    the order of arrival, so the sample is spread evenly over the range). The ids are chosen from the
-    report index, then only their rows are read."""
+    the order of arrival, so the sample is spread evenly over the range). The ids are chosen from an
+    index (on its own, the subquery needs no row), then only their rows are read."""
     chosen = select(Submission.id).where(Submission.created_at >= start, Submission.created_at < end)
     if every > 1:
         chosen = chosen.where(Submission.id % every == 0)

@@ -1,5 +1,5 @@
 """submissions: ix_submissions_report (created_at, level, language, id), so that the report reads a date
-range's levels and languages, and the ids of its sample, from the index alone
+range's levels and languages from the index alone (and may choose the ids of its sample there)
 
 Revision ID: 0013
 Revises: 0012
