@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from typing import Any, Literal
 
 from questionnaire.core import flow
@@ -179,7 +179,7 @@ def progress(page_id: str, qn: Questionnaire = QUESTIONNAIRE) -> tuple[int, int]
     return _served_progress(page_id) if qn is QUESTIONNAIRE else _progress(page_id, qn)
 
 
-@cache
+@lru_cache(maxsize=len(QUESTIONNAIRE.pages))  # bounded: an unknown id must not grow it
 def _served_progress(page_id: str) -> tuple[int, int]:
     return _progress(page_id, QUESTIONNAIRE)
 
