@@ -128,6 +128,6 @@ def test_no_sideways_scroll_on_a_phone(
             assert scroll <= width, f"{name} at {width} px scrolls sideways: {scroll} px wide"
         page.goto(live_server.url("/staff/?status=any"))
         if width <= 640:  # the queue is a list of cards: no table header row shown
-            assert page.locator(".queue-table thead").evaluate("e => e.getBoundingClientRect().height") <= 1
+            assert page.locator(".table--cards thead").evaluate("e => e.getBoundingClientRect().height") <= 1
     finally:
         page.context.close()

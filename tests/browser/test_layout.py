@@ -1,10 +1,12 @@
 """Reflow, target size and CSS off, in real Chromium, on every page the accessibility tours visit.
 
 - Reflow (WCAG 1.4.10): no page scrolls sideways at a 320 CSS px wide viewport, nor at 200 % zoom
-  of a 1280 x 900 window. Browser zoom halves the CSS viewport (a 1280 px window at 200 % lays out
-  640 CSS px, with media queries and all); device_scale_factor only changes the pixel density and
-  does not zoom CSS. So 200 % zoom is emulated by a 640 x 450 CSS px viewport (device_scale_factor 2,
-  so that it also renders 1280 x 900 device pixels like the zoomed window).
+  of a 1280 x 900 window, nor in that window. Browser zoom halves the CSS viewport (a 1280 px
+  window at 200 % lays out 640 CSS px, with media queries and all); device_scale_factor only changes
+  the pixel density and does not zoom CSS. So 200 % zoom is emulated by a 640 x 450 CSS px viewport
+  (device_scale_factor 2, so that it also renders 1280 x 900 device pixels like the zoomed window).
+- Words whole: at each of the three sizes no table cell cuts a word in two across lines ("Urge" /
+  "nt"); addresses and keyed values (`.cell--long`) may break anywhere.
 - Target size (WCAG 2.5.8): every link, button, input, select, textarea and summary is at least
   24 by 24 CSS px (getBoundingClientRect), except a link inside a sentence (the inline exception).
 - Colour contrast is axe-core's color-contrast rule (tests/browser/test_accessibility.py).
@@ -40,6 +42,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.any_database]
 
 PHONE: ViewportSize = {"width": 320, "height": 640}
 ZOOMED: ViewportSize = {"width": 640, "height": 450}  # 1280 x 900 at 200 % zoom
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}  # the front desk's screen
 MIN_TARGET = 24
 
 # What sticks out sideways, and which targets are smaller than 24 x 24 CSS px.
@@ -61,6 +64,22 @@ MEASURE = """minimum => {
         for (const el of document.body.querySelectorAll('*')) {
             if (spills(el) && ![...el.children].some(spills) && out.wide.length < 8) {
                 out.wide.push(describe(el) + ' text spills to ' + el.scrollWidth + ' in ' + el.clientWidth);
+            }
+        }
+    }
+    // A word cut in two across lines in a table cell ("Urge / nt"); addresses and keyed values
+    // (.cell--long) may break anywhere, and a word may break after its hyphen.
+    out.split = [];
+    for (const cell of document.querySelectorAll('td, th')) {
+        const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node && out.split.length < 8; node = walker.nextNode()) {
+            if (node.parentElement.closest('.cell--long, .visually-hidden, code')) { continue; }
+            for (const word of node.data.matchAll(/[^\\s\\u2013-]+/g)) {
+                const range = document.createRange();
+                range.setStart(node, word.index);
+                range.setEnd(node, word.index + word[0].length);
+                const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+                if (tops.size > 1) { out.split.push(describe(cell) + ' cuts "' + word[0] + '"'); }
             }
         }
     }
@@ -98,7 +117,7 @@ class LayoutVisits:
     def __call__(self, page: Page, name: str) -> None:
         self.visited.append(name)
         original = page.viewport_size
-        for label, size in (("320 px", PHONE), ("200 % zoom", ZOOMED)):
+        for label, size in (("320 px", PHONE), ("200 % zoom", ZOOMED), ("1280 px", DESKTOP)):
             page.set_viewport_size(size)
             found: dict[str, Any] = page.evaluate(MEASURE, MIN_TARGET)
             if found["scrollWidth"] > found["clientWidth"]:
@@ -106,6 +125,8 @@ class LayoutVisits:
                     f"{name} at {label} [{page.url}]: scrolls sideways "
                     f"({found['scrollWidth']} > {found['clientWidth']}): {found['wide']}"
                 )
+            for split in found["split"]:
+                self.problems.append(f"{name} at {label} [{page.url}]: a word cut across lines: {split}")
             for small in found["small"]:
                 self.problems.append(f"{name} at {label} [{page.url}]: target smaller than 24 x 24: {small}")
         if original:
