@@ -408,7 +408,8 @@ def _staff_pages(
     page.locator("#email").fill(added)
     submit(page, "main form:not([action]) button[type=submit]")
     visit(page, "staff accounts, account created")
-    page.locator("tr", has_text=added).locator("a[href$='/reset-password/confirm']").click()
+    with page.expect_navigation():
+        page.locator("tr", has_text=added).locator("a[href$='/reset-password/confirm']").click()
     visit(page, "staff accounts, confirm a password reset")
     page.goto(server.url("/staff/admin/audit"))
     visit(page, "audit log")

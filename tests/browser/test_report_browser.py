@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, expect
 
 from questionnaire.core.rules import DEFAULT_PATH
 
@@ -55,7 +55,7 @@ def test_the_report_page_has_no_axe_violations_and_nothing_blocked(
         page = context.new_page()
         sign_in(page, live_server, email, secret)
         page.get_by_role("link", name="Report").click()
-        assert page.locator("svg[role=img]").count() == 3
+        expect(page.locator("svg[role=img]")).to_have_count(3)  # waits for the page the click opens
         axe(page, "report")
         page.set_input_files(
             "#candidate",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
-from questionnaire.data.models import CLOCK, AuditEvent, CheckIn, Draft, Submission
+from questionnaire.data.models import CLOCK, AuditEvent, CheckIn, Clock, Draft, Submission
 from questionnaire.extensions import db
 
 from ..helpers import ALL_NO, Patient, visible_text
@@ -181,7 +181,10 @@ def test_health_changed_starts_an_empty_form_linked_to_the_first(app: Flask) -> 
     assert f'href="/staff/submissions/{ref}"' in new_page and "Rescreen" in new_page
 
 
-def test_queue_filters_checked_in_today(app: Flask) -> None:
+def test_queue_filters_checked_in_today(app: Flask, clock: Clock) -> None:
+    # Noon today, so that the check-in and the search (a sign-in apart) fall on the same day.
+    now = datetime.now(UTC)
+    clock.offset = now.replace(hour=12, minute=0, second=0) - now
     checked = add_submission(app, DRIP)
     other = add_submission(app, DRIP)
     client, secret = signed_in(app)

@@ -603,9 +603,10 @@ def test_every_event_leaves_an_audit_row_without_answers_or_contact_details(app:
         "Spoke to",
     ]
     with app.app_context():
-        raw = db.session.execute(select(AuditEvent.__table__)).all()  # every column of every row
+        raw = db.session.execute(select(AuditEvent.__table__)).mappings().all()  # every column of every row
     for row in raw:
-        for value in row:
+        # Not the row's number or time: "07700" can be a time's microseconds.
+        for value in (value for column, value in row.items() if column not in ("id", "at")):
             for word in forbidden:
                 assert word.lower() not in str(value).lower(), (word, row)
 
