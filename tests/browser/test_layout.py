@@ -67,10 +67,14 @@ MEASURE = """minimum => {
             }
         }
     }
-    // A word cut in two across lines in a table cell ("Urge / nt"); addresses and keyed values
-    // (.cell--long) may break anywhere, and a word may break after its hyphen.
+    // A word cut in two across lines in a table cell ("Urge / nt") although the table has room for
+    // it on one line; addresses and keyed values (.cell--long) may break anywhere, any word after
+    // its hyphen.
     out.split = [];
     for (const cell of document.querySelectorAll('td, th')) {
+        const style = getComputedStyle(cell);
+        const room = (cell.closest('.table-wrap') || cell.closest('table')).clientWidth
+            - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
         const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
         for (let node = walker.nextNode(); node && out.split.length < 8; node = walker.nextNode()) {
             if (node.parentElement.closest('.cell--long, .visually-hidden, code')) { continue; }
@@ -78,8 +82,11 @@ MEASURE = """minimum => {
                 const range = document.createRange();
                 range.setStart(node, word.index);
                 range.setEnd(node, word.index + word[0].length);
-                const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
-                if (tops.size > 1) { out.split.push(describe(cell) + ' cuts "' + word[0] + '"'); }
+                const rects = [...range.getClientRects()];
+                const width = rects.reduce((sum, r) => sum + r.width, 0);
+                if (new Set(rects.map(r => Math.round(r.top))).size > 1 && width <= room + 0.5) {
+                    out.split.push(describe(cell) + ' cuts "' + word[0] + '"');
+                }
             }
         }
     }
