@@ -348,6 +348,8 @@ def _staff_pages(
     page.locator("#code").fill(code_at(secrets[desk]))
     submit(page)
     visit(page, "queue")
+    page.goto(server.url("/staff/call-sheet"))
+    visit(page, "call sheet")
     page.goto(server.url("/staff/?ref=ZZZZ-ZZZZ"))
     visit(page, "queue, reference not found")
     page.goto(server.url("/staff/?from=2025-02-30"))
@@ -393,6 +395,8 @@ def _staff_pages(
     visit(page, "submission as clinician")
     page.goto(server.url(f"/staff/submissions/{reference}/print"))
     visit(page, "print view")
+    page.goto(server.url("/staff/report/"))
+    visit(page, "report")
 
     # Administrator: staff accounts, audit log, export, change password; each with its errors.
     page = new_page()

@@ -77,7 +77,7 @@ MEASURE = """minimum => {
             - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
         const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
         for (let node = walker.nextNode(); node && out.split.length < 8; node = walker.nextNode()) {
-            if (node.parentElement.closest('.cell--long, .visually-hidden, code')) { continue; }
+            if (node.parentElement.closest('.cell--long, .visually-hidden')) { continue; }
             for (const word of node.data.matchAll(/[^\\s\\u2013-]+/g)) {
                 const range = document.createRange();
                 range.setStart(node, word.index);
