@@ -304,8 +304,12 @@ def test_the_call_sheet_lists_todays_calls_with_what_to_say(app: Flask) -> None:
     assert page.index(urgent) < page.index(discuss)
     assert mention not in page and contacted not in page
     assert 'href="tel:01614960001"' in page and "Alex Example" in page
+    # Each flag with what to say and what never to say, for the phone call.
     blood = rules(app).rule("r_blood_thinner_injection")
     assert htmllib.escape(blood.title) in page and htmllib.escape(blood.front_desk.say, quote=False) in page
+    assert "Do not say:</strong> " + htmllib.escape(blood.front_desk.do_not_say, quote=False) in page
+    chest = rules(app).rule("r_urgent_chest_pain_now")
+    assert "Do not say:</strong> " + htmllib.escape(chest.front_desk.do_not_say, quote=False) in page
     assert RULE_ID.findall(page) == []
     assert [r.detail for r in audit_rows(app, "view_call_sheet")] == ["2 rows"]
     with app.test_client().get("/static/staff.css") as css:
