@@ -69,7 +69,7 @@ MEASURE = """minimum => {
     }
     // A word cut in two across lines in a table cell ("Urge / nt") although the table has room for
     // it on one line; addresses and keyed values (.cell--long) may break anywhere, any word after
-    // its hyphen.
+    // its hyphen, an id after its underscore.
     out.split = [];
     for (const cell of document.querySelectorAll('td, th')) {
         const style = getComputedStyle(cell);
@@ -78,7 +78,7 @@ MEASURE = """minimum => {
         const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
         for (let node = walker.nextNode(); node && out.split.length < 8; node = walker.nextNode()) {
             if (node.parentElement.closest('.cell--long, .visually-hidden')) { continue; }
-            for (const word of node.data.matchAll(/[^\\s\\u2013-]+/g)) {
+            for (const word of node.data.matchAll(/[^\\s\\u2013_-]+/g)) {
                 const range = document.createRange();
                 range.setStart(node, word.index);
                 range.setEnd(node, word.index + word[0].length);
