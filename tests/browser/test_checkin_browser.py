@@ -41,7 +41,8 @@ def test_check_in_handed_over_answered_in_spanish_then_rescreen(
     browser: Browser, live_server: LiveServer, live_app: Flask
 ) -> None:
     # The check-in and the "checked in today" search fall on the same day (the clinic's, UTC here).
-    to_midnight = (datetime.now(UTC).replace(hour=0, minute=0, second=0) + timedelta(days=1)) - datetime.now(UTC)
+    now = datetime.now(UTC)
+    to_midnight = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1) - now
     if to_midnight < timedelta(minutes=3):
         time.sleep(to_midnight.total_seconds() + 1)
     drip = {**PERSONAS["none"], "treatment_types": ["blood_drip"], "contact_name": "Paciente Prueba"}

@@ -184,7 +184,7 @@ def test_health_changed_starts_an_empty_form_linked_to_the_first(app: Flask) -> 
 def test_queue_filters_checked_in_today(app: Flask, clock: Clock) -> None:
     # Noon today, so that the check-in and the search (a sign-in apart) fall on the same day.
     now = datetime.now(UTC)
-    clock.offset = now.replace(hour=12, minute=0, second=0) - now
+    clock.offset = now.replace(hour=12, minute=0, second=0, microsecond=0) - now
     checked = add_submission(app, DRIP)
     other = add_submission(app, DRIP)
     client, secret = signed_in(app)
